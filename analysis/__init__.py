@@ -1,0 +1,17 @@
+"""Read ferlab's MLflow runs and regenerate the papers' tables, ours beside theirs.
+
+``python -m analysis.report <study>`` is the entry point. The package reads MLflow
+only; it imports nothing from ``trainables``, ``study`` or ``search_spaces`` so a
+report can be rebuilt on a machine that cannot train.
+
+Modules: ``runs`` (MLflow → DataFrame), ``stats`` (Student-t intervals),
+``references`` (the papers' numbers, each with its source), ``tables`` (the
+``Table`` value and its Markdown/LaTeX/CSV renderers), ``layouts`` (which tables a
+study gets, by study name), ``plots`` and ``report`` (the CLI).
+"""
+
+
+class ReportError(Exception):
+    """A report cannot be built for a reason the user can fix (unknown study,
+    experiment or parent run; no finished trials). The CLI prints the message and
+    exits non-zero without a traceback."""

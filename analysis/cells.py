@@ -1,0 +1,184 @@
+"""Build a ``Table`` from runs: group, aggregate with CIs, put the papers beside us.
+
+``metric_table`` is the one builder layouts call. Rows are the groups of some run
+columns (``param.net``), columns are metrics aggregated over the group's runs as
+``mean ± half-width (n=K)`` in %; each column that has paper numbers gets a paper
+column right after it, filled only in the rows the paper reports; ``Paired`` adds
+``Δ`` columns (arm − control, matched on parent run, seed and fold). Every paper
+number gets a footnote comparing it with our interval, every paper a citation.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+import pandas as pd
+
+from analysis import ReportError
+from analysis.references import Reference
+from analysis.runs import PARAM_PREFIX
+from analysis.stats import Interval, mean_ci, paired_frame_diff
+from analysis.tables import PROCEDURAL_WARNING, Table, compare_to_ci, fmt_ci
+
+CLASSES = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral", "contempt")
+# Tables report the test metrics at the epoch chosen on validation, never the best test.
+AT_BEST = "_at_best_val"
+MIN_EFFECT_POINTS, MIN_EFFECT_PAIRS = 1.5, 5  # STYLE.md, evaluation hygiene
+
+
+@dataclass(frozen=True)
+class Column:
+    label: str  # header of our column
+    metric: str  # run column aggregated, e.g. "test/acc_at_best_val"
+    ref_metric: str | None = None  # Reference.metric the papers' numbers are filed under
+
+
+@dataclass(frozen=True)
+class Paired:
+    arm: str  # run column naming the ablation arm, e.g. "param.augment"
+    control: str  # the arm's control value, e.g. "none"
+    keys: tuple[str, ...] = ("parent_run_id", "seed", "fold")
+
+
+def overall_columns() -> list[Column]:
+    return [Column("overall acc", f"test/acc{AT_BEST}", "acc"),
+            Column("macro-F1", f"test/macro_f1{AT_BEST}", "macro_f1")]
+
+
+def classes_in(runs: pd.DataFrame, prefix: str = "test/acc_") -> list[str]:
+    """The classes with a ``<prefix><class>_at_best_val`` metric, in canonical order."""
+    return [c for c in CLASSES if f"{prefix}{c}{AT_BEST}" in runs.columns]
+
+
+def class_columns(runs: pd.DataFrame, one_vs_rest: bool = False) -> list[Column]:
+    """Per-class accuracy columns (or one-vs-rest accuracy) for the classes present."""
+    kind = "ovr_acc" if one_vs_rest else "acc"
+    return [Column(f"{kind.replace('_', ' ')} {c}", f"test/{kind}_{c}{AT_BEST}", f"{kind}_{c}")
+            for c in classes_in(runs, f"test/{kind}_")]
+
+
+def _label(column: str) -> str:
+    return column[len(PARAM_PREFIX):] if column.startswith(PARAM_PREFIX) else column
+
+
+def _ordered_groups(runs: pd.DataFrame, group_by: list[str], paired: Paired | None):
+    groups = list(runs.groupby(group_by, sort=True, dropna=False))
+    if paired is not None:  # control first inside each group, so Δ rows follow it
+        i = group_by.index(paired.arm)
+        groups.sort(key=lambda g: tuple((k != paired.control, str(k)) if j == i else str(k)
+                                        for j, k in enumerate(g[0])))
+    return groups
+
+
+def _where(group_by: list[str], key: tuple) -> str:
+    return ", ".join(f"{_label(g)}={k}" for g, k in zip(group_by, key))
+
+
+def _effect_verdict(diff: Interval) -> str:
+    if diff.n < 2:
+        return f"n={diff.n} pairs: no CI"
+    if not diff.excludes_zero():
+        return "95 % CI includes 0: no effect shown"
+    points = abs(diff.mean) * 100.0
+    if points < MIN_EFFECT_POINTS and diff.n < MIN_EFFECT_PAIRS:
+        return (f"95 % CI excludes 0, but an effect under {MIN_EFFECT_POINTS} points needs "
+                f"≥ {MIN_EFFECT_PAIRS} paired seeds (STYLE.md): not called an effect")
+    return "95 % CI excludes 0: an effect"
+
+
+def _citations(used: list[Reference]) -> list[str]:
+    seen, notes = set(), []
+    for r in used:
+        key = (r.paper, r.source, r.dataset, r.protocol)
+        if key not in seen:
+            seen.add(key)
+            notes.append(f"{r.label}: {r.citation}; {r.source}; their data: {r.dataset}; "
+                         f"{r.protocol}.")
+    return notes
+
+
+def metric_table(runs: pd.DataFrame, *, name: str, title: str, group_by: list[str],
+                 columns: Sequence[Column],
+                 references: Mapping[tuple, Sequence[Reference]] | None = None,
+                 paired: Paired | None = None, confidence: float = 0.95) -> Table:
+    """One table: a row per group of ``group_by`` values, our aggregated ``columns``,
+    the papers' numbers beside them, and paired Δ columns when ``paired`` is given.
+
+    ``references`` maps a row key (tuple of ``group_by`` values, as strings) to the
+    records shown in that row; a record lands in the column whose ``ref_metric``
+    equals its ``metric``. ``runs`` must be FINISHED runs of one setting.
+    """
+    missing = [g for g in group_by if g not in runs.columns]
+    if missing:
+        raise ReportError(f"table {name!r} groups by {missing}, which no run has; run "
+                          f"columns: {', '.join(c for c in runs.columns if '/' not in c)}")
+    references = references or {}
+    ref_metrics = {r.metric for refs in references.values() for r in refs}
+    procedural = bool(runs["procedural"].fillna(False).astype(bool).any())
+    rows, stats, used, verdicts, effects = [], [], [], [], []
+    for key, sub in _ordered_groups(runs, group_by, paired):
+        key = tuple(str(k) for k in key)
+        row = {_label(g): k for g, k in zip(group_by, key)}
+        base = dict(row)
+        for col in columns:
+            ours = mean_ci(sub[col.metric] if col.metric in sub else [], confidence)
+            row[col.label] = fmt_ci(ours)
+            stats.append({**base, "column": col.label, "metric": col.metric, "kind": "ours",
+                          **ours._asdict(), "low": ours.low, "high": ours.high})
+            if col.ref_metric not in ref_metrics:
+                continue
+            refs = [r for r in references.get(key, []) if r.metric == col.ref_metric]
+            row[f"{col.label} (paper)"] = "; ".join(f"{r.label}: {r.value:.2f}" for r in refs)
+            for r in refs:
+                used.append(r)
+                note = f" ({r.notes})" if r.notes else ""
+                verdicts.append(f"{r.label}, '{r.row}', {r.column} = {r.value:.2f}{note}, "
+                                f"beside {_where(group_by, key)}: {compare_to_ci(r.value, ours)}"
+                                + (" (procedural data: illustration only)." if procedural
+                                   else "."))
+                stats.append({**base, "column": col.label, "metric": col.metric,
+                              "kind": "paper", "mean": r.value / 100.0, "paper": r.label,
+                              "source": r.source})
+        if paired is not None:
+            _add_paired(row, base, key, runs, group_by, columns, paired, confidence,
+                        stats, effects)
+        rows.append(row)
+    cells = pd.DataFrame(rows).fillna("")
+    footnotes = _citations(used) + verdicts + effects
+    if paired is not None:
+        footnotes.append(f"Δ = {_label(paired.arm)} arm − {paired.control}, in percentage "
+                         f"points, mean ± 95 % CI half-width over runs paired on "
+                         f"{', '.join(paired.keys)}; n = number of pairs.")
+    if procedural:
+        footnotes.append(f"Ours is {PROCEDURAL_WARNING}.")
+    stats_frame = pd.DataFrame(stats)
+    if "n" in stats_frame:  # paper rows have no n; keep the others integer
+        stats_frame["n"] = stats_frame["n"].astype("Int64")
+    return Table(name=name, title=title, context="", cells=cells, footnotes=footnotes,
+                 stats=stats_frame)
+
+
+def _add_paired(row, base, key, runs, group_by, columns, paired, confidence, stats, effects):
+    """Fill the Δ cells of one row: this arm minus the control with the same other keys."""
+    arm_at = group_by.index(paired.arm)
+    if key[arm_at] == paired.control:
+        for col in columns:
+            row[f"Δ {col.label} vs {paired.control}"] = "(control)"
+        return
+    others = [(g, k) for j, (g, k) in enumerate(zip(group_by, key)) if j != arm_at]
+    mask = pd.Series(True, index=runs.index)
+    for g, k in others:
+        mask &= runs[g].astype(str) == k
+    both = runs[mask].assign(_arm=runs[paired.arm].astype(str))
+    for col in columns:
+        diff = paired_frame_diff(both, "_arm", key[arm_at], paired.control, col.metric,
+                                 list(paired.keys), confidence)
+        label = f"Δ {col.label} vs {paired.control}"
+        row[label] = fmt_ci(diff, signed=True)
+        stats.append({**base, "column": label, "metric": col.metric, "kind": "paired_diff",
+                      **diff._asdict(), "low": diff.low, "high": diff.high})
+        if not math.isnan(diff.mean):
+            effects.append(f"{_where(group_by, key)} − {paired.control}, {col.label}: "
+                           f"{fmt_ci(diff, signed=True)} points: {_effect_verdict(diff)}.")

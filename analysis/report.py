@@ -1,0 +1,91 @@
+"""Regenerate a study's tables from its MLflow runs: ours beside the papers'.
+
+    python -m analysis.report <study> [--tracking-uri URI] [--parent latest|all|RUN_ID]
+                                      [--out DIR] [--no-plots]
+    python -m analysis.report --list
+
+Prints the Markdown tables and writes, per table, ``<table>.md``, ``.tex``, ``.csv``,
+``.stats.csv`` (the numbers behind the cells) and, where a table has per-class
+columns, ``<table>.png``, plus ``report.md`` with every table, into ``--out``
+(default ``reports/<study>/``). The tracking URI defaults to ``$MLFLOW_TRACKING_URI``,
+else ``sqlite:///mlflow.db`` in the working directory. A ``ReportError`` (unknown
+study, experiment or parent; no finished runs) exits with status 2 and a one-line
+message, no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from analysis import ReportError
+from analysis.layouts import LAYOUTS, build_tables, get_layout, list_layouts
+from analysis.plots import per_class_chart
+from analysis.runs import load_runs
+from analysis.tables import to_markdown, write_table
+
+
+def render_report(study: str, tracking_uri: str | None = None, parent: str = "latest",
+                  out_dir: str | Path | None = None, plots: bool = True) -> str:
+    """Build the study's tables, write them into ``out_dir`` (default
+    ``reports/<study>/``) and return them as one Markdown string.
+
+    The launcher calls this at the end of a launch; it raises ``ReportError`` for
+    anything the user can fix.
+    """
+    get_layout(study)  # an unknown study fails before MLflow is opened
+    runs = load_runs(study, tracking_uri=tracking_uri, parent=parent, statuses=None)
+    tables = build_tables(study, runs)
+    out = Path(out_dir) if out_dir is not None else Path("reports") / study
+    for table in tables:
+        write_table(table, out)
+        if plots:
+            per_class_chart(table, out / f"{table.name}.png")
+    markdown = "\n".join(to_markdown(t) for t in tables)
+    (out / "report.md").write_text(markdown, encoding="utf-8")
+    return markdown
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m analysis.report",
+        description="Regenerate a study's tables (mean ± 95 % CI) from MLflow runs, "
+                    "with the papers' numbers beside ours.")
+    parser.add_argument("study", nargs="?", help="study name = MLflow experiment name")
+    parser.add_argument("--tracking-uri", default=None,
+                        help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else "
+                             "sqlite:///mlflow.db in the working directory)")
+    parser.add_argument("--parent", default="latest",
+                        help="which launch: 'latest' (default), 'all', or a parent run id")
+    parser.add_argument("--out", default=None, help="output folder (default reports/<study>/)")
+    parser.add_argument("--no-plots", action="store_true", help="skip the PNG charts")
+    parser.add_argument("--list", action="store_true", help="list the studies with a layout")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.list:
+        for name in list_layouts():
+            print(f"{name}: {LAYOUTS[name].description}")
+        return 0
+    if not args.study:
+        print(f"error: name a study; known studies: {', '.join(list_layouts())}",
+              file=sys.stderr)
+        return 2
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # schema chatter on stderr
+    try:
+        markdown = render_report(args.study, tracking_uri=args.tracking_uri,
+                                 parent=args.parent, out_dir=args.out,
+                                 plots=not args.no_plots)
+    except ReportError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(markdown)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,362 @@
+"""Golden tests for ``analysis``: fabricated MLflow runs in, tables out.
+
+The fixture writes a real sqlite MLflow store following the trainer/launcher
+contract (parent run per launch, child run per trial, tags, params, per-epoch and
+summary metrics, artifacts) once per module; expected numbers are computed here
+independently with scipy's t distribution.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as st
+
+from analysis import ReportError
+from analysis.layouts import LAYOUTS, build_tables, get_layout
+from analysis.references import PAPERS, REFERENCES, one, select
+from analysis.report import render_report
+from analysis.runs import load_runs
+from analysis.stats import mean_ci, paired_diff_ci
+from analysis.tables import to_csv, to_latex, to_markdown
+
+REPO = Path(__file__).resolve().parents[1]
+CLASSES = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
+# baseline, newest launch: accuracy at best val per seed, and angry per-class accuracy
+SIMPLE_ACC = [0.60, 0.62, 0.655]
+RESNET_ACC = [0.70, 0.71, 0.73]
+SIMPLE_ANGRY = [0.30, 0.31, 0.32]
+OLD_SIMPLE_ACC = [0.10, 0.20]
+# classical_augmentation, seeds 0..2 of net "simple", and net "tiny" with one seed
+AUG = {"none": [0.50, 0.55, 0.53], "classical": [0.52, 0.58, 0.54]}
+
+
+def ci(values):
+    """Independent Student-t 95 % interval: (mean, half width, n)."""
+    x = np.asarray(values, dtype=float)
+    n = len(x)
+    half = st.t.ppf(0.975, n - 1) * x.std(ddof=1) / math.sqrt(n) if n > 1 else math.nan
+    return x.mean(), half, n
+
+
+def cell(values, signed=False):
+    mean, half, n = ci(values)
+    m = f"{100 * mean:+.2f}" if signed else f"{100 * mean:.2f}"
+    return f"{m} ± {'n/a' if math.isnan(half) else f'{100 * half:.2f}'} (n={n})"
+
+
+# --- the fixture store ---------------------------------------------------------------
+
+def _parent(client, eid, study, dataset, scale, start):
+    procedural = "true" if dataset == "synthfaces" else "false"
+    run = client.create_run(eid, start_time=start, tags={
+        "ferlab.role": "parent", "ferlab.study": study, "ferlab.dataset": dataset,
+        "ferlab.scale": scale, "ferlab.procedural": procedural})
+    return run.info.run_id
+
+
+def _child(client, eid, parent, study, *, net, seed, acc, status="FINISHED",
+           augment="none", angry=None, fold=0, start=0):
+    from mlflow.entities import Metric, Param
+
+    p = client.get_run(parent).data.tags
+    tags = {"mlflow.parentRunId": parent, "ferlab.role": "trial", "ferlab.study": study,
+            "ferlab.trial_id": f"t_{net}_{augment}_{seed}_{start}",
+            "ferlab.variant": augment, "ferlab.seed": str(seed), "ferlab.fold": str(fold),
+            **{k: p[k] for k in ("ferlab.dataset", "ferlab.scale", "ferlab.procedural")}}
+    run = client.create_run(eid, start_time=start, tags=tags)
+    rid = run.info.run_id
+    params = {"net": net, "augment": augment, "seed": seed, "fold": fold, "epochs": 2}
+    metrics = []
+    for epoch in range(2):  # per-epoch history, step = epoch
+        for key in ("train/loss", "train/acc", "val/loss", "val/acc"):
+            metrics.append(Metric(key, 0.5 + 0.1 * epoch, 0, epoch))
+    final = {"val/acc_best": acc, "best_epoch": 1, "test/acc": acc - 0.05,
+             "test/macro_f1": acc - 0.2, "test/acc_at_best_val": acc,
+             "test/macro_f1_at_best_val": acc - 0.1}
+    for i, c in enumerate(CLASSES):
+        per_class = angry if (c == "angry" and angry is not None) else acc + 0.01 * i
+        final.update({f"test/acc_{c}": per_class - 0.05, f"test/ovr_acc_{c}": 0.9,
+                      f"test/acc_{c}_at_best_val": per_class,
+                      f"test/ovr_acc_{c}_at_best_val": 0.91})
+    metrics += [Metric(k, v, 0, 0) for k, v in final.items()]
+    client.log_batch(rid, metrics=metrics, params=[Param(k, str(v)) for k, v in params.items()])
+    client.log_text(rid, "index,label,pred,prob_angry\n0,0,0,0.9\n", "predictions.csv")
+    client.log_text(rid, "1,0\n0,1\n", "confusion_matrix.csv")
+    if status != "RUNNING":
+        client.set_terminated(rid, status)
+    return rid
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    from mlflow import MlflowClient
+
+    root = tmp_path_factory.mktemp("mlflow")
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    client = MlflowClient(tracking_uri=uri)
+    art = (root / "artifacts").as_uri()
+    ids = {}
+    eid = client.create_experiment("baseline", artifact_location=art + "/baseline")
+    old = _parent(client, eid, "baseline", "fer2013", "smoke", start=1_000)
+    for seed, acc in enumerate(OLD_SIMPLE_ACC):
+        _child(client, eid, old, "baseline", net="simple", seed=seed, acc=acc, start=1_100)
+    new = _parent(client, eid, "baseline", "fer2013", "cpu", start=2_000)
+    for seed in range(3):
+        _child(client, eid, new, "baseline", net="simple", seed=seed, acc=SIMPLE_ACC[seed],
+               angry=SIMPLE_ANGRY[seed], start=2_100 + seed)
+        _child(client, eid, new, "baseline", net="resnet", seed=seed, acc=RESNET_ACC[seed],
+               start=2_200 + seed)
+    _child(client, eid, new, "baseline", net="simple", seed=3, acc=0.99, status="FAILED",
+           start=2_300)
+    _child(client, eid, new, "baseline", net="simple", seed=4, acc=0.01, status="RUNNING",
+           start=2_400)
+    ids.update(baseline_old=old, baseline_new=new)
+
+    eid = client.create_experiment("classical_augmentation",
+                                   artifact_location=art + "/classical")
+    par = _parent(client, eid, "classical_augmentation", "synthfaces", "smoke", start=3_000)
+    for augment, accs in AUG.items():
+        for seed, acc in enumerate(accs):
+            _child(client, eid, par, "classical_augmentation", net="simple", seed=seed,
+                   acc=acc, augment=augment, start=3_100 + seed)
+        _child(client, eid, par, "classical_augmentation", net="tiny", seed=0,
+               acc=0.4 if augment == "none" else 0.45, augment=augment, start=3_200)
+    ids["classical"] = par
+    return {"uri": uri, "root": root, **ids}
+
+
+def _table(store, study, parent="latest"):
+    runs = load_runs(study, tracking_uri=store["uri"], parent=parent, statuses=None)
+    (table,) = build_tables(study, runs)
+    return table
+
+
+def _row(table, **keys):
+    mask = pd.Series(True, index=table.cells.index)
+    for k, v in keys.items():
+        mask &= table.cells[k] == v
+    assert mask.sum() == 1, table.cells
+    return table.cells[mask].iloc[0]
+
+
+# --- stats ---------------------------------------------------------------------------
+
+def test_mean_ci_matches_student_t():
+    mean, half, n = mean_ci(SIMPLE_ACC)
+    assert n == 3 and mean == pytest.approx(np.mean(SIMPLE_ACC))
+    assert half == pytest.approx(ci(SIMPLE_ACC)[1])
+    assert mean_ci([0.5, float("nan")]).n == 1
+    assert math.isnan(mean_ci([0.5]).half_width)
+    assert mean_ci([]).n == 0
+
+
+def test_paired_diff_matches_by_key_and_rejects_duplicates():
+    a = pd.Series([0.52, 0.58, 0.54, 0.9], index=[0, 1, 2, 7])
+    b = pd.Series([0.53, 0.50, 0.55], index=[2, 0, 1])  # shuffled; 7 has no partner
+    mean, half, n = paired_diff_ci(a, b)
+    diffs = np.array(AUG["classical"]) - np.array(AUG["none"])
+    assert n == 3 and mean == pytest.approx(diffs.mean())
+    assert half == pytest.approx(ci(diffs)[1])
+    with pytest.raises(ValueError, match="duplicate"):
+        paired_diff_ci(pd.Series([1.0, 2.0], index=[0, 0]), b)
+
+
+# --- runs ----------------------------------------------------------------------------
+
+def test_load_runs_latest_keeps_finished_children_of_newest_parent(store):
+    runs = load_runs("baseline", tracking_uri=store["uri"])
+    assert len(runs) == 6 and set(runs["status"]) == {"FINISHED"}
+    assert set(runs["parent_run_id"]) == {store["baseline_new"]}
+    assert sorted(runs["param.net"].unique()) == ["resnet", "simple"]
+    assert set(runs["seed"]) == {0, 1, 2} and set(runs["fold"]) == {0}
+    assert set(runs["dataset"]) == {"fer2013"} and set(runs["scale"]) == {"cpu"}
+    assert not runs["procedural"].any()
+    assert {"run_id", "trial_id", "variant", "test/acc_at_best_val", "val/acc"} <= set(runs)
+    assert sorted(runs[runs["param.net"] == "simple"]["test/acc_at_best_val"]) == SIMPLE_ACC
+
+
+def test_load_runs_given_parent_all_and_statuses(store):
+    old = load_runs("baseline", tracking_uri=store["uri"], parent=store["baseline_old"])
+    assert sorted(old["test/acc_at_best_val"]) == OLD_SIMPLE_ACC
+    assert len(load_runs("baseline", tracking_uri=store["uri"], parent="all")) == 8
+    every = load_runs("baseline", tracking_uri=store["uri"], statuses=None)
+    assert sorted(every["status"].value_counts().items()) == [
+        ("FAILED", 1), ("FINISHED", 6), ("RUNNING", 1)]
+
+
+def test_load_runs_errors_list_what_exists(store, monkeypatch, tmp_path):
+    with pytest.raises(ReportError, match="baseline, classical_augmentation"):
+        load_runs("nope", tracking_uri=store["uri"])
+    with pytest.raises(ReportError, match=store["baseline_old"]):
+        load_runs("baseline", tracking_uri=store["uri"], parent="deadbeef")
+    with pytest.raises(ReportError, match="no MLflow store"):
+        load_runs("baseline", tracking_uri=f"sqlite:///{tmp_path / 'missing.db'}")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store["uri"])
+    assert len(load_runs("baseline")) == 6
+
+
+# --- tables ----------------------------------------------------------------------------
+
+def test_baseline_table_cells_references_and_context(store):
+    table = _table(store, "baseline")
+    cols = list(table.cells.columns)
+    assert cols[:4] == ["net", "overall acc", "overall acc (paper)", "macro-F1"]
+    assert "macro-F1 (paper)" not in cols  # Birenbaum reports no macro-F1
+    assert cols.index("acc angry (paper)") == cols.index("acc angry") + 1
+    simple, resnet = _row(table, net="simple"), _row(table, net="resnet")
+    assert simple["overall acc"] == cell(SIMPLE_ACC)  # at best val, not last epoch
+    assert resnet["overall acc"] == cell(RESNET_ACC)
+    assert simple["acc angry"] == cell(SIMPLE_ANGRY)
+    assert "(n=3)" in simple["macro-F1"]
+    assert simple["overall acc (paper)"] == "Birenbaum (slides): 65.09"
+    assert simple["acc angry (paper)"] == "Birenbaum (slides): 53.36"  # 262/491
+    assert simple["acc disgust (paper)"] == "Birenbaum (slides): 60.00"  # 33/55
+    assert resnet["overall acc (paper)"] == "" and resnet["acc angry (paper)"] == ""
+    assert table.context.startswith("Ours: dataset fer2013, scale cpu; 6 FINISHED trial runs")
+    assert "2 unfinished trial runs excluded" in table.context
+    assert "procedural" not in table.context
+    notes = "\n".join(table.footnotes)
+    assert "Simple Classifier - Results" in notes and "papers/002_a8aa5d61cc98f3a0" in notes
+    mean, half, _ = ci(SIMPLE_ACC)
+    assert 100 * (mean - half) <= 65.09 <= 100 * (mean + half)
+    assert "Accuracy of the network on the 3589 test images = 65.09" in notes
+    overall = next(n for n in table.footnotes if "= 65.09" in n)
+    assert "within our 95 % CI" in overall
+    angry = next(n for n in table.footnotes if "Accuracy of Angry" in n)
+    assert "outside our 95 % CI" in angry and "not reproduced on our data" in angry
+    assert "262/491" in angry and "rounds to 53 %" in angry
+
+
+def test_older_parent_gives_its_own_table(store):
+    table = _table(store, "baseline", parent=store["baseline_old"])
+    assert _row(table, net="simple")["overall acc"] == cell(OLD_SIMPLE_ACC)
+    assert "scale smoke" in table.context
+
+
+def test_classical_table_paired_difference_and_procedural_warning(store):
+    table = _table(store, "classical_augmentation")
+    assert list(table.cells[["net", "augment"]].itertuples(index=False, name=None)) == [
+        ("simple", "none"), ("simple", "classical"), ("tiny", "none"), ("tiny", "classical")]
+    none, classical = _row(table, net="simple", augment="none"), _row(
+        table, net="simple", augment="classical")
+    assert none["overall acc"] == cell(AUG["none"])
+    assert classical["overall acc"] == cell(AUG["classical"])
+    diffs = np.array(AUG["classical"]) - np.array(AUG["none"])
+    assert classical["Δ overall acc vs none"] == cell(diffs, signed=True)
+    assert none["Δ overall acc vs none"] == "(control)"
+    tiny = _row(table, net="tiny", augment="classical")
+    assert tiny["overall acc"] == "45.00 ± n/a (n=1)"
+    assert tiny["Δ overall acc vs none"] == "+5.00 ± n/a (n=1)"
+    assert "synthfaces" in table.context and "procedural demo data" in table.context
+    assert "not comparable" in table.context
+    effect = next(n for n in table.footnotes if n.startswith("net=simple, augment=classical"))
+    assert "includes 0" in effect or "excludes 0" in effect
+
+
+def test_unknown_study_lists_known_layouts():
+    with pytest.raises(ReportError, match="baseline, classical_augmentation"):
+        get_layout("nope")
+
+
+@pytest.mark.parametrize("study", sorted(LAYOUTS))
+def test_every_layout_builds_from_contract_shaped_runs(study):
+    rows = []
+    for net in ("simple", "vgg"):
+        for augment in ("none", "classical"):
+            for seed in range(2):
+                rows.append({"run_id": f"{net}{augment}{seed}", "parent_run_id": "p",
+                             "status": "FINISHED", "dataset": "fer2013", "scale": "smoke",
+                             "procedural": False, "seed": seed, "fold": 0,
+                             "param.net": net, "param.augment": augment,
+                             "test/acc_at_best_val": 0.5 + 0.01 * seed,
+                             "test/macro_f1_at_best_val": 0.4,
+                             **{f"test/acc_{c}_at_best_val": 0.3 for c in CLASSES}})
+    for table in build_tables(study, pd.DataFrame(rows)):
+        assert "fer2013" in table.context and len(table.cells) >= 2
+        assert to_markdown(table) and to_latex(table) and to_csv(table)
+
+
+# --- references ---------------------------------------------------------------------------
+
+def test_birenbaum_records_are_exact_fractions_and_sum_to_overall():
+    per_class = [r for r in select(paper="birenbaum", row="baseline") if r.counts]
+    assert len(per_class) == 7
+    for r in per_class:
+        assert r.value == round(100 * r.counts[0] / r.counts[1], 2)
+    correct = sum(r.counts[0] for r in per_class)
+    total = sum(r.counts[1] for r in per_class)
+    assert total == 3589 and round(100 * correct / total, 2) == 65.09
+    synth = one(paper="birenbaum", row="baseline + synthetic data", metric="acc")
+    assert synth.value == 66.26
+    assert one(paper="birenbaum", row="baseline + synthetic data",
+               metric="acc_neutral").counts == (423, 626)
+
+
+def test_reference_records_cite_a_known_paper_and_source():
+    assert all(r.paper in PAPERS and r.source and 0 < r.value <= 100 for r in REFERENCES)
+    assert len(select(paper="zhu2017", source="Table 1")) == 48
+    assert one(paper="zhu2017", source="Table 1", row="+sad (7% test)",
+               column="disgust").metric == "ovr_acc_disgust"
+    assert one(paper="picha2023", row="RFEs + 5x GFEs", dataset="MMI (cross-database)").value == 58.3
+    assert one(paper="fesr", source="Table V", row="FESR JL-IL", dataset="CK+").value == 97.18
+    assert one(paper="fesr", source="Fig. 8", row="FESR_JL-IL", dataset="CK+").value == 97.48
+
+
+# --- report: files and CLI ---------------------------------------------------------------
+
+def test_render_report_writes_markdown_latex_csv(store, tmp_path):
+    out = tmp_path / "out"
+    markdown = render_report("baseline", tracking_uri=store["uri"], out_dir=out)
+    assert "### Baseline" in markdown and cell(SIMPLE_ACC) in markdown
+    assert (out / "baseline.md").read_text() == markdown
+    tex = (out / "baseline.tex").read_text()
+    assert r"\begin{tabular}" in tex and r"$\pm$" in tex and r"\%" in tex
+    assert "65.09" in tex and " % " not in tex.replace(r"\%", "")
+    csv = pd.read_csv(out / "baseline.csv", keep_default_na=False)
+    assert list(csv.columns)[:3] == ["net", "overall acc", "overall acc (paper)"]
+    assert csv.set_index("net").loc["simple", "overall acc"] == cell(SIMPLE_ACC)
+    stats = pd.read_csv(out / "baseline.stats.csv")
+    assert set(stats["kind"]) == {"ours", "paper"}
+    assert (out / "baseline.png").stat().st_size > 0
+
+
+def _cli(*args, cwd):
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    return subprocess.run([sys.executable, "-m", "analysis.report", *args], cwd=cwd,
+                          env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_cli_prints_table_and_writes_default_out(store, tmp_path):
+    done = _cli("classical_augmentation", "--tracking-uri", store["uri"], "--no-plots",
+                cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "### Classical augmentation" in done.stdout
+    assert cell(AUG["classical"]) in done.stdout
+    assert (tmp_path / "reports" / "classical_augmentation" / "classical_augmentation.csv").exists()
+
+
+def test_cli_unknown_study_and_experiment_exit_nonzero_without_traceback(store, tmp_path):
+    done = _cli("nope", cwd=tmp_path)
+    assert done.returncode != 0 and "known studies: baseline" in done.stderr
+    assert "Traceback" not in done.stderr
+    done = _cli("baseline", "--tracking-uri", f"sqlite:///{tmp_path / 'none.db'}", cwd=tmp_path)
+    assert done.returncode != 0 and "no MLflow store" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_analysis_imports_nothing_from_training_packages():
+    import re
+
+    pattern = re.compile(r"^\s*(from|import)\s+(trainables|study|search_spaces)\b", re.M)
+    offenders = [p.name for p in (REPO / "analysis").glob("*.py")
+                 if pattern.search(p.read_text())]
+    assert offenders == []
