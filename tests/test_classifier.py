@@ -1,0 +1,90 @@
+"""The classifier trainable in-process: metrics, config validation, determinism, resume."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from trainables.classifier import train_classifier
+from trainables.config import ConfigError
+from trainables.metrics import classification_metrics
+from trainables.reporting import InProcessReporter
+
+TINY = {"dataset": "synthfaces", "dataset_options": {"n_images": 360, "n_subjects": 24}, "net": "zhu_cnn",
+        "width": 0.25, "epochs": 3, "batch_size": 32, "n_folds": 4, "augment": "classical", "threads": 1}
+
+
+class Interrupt(Exception):
+    pass
+
+
+class StopAfter(InProcessReporter):
+    """Dies like a killed worker right after the checkpoint of epoch `n` is kept."""
+
+    def __init__(self, workdir, n):
+        super().__init__(workdir)
+        self.n = n
+
+    def report(self, metrics, checkpoint_dir=None):
+        super().report(metrics, checkpoint_dir)
+        if metrics["epoch"] == self.n:
+            raise Interrupt
+
+
+def test_classification_metrics_by_hand():
+    labels = np.array([0, 0, 1, 1, 2, 2])
+    preds = np.array([0, 1, 1, 1, 2, 0])
+    m = classification_metrics(labels, preds, ["a", "b", "c"])
+    assert m["acc"] == pytest.approx(4 / 6)
+    assert m["acc_a"] == 0.5 and m["acc_b"] == 1.0 and m["acc_c"] == 0.5
+    # one-vs-rest for "a": TP=1, FP=1 (a c predicted a), FN=1, TN=3 -> 4/6
+    assert m["ovr_acc_a"] == pytest.approx(4 / 6)
+    assert m["macro_f1"] == pytest.approx(np.mean([0.5, 0.8, 2 / 3]))
+
+
+def test_class_without_test_images_gets_no_accuracy():
+    m = classification_metrics(np.array([0, 0]), np.array([0, 1]), ["a", "b"])
+    assert "acc_b" not in m and m["ovr_acc_b"] == 0.5
+
+
+@pytest.mark.parametrize("bad, message", [
+    ({"nett": "simple"}, "unknown config key"),
+    ({"net": "resnet"}, "allowed values"),
+    ({"epochs": "ten"}, "wrong type"),
+    ({"augment": "gan"}, "allowed values"),
+    ({"epochs": 0}, "≥ 1"),
+])
+def test_bad_config_names_the_key(bad, message):
+    with pytest.raises(ConfigError, match=message):
+        train_classifier({**TINY, **bad}, InProcessReporter())
+
+
+def test_reports_once_per_epoch_and_final_metrics(tmp_path):
+    reporter = InProcessReporter(tmp_path)
+    final = train_classifier(TINY, reporter)
+    assert [h["epoch"] for h in reporter.history] == [0, 1, 2]
+    assert final["val/acc_best"] == max(h["val/acc"] for h in reporter.history)
+    for key in ("test/acc", "test/acc_at_best_val", "test/macro_f1_at_best_val", "test/ovr_acc_happy_at_best_val"):
+        assert 0.0 <= final[key] <= 1.0
+    predictions = pd.read_csv(reporter.artifacts["predictions.csv"])
+    assert len(predictions) == final["data/n_test"]
+    assert (predictions["label"] == predictions["pred"]).mean() == pytest.approx(final["test/acc_at_best_val"])
+    confusion = pd.read_csv(reporter.artifacts["confusion_matrix.csv"], index_col=0)
+    assert confusion.values.sum() == final["data/n_test"]
+
+
+def test_same_seed_same_metrics(tmp_path):
+    a = train_classifier({**TINY, "epochs": 2}, InProcessReporter(tmp_path / "a"))
+    b = train_classifier({**TINY, "epochs": 2}, InProcessReporter(tmp_path / "b"))
+    c = train_classifier({**TINY, "epochs": 2, "seed": 1}, InProcessReporter(tmp_path / "c"))
+    assert a == b
+    assert a["train/loss"] != c["train/loss"]
+
+
+def test_interrupted_trial_resumes_from_its_checkpoint(tmp_path):
+    straight = train_classifier(TINY, InProcessReporter(tmp_path / "straight"))
+    with pytest.raises(Interrupt):
+        train_classifier(TINY, StopAfter(tmp_path / "resumed", n=1))
+    resumed = InProcessReporter(tmp_path / "resumed")
+    final = train_classifier(TINY, resumed)
+    assert [h["epoch"] for h in resumed.history] == [2]  # epochs 0-1 came from the checkpoint
+    assert final == straight

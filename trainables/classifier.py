@@ -1,0 +1,147 @@
+"""Train and evaluate one expression classifier on one dataset, split and seed.
+
+The function takes a plain config dict and a reporter (trainables.reporting), so it runs
+under Ray Tune and in a plain process alike. The epoch is chosen on validation only;
+test metrics are reported at that epoch (`..._at_best_val`) and at the last one."""
+
+import os
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import pandas as pd
+import torch
+
+from trainables.config import ConfigError, from_dict
+from trainables.data import (Splits, drop_cross_split_duplicates, load_dataset, make_splits,
+                             resize_images)
+from trainables.fit import FitOptions, TensorSplit, fit, test_metrics
+from trainables.metrics import confusion_matrix
+from trainables.nets import create_net, list_nets, net_spec
+from trainables.reporting import Reporter
+
+
+@dataclass(frozen=True)
+class ClassifierConfig:
+    dataset: str = "synthfaces"
+    data_root: str | None = None
+    dataset_options: dict = field(default_factory=dict)
+    cache_dir: str | None = None
+    net: str = "simple"
+    width: float = 1.0
+    protocol: str = "auto"
+    fold: int = 0
+    n_folds: int = 10
+    val_fraction: float = 0.1
+    class_fraction: float | None = None
+    drop_duplicates: bool = False
+    seed: int = 0
+    epochs: int = 30
+    batch_size: int = 64
+    lr: float = 1e-3
+    optimizer: str = "adam"
+    weight_decay: float = 0.0
+    schedule: str = "onecycle"
+    augment: str = "none"
+    label_smoothing: float = 0.0
+    device: str = "auto"
+    threads: int | None = None
+
+    def __post_init__(self):
+        if self.epochs < 1 or self.batch_size < 1:
+            raise ConfigError(f"epochs and batch_size must be ≥ 1, got {self.epochs} and {self.batch_size}")
+        if not 0 < self.width <= 4:
+            raise ConfigError(f"width must be in (0, 4], got {self.width}")
+
+
+CHOICES = {
+    "protocol": ("auto", "official", "kfold", "subject_kfold"),
+    "optimizer": ("adam", "adamw", "sgd"),
+    "schedule": ("onecycle", "cosine", "constant"),
+    "augment": ("none", "classical"),
+    "device": ("auto", "cpu", "cuda"),
+}
+
+
+def parse_config(config: dict) -> ClassifierConfig:
+    choices = {**CHOICES, "net": tuple(list_nets())}
+    return from_dict(ClassifierConfig, config, choices)
+
+
+def resolve_protocol(cfg: ClassifierConfig, data) -> str:
+    """'auto' takes the official split where there is one, else subject-independent folds
+    where subjects are known, else stratified folds."""
+    if cfg.protocol != "auto":
+        return cfg.protocol
+    if data.usage is not None:
+        return "official"
+    return "subject_kfold" if data.subjects is not None else "kfold"
+
+
+def _tensor_split(images: np.ndarray, labels: np.ndarray, idx: np.ndarray, size: int) -> TensorSplit:
+    x = torch.from_numpy(resize_images(images[idx], size)).float().div_(255).unsqueeze(1)
+    return TensorSplit(x, torch.from_numpy(labels[idx]).long())
+
+
+def _write_artifacts(reporter: Reporter, workdir: str, test_idx, labels, probs, class_names):
+    preds = probs.argmax(1)
+    table = pd.DataFrame({"index": test_idx, "label": [class_names[k] for k in labels],
+                          "pred": [class_names[k] for k in preds]})
+    for k, name in enumerate(class_names):
+        table[f"prob_{name}"] = probs[:, k]
+    pred_path = os.path.join(workdir, "predictions.csv")
+    table.to_csv(pred_path, index=False)
+    cm = pd.DataFrame(confusion_matrix(labels, preds, len(class_names)), index=class_names, columns=class_names)
+    cm.index.name = "true\\pred"
+    cm_path = os.path.join(workdir, "confusion_matrix.csv")
+    cm.to_csv(cm_path)
+    reporter.log_artifact(pred_path)
+    reporter.log_artifact(cm_path)
+
+
+def train_classifier(config: dict, reporter: Reporter) -> dict:
+    """Run one trial; returns the last epoch's metrics (with the final test metrics)."""
+    cfg = parse_config(config)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    device = torch.device("cuda" if cfg.device == "auto" and torch.cuda.is_available() else
+                          ("cpu" if cfg.device == "auto" else cfg.device))
+    data = load_dataset(cfg.dataset, cfg.data_root, cache_dir=cfg.cache_dir, **cfg.dataset_options)
+    protocol = resolve_protocol(cfg, data)
+    splits = make_splits(data, protocol, seed=cfg.seed, fold=cfg.fold, n_folds=cfg.n_folds,
+                         val_fraction=cfg.val_fraction, class_fraction=cfg.class_fraction)
+    if cfg.drop_duplicates:
+        splits = drop_cross_split_duplicates(data, splits)
+    present = data.classes()
+    class_names = list(present)
+    # Contiguous class indices over the classes the dataset has (CK+ has contempt, no neutral).
+    remap = np.full(int(data.labels.max()) + 1, -1)
+    from trainables.data import EMOTIONS
+    for k, name in enumerate(class_names):
+        remap[EMOTIONS.index(name)] = k
+    labels = remap[data.labels]
+    size = net_spec(cfg.net).input_size
+    train, val, test = (_tensor_split(data.images, labels, idx, size) for idx in (splits.train, splits.val, splits.test))
+
+    torch.manual_seed(cfg.seed)
+    net = create_net(cfg.net, n_classes=len(class_names), width=cfg.width)
+    if device.type == "cpu":
+        net = net.to(memory_format=torch.channels_last)
+    opts = FitOptions(epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, optimizer=cfg.optimizer,
+                      weight_decay=cfg.weight_decay, schedule=cfg.schedule, augment=cfg.augment == "classical",
+                      label_smoothing=cfg.label_smoothing, seed=cfg.seed)
+
+    def on_finish(last_net, best_net) -> dict:
+        last, _ = test_metrics(last_net, test, class_names, device)
+        best, probs = test_metrics(best_net, test, class_names, device, suffix="_at_best_val")
+        workdir = os.path.join(str(getattr(reporter, "workdir", ".")), "results")
+        os.makedirs(workdir, exist_ok=True)
+        _write_artifacts(reporter, workdir, splits.test, test.y.numpy(), probs, class_names)
+        counts = {"data/n_train": len(splits.train), "data/n_val": len(splits.val), "data/n_test": len(splits.test)}
+        return {**last, **best, **counts}
+
+    return fit(net, train, val, opts, reporter, device, on_finish)
+
+
+def describe(cfg: dict) -> dict:
+    """The validated config with defaults filled in, for logging as MLflow params."""
+    return asdict(parse_config(cfg))

@@ -1,0 +1,162 @@
+"""The supervised epoch loop shared by every classifier trainable: train, select the epoch
+on validation, report once per epoch with a resumable checkpoint, and evaluate test at
+the validation-best epoch and at the last one."""
+
+import copy
+import math
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from trainables.data import batch_augment
+from trainables.metrics import classification_metrics
+from trainables.reporting import Reporter
+
+
+@dataclass(frozen=True)
+class FitOptions:
+    epochs: int
+    batch_size: int
+    lr: float
+    optimizer: str
+    weight_decay: float
+    schedule: str
+    augment: bool
+    label_smoothing: float
+    seed: int
+
+
+@dataclass
+class TensorSplit:
+    """Images as float N×1×S×S in [0, 1], labels as contiguous class indices."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+
+
+def make_optimizer(net: nn.Module, opts: FitOptions) -> torch.optim.Optimizer:
+    if opts.optimizer == "adam":
+        return torch.optim.Adam(net.parameters(), lr=opts.lr, weight_decay=opts.weight_decay)
+    if opts.optimizer == "adamw":
+        return torch.optim.AdamW(net.parameters(), lr=opts.lr, weight_decay=opts.weight_decay)
+    return torch.optim.SGD(net.parameters(), lr=opts.lr, momentum=0.9, nesterov=True, weight_decay=opts.weight_decay)
+
+
+def lr_factor(schedule: str, step: int, total_steps: int) -> float:
+    """Learning-rate multiplier as a pure function of the step. 'onecycle': linear warm-up
+    over the first 15 % then cosine decay to zero; 'cosine': cosine from the start."""
+    t = step / max(total_steps, 1)
+    if schedule == "constant":
+        return 1.0
+    if schedule == "onecycle":
+        warm = 0.15
+        if t < warm:
+            return 0.1 + 0.9 * t / warm
+        t = (t - warm) / (1 - warm)
+    return 0.5 * (1 + math.cos(math.pi * min(t, 1.0)))
+
+
+def _normalise(x: torch.Tensor) -> torch.Tensor:
+    # Fixed centring rather than per-dataset statistics: the nets without BN (Zhu) only
+    # need inputs around zero, and a constant keeps checkpoints dataset-independent.
+    return (x - 0.5) / 0.25
+
+
+@torch.no_grad()
+def predict(net: nn.Module, x: torch.Tensor, device: torch.device, batch_size: int = 512) -> torch.Tensor:
+    """Softmax probabilities, N×K, on the CPU."""
+    net.eval()
+    out = []
+    for i in range(0, len(x), batch_size):
+        out.append(F.softmax(net(_normalise(x[i : i + batch_size].to(device))), dim=1).cpu())
+    return torch.cat(out)
+
+
+def _evaluate(net, split: TensorSplit, device) -> tuple[float, float]:
+    probs = predict(net, split.x, device)
+    loss = F.nll_loss(torch.log(probs.clamp_min(1e-12)), split.y).item()
+    acc = (probs.argmax(1) == split.y).float().mean().item()
+    return loss, acc
+
+
+def _train_epoch(net, opt, split: TensorSplit, opts: FitOptions, epoch: int, device) -> tuple[float, float]:
+    """One pass in an order fixed by (seed, epoch), so a resumed run repeats it exactly."""
+    net.train()
+    gen = torch.Generator().manual_seed(opts.seed * 100_003 + epoch)
+    torch.manual_seed(opts.seed * 100_003 + epoch)  # dropout
+    order = torch.randperm(len(split.x), generator=gen)
+    steps_per_epoch = math.ceil(len(order) / opts.batch_size)
+    total_loss = correct = 0.0
+    for i in range(steps_per_epoch):
+        idx = order[i * opts.batch_size : (i + 1) * opts.batch_size]
+        x, y = split.x[idx], split.y[idx]
+        if opts.augment:
+            x = batch_augment(x, gen)
+        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+        for group in opt.param_groups:
+            group["lr"] = opts.lr * lr_factor(opts.schedule, epoch * steps_per_epoch + i, opts.epochs * steps_per_epoch)
+        logits = net(_normalise(x))
+        loss = F.cross_entropy(logits, y, label_smoothing=opts.label_smoothing)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        total_loss += loss.item() * len(idx)
+        correct += (logits.argmax(1) == y).sum().item()
+    return total_loss / len(order), correct / len(order)
+
+
+def _save_checkpoint(path: Path, net, opt, epoch: int, best_state, best_val: float, best_epoch: int, history):
+    torch.save(
+        {"net": net.state_dict(), "opt": opt.state_dict(), "epoch": epoch, "best_state": best_state,
+         "best_val": best_val, "best_epoch": best_epoch, "history": history},
+        path / "state.pt",
+    )
+
+
+def fit(net: nn.Module, train: TensorSplit, val: TensorSplit, opts: FitOptions, reporter: Reporter,
+        device: torch.device, on_finish) -> dict:
+    """Train for `opts.epochs`, reporting once per epoch. On the last epoch `on_finish(last_net,
+    best_net)` returns the final test metrics, which go into that epoch's report.
+
+    Resumes from `reporter.restore()` when a checkpoint exists."""
+    net.to(device)
+    opt = make_optimizer(net, opts)
+    start, best_val, best_epoch, best_state, history = 0, -1.0, -1, None, []
+    restored = reporter.restore()
+    if restored:
+        state = torch.load(Path(restored) / "state.pt", map_location=device, weights_only=False)
+        net.load_state_dict(state["net"])
+        opt.load_state_dict(state["opt"])
+        start, best_val, best_epoch = state["epoch"] + 1, state["best_val"], state["best_epoch"]
+        best_state, history = state["best_state"], state["history"]
+    metrics: dict = {}
+    for epoch in range(start, opts.epochs):
+        train_loss, train_acc = _train_epoch(net, opt, train, opts, epoch, device)
+        val_loss, val_acc = _evaluate(net, val, device)
+        if val_acc > best_val:
+            best_val, best_epoch = val_acc, epoch
+            best_state = copy.deepcopy({k: v.cpu() for k, v in net.state_dict().items()})
+        metrics = {"epoch": epoch, "train/loss": train_loss, "train/acc": train_acc, "val/loss": val_loss,
+                   "val/acc": val_acc, "val/acc_best": best_val, "best_epoch": best_epoch}
+        history.append(metrics)
+        if epoch == opts.epochs - 1:
+            best_net = copy.deepcopy(net)
+            best_net.load_state_dict(best_state)
+            metrics.update(on_finish(net, best_net))
+        with tempfile.TemporaryDirectory(prefix="ferlab-ckpt-") as tmp:
+            _save_checkpoint(Path(tmp), net, opt, epoch, best_state, best_val, best_epoch, history)
+            reporter.report(metrics, checkpoint_dir=tmp)
+    return metrics
+
+
+def test_metrics(net: nn.Module, test: TensorSplit, class_names: list[str], device, suffix: str = "") -> tuple[dict, np.ndarray]:
+    """`test/...` metrics (keys end in `suffix`) and the probabilities they came from."""
+    probs = predict(net, test.x, device)
+    preds = probs.argmax(1).numpy()
+    found = classification_metrics(test.y.numpy(), preds, class_names)
+    return {f"test/{k}{suffix}": v for k, v in found.items()}, probs.numpy()
