@@ -1,0 +1,5 @@
+import sys
+
+from trainables.data.info import main
+
+sys.exit(main())
