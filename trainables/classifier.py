@@ -12,8 +12,7 @@ import pandas as pd
 import torch
 
 from trainables.config import ConfigError, from_dict
-from trainables.data import (Splits, drop_cross_split_duplicates, load_dataset, make_splits,
-                             resize_images)
+from trainables.data import EMOTIONS, drop_cross_split_duplicates, load_dataset, make_splits, resize_images
 from trainables.fit import FitOptions, TensorSplit, fit, test_metrics
 from trainables.metrics import confusion_matrix
 from trainables.nets import create_net, list_nets, net_spec
@@ -111,11 +110,9 @@ def train_classifier(config: dict, reporter: Reporter) -> dict:
                          val_fraction=cfg.val_fraction, class_fraction=cfg.class_fraction)
     if cfg.drop_duplicates:
         splits = drop_cross_split_duplicates(data, splits)
-    present = data.classes()
-    class_names = list(present)
+    class_names = list(data.classes())
     # Contiguous class indices over the classes the dataset has (CK+ has contempt, no neutral).
     remap = np.full(int(data.labels.max()) + 1, -1)
-    from trainables.data import EMOTIONS
     for k, name in enumerate(class_names):
         remap[EMOTIONS.index(name)] = k
     labels = remap[data.labels]

@@ -1,0 +1,92 @@
+"""`python -m study.launch <study>`: run a study on Ray Tune, tracked in MLflow, and print
+its regenerated table.
+
+    python -m study.launch --list
+    python -m study.launch baseline --scale smoke
+    python -m study.launch baseline --scale cpu --dataset fer2013 --data-root ../shared/datasets/fer2013
+    python -m study.launch baseline --resume            # continue the latest baseline launch
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from study.spec import SCALES, StudyError, list_studies, load_study
+from study.tracking import resolve_tracking_uri
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m study.launch", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("study", nargs="?", help="a module of search_spaces/ (see --list)")
+    parser.add_argument("--list", action="store_true", help="list the studies and exit")
+    parser.add_argument("--scale", choices=SCALES, default="smoke")
+    parser.add_argument("--dataset", default="synthfaces", help="a registered dataset name (default: synthfaces)")
+    parser.add_argument("--data-root", help="where the dataset's files are")
+    parser.add_argument("--cache-dir", help="parsed-dataset cache (default: $FERLAB_CACHE_DIR or ~/.cache/ferlab)")
+    parser.add_argument("--num-samples", type=int, help="Optuna trials; for a grid study, the number of seeds (0..N-1)")
+    parser.add_argument("--max-concurrent", type=int, help="trials at a time (default: as many as resources allow)")
+    parser.add_argument("--address", help="join a running Ray cluster ('auto' or HOST:PORT); default: local Ray")
+    parser.add_argument("--storage-path", default="ray_results", help="where Tune keeps trial state (default: ./ray_results)")
+    parser.add_argument("--tracking-uri", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI or sqlite:///mlflow.db)")
+    parser.add_argument("--resume", nargs="?", const="latest", metavar="RUN_DIR",
+                        help="continue an interrupted launch: its directory under --storage-path, or the latest one")
+    args = parser.parse_args(argv)
+    if not args.list and not args.study:
+        parser.error("name a study (see --list)")
+    return args
+
+
+def find_resume_dir(storage: Path, study: str, which: str) -> Path:
+    from study.runner import RECORD
+    if which != "latest":
+        path = Path(which) if Path(which).is_absolute() or Path(which).exists() else storage / which
+        if not (path / RECORD).exists():
+            raise StudyError(f"{path} is not a ferlab launch directory (no {RECORD} in it)")
+        return path.resolve()
+    launches = sorted((p for p in storage.glob(f"{study}-*") if (p / RECORD).exists()), key=lambda p: p.stat().st_mtime)
+    if not launches:
+        raise StudyError(f"no earlier launch of {study!r} under {storage} to resume")
+    return launches[-1].resolve()
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if args.list:
+        for name in list_studies():
+            print(f"{name:28s} {load_study(name).description}")
+        return 0
+    from analysis.report import render_report
+    from study.runner import RECORD, LaunchOptions, launch
+    from trainables.data import DataError
+
+    try:
+        study = load_study(args.study)
+        storage = Path(args.storage_path).resolve()
+        resume_dir = find_resume_dir(storage, study.name, args.resume) if args.resume else None
+        if resume_dir is not None:
+            record = json.loads((resume_dir / RECORD).read_text())
+            args.scale, args.dataset, args.data_root = record["scale"], record["dataset"], record["data_root"]
+            tracking_uri = record["tracking_uri"]
+        else:
+            tracking_uri = resolve_tracking_uri(args.tracking_uri)
+        opts = LaunchOptions(scale=args.scale, dataset=args.dataset, data_root=args.data_root,
+                             storage_path=str(storage), tracking_uri=tracking_uri, num_samples=args.num_samples,
+                             max_concurrent=args.max_concurrent, address=args.address, cache_dir=args.cache_dir)
+        results, record = launch(study, opts, resume_dir)
+    except (StudyError, DataError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    errors = [r for r in results if r.error is not None]
+    print(f"\nTrials: {len(results)} ({len(errors)} failed)")
+    print(f"Tune state:  {storage / record['name']}  (resume with --resume {record['name']})")
+    print(f"MLflow runs: {record['tracking_uri']}  experiment '{study.name}', parent run {record['parent_run_id']}")
+    print(f"Report:      python -m analysis.report {study.name} --tracking-uri {record['tracking_uri']}\n")
+    for name in study.tables:
+        print(render_report(name, tracking_uri=record["tracking_uri"], parent=record["parent_run_id"]))
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,131 @@
+"""Turns a StudySpec, a scale and a dataset into a Ray Tune run with its MLflow parent."""
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import ray
+from mlflow import MlflowClient
+from ray import tune
+from ray.tune.schedulers import ASHAScheduler
+from ray.tune.search.optuna import OptunaSearch
+
+from study import tracking
+from study.spec import StudySpec
+from study.trial import run_trial
+from trainables.data import load_dataset
+
+RECORD = "ferlab_launch.json"
+
+
+@dataclass(frozen=True)
+class LaunchOptions:
+    scale: str
+    dataset: str
+    data_root: str | None
+    storage_path: str
+    tracking_uri: str
+    num_samples: int | None = None
+    max_concurrent: int | None = None
+    address: str | None = None
+    cache_dir: str | None = None
+
+
+def trial_space(study: StudySpec, opts: LaunchOptions, has_official_split: bool) -> dict:
+    """The param space Tune samples: base config, scale overrides, dataset, grid axes."""
+    scale = study.scales[opts.scale]
+    config = {**study.base_config, **scale.config, "dataset": opts.dataset, "threads": max(1, int(scale.cpus))}
+    if opts.data_root:
+        config["data_root"] = str(Path(opts.data_root).resolve())
+    if opts.cache_dir:
+        config["cache_dir"] = str(Path(opts.cache_dir).resolve())
+    if opts.dataset == "synthfaces" and scale.synthfaces:
+        config["dataset_options"] = dict(scale.synthfaces)
+    grid = {**study.grid, **scale.grid}
+    if study.search == "grid" and opts.num_samples:
+        # Repeating a seeded grid point would only repeat its numbers: samples are seeds.
+        grid["seed"] = list(range(opts.num_samples))
+    if not has_official_split:
+        grid["fold"] = list(range(scale.folds))
+        config["n_folds"] = scale.n_folds
+    if study.search == "grid":
+        config.update({key: tune.grid_search(list(values)) for key, values in grid.items()})
+    else:
+        config.update({key: values[0] for key, values in grid.items()})
+        config.update(study.optuna_space)
+    return config
+
+
+def _tune_config(study: StudySpec, opts: LaunchOptions) -> tune.TuneConfig:
+    kwargs = {"metric": study.metric, "mode": study.mode, "max_concurrent_trials": opts.max_concurrent}
+    if study.search == "optuna":
+        kwargs["search_alg"] = OptunaSearch(seed=0)
+        kwargs["num_samples"] = opts.num_samples or 20
+    if study.early_stopping:
+        epochs = study.scales[opts.scale].config.get("epochs", study.base_config.get("epochs", 30))
+        kwargs["scheduler"] = ASHAScheduler(time_attr="training_iteration", max_t=epochs, grace_period=max(1, epochs // 4))
+    return tune.TuneConfig(**kwargs)
+
+
+def _trainable(study: StudySpec, opts: LaunchOptions):
+    scale = study.scales[opts.scale]
+    fn = tune.with_parameters(run_trial, trainable_name=study.trainable)
+    return tune.with_resources(fn, {"cpu": scale.cpus, "gpu": scale.gpus})
+
+
+def start_ray(address: str | None) -> None:
+    if ray.is_initialized():
+        return
+    if address:
+        ray.init(address=address, log_to_driver=True)
+    else:
+        ray.init(include_dashboard=False, log_to_driver=True)
+
+
+def launch(study: StudySpec, opts: LaunchOptions, resume_path: Path | None = None) -> tuple[tune.ResultGrid, dict]:
+    """Run (or resume) the study; returns Tune's results and the launch record."""
+    if resume_path is not None:
+        record = json.loads((resume_path / RECORD).read_text())
+        client = MlflowClient(record["tracking_uri"])
+    else:
+        # Loading first: bad data fails before any run exists, and the parse cache is warm
+        # before trials start.
+        data = load_dataset(opts.dataset, opts.data_root, cache_dir=opts.cache_dir)
+        client = MlflowClient(opts.tracking_uri)
+        experiment_id = tracking.ensure_experiment(client, study.name, opts.tracking_uri)
+        name = f"{study.name}-{opts.dataset}-{opts.scale}-{time.strftime('%Y%m%d-%H%M%S')}"
+        tags = {"ferlab.study": study.name, "ferlab.dataset": opts.dataset, "ferlab.scale": opts.scale,
+                "ferlab.procedural": str(data.procedural).lower(), "ferlab.dataset_hash": data.content_hash}
+        parent = tracking.start_parent(client, experiment_id, name, tags, {"scale": opts.scale, "dataset": opts.dataset})
+        record = {"study": study.name, "name": name, "scale": opts.scale, "dataset": opts.dataset,
+                  "data_root": str(Path(opts.data_root).resolve()) if opts.data_root else None, "tracking_uri": opts.tracking_uri, "experiment_id": experiment_id,
+                  "parent_run_id": parent, "procedural": data.procedural, "official_split": data.usage is not None}
+        tracking.write_launch_record(Path(opts.storage_path) / name / RECORD, record)
+    try:
+        start_ray(opts.address)
+        trainable = _trainable(study, opts)
+        if resume_path is not None:
+            # The restored RunConfig brings back its TrialRunLogger, pointed at the same parent run.
+            tuner = tune.Tuner.restore(str(resume_path), trainable=trainable, resume_errored=True,
+                                       param_space=trial_space(study, opts, record["official_split"]))
+            client.update_run(record["parent_run_id"], status="RUNNING")
+        else:
+            tags = {"ferlab.study": study.name, "ferlab.dataset": opts.dataset, "ferlab.scale": opts.scale,
+                    "ferlab.procedural": str(record["procedural"]).lower()}
+            logger = tracking.TrialRunLogger(record["tracking_uri"], record["experiment_id"], record["parent_run_id"],
+                                             tags, study.variant_keys)
+            run_config = tune.RunConfig(
+                name=record["name"], storage_path=opts.storage_path, callbacks=[logger], verbose=1,
+                failure_config=tune.FailureConfig(max_failures=2),
+                checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
+            )
+            tuner = tune.Tuner(trainable, param_space=trial_space(study, opts, record["official_split"]),
+                               tune_config=_tune_config(study, opts), run_config=run_config)
+        results = tuner.fit()
+    except BaseException:
+        client.set_terminated(record["parent_run_id"], "KILLED")
+        raise
+    failed = sum(1 for r in results if r.error is not None)
+    client.set_terminated(record["parent_run_id"], "FAILED" if failed else "FINISHED")
+    return results, record

@@ -1,0 +1,156 @@
+"""MLflow side of a launch: one parent run per launch, one child run per Tune trial.
+
+All MLflow writes happen in the driver (the `TrialRunLogger` Tune callback), so a local
+SQLite store has a single writer however many trials run at once, and a trial id maps to
+its run by a tag looked up before any run is created: a retried or restored trial
+continues its own run and is never logged twice."""
+
+import json
+import os
+import platform
+import subprocess
+import tempfile
+from importlib import metadata
+from pathlib import Path
+
+from mlflow import MlflowClient
+from mlflow.entities import Metric, Param, RunTag
+from mlflow.utils.time import get_current_time_millis
+from ray.tune import Callback
+
+PACKAGES = ("torch", "torchvision", "ray", "mlflow", "optuna", "numpy", "pandas", "scikit-learn", "albumentations")
+REPO = Path(__file__).resolve().parent.parent
+
+
+def resolve_tracking_uri(uri: str | None) -> str:
+    """`--tracking-uri`, else MLFLOW_TRACKING_URI, else an SQLite store in the working
+    directory (absolute, because trials and reports may run from elsewhere)."""
+    uri = uri or os.environ.get("MLFLOW_TRACKING_URI")
+    return uri or f"sqlite:///{Path.cwd().resolve() / 'mlflow.db'}"
+
+
+def ensure_experiment(client: MlflowClient, name: str, tracking_uri: str) -> str:
+    found = client.get_experiment_by_name(name)
+    if found is not None:
+        return found.experiment_id
+    location = None
+    if tracking_uri.startswith("sqlite:///"):
+        location = (Path(tracking_uri[len("sqlite:///"):]).parent / "mlartifacts").resolve().as_uri()
+    return client.create_experiment(name, artifact_location=location)
+
+
+def reproducibility_info() -> tuple[dict[str, str], str]:
+    """Tags that say what reproduces a run (git commit, dirty flag, package versions) and
+    the uncommitted diff (empty when clean or outside git)."""
+    def git(*args):
+        out = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True)
+        return out.stdout.strip() if out.returncode == 0 else ""
+    sha = git("rev-parse", "HEAD") or "unknown"
+    diff = git("diff", "HEAD") if sha != "unknown" else ""
+    tags = {"ferlab.git_sha": sha, "ferlab.git_dirty": str(bool(diff)).lower(), "ferlab.python": platform.python_version()}
+    for package in PACKAGES:
+        try:
+            tags[f"ferlab.version.{package}"] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            pass
+    return tags, diff
+
+
+def start_parent(client: MlflowClient, experiment_id: str, name: str, tags: dict[str, str], params: dict) -> str:
+    repro, diff = reproducibility_info()
+    run = client.create_run(experiment_id, run_name=name, tags={**tags, **repro, "ferlab.role": "parent"})
+    run_id = run.info.run_id
+    client.log_batch(run_id, params=[Param(k, str(v)[:6000]) for k, v in params.items()])
+    if diff:
+        with tempfile.TemporaryDirectory() as tmp:
+            (Path(tmp) / "git_diff.patch").write_text(diff)
+            client.log_artifact(run_id, str(Path(tmp) / "git_diff.patch"))
+    return run_id
+
+
+def flatten(config: dict, prefix: str = "") -> dict[str, str]:
+    out = {}
+    for key, value in config.items():
+        if isinstance(value, dict):
+            out.update(flatten(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+class TrialRunLogger(Callback):
+    """Tune callback that mirrors each trial into its own nested MLflow child run."""
+
+    def __init__(self, tracking_uri: str, experiment_id: str, parent_run_id: str, tags: dict[str, str],
+                 variant_keys: tuple[str, ...]):
+        self.tracking_uri, self.experiment_id, self.parent_run_id = tracking_uri, experiment_id, parent_run_id
+        self.tags, self.variant_keys = tags, variant_keys
+        self.client = MlflowClient(tracking_uri)
+        self.runs: dict[str, str] = {}
+
+    # Tune pickles its RunConfig, callbacks included, and hands it back on Tuner.restore.
+    def __getstate__(self):
+        return {k: v for k, v in self.__dict__.items() if k not in ("client", "runs")}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self.client = MlflowClient(self.tracking_uri)
+        self.runs = {}
+
+    def trial_tags(self, config: dict) -> dict[str, str]:
+        return {**self.tags, "ferlab.variant": "-".join(str(config.get(k)) for k in self.variant_keys),
+                "ferlab.seed": str(config.get("seed", 0)), "ferlab.fold": str(config.get("fold", 0))}
+
+    def run_for(self, trial) -> str:
+        if trial.trial_id in self.runs:
+            return self.runs[trial.trial_id]
+        existing = self.client.search_runs(
+            [self.experiment_id],
+            filter_string=f"tags.`ferlab.trial_id` = '{trial.trial_id}' and tags.`mlflow.parentRunId` = '{self.parent_run_id}'",
+        )
+        if existing:
+            run_id = existing[0].info.run_id
+            self.client.update_run(run_id, status="RUNNING")
+        else:
+            tags = {"mlflow.parentRunId": self.parent_run_id, "ferlab.role": "trial", "ferlab.trial_id": trial.trial_id,
+                    **self.trial_tags(trial.config)}
+            run = self.client.create_run(self.experiment_id, run_name=f"{tags.get('ferlab.variant', '')}-{trial.trial_id}", tags=tags)
+            run_id = run.info.run_id
+            params = [Param(k, str(v)[:6000]) for k, v in flatten(trial.config).items()]
+            self.client.log_batch(run_id, params=params)
+        self.runs[trial.trial_id] = run_id
+        return run_id
+
+    def on_trial_start(self, iteration, trials, trial, **info):
+        self.run_for(trial)
+
+    def on_trial_restore(self, iteration, trials, trial, **info):
+        self.run_for(trial)
+
+    def on_trial_result(self, iteration, trials, trial, result, **info):
+        step = int(result.get("epoch", result.get("training_iteration", 0)))
+        now = get_current_time_millis()
+        metrics = [Metric(k, float(v), now, step) for k, v in result.items()
+                   if "/" in k and isinstance(v, (int, float)) and not isinstance(v, bool)]
+        metrics += [Metric(k, float(result[k]), now, step) for k in ("best_epoch",) if k in result]
+        self.client.log_batch(self.run_for(trial), metrics=metrics)
+
+    def on_trial_complete(self, iteration, trials, trial, **info):
+        run_id = self.run_for(trial)
+        checkpoint = trial.checkpoint
+        if checkpoint is not None:
+            with checkpoint.as_directory() as directory:
+                artifacts = Path(directory) / "artifacts"
+                if artifacts.is_dir():
+                    self.client.log_artifacts(run_id, str(artifacts))
+        self.client.set_terminated(run_id, "FINISHED")
+
+    def on_trial_error(self, iteration, trials, trial, **info):
+        self.client.set_terminated(self.run_for(trial), "FAILED")
+
+
+def write_launch_record(path: Path, record: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(record, indent=2))
+    tmp.replace(path)

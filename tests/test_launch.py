@@ -1,0 +1,87 @@
+"""`python -m study.launch` end to end on real local Ray and a real MLflow SQLite store."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from mlflow import MlflowClient
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def launch(*args, cwd, timeout=600):
+    return subprocess.run([sys.executable, "-m", "study.launch", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=timeout, env={**__import__("os").environ, "PYTHONPATH": str(REPO)})
+
+
+def test_list_names_every_study(tmp_path):
+    out = launch("--list", cwd=tmp_path)
+    assert out.returncode == 0
+    assert "baseline" in out.stdout and "classical_augmentation" in out.stdout
+
+
+def test_unknown_study_lists_known(tmp_path):
+    out = launch("no_such_study", cwd=tmp_path)
+    assert out.returncode == 2
+    assert "unknown study 'no_such_study'" in out.stderr and "baseline" in out.stderr
+    assert not (tmp_path / "mlflow.db").exists()
+
+
+def test_unknown_dataset_leaves_no_parent_run(tmp_path):
+    out = launch("baseline", "--dataset", "mnist", cwd=tmp_path)
+    assert out.returncode == 2 and "synthfaces" in out.stderr
+    assert not (tmp_path / "mlflow.db").exists()
+
+
+@pytest.fixture(scope="module")
+def four_trials(tmp_path_factory):
+    """classical_augmentation at smoke scale: 2 arms × 2 samples = 4 trials, 2 at a time."""
+    cwd = tmp_path_factory.mktemp("launch")
+    out = launch("classical_augmentation", "--scale", "smoke", "--num-samples", "2", "--max-concurrent", "2",
+                 cwd=cwd)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    record = json.loads(next((cwd / "ray_results").glob("*/ferlab_launch.json")).read_text())
+    return cwd, out, record
+
+
+def test_one_finished_child_run_per_trial(four_trials):
+    cwd, out, record = four_trials
+    client = MlflowClient(f"sqlite:///{cwd / 'mlflow.db'}")
+    parent = client.get_run(record["parent_run_id"])
+    assert parent.info.status == "FINISHED"
+    assert parent.data.tags["ferlab.git_sha"] and parent.data.tags["ferlab.version.torch"]
+    assert parent.data.tags["ferlab.dataset_hash"]
+    children = client.search_runs([record["experiment_id"]],
+                                  filter_string=f"tags.`mlflow.parentRunId` = '{record['parent_run_id']}'")
+    trial_dirs = [p for p in (cwd / "ray_results" / record["name"]).iterdir() if p.name.startswith("run_trial_")]
+    assert len(trial_dirs) == 4
+    assert len(children) == 4
+    assert len({c.data.tags["ferlab.trial_id"] for c in children}) == 4
+    assert {c.info.status for c in children} == {"FINISHED"}
+    assert sorted(c.data.tags["ferlab.variant"] for c in children) == ["classical-zhu_cnn"] * 2 + ["none-zhu_cnn"] * 2
+    for child in children:
+        assert 0 <= child.data.metrics["test/acc_at_best_val"] <= 1
+        assert child.data.params["augment"] in ("none", "classical")
+        assert len(client.get_metric_history(child.info.run_id, "val/acc")) == 2  # one per epoch
+        artifacts = {a.path for a in client.list_artifacts(child.info.run_id)}
+        assert {"predictions.csv", "confusion_matrix.csv"} <= artifacts
+
+
+def test_launch_prints_where_and_the_table(four_trials):
+    cwd, out, record = four_trials
+    assert record["parent_run_id"] in out.stdout
+    assert "classical − none" in out.stdout or "classical" in out.stdout
+    assert "procedural demo data" in out.stdout
+    assert (cwd / "reports" / "classical_augmentation").is_dir()
+
+
+def test_resume_of_finished_launch_adds_no_runs(four_trials):
+    cwd, _, record = four_trials
+    out = launch("classical_augmentation", "--resume", cwd=cwd)
+    assert out.returncode == 0, out.stderr[-3000:]
+    client = MlflowClient(f"sqlite:///{cwd / 'mlflow.db'}")
+    children = client.search_runs([record["experiment_id"]],
+                                  filter_string=f"tags.`mlflow.parentRunId` = '{record['parent_run_id']}'")
+    assert len(children) == 4 and {c.info.status for c in children} == {"FINISHED"}
