@@ -95,12 +95,15 @@ def launch(study: StudySpec, opts: LaunchOptions, resume_path: Path | None = Non
         client = MlflowClient(opts.tracking_uri)
         experiment_id = tracking.ensure_experiment(client, study.name, opts.tracking_uri)
         name = f"{study.name}-{opts.dataset}-{opts.scale}-{time.strftime('%Y%m%d-%H%M%S')}"
+        repro, diff = tracking.reproducibility_info()
         tags = {"ferlab.study": study.name, "ferlab.dataset": opts.dataset, "ferlab.scale": opts.scale,
-                "ferlab.procedural": str(data.procedural).lower(), "ferlab.dataset_hash": data.content_hash}
-        parent = tracking.start_parent(client, experiment_id, name, tags, {"scale": opts.scale, "dataset": opts.dataset})
+                "ferlab.procedural": str(data.procedural).lower(), "ferlab.dataset_hash": data.content_hash, **repro}
+        parent = tracking.start_parent(client, experiment_id, name, tags, {"scale": opts.scale, "dataset": opts.dataset},
+                                       diff)
         record = {"study": study.name, "name": name, "scale": opts.scale, "dataset": opts.dataset,
                   "data_root": str(Path(opts.data_root).resolve()) if opts.data_root else None, "tracking_uri": opts.tracking_uri, "experiment_id": experiment_id,
-                  "parent_run_id": parent, "procedural": data.procedural, "official_split": data.usage is not None}
+                  "parent_run_id": parent, "procedural": data.procedural, "official_split": data.usage is not None,
+                  "run_tags": tags}
         tracking.write_launch_record(Path(opts.storage_path) / name / RECORD, record)
     try:
         start_ray(opts.address)
@@ -111,10 +114,9 @@ def launch(study: StudySpec, opts: LaunchOptions, resume_path: Path | None = Non
                                        param_space=trial_space(study, opts, record["official_split"]))
             client.update_run(record["parent_run_id"], status="RUNNING")
         else:
-            tags = {"ferlab.study": study.name, "ferlab.dataset": opts.dataset, "ferlab.scale": opts.scale,
-                    "ferlab.procedural": str(record["procedural"]).lower()}
+            # Every child carries what reproduces it: commit, dirty flag, versions, data hash.
             logger = tracking.TrialRunLogger(record["tracking_uri"], record["experiment_id"], record["parent_run_id"],
-                                             tags, study.variant_keys)
+                                             record["run_tags"], study.variant_keys)
             run_config = tune.RunConfig(
                 name=record["name"], storage_path=opts.storage_path, callbacks=[logger], verbose=1,
                 failure_config=tune.FailureConfig(max_failures=2),

@@ -56,9 +56,10 @@ def reproducibility_info() -> tuple[dict[str, str], str]:
     return tags, diff
 
 
-def start_parent(client: MlflowClient, experiment_id: str, name: str, tags: dict[str, str], params: dict) -> str:
-    repro, diff = reproducibility_info()
-    run = client.create_run(experiment_id, run_name=name, tags={**tags, **repro, "ferlab.role": "parent"})
+def start_parent(client: MlflowClient, experiment_id: str, name: str, tags: dict[str, str], params: dict,
+                 diff: str) -> str:
+    """`tags` should include reproducibility_info()'s; `diff` is logged as an artifact."""
+    run = client.create_run(experiment_id, run_name=name, tags={**tags, "ferlab.role": "parent"})
     run_id = run.info.run_id
     client.log_batch(run_id, params=[Param(k, str(v)[:6000]) for k, v in params.items()])
     if diff:

@@ -64,6 +64,9 @@ def test_one_finished_child_run_per_trial(four_trials):
     for child in children:
         assert 0 <= child.data.metrics["test/acc_at_best_val"] <= 1
         assert child.data.params["augment"] in ("none", "classical")
+        assert child.data.tags["ferlab.git_sha"] == parent.data.tags["ferlab.git_sha"]
+        assert child.data.tags["ferlab.dataset_hash"] == parent.data.tags["ferlab.dataset_hash"]
+        assert child.data.tags["ferlab.seed"] == child.data.params["seed"]
         assert len(client.get_metric_history(child.info.run_id, "val/acc")) == 2  # one per epoch
         artifacts = {a.path for a in client.list_artifacts(child.info.run_id)}
         assert {"predictions.csv", "confusion_matrix.csv"} <= artifacts
@@ -72,7 +75,7 @@ def test_one_finished_child_run_per_trial(four_trials):
 def test_launch_prints_where_and_the_table(four_trials):
     cwd, out, record = four_trials
     assert record["parent_run_id"] in out.stdout
-    assert "classical − none" in out.stdout or "classical" in out.stdout
+    assert "classical" in out.stdout and "none" in out.stdout
     assert "procedural demo data" in out.stdout
     assert (cwd / "reports" / "classical_augmentation").is_dir()
 
