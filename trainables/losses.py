@@ -1,0 +1,101 @@
+"""GAN losses by name, as pure functions returning `(loss, logs)`.
+
+Adversarial: `lsgan` (Zhu et al. eqs. 2–3), `vanilla` (eq. 1, as logits + BCE), and
+`wgan-gp` (the slides' Wasserstein CycleGAN: critic without sigmoid, gradient penalty).
+Cycle: `l1` (Zhu et al. eq. 5) and `weighted` (Birenbaum's weighted cycle loss)."""
+
+import torch
+import torch.nn.functional as F
+
+ADVERSARIAL = ("lsgan", "vanilla", "wgan-gp")
+CYCLE = ("l1", "weighted")
+GAMMA_SCHEDULES = ("constant", "linear")
+
+
+def _check(name: str, known: tuple[str, ...], what: str) -> None:
+    if name not in known:
+        raise ValueError(f"unknown {what} {name!r}; known: {', '.join(known)}")
+
+
+def disc_loss(mode: str, score_real: torch.Tensor, score_fake: torch.Tensor,
+              real_label: float = 1.0) -> tuple[torch.Tensor, dict]:
+    """Discriminator/critic loss on scores of real and (detached) fake images.
+    `real_label` < 1 is the slides' soft real label (0.9); WGAN ignores it."""
+    _check(mode, ADVERSARIAL, "adversarial loss")
+    if mode == "lsgan":
+        loss = 0.5 * (((score_real - real_label) ** 2).mean() + (score_fake ** 2).mean())
+    elif mode == "vanilla":
+        loss = 0.5 * (F.binary_cross_entropy_with_logits(score_real, torch.full_like(score_real, real_label))
+                      + F.binary_cross_entropy_with_logits(score_fake, torch.zeros_like(score_fake)))
+    else:
+        loss = score_fake.mean() - score_real.mean()
+    return loss, {"loss_d": loss.item()}
+
+
+def gen_adv_loss(mode: str, score_fake: torch.Tensor) -> tuple[torch.Tensor, dict]:
+    """The generator's adversarial term on the discriminator's scores of its output."""
+    _check(mode, ADVERSARIAL, "adversarial loss")
+    if mode == "lsgan":
+        loss = ((score_fake - 1.0) ** 2).mean()
+    elif mode == "vanilla":
+        # the non-saturating form: maximise log D(G(r)) rather than minimise log(1 − D(G(r)))
+        loss = F.binary_cross_entropy_with_logits(score_fake, torch.ones_like(score_fake))
+    else:
+        loss = -score_fake.mean()
+    return loss, {"loss_g_adv": loss.item()}
+
+
+def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """WGAN-GP: (‖∇_x̂ critic(x̂)‖₂ − 1)² at random interpolates x̂ of real and fake."""
+    alpha = torch.rand(real.shape[0], 1, 1, 1, generator=generator, device=real.device)
+    mixed = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
+    grads, = torch.autograd.grad(critic(mixed).sum(), mixed, create_graph=True)
+    return ((grads.flatten(1).norm(dim=1) - 1) ** 2).mean()
+
+
+def realness(mode: str, score: torch.Tensor) -> torch.Tensor:
+    """D(a) ∈ [0, 1] per image, the weight of the weighted cycle loss: the mean patch
+    score through the sigmoid for logit outputs (vanilla, WGAN), clamped for LSGAN
+    (whose discriminator regresses towards 1 for real images). Detached: the weight
+    says how much to trust a sample, it is not trained through."""
+    mean = score.detach().flatten(1).mean(1)
+    return mean.clamp(0.0, 1.0) if mode == "lsgan" else torch.sigmoid(mean)
+
+
+def cycle_loss(mode: str, original: torch.Tensor, reconstructed: torch.Tensor, disc=None, adv_mode: str = "lsgan",
+               gamma: float = 0.0) -> tuple[torch.Tensor, dict]:
+    """One direction of the cycle loss. `l1`: ‖F(G(a)) − a‖₁ (eq. 5). `weighted`:
+    E_a[D_A(a)·(γ‖f_{D_A}(F(G(a))) − f_{D_A}(a)‖₁ + (1 − γ)‖F(G(a)) − a‖₁)] with f_D the
+    discriminator's last hidden layer; with γ = 0 and D_A(a) = 1 it is the plain L1."""
+    _check(mode, CYCLE, "cycle loss")
+    pixel = (reconstructed - original).abs().flatten(1).mean(1)
+    if mode == "l1":
+        loss = pixel.mean()
+        return loss, {"loss_cyc": loss.item()}
+    weight = realness(adv_mode, disc(original))
+    if gamma > 0:
+        feature = (disc.features(reconstructed) - disc.features(original).detach()).abs().flatten(1).mean(1)
+    else:
+        feature = torch.zeros_like(pixel)
+    loss = (weight * (gamma * feature + (1 - gamma) * pixel)).mean()
+    return loss, {"loss_cyc": loss.item(), "cyc_weight": weight.mean().item()}
+
+
+def gamma_at(schedule: str, gamma_max: float, epoch: float, epochs: int) -> float:
+    """γ of the weighted cycle loss as a pure function of the (fractional) epoch:
+    `constant` γ_max, or `linear` from 0 at the start to γ_max at the last epoch."""
+    _check(schedule, GAMMA_SCHEDULES, "γ schedule")
+    if schedule == "constant":
+        return gamma_max
+    return gamma_max * min(1.0, epoch / max(epochs - 1, 1))
+
+
+def linear_decay(step: int, total_steps: int, decay_start: float = 0.5) -> float:
+    """Learning-rate factor: 1 for the first `decay_start` of training, then linearly to 0
+    (the CycleGAN practice the slides follow)."""
+    t = step / max(total_steps, 1)
+    return 1.0 if t < decay_start else max(0.0, (1 - t) / (1 - decay_start))
+
+
+__all__ = ["ADVERSARIAL", "CYCLE", "GAMMA_SCHEDULES", "disc_loss", "gen_adv_loss", "gradient_penalty",
+           "cycle_loss", "gamma_at", "linear_decay", "realness"]
