@@ -28,3 +28,52 @@ def classification_metrics(labels: np.ndarray, preds: np.ndarray, class_names: l
         fp, fn = cm[:, k].sum() - tp, cm[k].sum() - tp
         out[f"ovr_acc_{name}"] = float((total - fp - fn) / total)
     return out
+
+
+# --- Generated-image quality (the GAN issues). Feature extractors are the caller's: FID
+# here is computed on whatever features it is given, and outputs must name them (e.g.
+# "FID (FER-classifier features)"), since Inception weights cannot be downloaded.
+
+def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
+    """‖μa − μb‖² + Tr(Σa + Σb − 2(Σa Σb)^½) between two N×D feature sets."""
+    from scipy import linalg
+
+    mu_a, mu_b = features_a.mean(0), features_b.mean(0)
+    cov_a, cov_b = np.cov(features_a, rowvar=False), np.cov(features_b, rowvar=False)
+    covmean = linalg.sqrtm(cov_a @ cov_b)
+    if not np.isfinite(covmean).all():  # near-singular product: regularise, as the reference FID code does
+        eps = np.eye(len(cov_a)) * 1e-6
+        covmean = linalg.sqrtm((cov_a + eps) @ (cov_b + eps))
+    return float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a + cov_b - 2 * covmean.real))
+
+
+def kernel_inception_distance(features_a: np.ndarray, features_b: np.ndarray, n_subsets: int = 10,
+                              subset_size: int = 100, seed: int = 0) -> float:
+    """KID: unbiased MMD² with the cubic polynomial kernel (x·y/D + 1)³, averaged over
+    random subsets (Bińkowski et al. 2018); unbiased, so identical distributions give ≈ 0."""
+    rng = np.random.default_rng(seed)
+    d = features_a.shape[1]
+    m = min(subset_size, len(features_a), len(features_b))
+    values = []
+    for _ in range(n_subsets):
+        a = features_a[rng.choice(len(features_a), m, replace=False)]
+        b = features_b[rng.choice(len(features_b), m, replace=False)]
+        k_aa, k_bb, k_ab = ((a @ a.T / d + 1) ** 3, (b @ b.T / d + 1) ** 3, (a @ b.T / d + 1) ** 3)
+        off = (k_aa.sum() - np.trace(k_aa) + k_bb.sum() - np.trace(k_bb)) / (m * (m - 1))
+        values.append(off - 2 * k_ab.mean())
+    return float(np.mean(values))
+
+
+def ssim_psnr(images_a: np.ndarray, images_b: np.ndarray) -> tuple[float, float]:
+    """Mean SSIM and PSNR (dB) over pairs of uint8 N×H×W images (e.g. real vs reconstruction)."""
+    from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+    ssim = [structural_similarity(a, b, data_range=255) for a, b in zip(images_a, images_b)]
+    with np.errstate(divide="ignore"):  # identical images: PSNR is +inf, said as such
+        psnr = [peak_signal_noise_ratio(a, b, data_range=255) for a, b in zip(images_a, images_b)]
+    return float(np.mean(ssim)), float(np.mean(psnr))
+
+
+def classifier_agreement(probs: np.ndarray, intended: int) -> float:
+    """Share of generated images a real-data classifier assigns to the intended class."""
+    return float((probs.argmax(1) == intended).mean())
