@@ -15,8 +15,8 @@ STUDY = StudySpec(
     grid={"augment": ["none", "classical"], "net": ["simple", "zhu_cnn", "picha_cnn"], "seed": [0, 1, 2, 3, 4]},
     variant_keys=("augment", "net"),
     scales={
-        "smoke": Scale(config={"epochs": 2, "width": 0.25},
-                       synthfaces={"n_images": 600},
+        "smoke": Scale(config={"epochs": 15, "width": 0.25},
+                       synthfaces={"n_images": 1200},
                        grid={"net": ["zhu_cnn"], "seed": [0]}, folds=1, n_folds=5),
         "cpu": Scale(config={"epochs": 10, "width": 0.5}, grid={"net": ["zhu_cnn"], "seed": [0, 1, 2]},
                      folds=3, cpus=1),

@@ -59,6 +59,7 @@ def main(argv=None) -> int:
         return 0
     from analysis.report import render_report
     from study.runner import RECORD, LaunchOptions, launch
+    from trainables.config import ConfigError
     from trainables.data import DataError
 
     try:
@@ -75,17 +76,20 @@ def main(argv=None) -> int:
                              storage_path=str(storage), tracking_uri=tracking_uri, num_samples=args.num_samples,
                              max_concurrent=args.max_concurrent, address=args.address, cache_dir=args.cache_dir)
         results, record = launch(study, opts, resume_dir)
-    except (StudyError, DataError) as err:
+    except (StudyError, DataError, ConfigError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    errors = [r for r in results if r.error is not None]
-    print(f"\nTrials: {len(results)} ({len(errors)} failed)")
+    unfinished = record["unfinished"]
+    print(f"\nTrials: {len(results)} ({results.num_errors} failed, {unfinished} unfinished)")
     print(f"Tune state:  {storage / record['name']}  (resume with --resume {record['name']})")
     print(f"MLflow runs: {record['tracking_uri']}  experiment '{study.name}', parent run {record['parent_run_id']}")
     print(f"Report:      python -m analysis.report {study.name} --tracking-uri {record['tracking_uri']}\n")
+    if unfinished:
+        print(f"Interrupted: continue with  python -m study.launch {study.name} --resume {record['name']}")
+        return 130
     for name in study.tables:
         print(render_report(name, tracking_uri=record["tracking_uri"], parent=record["parent_run_id"]))
-    return 1 if errors else 0
+    return 1 if results.num_errors else 0
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """Turns a StudySpec, a scale and a dataset into a Ray Tune run with its MLflow parent."""
 
+import itertools
 import json
 import time
 from dataclasses import dataclass
@@ -10,10 +11,11 @@ from mlflow import MlflowClient
 from ray import tune
 from ray.tune.schedulers import ASHAScheduler
 from ray.tune.search.optuna import OptunaSearch
+from ray.tune.search.sample import Domain
 
 from study import tracking
-from study.spec import StudySpec
-from study.trial import run_trial
+from study.spec import StudyError, StudySpec
+from study.trial import TRAINABLES, run_trial
 from trainables.data import load_dataset
 
 RECORD = "ferlab_launch.json"
@@ -57,6 +59,18 @@ def trial_space(study: StudySpec, opts: LaunchOptions, has_official_split: bool)
     return config
 
 
+def check_configs(study: StudySpec, space: dict) -> None:
+    """Validate every grid point (and one sample of each searched domain) in the driver,
+    so a bad study fails at once with the trainable's message, before any run exists."""
+    if study.trainable not in TRAINABLES:
+        raise StudyError(f"study {study.name!r} names unknown trainable {study.trainable!r}; known: {sorted(TRAINABLES)}")
+    _, parse = TRAINABLES[study.trainable]
+    axes = {k: v["grid_search"] for k, v in space.items() if isinstance(v, dict) and "grid_search" in v}
+    fixed = {k: (v.sample() if isinstance(v, Domain) else v) for k, v in space.items() if k not in axes}
+    for values in itertools.product(*axes.values()):
+        parse({**fixed, **dict(zip(axes, values))})
+
+
 def _tune_config(study: StudySpec, opts: LaunchOptions) -> tune.TuneConfig:
     kwargs = {"metric": study.metric, "mode": study.mode, "max_concurrent_trials": opts.max_concurrent}
     if study.search == "optuna":
@@ -92,6 +106,7 @@ def launch(study: StudySpec, opts: LaunchOptions, resume_path: Path | None = Non
         # Loading first: bad data fails before any run exists, and the parse cache is warm
         # before trials start.
         data = load_dataset(opts.dataset, opts.data_root, cache_dir=opts.cache_dir)
+        check_configs(study, trial_space(study, opts, data.usage is not None))
         client = MlflowClient(opts.tracking_uri)
         experiment_id = tracking.ensure_experiment(client, study.name, opts.tracking_uri)
         name = f"{study.name}-{opts.dataset}-{opts.scale}-{time.strftime('%Y%m%d-%H%M%S')}"
@@ -128,6 +143,13 @@ def launch(study: StudySpec, opts: LaunchOptions, resume_path: Path | None = Non
     except BaseException:
         client.set_terminated(record["parent_run_id"], "KILLED")
         raise
-    failed = sum(1 for r in results if r.error is not None)
-    client.set_terminated(record["parent_run_id"], "FAILED" if failed else "FINISHED")
+    # Tune returns normally on Ctrl-C (and its ResultGrid counts the interrupted trial as
+    # terminated): the saved experiment state says which trials are left to resume.
+    states = [t.status for t in tune.ExperimentAnalysis(results.experiment_path).trials]
+    record["unfinished"] = sum(state not in ("TERMINATED", "ERROR") for state in states)
+    if record["unfinished"]:
+        status = "KILLED"
+    else:
+        status = "FAILED" if results.num_errors else "FINISHED"
+    client.set_terminated(record["parent_run_id"], status)
     return results, record

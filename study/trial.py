@@ -7,9 +7,10 @@ from pathlib import Path
 
 from ray import tune
 
-from trainables.classifier import train_classifier
+from trainables import classifier
 
-TRAINABLES = {"classifier": train_classifier}
+# name -> (training function, config validator run in the driver before any trial starts)
+TRAINABLES = {"classifier": (classifier.train_classifier, classifier.parse_config)}
 
 
 class TuneReporter:
@@ -18,6 +19,8 @@ class TuneReporter:
 
     def __init__(self):
         self.workdir = Path(tempfile.mkdtemp(prefix="ferlab-trial-"))
+        self.pending_dir = self.workdir / "pending"
+        self.pending_dir.mkdir()
         self.pending: list[Path] = []
 
     def report(self, metrics, checkpoint_dir=None):
@@ -42,12 +45,15 @@ class TuneReporter:
         return checkpoint.to_directory(str(local))
 
     def log_artifact(self, path):
-        self.pending.append(Path(path))
+        kept = self.pending_dir / Path(path).name
+        shutil.copy(path, kept)
+        self.pending.append(kept)
 
 
 def run_trial(config: dict, trainable_name: str) -> None:
     reporter = TuneReporter()
     try:
-        TRAINABLES[trainable_name](config, reporter)
+        train, _ = TRAINABLES[trainable_name]
+        train(config, reporter)
     finally:
         shutil.rmtree(reporter.workdir, ignore_errors=True)

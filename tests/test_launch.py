@@ -1,6 +1,7 @@
 """`python -m study.launch` end to end on real local Ray and a real MLflow SQLite store."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +14,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 def launch(*args, cwd, timeout=600):
     return subprocess.run([sys.executable, "-m", "study.launch", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=timeout, env={**__import__("os").environ, "PYTHONPATH": str(REPO)})
+                          text=True, timeout=timeout, env={**os.environ, "PYTHONPATH": str(REPO)})
 
 
 def test_list_names_every_study(tmp_path):
@@ -67,7 +68,8 @@ def test_one_finished_child_run_per_trial(four_trials):
         assert child.data.tags["ferlab.git_sha"] == parent.data.tags["ferlab.git_sha"]
         assert child.data.tags["ferlab.dataset_hash"] == parent.data.tags["ferlab.dataset_hash"]
         assert child.data.tags["ferlab.seed"] == child.data.params["seed"]
-        assert len(client.get_metric_history(child.info.run_id, "val/acc")) == 2  # one per epoch
+        epochs = int(child.data.params["epochs"])
+        assert sorted(m.step for m in client.get_metric_history(child.info.run_id, "val/acc")) == list(range(epochs))
         artifacts = {a.path for a in client.list_artifacts(child.info.run_id)}
         assert {"predictions.csv", "confusion_matrix.csv"} <= artifacts
 
@@ -88,3 +90,65 @@ def test_resume_of_finished_launch_adds_no_runs(four_trials):
     children = client.search_runs([record["experiment_id"]],
                                   filter_string=f"tags.`mlflow.parentRunId` = '{record['parent_run_id']}'")
     assert len(children) == 4 and {c.info.status for c in children} == {"FINISHED"}
+
+
+def test_interrupted_launch_resumes_into_the_same_runs(tmp_path):
+    """Ctrl-C a launch after its first epoch results, then `--resume`: every trial ends
+    FINISHED in its own run under the same parent, none is logged twice."""
+    import signal
+    import time
+
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    args = [sys.executable, "-m", "study.launch", "classical_augmentation", "--scale", "smoke", "--max-concurrent", "1"]
+    proc = subprocess.Popen(args, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    db = tmp_path / "mlflow.db"
+    deadline = time.time() + 300
+    try:
+        while time.time() < deadline and proc.poll() is None:
+            time.sleep(2)
+            # the launch record is written once the store is initialised and the parent exists
+            if list((tmp_path / "ray_results").glob("*/ferlab_launch.json")):
+                client = MlflowClient(f"sqlite:///{db}")
+                experiment = client.get_experiment_by_name("classical_augmentation")
+                runs = client.search_runs([experiment.experiment_id], "tags.`ferlab.role` = 'trial'") if experiment else []
+                if any("val/acc" in r.data.metrics for r in runs):
+                    break
+        assert proc.poll() is None, "the launch ended before it could be interrupted"
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    record = json.loads(next((tmp_path / "ray_results").glob("*/ferlab_launch.json")).read_text())
+    client = MlflowClient(f"sqlite:///{db}")
+    assert client.get_run(record["parent_run_id"]).info.status == "KILLED"
+
+    out = launch("classical_augmentation", "--resume", cwd=tmp_path)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    assert client.get_run(record["parent_run_id"]).info.status == "FINISHED"
+    children = client.search_runs([record["experiment_id"]],
+                                  filter_string=f"tags.`mlflow.parentRunId` = '{record['parent_run_id']}'")
+    assert len(children) == 2 and {c.info.status for c in children} == {"FINISHED"}
+    assert len({c.data.tags["ferlab.trial_id"] for c in children}) == 2
+    for child in children:
+        epochs = {m.step for m in client.get_metric_history(child.info.run_id, "val/acc")}
+        assert epochs == set(range(int(child.data.params["epochs"])))
+
+
+CKPLUS = Path(os.environ.get("FERLAB_DATASETS", REPO.parent / "shared" / "datasets")) / "ckplus48"
+
+
+@pytest.mark.skipif(not CKPLUS.is_dir(), reason=f"real CK+48 not found at {CKPLUS} (set FERLAB_DATASETS)")
+def test_baseline_on_real_ckplus_uses_subject_folds(tmp_path):
+    out = launch("baseline", "--scale", "smoke", "--dataset", "ckplus", "--data-root", str(CKPLUS), cwd=tmp_path)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    assert "dataset ckplus, scale smoke" in out.stdout and "procedural" not in out.stdout.split("###", 1)[1]
+    record = json.loads(next((tmp_path / "ray_results").glob("*/ferlab_launch.json")).read_text())
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    children = client.search_runs([record["experiment_id"]], f"tags.`mlflow.parentRunId` = '{record['parent_run_id']}'")
+    assert sorted(c.data.params["net"] for c in children) == ["picha_cnn", "simple", "zhu_cnn"]
+    for child in children:
+        assert child.data.params["fold"] == "0" and child.data.params["n_folds"] == "5"
+        # CK+ has contempt and no neutral: the per-class metrics follow the dataset's classes
+        assert "test/acc_contempt_at_best_val" in child.data.metrics
+        assert "test/acc_neutral_at_best_val" not in child.data.metrics

@@ -5,6 +5,7 @@ under Ray Tune and in a plain process alike. The epoch is chosen on validation o
 test metrics are reported at that epoch (`..._at_best_val`) and at the last one."""
 
 import os
+import tempfile
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -130,9 +131,8 @@ def train_classifier(config: dict, reporter: Reporter) -> dict:
     def on_finish(last_net, best_net) -> dict:
         last, _ = test_metrics(last_net, test, class_names, device)
         best, probs = test_metrics(best_net, test, class_names, device, suffix="_at_best_val")
-        workdir = os.path.join(str(getattr(reporter, "workdir", ".")), "results")
-        os.makedirs(workdir, exist_ok=True)
-        _write_artifacts(reporter, workdir, splits.test, test.y.numpy(), probs, class_names)
+        with tempfile.TemporaryDirectory(prefix="ferlab-results-") as workdir:
+            _write_artifacts(reporter, workdir, splits.test, test.y.numpy(), probs, class_names)
         counts = {"data/n_train": len(splits.train), "data/n_val": len(splits.val), "data/n_test": len(splits.test)}
         return {**last, **best, **counts}
 
