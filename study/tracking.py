@@ -14,7 +14,7 @@ from importlib import metadata
 from pathlib import Path
 
 from mlflow import MlflowClient
-from mlflow.entities import Metric, Param, RunTag
+from mlflow.entities import Metric, Param
 from mlflow.utils.time import get_current_time_millis
 from ray.tune import Callback
 

@@ -6,7 +6,7 @@ test metrics are reported at that epoch (`..._at_best_val`) and at the last one.
 
 import os
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -137,8 +137,3 @@ def train_classifier(config: dict, reporter: Reporter) -> dict:
         return {**last, **best, **counts}
 
     return fit(net, train, val, opts, reporter, device, on_finish)
-
-
-def describe(cfg: dict) -> dict:
-    """The validated config with defaults filled in, for logging as MLflow params."""
-    return asdict(parse_config(cfg))
