@@ -6,7 +6,9 @@ Regenerates the reference cells of Birenbaum's slides ("Simple Classifier - Resu
 
 Scales: `smoke` trains all three nets at 1/4 width for 15 epochs on 1,200 synthfaces images;
 `cpu` trains only the simple classifier, at 3/8 of its width (1.2 M parameters), for 20
-epochs — what a 2-core laptop does in under an hour on FER2013; `paper` trains all three at full
+epochs — what a 2-core laptop does in under an hour on FER2013 — with lighter dropout
+(0.1, dense 0.2: at Birenbaum's 0.25/0.5 the narrow net underfits, 59 % train accuracy)
+and the mirror-averaged prediction on validation and test; `paper` trains all three at full
 width for 60 epochs over 5 seeds.
 """
 
@@ -24,7 +26,7 @@ STUDY = StudySpec(
         "smoke": Scale(config={"epochs": 15, "width": 0.25},
                        synthfaces={"n_images": 1200},
                        grid={"seed": [0]}, folds=1, n_folds=5),
-        "cpu": Scale(config={"epochs": 20, "width": 0.375}, grid={"net": ["simple"], "seed": [0]},
+        "cpu": Scale(config={"epochs": 20, "width": 0.375, "dropout": 0.1, "hflip_tta": True}, grid={"net": ["simple"], "seed": [0]},
                      folds=5, cpus=2),
         "paper": Scale(config={"epochs": 60, "width": 1.0}, folds=10, cpus=4, gpus=1),
     },

@@ -28,6 +28,7 @@ class ClassifierConfig:
     cache_dir: str | None = None
     net: str = "simple"
     width: float = 1.0
+    dropout: float | None = None
     protocol: str = "auto"
     fold: int = 0
     n_folds: int = 10
@@ -43,6 +44,7 @@ class ClassifierConfig:
     schedule: str = "onecycle"
     augment: str = "none"
     label_smoothing: float = 0.0
+    hflip_tta: bool = False
     device: str = "auto"
     threads: int | None = None
 
@@ -51,6 +53,8 @@ class ClassifierConfig:
             raise ConfigError(f"epochs and batch_size must be ≥ 1, got {self.epochs} and {self.batch_size}")
         if not 0 < self.width <= 4:
             raise ConfigError(f"width must be in (0, 4], got {self.width}")
+        if self.dropout is not None and not 0 <= self.dropout < 0.5:
+            raise ConfigError(f"dropout must be in [0, 0.5) (dense layers use twice it), got {self.dropout}")
 
 
 CHOICES = {
@@ -64,7 +68,11 @@ CHOICES = {
 
 def parse_config(config: dict) -> ClassifierConfig:
     choices = {**CHOICES, "net": tuple(list_nets())}
-    return from_dict(ClassifierConfig, config, choices)
+    cfg = from_dict(ClassifierConfig, config, choices)
+    if cfg.dropout is not None and not net_spec(cfg.net).accepts("dropout"):
+        takes = ", ".join(n for n in list_nets() if net_spec(n).accepts("dropout"))
+        raise ConfigError(f"net {cfg.net!r} has fixed dropout; the 'dropout' option applies to: {takes}")
+    return cfg
 
 
 def resolve_protocol(cfg: ClassifierConfig, data) -> str:
@@ -121,16 +129,18 @@ def train_classifier(config: dict, reporter: Reporter) -> dict:
     train, val, test = (_tensor_split(data.images, labels, idx, size) for idx in (splits.train, splits.val, splits.test))
 
     torch.manual_seed(cfg.seed)
-    net = create_net(cfg.net, n_classes=len(class_names), width=cfg.width)
+    net_options = {"width": cfg.width} | ({} if cfg.dropout is None else {"dropout": cfg.dropout})
+    net = create_net(cfg.net, n_classes=len(class_names), **net_options)
     if device.type == "cpu":
         net = net.to(memory_format=torch.channels_last)
     opts = FitOptions(epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, optimizer=cfg.optimizer,
                       weight_decay=cfg.weight_decay, schedule=cfg.schedule, augment=cfg.augment == "classical",
-                      label_smoothing=cfg.label_smoothing, seed=cfg.seed)
+                      label_smoothing=cfg.label_smoothing, seed=cfg.seed, hflip_tta=cfg.hflip_tta)
 
     def on_finish(last_net, best_net) -> dict:
-        last, _ = test_metrics(last_net, test, class_names, device)
-        best, probs = test_metrics(best_net, test, class_names, device, suffix="_at_best_val")
+        last, _ = test_metrics(last_net, test, class_names, device, hflip_tta=cfg.hflip_tta)
+        best, probs = test_metrics(best_net, test, class_names, device, suffix="_at_best_val",
+                                   hflip_tta=cfg.hflip_tta)
         with tempfile.TemporaryDirectory(prefix="ferlab-results-") as workdir:
             _write_artifacts(reporter, workdir, splits.test, test.y.numpy(), probs, class_names)
         counts = {"data/n_train": len(splits.train), "data/n_val": len(splits.val), "data/n_test": len(splits.test)}

@@ -29,6 +29,7 @@ class FitOptions:
     augment: bool
     label_smoothing: float
     seed: int
+    hflip_tta: bool = False
 
 
 @dataclass
@@ -68,17 +69,24 @@ def _normalise(x: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def predict(net: nn.Module, x: torch.Tensor, device: torch.device, batch_size: int = 512) -> torch.Tensor:
-    """Softmax probabilities, N×K, on the CPU."""
+def predict(net: nn.Module, x: torch.Tensor, device: torch.device, batch_size: int = 512,
+            hflip_tta: bool = False) -> torch.Tensor:
+    """Softmax probabilities, N×K, on the CPU. With `hflip_tta` the mean of the image's and
+    its mirror's probabilities — used on validation and test alike, so the epoch chosen
+    on validation is chosen by the same predictor that is tested."""
     net.eval()
     out = []
     for i in range(0, len(x), batch_size):
-        out.append(F.softmax(net(_normalise(x[i : i + batch_size].to(device))), dim=1).cpu())
+        batch = _normalise(x[i : i + batch_size].to(device))
+        probs = F.softmax(net(batch), dim=1)
+        if hflip_tta:
+            probs = (probs + F.softmax(net(batch.flip(-1)), dim=1)) / 2
+        out.append(probs.cpu())
     return torch.cat(out)
 
 
-def _evaluate(net, split: TensorSplit, device) -> tuple[float, float]:
-    probs = predict(net, split.x, device)
+def _evaluate(net, split: TensorSplit, device, hflip_tta: bool) -> tuple[float, float]:
+    probs = predict(net, split.x, device, hflip_tta=hflip_tta)
     loss = F.nll_loss(torch.log(probs.clamp_min(1e-12)), split.y).item()
     acc = (probs.argmax(1) == split.y).float().mean().item()
     return loss, acc
@@ -137,7 +145,7 @@ def fit(net: nn.Module, train: TensorSplit, val: TensorSplit, opts: FitOptions, 
     metrics: dict = {}
     for epoch in range(start, opts.epochs):
         train_loss, train_acc = _train_epoch(net, opt, train, opts, epoch, device)
-        val_loss, val_acc = _evaluate(net, val, device)
+        val_loss, val_acc = _evaluate(net, val, device, opts.hflip_tta)
         if val_acc > best_val:
             best_val, best_epoch = val_acc, epoch
             best_state = copy.deepcopy({k: v.cpu() for k, v in net.state_dict().items()})
@@ -154,9 +162,10 @@ def fit(net: nn.Module, train: TensorSplit, val: TensorSplit, opts: FitOptions, 
     return metrics
 
 
-def test_metrics(net: nn.Module, test: TensorSplit, class_names: list[str], device, suffix: str = "") -> tuple[dict, np.ndarray]:
+def test_metrics(net: nn.Module, test: TensorSplit, class_names: list[str], device, suffix: str = "",
+                 hflip_tta: bool = False) -> tuple[dict, np.ndarray]:
     """`test/...` metrics (keys end in `suffix`) and the probabilities they came from."""
-    probs = predict(net, test.x, device)
+    probs = predict(net, test.x, device, hflip_tta=hflip_tta)
     preds = probs.argmax(1).numpy()
     found = classification_metrics(test.y.numpy(), preds, class_names)
     return {f"test/{k}{suffix}": v for k, v in found.items()}, probs.numpy()

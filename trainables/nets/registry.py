@@ -1,6 +1,7 @@
 """A small explicit registry of networks: each entry says its input size, so the data
 layer resizes to what the net expects (48 for Zhu and Birenbaum, 64 for Picha)."""
 
+import inspect
 from dataclasses import dataclass
 from typing import Callable
 
@@ -13,6 +14,10 @@ class NetSpec:
     input_size: int
     build: Callable[..., nn.Module]
     description: str
+
+    def accepts(self, option: str) -> bool:
+        """Whether the builder takes `option` (e.g. 'dropout') as a keyword."""
+        return option in inspect.signature(self.build).parameters
 
 
 _NETS: dict[str, NetSpec] = {}
