@@ -13,7 +13,8 @@ import pandas as pd
 import torch
 
 from trainables.config import ConfigError, from_dict
-from trainables.data import EMOTIONS, drop_cross_split_duplicates, load_dataset, make_splits, resize_images
+from trainables.data import (EMOTIONS, FaceData, Splits, drop_cross_split_duplicates, load_dataset, make_splits,
+                              resize_images)
 from trainables.fit import FitOptions, TensorSplit, fit, test_metrics
 from trainables.metrics import confusion_matrix
 from trainables.nets import create_net, list_nets, net_spec
@@ -86,8 +87,17 @@ def resolve_protocol(cfg: ClassifierConfig, data) -> str:
 
 
 def _tensor_split(images: np.ndarray, labels: np.ndarray, idx: np.ndarray, size: int) -> TensorSplit:
-    x = torch.from_numpy(resize_images(images[idx], size)).float().div_(255).unsqueeze(1)
-    return TensorSplit(x, torch.from_numpy(labels[idx]).long())
+    return images_split(images[idx], labels[idx], size)
+
+
+def images_split(images: np.ndarray, labels: np.ndarray, size: int) -> TensorSplit:
+    """uint8 N×H×W images and class indices as a TensorSplit at the net's input size."""
+    x = torch.from_numpy(resize_images(images, size)).float().div_(255).unsqueeze(1)
+    return TensorSplit(x, torch.from_numpy(np.asarray(labels)).long())
+
+
+def concat_splits(a: TensorSplit, b: TensorSplit) -> TensorSplit:
+    return TensorSplit(torch.cat([a.x, b.x]), torch.cat([a.y, b.y]))
 
 
 def _write_artifacts(reporter: Reporter, workdir: str, test_idx, labels, probs, class_names):
@@ -106,44 +116,82 @@ def _write_artifacts(reporter: Reporter, workdir: str, test_idx, labels, probs, 
     reporter.log_artifact(cm_path)
 
 
+@dataclass(frozen=True)
+class RealData:
+    """One dataset split for one trial, labels as contiguous class indices (CK+ has
+    contempt and no neutral, so indices follow the classes the dataset has)."""
+
+    data: FaceData
+    splits: Splits
+    class_names: list[str]
+    labels: np.ndarray
+
+
+def device_for(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def load_real_data(cfg: ClassifierConfig) -> RealData:
+    data = load_dataset(cfg.dataset, cfg.data_root, cache_dir=cfg.cache_dir, **cfg.dataset_options)
+    splits = make_splits(data, resolve_protocol(cfg, data), seed=cfg.seed, fold=cfg.fold, n_folds=cfg.n_folds,
+                         val_fraction=cfg.val_fraction, class_fraction=cfg.class_fraction)
+    if cfg.drop_duplicates:
+        splits = drop_cross_split_duplicates(data, splits)
+    class_names = list(data.classes())
+    remap = np.full(int(data.labels.max()) + 1, -1)
+    for k, name in enumerate(class_names):
+        remap[EMOTIONS.index(name)] = k
+    return RealData(data, splits, class_names, remap[data.labels])
+
+
+def build_net(cfg: ClassifierConfig, n_classes: int, device: torch.device) -> torch.nn.Module:
+    torch.manual_seed(cfg.seed)
+    options = {"width": cfg.width} | ({} if cfg.dropout is None else {"dropout": cfg.dropout})
+    net = create_net(cfg.net, n_classes=n_classes, **options)
+    if device.type == "cpu":
+        net = net.to(memory_format=torch.channels_last)
+    return net
+
+
+def fit_options(cfg: ClassifierConfig, epochs: int | None = None) -> FitOptions:
+    return FitOptions(epochs=epochs or cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, optimizer=cfg.optimizer,
+                      weight_decay=cfg.weight_decay, schedule=cfg.schedule, augment=cfg.augment == "classical",
+                      label_smoothing=cfg.label_smoothing, seed=cfg.seed, hflip_tta=cfg.hflip_tta)
+
+
 def train_classifier(config: dict, reporter: Reporter) -> dict:
     """Run one trial; returns the last epoch's metrics (with the final test metrics)."""
     cfg = parse_config(config)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    device = torch.device("cuda" if cfg.device == "auto" and torch.cuda.is_available() else
-                          ("cpu" if cfg.device == "auto" else cfg.device))
-    data = load_dataset(cfg.dataset, cfg.data_root, cache_dir=cfg.cache_dir, **cfg.dataset_options)
-    protocol = resolve_protocol(cfg, data)
-    splits = make_splits(data, protocol, seed=cfg.seed, fold=cfg.fold, n_folds=cfg.n_folds,
-                         val_fraction=cfg.val_fraction, class_fraction=cfg.class_fraction)
-    if cfg.drop_duplicates:
-        splits = drop_cross_split_duplicates(data, splits)
-    class_names = list(data.classes())
-    # Contiguous class indices over the classes the dataset has (CK+ has contempt, no neutral).
-    remap = np.full(int(data.labels.max()) + 1, -1)
-    for k, name in enumerate(class_names):
-        remap[EMOTIONS.index(name)] = k
-    labels = remap[data.labels]
-    size = net_spec(cfg.net).input_size
-    train, val, test = (_tensor_split(data.images, labels, idx, size) for idx in (splits.train, splits.val, splits.test))
+    return train_on_real(cfg, load_real_data(cfg), reporter)
 
-    torch.manual_seed(cfg.seed)
-    net_options = {"width": cfg.width} | ({} if cfg.dropout is None else {"dropout": cfg.dropout})
-    net = create_net(cfg.net, n_classes=len(class_names), **net_options)
-    if device.type == "cpu":
-        net = net.to(memory_format=torch.channels_last)
-    opts = FitOptions(epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, optimizer=cfg.optimizer,
-                      weight_decay=cfg.weight_decay, schedule=cfg.schedule, augment=cfg.augment == "classical",
-                      label_smoothing=cfg.label_smoothing, seed=cfg.seed, hflip_tta=cfg.hflip_tta)
+
+def train_on_real(cfg: ClassifierConfig, real: RealData, reporter: Reporter,
+                  extra_train: tuple[np.ndarray, np.ndarray] | None = None,
+                  net: torch.nn.Module | None = None) -> dict:
+    """Train on the real training split, plus `extra_train` (uint8 images, class indices:
+    synthetic data) when given, starting from `net` when given (fine-tuning); select the
+    epoch on the real validation split and test at it."""
+    device = device_for(cfg.device)
+    size = net_spec(cfg.net).input_size
+    splits, labels = real.splits, real.labels
+    train, val, test = (_tensor_split(real.data.images, labels, idx, size)
+                        for idx in (splits.train, splits.val, splits.test))
+    if extra_train is not None:
+        train = concat_splits(train, images_split(*extra_train, size))
+    net = net if net is not None else build_net(cfg, len(real.class_names), device)
 
     def on_finish(last_net, best_net) -> dict:
-        last, _ = test_metrics(last_net, test, class_names, device, hflip_tta=cfg.hflip_tta)
-        best, probs = test_metrics(best_net, test, class_names, device, suffix="_at_best_val",
+        last, _ = test_metrics(last_net, test, real.class_names, device, hflip_tta=cfg.hflip_tta)
+        best, probs = test_metrics(best_net, test, real.class_names, device, suffix="_at_best_val",
                                    hflip_tta=cfg.hflip_tta)
         with tempfile.TemporaryDirectory(prefix="ferlab-results-") as workdir:
-            _write_artifacts(reporter, workdir, splits.test, test.y.numpy(), probs, class_names)
-        counts = {"data/n_train": len(splits.train), "data/n_val": len(splits.val), "data/n_test": len(splits.test)}
+            _write_artifacts(reporter, workdir, splits.test, test.y.numpy(), probs, real.class_names)
+        counts = {"data/n_train": len(train.y), "data/n_val": len(splits.val), "data/n_test": len(splits.test),
+                  "data/n_synthetic": 0 if extra_train is None else len(extra_train[1])}
         return {**last, **best, **counts}
 
-    return fit(net, train, val, opts, reporter, device, on_finish)
+    return fit(net, train, val, fit_options(cfg), reporter, device, on_finish)

@@ -30,6 +30,7 @@ class FitOptions:
     label_smoothing: float
     seed: int
     hflip_tta: bool = False
+    class_weights: tuple[float, ...] | None = None  # loss weight per class (None: unweighted)
 
 
 @dataclass
@@ -109,7 +110,8 @@ def _train_epoch(net, opt, split: TensorSplit, opts: FitOptions, epoch: int, dev
         for group in opt.param_groups:
             group["lr"] = opts.lr * lr_factor(opts.schedule, epoch * steps_per_epoch + i, opts.epochs * steps_per_epoch)
         logits = net(_normalise(x))
-        loss = F.cross_entropy(logits, y, label_smoothing=opts.label_smoothing)
+        weight = None if opts.class_weights is None else torch.tensor(opts.class_weights, device=logits.device)
+        loss = F.cross_entropy(logits, y, weight=weight, label_smoothing=opts.label_smoothing)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
