@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 
 from trainables.metrics import classifier_agreement, frechet_distance, kernel_inception_distance, ssim_psnr
 
@@ -38,3 +39,28 @@ def test_ssim_psnr():
 def test_classifier_agreement():
     probs = np.array([[0.1, 0.9], [0.8, 0.2], [0.3, 0.7], [0.4, 0.6]])
     assert classifier_agreement(probs, 1) == 0.75
+
+
+def test_inception_fid_from_a_local_weights_file(tmp_path):
+    """Standard FID needs Inception weights, which cannot be downloaded here: a local
+    torchvision state dict is loaded (random weights stand in for the real file)."""
+    from torchvision.models import inception_v3
+
+    from trainables.inception import InceptionFeatures
+
+    torch.manual_seed(0)
+    path = tmp_path / "inception.pth"
+    torch.save(inception_v3(weights=None, aux_logits=True, init_weights=True).state_dict(), path)
+    inception = InceptionFeatures(path, torch.device("cpu"))
+    rng = np.random.default_rng(0)
+    faces = rng.integers(0, 200, (24, 48, 48)).astype(np.uint8)
+    feats = inception.features(faces)
+    assert feats.shape == (24, 2048)
+    assert np.array_equal(feats, inception.features(faces))  # eval mode: no batch statistics
+    brighter = inception.features(np.clip(faces.astype(int) + 55, 0, 255).astype(np.uint8))
+    assert np.abs(feats - brighter).mean() > 1e-4
+    (tmp_path / "other.pth").write_bytes(b"")
+    with pytest.raises(ValueError, match="state dict"):
+        InceptionFeatures(tmp_path / "other.pth", torch.device("cpu"))
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        InceptionFeatures(tmp_path / "missing.pth", torch.device("cpu"))

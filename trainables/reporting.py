@@ -48,3 +48,40 @@ class InProcessReporter:
         dest.parent.mkdir(exist_ok=True)
         shutil.copy(path, dest)
         self.artifacts[dest.name] = dest
+
+
+class StageReporter:
+    """One stage of a multi-stage trial (CycleGAN, then classifier) behind the Reporter
+    protocol. The trial has one checkpoint at a time, so each checkpoint holds the
+    running stage's state under `<stage>/` and the finished stages' results under
+    `carried/` (copied from `carried_dir`); a resume from any checkpoint finds both.
+    `carried_metrics` go into every report, so a metric a scheduler watches (a GAN's
+    validation FID) stays present after its stage ends."""
+
+    def __init__(self, parent: Reporter, stage: str, restored: str | None, carried_dir: Path,
+                 carried_metrics: dict | None = None):
+        self.parent, self.stage = parent, stage
+        self.restored = Path(restored) if restored else None
+        self.carried_dir = Path(carried_dir)
+        self.carried_metrics = dict(carried_metrics or {})
+
+    def report(self, metrics, checkpoint_dir=None):
+        with tempfile.TemporaryDirectory(prefix="ferlab-stage-") as tmp:
+            shutil.copytree(self.carried_dir, Path(tmp) / "carried")
+            if checkpoint_dir is not None:
+                shutil.copytree(checkpoint_dir, Path(tmp) / self.stage)
+            self.parent.report({**self.carried_metrics, **metrics}, checkpoint_dir=tmp)
+
+    def restore(self):
+        mine = self.restored / self.stage if self.restored else None
+        return str(mine) if mine is not None and mine.is_dir() else None
+
+    def log_artifact(self, path):
+        self.parent.log_artifact(path)
+
+
+def restored_carried(restored: str | None, carried_dir: Path) -> None:
+    """Copy the finished stages' results of a restored checkpoint into `carried_dir`."""
+    source = Path(restored) / "carried" if restored else None
+    if source is not None and source.is_dir():
+        shutil.copytree(source, carried_dir, dirs_exist_ok=True)

@@ -1,0 +1,179 @@
+"""The CycleGAN trainable in-process: config checks, exact resume of the GAN loop and of a
+whole trial, the synthetic-set and GAN caches, the stage reporter, and the DAG arm."""
+
+import numpy as np
+import pytest
+import torch
+
+from trainables.config import ConfigError
+from trainables.cyclegan import parse_arm, parse_config, train_cyclegan_trial
+from trainables.cyclegan_fit import GANOptions, train_cyclegan
+from trainables.reporting import InProcessReporter, StageReporter
+from trainables.synthetic_cache import synthetic_path, synthetic_set
+
+TINY = {"arm": "+disgust", "dataset_options": {"n_images": 420, "n_subjects": 24}, "net": "zhu_cnn", "width": 0.25,
+        "epochs": 2, "batch_size": 32, "n_folds": 4, "gan_epochs": 2, "gan_width": 0.125, "gan_blocks": 1,
+        "gan_batch_size": 8, "judge_width": 0.125, "judge_epochs": 2, "threads": 1}
+OPTS = GANOptions(epochs=3, batch_size=4, lr_g=2e-4, lr_d=1e-4, adv_loss="lsgan", cycle_loss="weighted",
+                  gamma_max=0.5, gamma_schedule="linear", lambda_cyc=10.0, real_label=0.9, lr_decay=True,
+                  gp_weight=10.0, width=0.125, n_blocks=1, seed=3)
+
+
+class Interrupt(Exception):
+    pass
+
+
+class StopAt(InProcessReporter):
+    """Dies like a killed worker right after the `n`-th checkpoint (counting from 1) is kept."""
+
+    def __init__(self, workdir, n):
+        super().__init__(workdir)
+        self.n = n
+
+    def report(self, metrics, checkpoint_dir=None):
+        super().report(metrics, checkpoint_dir)
+        if len(self.history) == self.n:
+            raise Interrupt
+
+
+@pytest.mark.parametrize("bad, message", [
+    ({"arm": "+joy"}, "targets must be emotions"),
+    ({"arm": "+neutral"}, "other than the reference"),
+    ({"arm": "more"}, "is not one of"),
+    ({"adv_loss": "hinge"}, "'adv_loss'"),
+    ({"gamma_max": 1.5}, "gamma_max"),
+    ({"gan_epochs": 0}, "gan_epochs"),
+    ({"no_such_key": 1}, "CycleGAN keys"),
+])
+def test_bad_config_says_what_is_wrong(bad, message):
+    with pytest.raises(ConfigError, match=message):
+        parse_config({**TINY, **bad})
+
+
+def test_arms():
+    assert parse_arm("baseline") == ("baseline", ())
+    assert parse_arm("+disgust,sad") == ("augment", ("disgust", "sad"))
+    assert parse_arm("dag") == ("dag", ("all",))
+
+
+def _domains(seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.rand(12, 1, 48, 48, generator=g) * 2 - 1, torch.rand(7, 1, 48, 48, generator=g) * 2 - 1
+
+
+def _weights(nets):
+    return {f"{n}.{k}": v for n, m in nets.modules().items() for k, v in m.state_dict().items()}
+
+
+def test_killed_gan_resumes_to_the_same_weights(tmp_path):
+    ref, tgt = _domains()
+    whole = train_cyclegan(ref, tgt, OPTS, InProcessReporter(tmp_path / "whole"), torch.device("cpu"),
+                           lambda nets, epoch: {})
+    with pytest.raises(Interrupt):
+        train_cyclegan(ref, tgt, OPTS, StopAt(tmp_path / "cut", n=1), torch.device("cpu"), lambda nets, epoch: {})
+    resumed_reporter = InProcessReporter(tmp_path / "cut")
+    resumed = train_cyclegan(ref, tgt, OPTS, resumed_reporter, torch.device("cpu"), lambda nets, epoch: {})
+    assert [h["gan/epoch"] for h in resumed_reporter.history] == [1, 2]
+    a, b = _weights(whole), _weights(resumed)
+    assert a.keys() == b.keys()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    # and the loop does learn something: the weights moved from their initialisation
+    torch.manual_seed(OPTS.seed)
+    from trainables.nets.cyclegan import create_cyclegan
+    fresh = _weights(create_cyclegan(OPTS.width, OPTS.n_blocks))
+    assert not all(torch.equal(a[k], fresh[k]) for k in a)
+
+
+def test_wgan_gp_and_vanilla_train_without_nans(tmp_path):
+    ref, tgt = _domains(1)
+    for adv in ("wgan-gp", "vanilla"):
+        opts = GANOptions(**{**OPTS.__dict__, "adv_loss": adv, "epochs": 1})
+        reporter = InProcessReporter(tmp_path / adv)
+        train_cyclegan(ref, tgt, opts, reporter, torch.device("cpu"), lambda nets, epoch: {})
+        assert all(np.isfinite(v) for v in reporter.history[-1].values())
+
+
+def test_stage_reporter_keeps_carried_files_and_its_own_state(tmp_path):
+    parent = InProcessReporter(tmp_path / "trial")
+    carried = tmp_path / "carried"
+    carried.mkdir()
+    (carried / "done.txt").write_text("stage one")
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "s.pt").write_text("x")
+    stage = StageReporter(parent, "two", None, carried, {"val/fid_fer": 3.0})
+    assert stage.restore() is None
+    stage.report({"epoch": 0}, checkpoint_dir=str(state))
+    assert parent.history == [{"val/fid_fer": 3.0, "epoch": 0}]
+    assert (parent.checkpoint_path / "carried" / "done.txt").read_text() == "stage one"
+    again = StageReporter(parent, "two", parent.restore(), carried)
+    assert (again.restore() is not None) and (tmp_path / "trial" / "checkpoint" / "two" / "s.pt").exists()
+    assert StageReporter(parent, "three", parent.restore(), carried).restore() is None
+
+
+def test_synthetic_set_is_generated_once(tmp_path):
+    calls = []
+
+    def generate():
+        calls.append(1)
+        return np.full((5, 48, 48), 7, np.uint8)
+
+    first, hit1 = synthetic_set(tmp_path, "abc", "disgust", 5, 0, generate)
+    second, hit2 = synthetic_set(tmp_path, "abc", "disgust", 5, 0, generate)
+    assert (hit1, hit2) == (False, True) and len(calls) == 1
+    assert np.array_equal(first, second)
+    synthetic_set(tmp_path, "abc", "disgust", 5, 1, generate)  # another seed is another set
+    assert len(calls) == 2
+    with pytest.raises(ValueError, match="expected uint8 4"):
+        synthetic_set(tmp_path, "abd", "disgust", 4, 0, generate)
+    assert not synthetic_path(tmp_path, "abd", "disgust", 4, 0).exists()
+    assert not list((tmp_path / "synthetic").glob(".tmp-*"))
+
+
+def test_trial_reports_gan_then_classifier_and_the_second_trial_reuses_the_set(tmp_path, monkeypatch):
+    monkeypatch.setenv("FERLAB_CACHE_DIR", str(tmp_path / "cache"))
+    first = InProcessReporter(tmp_path / "first")
+    final = train_cyclegan_trial(TINY, first)
+    gan_reports = [h for h in first.history if "gan_disgust/epoch" in h]
+    assert [h["gan_disgust/epoch"] for h in gan_reports] == [0, 1]
+    assert final["synth/disgust/from_cache"] == 0.0
+    assert final["data/n_synthetic"] == final["synth/disgust/n"] > 0
+    assert final["data/n_train"] > final["data/n_synthetic"]
+    assert 0 <= final["test/acc_at_best_val"] <= 1
+    assert {"samples_disgust.png", "predictions.csv"} <= set(first.artifacts)
+    sets = list((tmp_path / "cache" / "synthetic").glob("disgust-*.npz"))
+    assert len(sets) == 1
+    stamp = sets[0].stat().st_mtime_ns
+    # Another classifier (wider) needing the same GAN and set: both come from the cache.
+    second = InProcessReporter(tmp_path / "second")
+    again = train_cyclegan_trial({**TINY, "width": 0.5}, second)
+    assert again["synth/disgust/from_cache"] == 1.0
+    assert not [h for h in second.history if "gan_disgust/epoch" in h]  # no GAN training either
+    assert sets[0].stat().st_mtime_ns == stamp
+
+
+def test_killed_trial_resumes_mid_gan_to_the_same_result(tmp_path, monkeypatch):
+    monkeypatch.setenv("FERLAB_CACHE_DIR", str(tmp_path / "cache_whole"))
+    whole = train_cyclegan_trial(TINY, InProcessReporter(tmp_path / "whole"))
+    monkeypatch.setenv("FERLAB_CACHE_DIR", str(tmp_path / "cache_cut"))
+    with pytest.raises(Interrupt):
+        train_cyclegan_trial(TINY, StopAt(tmp_path / "cut", n=1))  # after the first GAN epoch
+    assert not list((tmp_path / "cache_cut" / "cyclegans").glob("*.pt"))  # no half-trained GAN cached
+    resumed = InProcessReporter(tmp_path / "cut")
+    final = train_cyclegan_trial(TINY, resumed)
+    assert [h.get("gan_disgust/epoch") for h in resumed.history[:1]] == [1]
+    for key in ("test/acc_at_best_val", "test/macro_f1_at_best_val", "synth/disgust/fid_fer"):
+        if key in whole:
+            assert final[key] == whole[key], key
+
+
+def test_dag_pretrains_on_generated_images_then_fine_tunes(tmp_path, monkeypatch):
+    monkeypatch.setenv("FERLAB_CACHE_DIR", str(tmp_path / "cache"))
+    config = {**TINY, "arm": "dag", "gan_epochs": 1, "pretrain_epochs": 1}
+    reporter = InProcessReporter(tmp_path / "dag")
+    final = train_cyclegan_trial(config, reporter)
+    targets = {k.split("/")[1] for k in final if k.startswith("synth/") and k.endswith("/n")}
+    assert targets == {"angry", "disgust", "fear", "happy", "sad", "surprise"}
+    classifier_reports = [h for h in reporter.history if "train/acc" in h]
+    assert len(classifier_reports) == 1 + 2  # one pre-training epoch, two fine-tuning epochs
+    assert final["data/n_synthetic"] == 0  # fine-tuning is on real images only

@@ -1,0 +1,369 @@
+"""One cell of a CycleGAN-augmentation table: CycleGANs translating the reference class
+(neutral) to target classes, trained on the training split only; synthetic sets drawn
+from them; then the classifier trained with them, tested as in the baseline.
+
+Arms (Zhu et al.): `baseline` (real only), `+<class>[,<class>…]` or `+all` (real plus
+generated images of those classes), and `dag` (pre-train on generated images of all
+non-reference classes, then fine-tune on real). By default each target gets as many
+generated images as the reference class has training images (each reference image
+translated once); `synthetic_count` sets another count.
+
+Stages and what makes them cheap to repeat or resume:
+- the real-data judge (trainables.judge), cached per dataset and split;
+- each CycleGAN, checkpointed per epoch (a killed trial resumes mid-GAN), and kept in
+  the cache keyed by data, split, classes and GAN options — another arm or trial that
+  needs the same GAN loads it;
+- each synthetic set, in the content-addressed cache (trainables.synthetic_cache);
+- the classifier (and DAG's pre-training), checkpointed per epoch as in the baseline.
+"""
+
+import dataclasses
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from trainables.classifier import (ClassifierConfig, RealData, _tensor_split, build_net, device_for, fit_options,
+                                   images_split, load_real_data, parse_config as parse_classifier_config, train_on_real)
+from trainables.config import ConfigError, from_dict
+from trainables.cyclegan_fit import GANOptions, train_cyclegan
+from trainables.data import EMOTIONS, resize_images
+from trainables.data.cache import cache_root, sha256_json
+from trainables.fit import fit
+from trainables.inception import InceptionFeatures
+from trainables.judge import Judge, JudgeOptions, real_data_judge
+from trainables.losses import ADVERSARIAL, CYCLE, GAMMA_SCHEDULES
+from trainables.metrics import classifier_agreement, frechet_distance, kernel_inception_distance, ssim_psnr
+from trainables.nets import net_spec
+from trainables.nets.cyclegan import Generator
+from trainables.reporting import Reporter, StageReporter, restored_carried
+from trainables.synthetic_cache import state_hash, synthetic_set
+
+GAN_SIZE = 48  # Zhu et al. Table 4: 48×48×1
+_EVAL_CAP = 512  # validation images per domain for the per-epoch FID
+
+
+@dataclass(frozen=True)
+class CycleGANConfig:
+    arm: str = "+disgust"
+    reference: str = "neutral"
+    synthetic_count: int | None = None
+    gan_epochs: int = 10
+    gan_batch_size: int = 16
+    gan_width: float = 1.0
+    gan_blocks: int = 6
+    lr_g: float = 2e-4
+    lr_d: float = 1e-4
+    adv_loss: str = "lsgan"
+    cycle_loss: str = "l1"
+    gamma_max: float = 0.0
+    gamma_schedule: str = "constant"
+    lambda_cyc: float = 10.0
+    soft_labels: bool = False
+    lr_decay: bool = True
+    gp_weight: float = 10.0
+    pretrain_epochs: int | None = None
+    judge_net: str = "simple"
+    judge_width: float = 0.25
+    judge_epochs: int = 10
+    inception_weights: str | None = None  # local torchvision inception_v3 state dict: adds the standard FID
+
+    def __post_init__(self):
+        if self.gan_epochs < 1 or self.gan_batch_size < 1 or self.gan_blocks < 0:
+            raise ConfigError("gan_epochs and gan_batch_size must be ≥ 1 and gan_blocks ≥ 0, got "
+                              f"{self.gan_epochs}, {self.gan_batch_size}, {self.gan_blocks}")
+        if not 0 <= self.gamma_max <= 1:
+            raise ConfigError(f"gamma_max must be in [0, 1], got {self.gamma_max}")
+        if self.synthetic_count is not None and self.synthetic_count < 1:
+            raise ConfigError(f"synthetic_count must be ≥ 1 (or unset), got {self.synthetic_count}")
+        if self.inception_weights is not None and not Path(self.inception_weights).is_file():
+            raise ConfigError(f"inception_weights {self.inception_weights!r} is not a file; give a local "
+                              "torchvision inception_v3 state dict, or leave it unset (FID on FER features only)")
+        if self.reference not in EMOTIONS:
+            raise ConfigError(f"reference {self.reference!r} is not an emotion; known: {', '.join(EMOTIONS)}")
+        mode, targets = parse_arm(self.arm)
+        bad = [t for t in targets if t != "all" and (t not in EMOTIONS or t == self.reference)]
+        if bad:
+            raise ConfigError(f"arm {self.arm!r} names {bad}: targets must be emotions other than the reference "
+                              f"{self.reference!r} ({', '.join(EMOTIONS)}), or 'all'")
+
+
+CHOICES = {"adv_loss": ADVERSARIAL, "cycle_loss": CYCLE, "gamma_schedule": GAMMA_SCHEDULES}
+
+
+@dataclass(frozen=True)
+class CycleGANTrial:
+    gan: CycleGANConfig
+    classifier: ClassifierConfig
+
+
+def parse_arm(arm: str) -> tuple[str, tuple[str, ...]]:
+    """'baseline' → ('baseline', ()); '+disgust,sad' → ('augment', ('disgust', 'sad'));
+    '+all' → ('augment', ('all',)); 'dag' → ('dag', ('all',))."""
+    if arm == "baseline":
+        return "baseline", ()
+    if arm == "dag":
+        return "dag", ("all",)
+    if arm.startswith("+") and len(arm) > 1:
+        return "augment", tuple(t.strip() for t in arm[1:].split(","))
+    raise ConfigError(f"arm {arm!r} is not one of 'baseline', '+<class>[,<class>…]', '+all', 'dag'")
+
+
+def parse_config(config: dict) -> CycleGANTrial:
+    gan_keys = {f.name for f in dataclasses.fields(CycleGANConfig)}
+    gan = from_dict(CycleGANConfig, {k: v for k, v in config.items() if k in gan_keys}, CHOICES)
+    try:
+        classifier = parse_classifier_config({k: v for k, v in config.items() if k not in gan_keys})
+    except ConfigError as err:
+        raise ConfigError(f"{err} (CycleGAN keys: {sorted(gan_keys)})") from None
+    return CycleGANTrial(gan, classifier)
+
+
+def target_classes(gan: CycleGANConfig, class_names: list[str]) -> list[str]:
+    _, targets = parse_arm(gan.arm)
+    if "all" in targets:
+        return [c for c in class_names if c != gan.reference]
+    missing = [t for t in targets if t not in class_names]
+    if missing or gan.reference not in class_names:
+        raise ConfigError(f"arm {gan.arm!r} with reference {gan.reference!r} needs classes this dataset lacks: "
+                          f"{missing or [gan.reference]}; it has {class_names}")
+    return list(targets)
+
+
+def gan_options(gan: CycleGANConfig, seed: int) -> GANOptions:
+    return GANOptions(epochs=gan.gan_epochs, batch_size=gan.gan_batch_size, lr_g=gan.lr_g, lr_d=gan.lr_d,
+                      adv_loss=gan.adv_loss, cycle_loss=gan.cycle_loss, gamma_max=gan.gamma_max,
+                      gamma_schedule=gan.gamma_schedule, lambda_cyc=gan.lambda_cyc,
+                      real_label=0.9 if gan.soft_labels else 1.0, lr_decay=gan.lr_decay, gp_weight=gan.gp_weight,
+                      width=gan.gan_width, n_blocks=gan.gan_blocks, seed=seed)
+
+
+def _to_gan(images: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(resize_images(images, GAN_SIZE)).float().div_(127.5).sub_(1).unsqueeze(1)
+
+
+def _to_uint8(x: torch.Tensor) -> np.ndarray:
+    return ((x[:, 0].clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).cpu().numpy()
+
+
+@torch.no_grad()
+def translate(generator: torch.nn.Module, images: np.ndarray, device: torch.device, batch: int = 256) -> np.ndarray:
+    """uint8 N×H×W in, uint8 N×48×48 out, generator in eval mode."""
+    generator.eval()
+    x = _to_gan(images)
+    return np.concatenate([_to_uint8(generator(x[i:i + batch].to(device))) for i in range(0, len(x), batch)]
+                          or [np.zeros((0, GAN_SIZE, GAN_SIZE), np.uint8)])
+
+
+class ClassImages:
+    """The real images of one class in one split, capped for per-epoch evaluation."""
+
+    def __init__(self, real: RealData, split: np.ndarray, class_name: str, cap: int | None = None):
+        idx = split[real.labels[split] == real.class_names.index(class_name)]
+        self.images = real.data.images[idx[:cap] if cap else idx]
+
+
+def quality_metrics(judge: Judge, generator, cycle_back, ref_val: np.ndarray, target_val: np.ndarray,
+                    target_index: int, device, inception=None) -> dict:
+    """Quality of G(reference) against the real target class, all on validation images:
+    FID/KID on the judge's features, the judge's agreement with the intended class
+    beside its rate of calling real reference images that class, and the cycle's
+    SSIM/PSNR (reference vs F(G(reference)))."""
+    fake = translate(generator, ref_val, device)
+    fake_feats, real_feats = judge.features(fake), judge.features(target_val)
+    rec = translate(cycle_back, fake, device)
+    ssim, psnr = ssim_psnr(resize_images(ref_val, GAN_SIZE), rec)
+    extra = {}
+    if inception is not None:
+        extra["fid_inception"] = frechet_distance(inception.features(fake), inception.features(target_val))
+    return {
+        **extra,
+        "fid_fer": frechet_distance(fake_feats, real_feats),
+        "kid_fer": kernel_inception_distance(fake_feats, real_feats, subset_size=min(100, len(fake), len(target_val))),
+        "agreement": classifier_agreement(judge.probs(fake), target_index),
+        "real_confusion": classifier_agreement(judge.probs(ref_val), target_index),
+        "real_target_agreement": classifier_agreement(judge.probs(target_val), target_index),
+        "ssim_cycle": ssim, "psnr_cycle": psnr,
+    }
+
+
+def _gan_path(cfg: CycleGANTrial, real: RealData, target: str) -> Path:
+    split = hashlib.sha256(real.splits.train.tobytes() + b"|" + real.splits.val.tobytes()).hexdigest()
+    key = sha256_json({"content": real.data.content_hash, "split": split, "reference": cfg.gan.reference,
+                       "target": target, "options": dataclasses.asdict(gan_options(cfg.gan, cfg.classifier.seed)),
+                       "size": GAN_SIZE})
+    return cache_root(cfg.classifier.cache_dir) / "cyclegans" / f"{cfg.gan.reference}-{target}-{key[:32]}.pt"
+
+
+def _atomic_save(obj, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pt")
+    os.close(fd)
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _sample_grid(reference: np.ndarray, fake: np.ndarray, rec: np.ndarray, path: Path) -> None:
+    """Three rows: real reference, fake target, reconstruction."""
+    rows = [np.concatenate(list(resize_images(r, GAN_SIZE)), axis=1) for r in (reference, fake, rec)]
+    Image.fromarray(np.concatenate(rows, axis=0)).resize((rows[0].shape[1] * 2, GAN_SIZE * 6),
+                                                         Image.NEAREST).save(path)
+
+
+def obtain_generators(cfg: CycleGANTrial, real: RealData, target: str, judge: Judge, reporter: Reporter,
+                      restored: str | None, carried: Path, device) -> tuple[Generator, Generator]:
+    """G: reference → target and F back, from the cache, or trained here (resumable)."""
+    path = _gan_path(cfg, real, target)
+    G, F = (Generator(cfg.gan.gan_width, cfg.gan.gan_blocks).to(device) for _ in range(2))
+    if path.exists():
+        state = torch.load(path, map_location=device, weights_only=True)
+        G.load_state_dict(state["generator_rt"])
+        F.load_state_dict(state["generator_tr"])
+        return G.eval(), F.eval()
+    train = real.splits.train
+    ref_train = ClassImages(real, train, cfg.gan.reference).images
+    tgt_train = ClassImages(real, train, target).images
+    ref_val = ClassImages(real, real.splits.val, cfg.gan.reference, _EVAL_CAP).images
+    tgt_val = ClassImages(real, real.splits.val, target, _EVAL_CAP).images
+    if min(len(ref_train), len(tgt_train)) < 2:
+        raise ConfigError(f"a CycleGAN {cfg.gan.reference}→{target} needs ≥ 2 training images per class; "
+                          f"the split has {len(ref_train)} and {len(tgt_train)}")
+    target_index = real.class_names.index(target)
+
+    def evaluate(nets, epoch):
+        if len(ref_val) < 2 or len(tgt_val) < 2:
+            return {}
+        fake = translate(nets.generator_rt, ref_val, device)
+        return {"val/fid_fer": frechet_distance(judge.features(fake), judge.features(tgt_val)),
+                "val/agreement": classifier_agreement(judge.probs(fake), target_index)}
+
+    stage = StageReporter(reporter, f"gan_{target}", restored, carried)
+    nets = train_cyclegan(_to_gan(ref_train), _to_gan(tgt_train), gan_options(cfg.gan, cfg.classifier.seed),
+                          stage, device, evaluate, prefix=f"gan_{target}")
+    _atomic_save({"generator_rt": nets.generator_rt.state_dict(), "generator_tr": nets.generator_tr.state_dict()}, path)
+    return nets.generator_rt.eval(), nets.generator_tr.eval()
+
+
+def log_manifold(reporter: Reporter, judge: Judge, real: RealData, synthetic: tuple[np.ndarray, np.ndarray],
+                 seed: int, cap: int = 600) -> None:
+    """`manifold.npz`: the judge's features of (a sample of) the real training images and
+    of the generated ones, with class and source, for the t-SNE plot of the training
+    manifold (Zhu et al. Fig. 4; analysis.manifold)."""
+    rng = np.random.default_rng(seed)
+    train = real.splits.train
+    real_idx = rng.permutation(train)[:cap]
+    synth_idx = rng.permutation(len(synthetic[1]))[:cap]
+    images = np.concatenate([resize_images(real.data.images[real_idx], GAN_SIZE), synthetic[0][synth_idx]])
+    labels = np.concatenate([real.labels[real_idx], synthetic[1][synth_idx]])
+    source = np.array(["real"] * len(real_idx) + ["generated"] * len(synth_idx))
+    with tempfile.TemporaryDirectory(prefix="ferlab-manifold-") as tmp:
+        path = Path(tmp) / "manifold.npz"
+        np.savez_compressed(path, features=judge.features(images).astype(np.float32), labels=labels, source=source,
+                            class_names=np.array(real.class_names))
+        reporter.log_artifact(str(path))
+
+
+def judge_split(clf: ClassifierConfig, real: RealData) -> np.ndarray:
+    """The training split before `class_fraction` sampling: the judge is a measuring
+    instrument, trained on all the real training data there is."""
+    if clf.class_fraction is None:
+        return real.splits.train
+    whole = load_real_data(dataclasses.replace(clf, class_fraction=None))
+    assert np.array_equal(whole.splits.val, real.splits.val) and np.array_equal(whole.splits.test, real.splits.test)
+    return whole.splits.train
+
+
+def train_cyclegan_trial(config: dict, reporter: Reporter) -> dict:
+    """Run one trial; returns the last epoch's metrics (with the final test metrics)."""
+    cfg = parse_config(config)
+    gan, clf = cfg.gan, cfg.classifier
+    if clf.threads:
+        torch.set_num_threads(clf.threads)
+    device = device_for(clf.device)
+    real = load_real_data(clf)
+    mode, _ = parse_arm(gan.arm)
+    if mode == "baseline":
+        return train_on_real(clf, real, reporter)
+    targets = target_classes(gan, real.class_names)
+    restored = reporter.restore()
+    judge_opts = JudgeOptions(gan.judge_net, gan.judge_width, gan.judge_epochs, clf.seed)
+    judge_train = judge_split(clf, real)
+    judge = real_data_judge(real.data.images, real.labels, judge_train, real.splits.val, len(real.class_names),
+                            real.data.content_hash, judge_opts, device, clf.cache_dir)
+    metrics: dict = {"judge/val_acc": judge.val_acc}
+    inception = InceptionFeatures(gan.inception_weights, device) if gan.inception_weights else None
+    synth_images, synth_labels = [], []
+    with tempfile.TemporaryDirectory(prefix="ferlab-carried-") as tmp:
+        carried = Path(tmp)
+        restored_carried(restored, carried)
+        for target in targets:
+            G, F = obtain_generators(cfg, real, target, judge, reporter, restored, carried, device)
+            ref_train = ClassImages(real, real.splits.train, gan.reference).images
+            count = gan.synthetic_count or len(ref_train)
+            rng = np.random.default_rng([clf.seed, EMOTIONS.index(target)])
+
+            def generate():
+                return translate(G, ref_train[rng.integers(0, len(ref_train), count)], device)
+
+            images, hit = synthetic_set(clf.cache_dir, state_hash(G), target, count, clf.seed, generate)
+            synth_images.append(images)
+            synth_labels.append(np.full(count, real.class_names.index(target)))
+            ref_val = ClassImages(real, real.splits.val, gan.reference, _EVAL_CAP).images
+            tgt_val = ClassImages(real, real.splits.val, target, _EVAL_CAP).images
+            if len(ref_val) >= 2 and len(tgt_val) >= 2:
+                found = quality_metrics(judge, G, F, ref_val, tgt_val, real.class_names.index(target), device,
+                                        inception)
+                metrics.update({f"synth/{target}/{k}": v for k, v in found.items()})
+            metrics[f"synth/{target}/n"] = count
+            metrics[f"synth/{target}/from_cache"] = float(hit)
+            if "val/fid_fer" not in metrics and f"synth/{target}/fid_fer" in metrics:
+                metrics["val/fid_fer"] = metrics[f"synth/{target}/fid_fer"]
+            with tempfile.TemporaryDirectory(prefix="ferlab-samples-") as samples:
+                sample = ref_train[:8]
+                fake = translate(G, sample, device)
+                _sample_grid(sample, fake, translate(F, fake, device), Path(samples) / f"samples_{target}.png")
+                reporter.log_artifact(str(Path(samples) / f"samples_{target}.png"))
+        extra = (np.concatenate(synth_images), np.concatenate(synth_labels))
+        log_manifold(reporter, judge, real, extra, clf.seed)
+        if mode == "augment":
+            stage = StageReporter(reporter, "classifier", restored, carried, metrics)
+            return {**metrics, **train_on_real(clf, real, stage, extra_train=extra)}
+        net = build_net(clf, len(real.class_names), device)
+        pretrained = carried / "pretrained.pt"
+        if pretrained.exists():
+            net.load_state_dict(torch.load(pretrained, map_location=device, weights_only=True))
+        else:
+            pretrain_fit(cfg, real, extra, net, StageReporter(reporter, "pretrain", restored, carried, metrics), device)
+            torch.save(net.state_dict(), pretrained)
+        stage = StageReporter(reporter, "classifier", restored, carried, metrics)
+        return {**metrics, **train_on_real(clf, real, stage, net=net)}
+
+
+def pretrain_fit(cfg: CycleGANTrial, real: RealData, synthetic: tuple[np.ndarray, np.ndarray], net, reporter,
+                 device) -> None:
+    """DAG's pre-training: generated images only, the epoch chosen on real validation;
+    `net` ends with the chosen epoch's weights."""
+    clf = cfg.classifier
+    size = net_spec(clf.net).input_size
+    train = images_split(*synthetic, size)
+    val = _tensor_split(real.data.images, real.labels, real.splits.val, size)
+    chosen = {}
+
+    def keep_best(last_net, best_net):
+        chosen["state"] = best_net.state_dict()
+        return {}
+
+    fit(net, train, val, fit_options(clf, cfg.gan.pretrain_epochs), reporter, device, keep_best)
+    if "state" not in chosen:  # killed after pre-training's last checkpoint: take its choice from there
+        chosen["state"] = torch.load(Path(reporter.restore()) / "state.pt", map_location=device,
+                                     weights_only=False)["best_state"]
+    net.load_state_dict(chosen["state"])

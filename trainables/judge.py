@@ -1,0 +1,110 @@
+"""The real-data judge: a FER classifier trained on the whole real training split (before
+any per-class sampling a study applies; never validation or test), with a class-balanced
+loss, whose
+penultimate-layer features stand in for Inception's in FID/KID ("FID (FER-classifier
+features)": Inception weights cannot be downloaded here) and whose predictions give
+the classifier agreement of generated images.
+
+Trained once per (dataset content, split, net, width, epochs, seed) and kept in the
+cache directory, so every trial of a study measures with the same instrument."""
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from trainables.data.cache import cache_root, sha256_json
+from trainables.fit import FitOptions, _normalise, fit
+from trainables.nets import create_net, net_spec
+from trainables.reporting import InProcessReporter
+
+
+@dataclass(frozen=True)
+class JudgeOptions:
+    net: str = "simple"
+    width: float = 0.25
+    epochs: int = 10
+    seed: int = 0
+
+
+class Judge:
+    def __init__(self, net: torch.nn.Module, input_size: int, device: torch.device, val_acc: float):
+        self.net, self.input_size, self.device, self.val_acc = net.eval(), input_size, device, val_acc
+
+    @torch.no_grad()
+    def _run(self, images: np.ndarray, batch_size: int = 512) -> tuple[np.ndarray, np.ndarray]:
+        from trainables.data import resize_images
+
+        feats, probs = [], []
+        x_all = torch.from_numpy(resize_images(images, self.input_size)).float().div_(255).unsqueeze(1)
+        for i in range(0, len(x_all), batch_size):
+            x = _normalise(x_all[i:i + batch_size].to(self.device))
+            h = self.net.classifier[:-1](self.net.features(x))
+            feats.append(h.cpu())
+            probs.append(F.softmax(self.net.classifier[-1](h), dim=1).cpu())
+        return torch.cat(feats).numpy().astype(np.float64), torch.cat(probs).numpy()
+
+    def features(self, images: np.ndarray) -> np.ndarray:
+        """N×D penultimate features of uint8 N×H×W images."""
+        return self._run(images)[0]
+
+    def probs(self, images: np.ndarray) -> np.ndarray:
+        return self._run(images)[1]
+
+
+def _key(content_hash: str, train_idx: np.ndarray, val_idx: np.ndarray, opts: JudgeOptions) -> str:
+    import hashlib
+
+    split = hashlib.sha256(np.asarray(train_idx, np.int64).tobytes() + b"|" +
+                           np.asarray(val_idx, np.int64).tobytes()).hexdigest()
+    return sha256_json({"content": content_hash, "split": split, **opts.__dict__})
+
+
+def real_data_judge(images: np.ndarray, labels: np.ndarray, train_idx: np.ndarray, val_idx: np.ndarray,
+                    n_classes: int, content_hash: str, opts: JudgeOptions, device: torch.device,
+                    cache_dir=None) -> Judge:
+    """Load the judge for this data and split from the cache, or train and store it.
+    Selection is on validation; test images are never seen."""
+    from trainables.classifier import images_split
+
+    size = net_spec(opts.net).input_size
+    path = cache_root(cache_dir) / "judges" / f"{opts.net}-{_key(content_hash, train_idx, val_idx, opts)[:32]}.pt"
+    torch.manual_seed(opts.seed)
+    net = create_net(opts.net, n_classes=n_classes, width=opts.width).to(device)
+    if path.exists():
+        stored = torch.load(path, map_location=device, weights_only=True)
+        net.load_state_dict(stored["state"])
+        return Judge(net, size, device, float(stored["val_acc"]))
+    train = images_split(images[train_idx], labels[train_idx], size)
+    val = images_split(images[val_idx], labels[val_idx], size)
+    # Class-balanced loss: a judge that never says "disgust" (FER2013 has 1.5 % of it) could not
+    # tell generated disgust from anything else.
+    counts = np.bincount(labels[train_idx], minlength=n_classes).astype(float)
+    weights = tuple(float(w) for w in np.where(counts > 0, counts.sum() / (n_classes * np.maximum(counts, 1)), 0.0))
+    fit_opts = FitOptions(epochs=opts.epochs, batch_size=64, lr=1e-3, optimizer="adam", weight_decay=0.0,
+                          schedule="onecycle", augment=True, label_smoothing=0.0, seed=opts.seed,
+                          class_weights=weights)
+    chosen = {}
+
+    def keep_best(last_net, best_net):
+        chosen["state"] = {k: v.detach().cpu() for k, v in best_net.state_dict().items()}
+        return {}
+
+    with tempfile.TemporaryDirectory(prefix="ferlab-judge-") as tmp:
+        final = fit(net, train, val, fit_opts, InProcessReporter(tmp), device, keep_best)
+    net.load_state_dict(chosen["state"])
+    stored = {"state": chosen["state"], "val_acc": torch.tensor(final["val/acc_best"])}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_path = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pt")
+    os.close(fd)
+    try:
+        torch.save(stored, tmp_path)
+        os.replace(tmp_path, path)
+    except BaseException:
+        Path(tmp_path).unlink(missing_ok=True)
+        raise
+    return Judge(net, size, device, final["val/acc_best"])

@@ -1,0 +1,59 @@
+"""The content-addressed store of generated (synthetic) image sets.
+
+A set is named by what determines it: the generator's weights hash, the class, the
+count and the sampling seed. Any trial that needs the same set — another arm, seed of
+the classifier, or a resumed trial — loads it instead of generating it again. Writes
+go to a temporary file renamed into place, so a killed writer leaves no half set."""
+
+import hashlib
+import io
+import os
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from trainables.data.cache import cache_root, sha256_json
+
+
+def state_hash(module: torch.nn.Module) -> str:
+    """sha256 of a module's state (names, dtypes, shapes and bytes, in name order)."""
+    h = hashlib.sha256()
+    for name, tensor in sorted(module.state_dict().items()):
+        t = tensor.detach().cpu().contiguous()
+        h.update(f"{name}:{t.dtype}:{tuple(t.shape)};".encode())
+        h.update(t.numpy().tobytes() if t.dtype != torch.bfloat16 else t.float().numpy().tobytes())
+    return h.hexdigest()
+
+
+def synthetic_path(cache_dir, generator_hash: str, class_name: str, count: int, seed: int) -> Path:
+    key = sha256_json({"generator": generator_hash, "class": class_name, "count": count, "seed": seed})
+    return cache_root(cache_dir) / "synthetic" / f"{class_name}-{count}-{key[:32]}.npz"
+
+
+def synthetic_set(cache_dir, generator_hash: str, class_name: str, count: int, seed: int,
+                  generate: Callable[[], np.ndarray]) -> tuple[np.ndarray, bool]:
+    """(uint8 count×H×W images, whether they came from the cache). `generate` runs
+    only on a miss, and must return exactly `count` uint8 images."""
+    path = synthetic_path(cache_dir, generator_hash, class_name, count, seed)
+    if path.exists():
+        with np.load(path) as stored:
+            if str(stored["generator"]) == generator_hash and len(stored["images"]) == count:
+                return stored["images"], True
+    images = np.asarray(generate())
+    if images.dtype != np.uint8 or images.ndim != 3 or len(images) != count:
+        raise ValueError(f"generator returned {images.dtype} {images.shape}; expected uint8 {count}×H×W")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()
+    np.savez(buffer, images=images, generator=np.array(generator_hash), class_name=np.array(class_name))
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".npz")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(buffer.getvalue())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return images, False
