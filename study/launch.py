@@ -5,6 +5,7 @@ its regenerated table.
     python -m study.launch baseline --scale smoke
     python -m study.launch baseline --scale cpu --dataset fer2013 --data-root ../shared/datasets/fer2013
     python -m study.launch baseline --resume            # continue the latest baseline launch
+    python -m study.launch cycle_gamma --set gan_epochs=2 --set epochs=4   # override config keys
 """
 
 import argparse
@@ -30,12 +31,26 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--address", help="join a running Ray cluster ('auto' or HOST:PORT); default: local Ray")
     parser.add_argument("--storage-path", default="ray_results", help="where Tune keeps trial state (default: ./ray_results)")
     parser.add_argument("--tracking-uri", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI or sqlite:///mlflow.db)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
+                        help="override one trial config key after the scale's (VALUE read as JSON, else as text); "
+                             "repeatable")
     parser.add_argument("--resume", nargs="?", const="latest", metavar="RUN_DIR",
                         help="continue an interrupted launch: its directory under --storage-path, or the latest one")
     args = parser.parse_args(argv)
     if not args.list and not args.study:
         parser.error("name a study (see --list)")
+    args.overrides = dict(parse_override(parser, item) for item in args.overrides)
     return args
+
+
+def parse_override(parser: argparse.ArgumentParser, item: str) -> tuple[str, object]:
+    key, sep, text = item.partition("=")
+    if not sep or not key:
+        parser.error(f"--set needs KEY=VALUE, got {item!r}")
+    try:
+        return key, json.loads(text)
+    except json.JSONDecodeError:
+        return key, text
 
 
 def find_resume_dir(storage: Path, study: str, which: str) -> Path:
@@ -69,12 +84,14 @@ def main(argv=None) -> int:
         if resume_dir is not None:
             record = json.loads((resume_dir / RECORD).read_text())
             args.scale, args.dataset, args.data_root = record["scale"], record["dataset"], record["data_root"]
+            args.overrides = record.get("overrides", {})
             tracking_uri = record["tracking_uri"]
         else:
             tracking_uri = resolve_tracking_uri(args.tracking_uri)
         opts = LaunchOptions(scale=args.scale, dataset=args.dataset, data_root=args.data_root,
                              storage_path=str(storage), tracking_uri=tracking_uri, num_samples=args.num_samples,
-                             max_concurrent=args.max_concurrent, address=args.address, cache_dir=args.cache_dir)
+                             max_concurrent=args.max_concurrent, address=args.address, cache_dir=args.cache_dir,
+                             overrides=args.overrides)
         results, record = launch(study, opts, resume_dir)
     except (StudyError, DataError, ConfigError) as err:
         print(f"error: {err}", file=sys.stderr)

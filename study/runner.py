@@ -3,7 +3,7 @@
 import itertools
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import ray
@@ -32,10 +32,13 @@ class LaunchOptions:
     max_concurrent: int | None = None
     address: str | None = None
     cache_dir: str | None = None
+    overrides: dict = field(default_factory=dict)  # trial config keys set on the command line
 
 
 def trial_space(study: StudySpec, opts: LaunchOptions, has_official_split: bool) -> dict:
-    """The param space Tune samples: base config, scale overrides, dataset, grid axes."""
+    """The param space Tune samples: base config, scale overrides, dataset, grid axes.
+    A command-line override (`--set`) wins over all of them; on a grid axis it leaves
+    that one value."""
     scale = study.scales[opts.scale]
     config = {**study.base_config, **scale.config, "dataset": opts.dataset, "threads": max(1, int(scale.cpus))}
     if opts.data_root:
@@ -51,11 +54,13 @@ def trial_space(study: StudySpec, opts: LaunchOptions, has_official_split: bool)
     if not has_official_split:
         grid["fold"] = list(range(scale.folds))
         config["n_folds"] = scale.n_folds
+    config.update(opts.overrides)
+    grid = {key: ([opts.overrides[key]] if key in opts.overrides else values) for key, values in grid.items()}
     if study.search == "grid":
         config.update({key: tune.grid_search(list(values)) for key, values in grid.items()})
     else:
         config.update({key: values[0] for key, values in grid.items()})
-        config.update(study.optuna_space)
+        config.update({k: v for k, v in study.optuna_space.items() if k not in opts.overrides})
     return config
 
 
@@ -72,13 +77,20 @@ def check_configs(study: StudySpec, space: dict) -> None:
 
 
 def _tune_config(study: StudySpec, opts: LaunchOptions) -> tune.TuneConfig:
-    kwargs = {"metric": study.metric, "mode": study.mode, "max_concurrent_trials": opts.max_concurrent}
+    # The metric goes to Tune only where a searcher or scheduler acts on it: Tune then
+    # demands it in every report, and a multi-stage trial (GAN, then classifier) has no
+    # validation accuracy to report while its GAN trains.
+    kwargs = {"max_concurrent_trials": opts.max_concurrent}
+    if study.search == "optuna" or study.early_stopping:
+        kwargs.update(metric=study.metric, mode=study.mode)
     if study.search == "optuna":
         kwargs["search_alg"] = OptunaSearch(seed=0)
         kwargs["num_samples"] = opts.num_samples or 20
     if study.early_stopping:
-        epochs = study.scales[opts.scale].config.get("epochs", study.base_config.get("epochs", 30))
-        kwargs["scheduler"] = ASHAScheduler(time_attr="training_iteration", max_t=epochs, grace_period=max(1, epochs // 4))
+        config = {**study.base_config, **study.scales[opts.scale].config, **opts.overrides}
+        reports = sum(int(config.get(key, 30)) for key in study.budget_keys)
+        kwargs["scheduler"] = ASHAScheduler(time_attr="training_iteration", max_t=reports,
+                                            grace_period=max(1, reports // 4))
     return tune.TuneConfig(**kwargs)
 
 
@@ -113,11 +125,11 @@ def launch(study: StudySpec, opts: LaunchOptions, resume_path: Path | None = Non
         repro, diff = tracking.reproducibility_info()
         tags = {"ferlab.study": study.name, "ferlab.dataset": opts.dataset, "ferlab.scale": opts.scale,
                 "ferlab.procedural": str(data.procedural).lower(), "ferlab.dataset_hash": data.content_hash, **repro}
-        parent = tracking.start_parent(client, experiment_id, name, tags, {"scale": opts.scale, "dataset": opts.dataset},
-                                       diff)
+        params = {"scale": opts.scale, "dataset": opts.dataset, **{f"set.{k}": v for k, v in opts.overrides.items()}}
+        parent = tracking.start_parent(client, experiment_id, name, tags, params, diff)
         record = {"study": study.name, "name": name, "scale": opts.scale, "dataset": opts.dataset,
                   "data_root": str(Path(opts.data_root).resolve()) if opts.data_root else None, "tracking_uri": opts.tracking_uri, "experiment_id": experiment_id,
-                  "parent_run_id": parent, "procedural": data.procedural, "official_split": data.usage is not None,
+                  "parent_run_id": parent, "procedural": data.procedural, "overrides": opts.overrides, "official_split": data.usage is not None,
                   "run_tags": tags}
         tracking.write_launch_record(Path(opts.storage_path) / name / RECORD, record)
     try:

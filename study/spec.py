@@ -40,6 +40,8 @@ class StudySpec:
     search: str = "grid"  # "grid" or "optuna"
     optuna_space: dict = field(default_factory=dict)
     early_stopping: bool = False
+    # config keys whose sum is a trial's number of reports (ASHA's max_t)
+    budget_keys: tuple[str, ...] = ("epochs",)
     tables: tuple[str, ...] = ()
 
     def __post_init__(self):

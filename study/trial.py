@@ -7,34 +7,38 @@ from pathlib import Path
 
 from ray import tune
 
-from trainables import classifier
+from trainables import classifier, cyclegan, toy
 
 # name -> (training function, config validator run in the driver before any trial starts)
-TRAINABLES = {"classifier": (classifier.train_classifier, classifier.parse_config)}
+TRAINABLES = {
+    "classifier": (classifier.train_classifier, classifier.parse_config),
+    "cyclegan": (cyclegan.train_cyclegan_trial, cyclegan.parse_config),
+    "cyclegan_toy": (toy.train_toy, toy.parse_toy_config),
+}
 
 
 class TuneReporter:
-    """Artifacts are carried in the trial's next checkpoint (under `artifacts/`), so the
-    driver can log them to MLflow whichever node the trial ran on."""
+    """Artifacts ride in every later checkpoint of the trial (under `artifacts/`), so the
+    driver logs them to MLflow from the final checkpoint, whichever node the trial ran
+    on and however often it was restored."""
 
     def __init__(self):
         self.workdir = Path(tempfile.mkdtemp(prefix="ferlab-trial-"))
-        self.pending_dir = self.workdir / "pending"
-        self.pending_dir.mkdir()
-        self.pending: list[Path] = []
+        self.kept_dir = self.workdir / "kept"
+        self.kept_dir.mkdir()
 
     def report(self, metrics, checkpoint_dir=None):
-        if checkpoint_dir is None and self.pending:
+        kept = list(self.kept_dir.iterdir())
+        if checkpoint_dir is None and kept:
             checkpoint_dir = tempfile.mkdtemp(prefix="ferlab-ckpt-", dir=self.workdir)
         if checkpoint_dir is None:
             tune.report(metrics)
             return
-        if self.pending:
+        if kept:
             target = Path(checkpoint_dir) / "artifacts"
             target.mkdir(exist_ok=True)
-            for path in self.pending:
+            for path in kept:
                 shutil.copy(path, target / path.name)
-            self.pending = []
         tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(checkpoint_dir))
 
     def restore(self):
@@ -42,12 +46,15 @@ class TuneReporter:
         if checkpoint is None:
             return None
         local = Path(tempfile.mkdtemp(prefix="ferlab-restore-", dir=self.workdir))
-        return checkpoint.to_directory(str(local))
+        restored = checkpoint.to_directory(str(local))
+        artifacts = Path(restored) / "artifacts"
+        if artifacts.is_dir():
+            for path in artifacts.iterdir():
+                shutil.copy(path, self.kept_dir / path.name)
+        return restored
 
     def log_artifact(self, path):
-        kept = self.pending_dir / Path(path).name
-        shutil.copy(path, kept)
-        self.pending.append(kept)
+        shutil.copy(path, self.kept_dir / Path(path).name)
 
 
 def run_trial(config: dict, trainable_name: str) -> None:
