@@ -33,6 +33,7 @@ class Column:
     label: str  # header of our column
     metric: str  # run column aggregated, e.g. "test/acc_at_best_val"
     ref_metric: str | None = None  # Reference.metric the papers' numbers are filed under
+    scale: float = 100.0  # shown as mean × scale: 100 for rates in %, 1 for raw values (FID)
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,7 @@ def metric_table(runs: pd.DataFrame, *, name: str, title: str, group_by: list[st
         base = dict(row)
         for col in columns:
             ours = mean_ci(sub[col.metric] if col.metric in sub else [], confidence)
-            row[col.label] = fmt_ci(ours)
+            row[col.label] = fmt_ci(ours, scale=col.scale)
             stats.append({**base, "column": col.label, "metric": col.metric, "kind": "ours",
                           **ours._asdict(), "low": ours.low, "high": ours.high})
             if col.ref_metric not in ref_metrics:
@@ -176,9 +177,9 @@ def _add_paired(row, base, key, runs, group_by, columns, paired, confidence, sta
         diff = paired_frame_diff(both, "_arm", key[arm_at], paired.control, col.metric,
                                  list(paired.keys), confidence)
         label = f"Δ {col.label} vs {paired.control}"
-        row[label] = fmt_ci(diff, signed=True)
+        row[label] = fmt_ci(diff, scale=col.scale, signed=True)
         stats.append({**base, "column": label, "metric": col.metric, "kind": "paired_diff",
                       **diff._asdict(), "low": diff.low, "high": diff.high})
         if not math.isnan(diff.mean):
             effects.append(f"{_where(group_by, key)} − {paired.control}, {col.label}: "
-                           f"{fmt_ci(diff, signed=True)} points: {_effect_verdict(diff)}.")
+                           f"{fmt_ci(diff, scale=col.scale, signed=True)} points: {_effect_verdict(diff)}.")

@@ -276,6 +276,13 @@ def test_every_layout_builds_from_contract_shaped_runs(study):
                              "status": "FINISHED", "dataset": "fer2013", "scale": "smoke",
                              "procedural": False, "seed": seed, "fold": 0,
                              "param.net": net, "param.augment": augment,
+                             # the GAN studies' axes, so every layout finds its rows
+                             "param.arm": "baseline" if augment == "none" else "+disgust",
+                             "param.cycle_loss": "l1" if net == "simple" else "weighted",
+                             "param.gamma_max": "0.5", "param.gamma_schedule": "linear",
+                             "param.adv_loss": "lsgan", "param.soft_labels": "True",
+                             "synth/disgust/fid_fer": 3.0 + seed, "synth/disgust/agreement": 0.2,
+                             "synth/disgust/real_confusion": 0.05,
                              "test/acc_at_best_val": 0.5 + 0.01 * seed,
                              "test/macro_f1_at_best_val": 0.4,
                              **{f"test/acc_{c}_at_best_val": 0.3 for c in CLASSES}})

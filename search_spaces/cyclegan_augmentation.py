@@ -1,0 +1,40 @@
+"""CycleGAN augmentation (Zhu et al. 2017): neutral → target-class CycleGANs (LSGAN, L1
+cycle loss, λ_cyc = 10) trained on FER2013 sampled to 20 % per class; arms `baseline`,
+`+disgust`, `+sad`, `+all` (generated images of the six non-neutral classes added to
+the real ones) and `dag` (pre-train on the generated images, fine-tune on real) × seeds.
+
+Regenerates their Table 1 (overall and per class, 7-way and one-vs-rest accuracy) and the
+FER2013 rows of Table 2. Each arm is paired with `baseline` on seed. GANs and synthetic
+sets are cached, so `+all` and `dag` reuse the `+disgust` and `+sad` CycleGANs of the
+same seed.
+
+Scales: `smoke` (synthfaces without the 20 % sampling — 1,500 images are few enough —,
+tiny nets, 3 GAN epochs; a plumbing check whose numbers mean nothing); `cpu` (FER2013 20 %: baseline and +disgust × 3 seeds, one trial at a time on 2 cores,
+a 1/4-width GAN with 3 residual blocks for 10 epochs); `paper`
+(full-width Table 4/5 nets, 6 blocks, 30 GAN epochs, every arm × 5 seeds).
+"""
+
+from study.spec import Scale, StudySpec
+
+STUDY = StudySpec(
+    name="cyclegan_augmentation",
+    description="Zhu et al.: baseline vs +disgust / +sad / +all / DAG (CycleGAN neutral→class) × seeds",
+    trainable="cyclegan",
+    base_config={"net": "zhu_cnn", "class_fraction": 0.2, "augment": "none", "optimizer": "adam", "lr": 1e-3,
+                 "schedule": "onecycle", "batch_size": 64, "adv_loss": "lsgan", "cycle_loss": "l1",
+                 "lambda_cyc": 10.0, "reference": "neutral"},
+    grid={"arm": ["baseline", "+disgust", "+sad", "+all", "dag"], "seed": [0, 1, 2, 3, 4]},
+    variant_keys=("arm",),
+    scales={
+        "smoke": Scale(config={"epochs": 8, "width": 0.25, "gan_epochs": 3, "gan_width": 0.125, "gan_blocks": 1,
+                               "judge_width": 0.125, "judge_epochs": 3, "class_fraction": None},
+                       synthfaces={"n_images": 1500}, grid={"seed": [0]}, folds=1, n_folds=5),
+        "cpu": Scale(config={"epochs": 15, "width": 0.5, "gan_epochs": 10, "gan_width": 0.25, "gan_blocks": 3,
+                             "judge_width": 0.25, "judge_epochs": 6},
+                     grid={"arm": ["baseline", "+disgust"], "seed": [0, 1, 2]}, folds=3, n_folds=5, cpus=2),
+        "paper": Scale(config={"epochs": 40, "width": 1.0, "gan_epochs": 30, "gan_width": 1.0, "gan_blocks": 6,
+                               "judge_width": 0.5, "judge_epochs": 20},
+                       folds=10, cpus=4, gpus=1),
+    },
+    tables=("cyclegan_augmentation",),
+)

@@ -1,0 +1,88 @@
+"""The CycleGAN studies end to end on real local Ray and a real MLflow SQLite store, at
+the smoke scale shrunk further with `--set` (tiny GANs, one or two epochs)."""
+
+import json
+
+import pytest
+from mlflow import MlflowClient
+
+from tests.test_launch import launch
+
+SHRINK = ["--set", "epochs=2", "--set", "gan_epochs=1", "--set", "judge_epochs=1", "--set", "pretrain_epochs=1",
+          "--set", 'dataset_options={"n_images": 700}']
+
+
+BALANCED = ["--set", 'dataset_options={"n_images": 700, "class_weights": {"angry": 1, "disgust": 1, "fear": 1, '
+            '"happy": 1, "sad": 1, "surprise": 1, "neutral": 1}}']
+
+
+def _children(cwd):
+    record = json.loads(next((cwd / "ray_results").glob("*/ferlab_launch.json")).read_text())
+    client = MlflowClient(f"sqlite:///{cwd / 'mlflow.db'}")
+    runs = client.search_runs([record["experiment_id"]],
+                              filter_string=f"tags.`mlflow.parentRunId` = '{record['parent_run_id']}'")
+    return client, record, runs
+
+
+@pytest.fixture(scope="module")
+def augmentation(tmp_path_factory):
+    cwd = tmp_path_factory.mktemp("cyclegan_augmentation")
+    out = launch("cyclegan_augmentation", "--scale", "smoke", *SHRINK, cwd=cwd)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    return cwd, out
+
+
+def test_every_arm_is_one_finished_run_with_its_samples(augmentation):
+    cwd, out = augmentation
+    client, record, runs = _children(cwd)
+    assert record["overrides"]["gan_epochs"] == 1
+    assert sorted(r.data.params["arm"] for r in runs) == sorted(["baseline", "+disgust", "+sad", "+all", "dag"])
+    assert {r.info.status for r in runs} == {"FINISHED"}
+    for run in runs:
+        arm = run.data.params["arm"]
+        artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
+        assert "predictions.csv" in artifacts
+        if arm == "baseline":
+            assert "samples_disgust.png" not in artifacts and "data/n_synthetic" in run.data.metrics
+            assert run.data.metrics["data/n_synthetic"] == 0
+        else:
+            assert "manifold.npz" in artifacts
+            assert run.data.metrics["data/n_synthetic"] > 0 or arm == "dag"
+        if arm in ("+disgust", "+all", "dag"):
+            assert "samples_disgust.png" in artifacts
+            assert run.data.metrics["synth/disgust/n"] > 0
+
+
+def test_report_has_zhu_tables_beside_ours_and_a_manifold_plot(augmentation):
+    cwd, out = augmentation
+    assert "Zhu et al. Table 1" in out.stdout and "Zhu et al. Table 2" in out.stdout
+    assert "91.04" in out.stdout  # their baseline 'All', beside our baseline row
+    assert "Δ" in out.stdout  # arms paired with baseline
+    plots = sorted(p.name for p in (cwd / "reports" / "cyclegan_augmentation").glob("*_manifold_*.png"))
+    assert "cyclegan_augmentation_manifold_plus_disgust.png" in plots and len(plots) == 4
+
+
+def test_cycle_gamma_grid_and_its_table(tmp_path):
+    out = launch("cycle_gamma", "--scale", "smoke", *SHRINK, *BALANCED, cwd=tmp_path)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    client, record, runs = _children(tmp_path)
+    settings = sorted((r.data.params["cycle_loss"], r.data.params["adv_loss"]) for r in runs)
+    assert settings == [("l1", "lsgan"), ("l1", "wgan-gp"), ("weighted", "lsgan"), ("weighted", "wgan-gp")]
+    for run in runs:
+        assert run.data.metrics["synth/disgust/fid_fer"] >= 0
+        gamma = [m.value for m in client.get_metric_history(run.info.run_id, "gan_disgust/gamma")]
+        assert gamma and 0 < gamma[-1] <= 0.5  # linear from 0 towards γ_max = 0.5
+    assert "Weighted cycle loss ablation" in out.stdout
+    assert "Birenbaum (slides): 65.45" in out.stdout  # his disgust with synthetic data, 36/55
+    assert "| l1 | — | — |" in out.stdout  # γ does not apply to the plain L1 cycle loss
+
+
+def test_cycle_gamma_search_stops_on_validation_fid(tmp_path):
+    out = launch("cycle_gamma_search", "--scale", "smoke", "--num-samples", "3", "--max-concurrent", "2",
+                 *SHRINK, *BALANCED, "--set", "gan_epochs=2", cwd=tmp_path)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    client, record, runs = _children(tmp_path)
+    assert len(runs) == 3
+    for run in runs:
+        fid = client.get_metric_history(run.info.run_id, "val/fid_fer")
+        assert fid and all(m.value >= 0 for m in fid)
