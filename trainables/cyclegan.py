@@ -19,7 +19,6 @@ Stages and what makes them cheap to repeat or resume:
 
 import dataclasses
 import hashlib
-import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,7 +41,7 @@ from trainables.metrics import classifier_agreement, frechet_distance, kernel_in
 from trainables.nets import net_spec
 from trainables.nets.cyclegan import Generator
 from trainables.reporting import Reporter, StageReporter, restored_carried
-from trainables.synthetic_cache import state_hash, synthetic_set
+from trainables.synthetic_cache import state_hash, synthetic_set, torch_save_atomic
 
 GAN_SIZE = 48  # Zhu et al. Table 4: 48×48×1
 _EVAL_CAP = 512  # validation images per domain for the per-epoch FID
@@ -200,18 +199,6 @@ def _gan_path(cfg: CycleGANTrial, real: RealData, target: str) -> Path:
     return cache_root(cfg.classifier.cache_dir) / "cyclegans" / f"{cfg.gan.reference}-{target}-{key[:32]}.pt"
 
 
-def _atomic_save(obj, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pt")
-    os.close(fd)
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _sample_grid(reference: np.ndarray, fake: np.ndarray, rec: np.ndarray, path: Path) -> None:
     """Three rows: real reference, fake target, reconstruction."""
     rows = [np.concatenate(list(resize_images(r, GAN_SIZE)), axis=1) for r in (reference, fake, rec)]
@@ -249,7 +236,7 @@ def obtain_generators(cfg: CycleGANTrial, real: RealData, target: str, judge: Ju
     stage = StageReporter(reporter, f"gan_{target}", restored, carried)
     nets = train_cyclegan(_to_gan(ref_train), _to_gan(tgt_train), gan_options(cfg.gan, cfg.classifier.seed),
                           stage, device, evaluate, prefix=f"gan_{target}")
-    _atomic_save({"generator_rt": nets.generator_rt.state_dict(), "generator_tr": nets.generator_tr.state_dict()}, path)
+    torch_save_atomic({"generator_rt": nets.generator_rt.state_dict(), "generator_tr": nets.generator_tr.state_dict()}, path)
     return nets.generator_rt.eval(), nets.generator_tr.eval()
 
 

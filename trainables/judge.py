@@ -8,10 +8,8 @@ the classifier agreement of generated images.
 Trained once per (dataset content, split, net, width, epochs, seed) and kept in the
 cache directory, so every trial of a study measures with the same instrument."""
 
-import os
 import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -21,6 +19,7 @@ from trainables.data.cache import cache_root, sha256_json
 from trainables.fit import FitOptions, _normalise, fit
 from trainables.nets import create_net, net_spec
 from trainables.reporting import InProcessReporter
+from trainables.synthetic_cache import torch_save_atomic
 
 
 @dataclass(frozen=True)
@@ -98,13 +97,5 @@ def real_data_judge(images: np.ndarray, labels: np.ndarray, train_idx: np.ndarra
         final = fit(net, train, val, fit_opts, InProcessReporter(tmp), device, keep_best)
     net.load_state_dict(chosen["state"])
     stored = {"state": chosen["state"], "val_acc": torch.tensor(final["val/acc_best"])}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_path = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pt")
-    os.close(fd)
-    try:
-        torch.save(stored, tmp_path)
-        os.replace(tmp_path, path)
-    except BaseException:
-        Path(tmp_path).unlink(missing_ok=True)
-        raise
+    torch_save_atomic(stored, path)
     return Judge(net, size, device, final["val/acc_best"])
