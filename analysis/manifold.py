@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from analysis.plots import save_figure
+
 ARTIFACT = "manifold.npz"
 
 
@@ -38,12 +40,7 @@ def tsne_plot(npz_path: str | Path, title: str, path: str | Path, seed: int = 0)
     ax.set_xticks([])
     ax.set_yticks([])
     ax.legend(fontsize=6, markerscale=1.5, ncol=2, loc="best")
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def manifold_plots(runs: pd.DataFrame, client, out_dir: str | Path, name: str) -> list[Path]:

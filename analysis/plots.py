@@ -53,6 +53,13 @@ def per_class_chart(table: Table, path: str | Path) -> Path | None:
     ax.set_ylim(0, 100)
     ax.set_title(table.title, fontsize=9)
     ax.legend(fontsize=8, title="black tick: paper", title_fontsize=7)
+    return save_figure(fig, path)
+
+
+def save_figure(fig, path: str | Path) -> Path:
+    """Lay out, write (creating the folder) and close a matplotlib figure."""
+    import matplotlib.pyplot as plt
+
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -292,9 +292,10 @@ def train_cyclegan_trial(config: dict, reporter: Reporter) -> dict:
     with tempfile.TemporaryDirectory(prefix="ferlab-carried-") as tmp:
         carried = Path(tmp)
         restored_carried(restored, carried)
+        ref_train = ClassImages(real, real.splits.train, gan.reference).images
+        ref_val = ClassImages(real, real.splits.val, gan.reference, _EVAL_CAP).images
         for target in targets:
             G, F = obtain_generators(cfg, real, target, judge, reporter, restored, carried, device)
-            ref_train = ClassImages(real, real.splits.train, gan.reference).images
             count = gan.synthetic_count or len(ref_train)
             rng = np.random.default_rng([clf.seed, EMOTIONS.index(target)])
 
@@ -304,7 +305,6 @@ def train_cyclegan_trial(config: dict, reporter: Reporter) -> dict:
             images, hit = synthetic_set(clf.cache_dir, state_hash(G), target, count, clf.seed, generate)
             synth_images.append(images)
             synth_labels.append(np.full(count, real.class_names.index(target)))
-            ref_val = ClassImages(real, real.splits.val, gan.reference, _EVAL_CAP).images
             tgt_val = ClassImages(real, real.splits.val, target, _EVAL_CAP).images
             if len(ref_val) >= 2 and len(tgt_val) >= 2:
                 found = quality_metrics(judge, G, F, ref_val, tgt_val, real.class_names.index(target), device,

@@ -8,6 +8,7 @@ the classifier agreement of generated images.
 Trained once per (dataset content, split, net, width, epochs, seed) and kept in the
 cache directory, so every trial of a study measures with the same instrument."""
 
+import hashlib
 import tempfile
 from dataclasses import dataclass
 
@@ -15,6 +16,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from trainables.classifier import images_split
+from trainables.data import resize_images
 from trainables.data.cache import cache_root, sha256_json
 from trainables.fit import FitOptions, _normalise, fit
 from trainables.nets import create_net, net_spec
@@ -36,8 +39,6 @@ class Judge:
 
     @torch.no_grad()
     def _run(self, images: np.ndarray, batch_size: int = 512) -> tuple[np.ndarray, np.ndarray]:
-        from trainables.data import resize_images
-
         feats, probs = [], []
         x_all = torch.from_numpy(resize_images(images, self.input_size)).float().div_(255).unsqueeze(1)
         for i in range(0, len(x_all), batch_size):
@@ -56,8 +57,6 @@ class Judge:
 
 
 def _key(content_hash: str, train_idx: np.ndarray, val_idx: np.ndarray, opts: JudgeOptions) -> str:
-    import hashlib
-
     split = hashlib.sha256(np.asarray(train_idx, np.int64).tobytes() + b"|" +
                            np.asarray(val_idx, np.int64).tobytes()).hexdigest()
     return sha256_json({"content": content_hash, "split": split, **opts.__dict__})
@@ -68,8 +67,6 @@ def real_data_judge(images: np.ndarray, labels: np.ndarray, train_idx: np.ndarra
                     cache_dir=None) -> Judge:
     """Load the judge for this data and split from the cache, or train and store it.
     Selection is on validation; test images are never seen."""
-    from trainables.classifier import images_split
-
     size = net_spec(opts.net).input_size
     path = cache_root(cache_dir) / "judges" / f"{opts.net}-{_key(content_hash, train_idx, val_idx, opts)[:32]}.pt"
     torch.manual_seed(opts.seed)
