@@ -131,7 +131,9 @@ def metric_table(runs: pd.DataFrame, *, name: str, title: str, group_by: list[st
             if col.ref_metric not in ref_metrics:
                 continue
             refs = [r for r in references.get(key, []) if r.metric == col.ref_metric]
-            row[f"{col.label} (paper)"] = "; ".join(f"{r.label}: {r.value:.2f}" for r in refs)
+            # Several records in one cell (two test splits, two datasets): name each one's row.
+            row[f"{col.label} (paper)"] = "; ".join(
+                f"{r.label}{f' ({r.row})' if len(refs) > 1 else ''}: {r.value:.2f}" for r in refs)
             for r in refs:
                 used.append(r)
                 note = f" ({r.notes})" if r.notes else ""
@@ -149,7 +151,7 @@ def metric_table(runs: pd.DataFrame, *, name: str, title: str, group_by: list[st
     cells = pd.DataFrame(rows).fillna("")
     footnotes = _citations(used) + verdicts + effects
     if paired is not None:
-        footnotes.append(f"Δ = {_label(paired.arm)} arm − {paired.control}, in percentage "
+        footnotes.append(f"Δ = the row's {_label(paired.arm)} − {_label(paired.arm)} {paired.control}, in percentage "
                          f"points, mean ± 95 % CI half-width over runs paired on "
                          f"{', '.join(paired.keys)}; n = number of pairs.")
     if procedural:

@@ -6,6 +6,7 @@ its regenerated table.
     python -m study.launch baseline --scale cpu --dataset fer2013 --data-root ../shared/datasets/fer2013
     python -m study.launch baseline --resume            # continue the latest baseline launch
     python -m study.launch cycle_gamma --set gan_epochs=2 --set epochs=4   # override config keys
+    python -m study.launch cyclegan_augmentation --set 'arm=["baseline","dag"]'   # a grid axis's values
 """
 
 import argparse
@@ -32,8 +33,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--storage-path", default="ray_results", help="where Tune keeps trial state (default: ./ray_results)")
     parser.add_argument("--tracking-uri", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI or sqlite:///mlflow.db)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
-                        help="override one trial config key after the scale's (VALUE read as JSON, else as text); "
-                             "repeatable")
+                        help="override one trial config key after the scale's (VALUE read as JSON, else as text; "
+                             "on a grid axis a JSON list gives the axis's values); repeatable")
     parser.add_argument("--resume", nargs="?", const="latest", metavar="RUN_DIR",
                         help="continue an interrupted launch: its directory under --storage-path, or the latest one")
     args = parser.parse_args(argv)

@@ -38,7 +38,7 @@ class LaunchOptions:
 def trial_space(study: StudySpec, opts: LaunchOptions, has_official_split: bool) -> dict:
     """The param space Tune samples: base config, scale overrides, dataset, grid axes.
     A command-line override (`--set`) wins over all of them; on a grid axis it leaves
-    that one value."""
+    that one value, or, given a list, those values."""
     scale = study.scales[opts.scale]
     config = {**study.base_config, **scale.config, "dataset": opts.dataset, "threads": max(1, int(scale.cpus))}
     if opts.data_root:
@@ -54,14 +54,28 @@ def trial_space(study: StudySpec, opts: LaunchOptions, has_official_split: bool)
     if not has_official_split:
         grid["fold"] = list(range(scale.folds))
         config["n_folds"] = scale.n_folds
-    config.update(opts.overrides)
-    grid = {key: ([opts.overrides[key]] if key in opts.overrides else values) for key, values in grid.items()}
+    config.update({k: _resolved(k, v) for k, v in opts.overrides.items()})
+    grid = {key: (_axis(opts.overrides[key]) if key in opts.overrides else values) for key, values in grid.items()}
     if study.search == "grid":
         config.update({key: tune.grid_search(list(values)) for key, values in grid.items()})
     else:
         config.update({key: values[0] for key, values in grid.items()})
         config.update({k: v for k, v in study.optuna_space.items() if k not in opts.overrides})
     return config
+
+
+def _axis(value) -> list:
+    if value == []:
+        raise StudyError("an empty list on a grid axis (--set KEY=[]) would run no trials; give its values")
+    return list(value) if isinstance(value, list) else [value]
+
+
+def _resolved(key: str, value):
+    """An override naming a local path (`finetune_root`, `inception_weights`) made absolute:
+    trials do not run in the launch's working directory."""
+    if key.endswith(("_root", "_weights", "_dir")) and isinstance(value, str) and Path(value).exists():
+        return str(Path(value).resolve())
+    return value
 
 
 def check_configs(study: StudySpec, space: dict) -> None:

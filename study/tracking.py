@@ -129,7 +129,9 @@ class TrialRunLogger(Callback):
         self.run_for(trial)
 
     def on_trial_result(self, iteration, trials, trial, result, **info):
-        step = int(result.get("epoch", result.get("training_iteration", 0)))
+        # The report's index within the trial, so the steps of a multi-stage trial (GAN,
+        # pre-training, classifier) never collide; for a one-stage trial it is the epoch.
+        step = int(result.get("training_iteration", 1)) - 1
         now = get_current_time_millis()
         metrics = [Metric(k, float(v), now, step) for k, v in result.items()
                    if "/" in k and isinstance(v, (int, float)) and not isinstance(v, bool)]

@@ -2,6 +2,7 @@
 whole trial, the synthetic-set and GAN caches, the stage reporter, and the DAG arm."""
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -174,6 +175,55 @@ def test_dag_pretrains_on_generated_images_then_fine_tunes(tmp_path, monkeypatch
     final = train_cyclegan_trial(config, reporter)
     targets = {k.split("/")[1] for k in final if k.startswith("synth/") and k.endswith("/n")}
     assert targets == {"angry", "disgust", "fear", "happy", "sad", "surprise"}
-    classifier_reports = [h for h in reporter.history if "train/acc" in h]
-    assert len(classifier_reports) == 1 + 2  # one pre-training epoch, two fine-tuning epochs
+    assert len([h for h in reporter.history if "pretrain/train/acc" in h]) == 1  # one pre-training epoch
+    assert len([h for h in reporter.history if "train/acc" in h]) == 2  # then two fine-tuning epochs
     assert final["data/n_synthetic"] == 0  # fine-tuning is on real images only
+
+
+FINETUNE = {**TINY, "arm": "baseline", "finetune_dataset": "synthfaces", "finetune_epochs": 2, "finetune_fold": 1}
+
+
+def test_finetune_stage_tests_on_the_other_split_and_keeps_the_source_results(tmp_path, monkeypatch):
+    monkeypatch.setenv("FERLAB_CACHE_DIR", str(tmp_path / "cache"))
+    reporter = InProcessReporter(tmp_path / "whole")
+    final = train_cyclegan_trial(FINETUNE, reporter)
+    source = [h for h in reporter.history if "source/train/acc" in h]
+    target = [h for h in reporter.history if "train/acc" in h]
+    assert len(source) == 2 and len(target) == 2
+    assert all("source/test/acc_at_best_val" in h for h in target)  # carried into every later report
+    assert final["test/acc_at_best_val"] != final["source/test/acc_at_best_val"]  # fold 1 vs fold 0
+    assert {"source_predictions.csv", "predictions.csv"} <= set(reporter.artifacts)
+    # Killed right after the source stage's last checkpoint: the source stage is not run again.
+    monkeypatch.setenv("FERLAB_CACHE_DIR", str(tmp_path / "cache_cut"))
+    with pytest.raises(Interrupt):
+        train_cyclegan_trial(FINETUNE, StopAt(tmp_path / "cut", n=2))
+    resumed = InProcessReporter(tmp_path / "cut")
+    again = train_cyclegan_trial(FINETUNE, resumed)
+    assert not [h for h in resumed.history if "source/train/acc" in h]
+    assert [h["epoch"] for h in resumed.history] == [0, 1]
+    for key in ("test/acc_at_best_val", "test/macro_f1_at_best_val", "source/test/acc_at_best_val"):
+        assert again[key] == final[key], key
+
+
+@pytest.mark.parametrize("bad, message", [
+    ({"finetune_dataset": "jaffe"}, "not a registered dataset"),
+    ({"finetune_dataset": "ckplus", "finetune_root": "/no/such/folder"}, "needs finetune_root"),
+    ({"finetune_epochs": 0}, "finetune_epochs"),
+])
+def test_bad_finetune_config_says_what_is_wrong(bad, message):
+    with pytest.raises(ConfigError, match=message):
+        parse_config({**FINETUNE, **bad})
+
+
+def test_finetune_on_ckplus_gets_a_head_for_its_classes(tmp_path, monkeypatch):
+    from tests.test_data_real import CK_COUNTS, CK_DIR
+    if not CK_DIR.exists():
+        pytest.skip(f"real CK+48 not found at {CK_DIR} (set FERLAB_DATASETS to the datasets folder)")
+    monkeypatch.setenv("FERLAB_CACHE_DIR", str(tmp_path / "cache"))
+    config = {**FINETUNE, "finetune_dataset": "ckplus", "finetune_root": str(CK_DIR), "finetune_epochs": 1}
+    reporter = InProcessReporter(tmp_path / "ck")
+    final = train_cyclegan_trial(config, reporter)
+    assert "test/acc_contempt" in final and "test/acc_neutral" not in final  # CK+48's classes
+    assert "source/test/acc_neutral" in final  # synthfaces' classes
+    predictions = pd.read_csv(reporter.artifacts["predictions.csv"])
+    assert set(predictions["label"]) <= set(CK_COUNTS) and "prob_contempt" in predictions

@@ -86,3 +86,28 @@ def test_cycle_gamma_search_stops_on_validation_fid(tmp_path):
     for run in runs:
         fid = client.get_metric_history(run.info.run_id, "val/fid_fer")
         assert fid and all(m.value >= 0 for m in fid)
+
+
+def test_finetuned_arms_give_zhu_table2_rows_on_ckplus(tmp_path):
+    from tests.test_data_real import CK_DIR
+    if not CK_DIR.exists():
+        pytest.skip(f"real CK+48 not found at {CK_DIR} (set FERLAB_DATASETS to the datasets folder)")
+    out = launch("cyclegan_augmentation", "--scale", "smoke", *SHRINK, "--set", 'arm=["baseline", "dag"]',
+                 "--set", "finetune_dataset=ckplus", "--set", f"finetune_root={CK_DIR}", "--set", "finetune_epochs=1",
+                 cwd=tmp_path)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    client, record, runs = _children(tmp_path)
+    assert sorted(r.data.params["arm"] for r in runs) == ["baseline", "dag"]
+    for run in runs:
+        metrics = run.data.metrics
+        assert "test/acc_contempt_at_best_val" in metrics and "source/test/acc_neutral_at_best_val" in metrics
+        # the last report's step is the trial's last: fine-tuning comes after the source stages
+        history = client.get_metric_history(run.info.run_id, "val/acc")
+        source = client.get_metric_history(run.info.run_id, "source/val/acc")
+        assert min(m.step for m in history) > max(m.step for m in source)
+        if run.data.params["arm"] == "dag":
+            pretrain = client.get_metric_history(run.info.run_id, "pretrain/val/acc")
+            assert max(m.step for m in source) > max(m.step for m in pretrain)
+    assert "'FER+X' rows" in out.stdout and "ckplus" in out.stdout
+    assert "39.07" in out.stdout and "a different dataset" in out.stdout  # Zhu's SFEW DAG row, marked
+    assert "Zhu et al. Table 1" not in out.stdout  # no FER-tested runs in this launch

@@ -155,6 +155,17 @@ def build_net(cfg: ClassifierConfig, n_classes: int, device: torch.device) -> to
     return net
 
 
+def replace_head(net: torch.nn.Module, n_classes: int, seed: int) -> torch.nn.Module:
+    """A fresh last layer for another class set (fine-tuning on another dataset). Every
+    classifier net ends in `classifier[-1]`, a Linear layer."""
+    old = net.classifier[-1]
+    if not isinstance(old, torch.nn.Linear):
+        raise TypeError(f"{type(net).__name__}.classifier[-1] is {type(old).__name__}, not Linear")
+    torch.manual_seed(seed)
+    net.classifier[-1] = torch.nn.Linear(old.in_features, n_classes).to(old.weight.device)
+    return net
+
+
 def fit_options(cfg: ClassifierConfig, epochs: int | None = None) -> FitOptions:
     return FitOptions(epochs=epochs or cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, optimizer=cfg.optimizer,
                       weight_decay=cfg.weight_decay, schedule=cfg.schedule, augment=cfg.augment == "classical",
@@ -171,10 +182,12 @@ def train_classifier(config: dict, reporter: Reporter) -> dict:
 
 def train_on_real(cfg: ClassifierConfig, real: RealData, reporter: Reporter,
                   extra_train: tuple[np.ndarray, np.ndarray] | None = None,
-                  net: torch.nn.Module | None = None) -> dict:
+                  net: torch.nn.Module | None = None, chosen: dict | None = None,
+                  epochs: int | None = None) -> dict:
     """Train on the real training split, plus `extra_train` (uint8 images, class indices:
     synthetic data) when given, starting from `net` when given (fine-tuning); select the
-    epoch on the real validation split and test at it."""
+    epoch on the real validation split and test at it. `chosen`, when given, receives the
+    chosen epoch's weights under "state"."""
     device = device_for(cfg.device)
     size = net_spec(cfg.net).input_size
     splits, labels = real.splits, real.labels
@@ -192,6 +205,8 @@ def train_on_real(cfg: ClassifierConfig, real: RealData, reporter: Reporter,
             _write_artifacts(reporter, workdir, splits.test, test.y.numpy(), probs, real.class_names)
         counts = {"data/n_train": len(train.y), "data/n_val": len(splits.val), "data/n_test": len(splits.test),
                   "data/n_synthetic": 0 if extra_train is None else len(extra_train[1])}
+        if chosen is not None:
+            chosen["state"] = best_net.state_dict()
         return {**last, **best, **counts}
 
-    return fit(net, train, val, fit_options(cfg), reporter, device, on_finish)
+    return fit(net, train, val, fit_options(cfg, epochs), reporter, device, on_finish)

@@ -15,10 +15,17 @@ Stages and what makes them cheap to repeat or resume:
   needs the same GAN loads it;
 - each synthetic set, in the content-addressed cache (trainables.synthetic_cache);
 - the classifier (and DAG's pre-training), checkpointed per epoch as in the baseline.
+
+Zhu et al.'s Table 2 also fine-tunes the FER2013 model on small datasets (SFEW, JAFFE).
+`finetune_dataset` (here CK+48) adds that last stage to any arm: the classifier trained
+on the source dataset (its chosen epoch) gets a fresh last layer for the other dataset's
+classes and is fine-tuned on that dataset's training split; the trial's `test/...`
+metrics are then that dataset's, and the source dataset's are kept as `source/test/...`.
 """
 
 import dataclasses
 import hashlib
+import json
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,12 +35,13 @@ import torch
 from PIL import Image
 
 from trainables.classifier import (ClassifierConfig, RealData, _tensor_split, build_net, device_for, fit_options,
-                                   images_split, load_real_data, parse_config as parse_classifier_config, train_on_real)
+                                   images_split, load_real_data, parse_config as parse_classifier_config,
+                                   replace_head, train_on_real)
 from trainables.config import ConfigError, from_dict
 from trainables.cyclegan_fit import GANOptions, train_cyclegan
-from trainables.data import EMOTIONS, resize_images
+from trainables.data import EMOTIONS, list_datasets, resize_images
 from trainables.data.cache import cache_root, sha256_json
-from trainables.fit import fit
+from trainables.fit import finished_fit, fit
 from trainables.inception import InceptionFeatures
 from trainables.judge import Judge, JudgeOptions, real_data_judge
 from trainables.losses import ADVERSARIAL, CYCLE, GAMMA_SCHEDULES
@@ -70,6 +78,11 @@ class CycleGANConfig:
     judge_net: str = "simple"
     judge_width: float = 0.25
     judge_epochs: int = 10
+    judge_seed: int = 0  # one measuring instrument for every trial of a study, whatever its seed
+    finetune_dataset: str | None = None  # Table 2's "FER+X" rows: fine-tune on X, test on X
+    finetune_root: str | None = None
+    finetune_fold: int = 0
+    finetune_epochs: int | None = None  # default: the classifier's epochs
     inception_weights: str | None = None  # local torchvision inception_v3 state dict: adds the standard FID
 
     def __post_init__(self):
@@ -85,6 +98,15 @@ class CycleGANConfig:
                               "torchvision inception_v3 state dict, or leave it unset (FID on FER features only)")
         if self.reference not in EMOTIONS:
             raise ConfigError(f"reference {self.reference!r} is not an emotion; known: {', '.join(EMOTIONS)}")
+        if self.finetune_dataset is not None:
+            if self.finetune_dataset not in list_datasets():
+                raise ConfigError(f"finetune_dataset {self.finetune_dataset!r} is not a registered dataset; "
+                                  f"known: {', '.join(list_datasets())}")
+            if self.finetune_dataset != "synthfaces" and not (self.finetune_root and Path(self.finetune_root).exists()):
+                raise ConfigError(f"finetune_dataset {self.finetune_dataset!r} needs finetune_root, the folder or "
+                                  f"file of its data; got {self.finetune_root!r}, which does not exist")
+        if self.finetune_epochs is not None and self.finetune_epochs < 1:
+            raise ConfigError(f"finetune_epochs must be ≥ 1 (or unset), got {self.finetune_epochs}")
         mode, targets = parse_arm(self.arm)
         bad = [t for t in targets if t != "all" and (t not in EMOTIONS or t == self.reference)]
         if bad:
@@ -278,61 +300,109 @@ def train_cyclegan_trial(config: dict, reporter: Reporter) -> dict:
     device = device_for(clf.device)
     real = load_real_data(clf)
     mode, _ = parse_arm(gan.arm)
-    if mode == "baseline":
+    if mode == "baseline" and gan.finetune_dataset is None:
         return train_on_real(clf, real, reporter)
-    targets = target_classes(gan, real.class_names)
     restored = reporter.restore()
-    judge_opts = JudgeOptions(gan.judge_net, gan.judge_width, gan.judge_epochs, clf.seed)
-    judge_train = judge_split(clf, real)
-    judge = real_data_judge(real.data.images, real.labels, judge_train, real.splits.val, len(real.class_names),
-                            real.data.content_hash, judge_opts, device, clf.cache_dir)
-    metrics: dict = {"judge/val_acc": judge.val_acc}
-    inception = InceptionFeatures(gan.inception_weights, device) if gan.inception_weights else None
-    synth_images, synth_labels = [], []
     with tempfile.TemporaryDirectory(prefix="ferlab-carried-") as tmp:
         carried = Path(tmp)
         restored_carried(restored, carried)
-        ref_train = ClassImages(real, real.splits.train, gan.reference).images
-        ref_val = ClassImages(real, real.splits.val, gan.reference, _EVAL_CAP).images
-        for target in targets:
-            G, F = obtain_generators(cfg, real, target, judge, reporter, restored, carried, device)
-            count = gan.synthetic_count or len(ref_train)
-            rng = np.random.default_rng([clf.seed, EMOTIONS.index(target)])
-
-            def generate():
-                return translate(G, ref_train[rng.integers(0, len(ref_train), count)], device)
-
-            images, hit = synthetic_set(clf.cache_dir, state_hash(G), target, count, clf.seed, generate)
-            synth_images.append(images)
-            synth_labels.append(np.full(count, real.class_names.index(target)))
-            tgt_val = ClassImages(real, real.splits.val, target, _EVAL_CAP).images
-            if len(ref_val) >= 2 and len(tgt_val) >= 2:
-                found = quality_metrics(judge, G, F, ref_val, tgt_val, real.class_names.index(target), device,
-                                        inception)
-                metrics.update({f"synth/{target}/{k}": v for k, v in found.items()})
-            metrics[f"synth/{target}/n"] = count
-            metrics[f"synth/{target}/from_cache"] = float(hit)
-            if "val/fid_fer" not in metrics and f"synth/{target}/fid_fer" in metrics:
-                metrics["val/fid_fer"] = metrics[f"synth/{target}/fid_fer"]
-            with tempfile.TemporaryDirectory(prefix="ferlab-samples-") as samples:
-                sample = ref_train[:8]
-                fake = translate(G, sample, device)
-                _sample_grid(sample, fake, translate(F, fake, device), Path(samples) / f"samples_{target}.png")
-                reporter.log_artifact(str(Path(samples) / f"samples_{target}.png"))
-        extra = (np.concatenate(synth_images), np.concatenate(synth_labels))
-        log_manifold(reporter, judge, real, extra, clf.seed)
+        if mode == "baseline":
+            return classifier_stages(cfg, real, reporter, restored, carried, {}, device)
+        metrics, synthetic = synthesize(cfg, real, reporter, restored, carried, device)
         if mode == "augment":
-            stage = StageReporter(reporter, "classifier", restored, carried, metrics)
-            return {**metrics, **train_on_real(clf, real, stage, extra_train=extra)}
+            return classifier_stages(cfg, real, reporter, restored, carried, metrics, device, extra=synthetic)
         net = build_net(clf, len(real.class_names), device)
         pretrained = carried / "pretrained.pt"
         if pretrained.exists():
             net.load_state_dict(torch.load(pretrained, map_location=device, weights_only=True))
         else:
-            pretrain_fit(cfg, real, extra, net, StageReporter(reporter, "pretrain", restored, carried, metrics), device)
+            pretrain_fit(cfg, real, synthetic, net,
+                         StageReporter(reporter, "pretrain", restored, carried, metrics, prefix="pretrain"), device)
             torch.save(net.state_dict(), pretrained)
+        return classifier_stages(cfg, real, reporter, restored, carried, metrics, device, net=net)
+
+
+def synthesize(cfg: CycleGANTrial, real: RealData, reporter: Reporter, restored: str | None, carried: Path,
+               device) -> tuple[dict, tuple[np.ndarray, np.ndarray]]:
+    """The judge, one CycleGAN per target class, and the synthetic sets drawn from them:
+    returns the quality metrics and (uint8 images, class indices) of all targets."""
+    gan, clf = cfg.gan, cfg.classifier
+    targets = target_classes(gan, real.class_names)
+    judge_opts = JudgeOptions(gan.judge_net, gan.judge_width, gan.judge_epochs, gan.judge_seed)
+    judge = real_data_judge(real.data.images, real.labels, judge_split(clf, real), real.splits.val,
+                            len(real.class_names), real.data.content_hash, judge_opts, device, clf.cache_dir)
+    metrics: dict = {"judge/val_acc": judge.val_acc}
+    inception = InceptionFeatures(gan.inception_weights, device) if gan.inception_weights else None
+    synth_images, synth_labels = [], []
+    ref_train = ClassImages(real, real.splits.train, gan.reference).images
+    ref_val = ClassImages(real, real.splits.val, gan.reference, _EVAL_CAP).images
+    for target in targets:
+        G, F = obtain_generators(cfg, real, target, judge, reporter, restored, carried, device)
+        count = gan.synthetic_count or len(ref_train)
+        rng = np.random.default_rng([clf.seed, EMOTIONS.index(target)])
+
+        def generate():
+            return translate(G, ref_train[rng.integers(0, len(ref_train), count)], device)
+
+        images, hit = synthetic_set(clf.cache_dir, state_hash(G), target, count, clf.seed, generate)
+        synth_images.append(images)
+        synth_labels.append(np.full(count, real.class_names.index(target)))
+        tgt_val = ClassImages(real, real.splits.val, target, _EVAL_CAP).images
+        if len(ref_val) >= 2 and len(tgt_val) >= 2:
+            found = quality_metrics(judge, G, F, ref_val, tgt_val, real.class_names.index(target), device, inception)
+            metrics.update({f"synth/{target}/{k}": v for k, v in found.items()})
+        metrics[f"synth/{target}/n"] = count
+        metrics[f"synth/{target}/from_cache"] = float(hit)
+        if "val/fid_fer" not in metrics and f"synth/{target}/fid_fer" in metrics:
+            metrics["val/fid_fer"] = metrics[f"synth/{target}/fid_fer"]
+        with tempfile.TemporaryDirectory(prefix="ferlab-samples-") as samples:
+            sample = ref_train[:8]
+            fake = translate(G, sample, device)
+            _sample_grid(sample, fake, translate(F, fake, device), Path(samples) / f"samples_{target}.png")
+            reporter.log_artifact(str(Path(samples) / f"samples_{target}.png"))
+    synthetic = (np.concatenate(synth_images), np.concatenate(synth_labels))
+    log_manifold(reporter, judge, real, synthetic, clf.seed)
+    return metrics, synthetic
+
+
+def finetune_config(cfg: CycleGANTrial) -> ClassifierConfig:
+    """The classifier config of the fine-tuning stage: the other dataset, its own split
+    protocol (CK+48: subject-independent folds), all its training images."""
+    gan, clf = cfg.gan, cfg.classifier
+    same = gan.finetune_dataset == clf.dataset
+    return dataclasses.replace(clf, dataset=gan.finetune_dataset, data_root=gan.finetune_root,
+                               dataset_options=clf.dataset_options if same else {}, protocol="auto",
+                               fold=gan.finetune_fold, class_fraction=None,
+                               epochs=gan.finetune_epochs or clf.epochs)
+
+
+def classifier_stages(cfg: CycleGANTrial, real: RealData, reporter: Reporter, restored: str | None, carried: Path,
+                      metrics: dict, device, extra: tuple[np.ndarray, np.ndarray] | None = None,
+                      net: torch.nn.Module | None = None) -> dict:
+    """The classifier on the source dataset (real + `extra`, from `net` when given), then,
+    with `finetune_dataset`, its chosen epoch fine-tuned on that dataset."""
+    clf, gan = cfg.classifier, cfg.gan
+    if gan.finetune_dataset is None:
         stage = StageReporter(reporter, "classifier", restored, carried, metrics)
-        return {**metrics, **train_on_real(clf, real, stage, net=net)}
+        return {**metrics, **train_on_real(clf, real, stage, extra_train=extra, net=net)}
+    target_cfg = finetune_config(cfg)
+    target = load_real_data(target_cfg)  # before the long source stage: a bad dataset fails at once
+    source_state, source_metrics = carried / "source.pt", carried / "source_metrics.json"
+    if not source_state.exists():
+        stage = StageReporter(reporter, "classifier", restored, carried, metrics, prefix="source")
+        chosen: dict = {}
+        found = train_on_real(clf, real, stage, extra_train=extra, net=net, chosen=chosen)
+        if "state" not in chosen:  # killed after the stage's last checkpoint: its choice is there
+            chosen["state"], found = finished_fit(stage.restore(), device)
+        torch_save_atomic(chosen["state"], source_state)
+        source_metrics.write_text(json.dumps({f"source/{k}": float(v) for k, v in found.items()
+                                              if k.startswith("test/")}))
+    metrics = {**metrics, **json.loads(source_metrics.read_text())}
+    net = build_net(clf, len(real.class_names), device)
+    net.load_state_dict(torch.load(source_state, map_location=device, weights_only=True))
+    replace_head(net, len(target.class_names), clf.seed)
+    stage = StageReporter(reporter, "finetune", restored, carried, metrics)
+    return {**metrics, **train_on_real(target_cfg, target, stage, net=net)}
 
 
 def pretrain_fit(cfg: CycleGANTrial, real: RealData, synthetic: tuple[np.ndarray, np.ndarray], net, reporter,
@@ -351,6 +421,5 @@ def pretrain_fit(cfg: CycleGANTrial, real: RealData, synthetic: tuple[np.ndarray
 
     fit(net, train, val, fit_options(clf, cfg.gan.pretrain_epochs), reporter, device, keep_best)
     if "state" not in chosen:  # killed after pre-training's last checkpoint: take its choice from there
-        chosen["state"] = torch.load(Path(reporter.restore()) / "state.pt", map_location=device,
-                                     weights_only=False)["best_state"]
+        chosen["state"], _ = finished_fit(reporter.restore(), device)
     net.load_state_dict(chosen["state"])

@@ -164,6 +164,13 @@ def fit(net: nn.Module, train: TensorSplit, val: TensorSplit, opts: FitOptions, 
     return metrics
 
 
+def finished_fit(checkpoint_dir: str | Path, device) -> tuple[dict, dict]:
+    """The chosen weights and the last report of a fit that ran to its end, from its last
+    checkpoint: a trial killed right after a stage's last epoch resumes from there."""
+    state = torch.load(Path(checkpoint_dir) / "state.pt", map_location=device, weights_only=False)
+    return state["best_state"], state["history"][-1]
+
+
 def test_metrics(net: nn.Module, test: TensorSplit, class_names: list[str], device, suffix: str = "",
                  hflip_tta: bool = False) -> tuple[dict, np.ndarray]:
     """`test/...` metrics (keys end in `suffix`) and the probabilities they came from."""

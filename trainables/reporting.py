@@ -56,28 +56,39 @@ class StageReporter:
     running stage's state under `<stage>/` and the finished stages' results under
     `carried/` (copied from `carried_dir`); a resume from any checkpoint finds both.
     `carried_metrics` go into every report, so a metric a scheduler watches (a GAN's
-    validation FID) stays present after its stage ends."""
+    validation FID) stays present after its stage ends.
+
+    With `prefix` the stage's metrics and artifacts are renamed (`source/test/acc`,
+    `source_predictions.csv`): a stage whose results a later stage would overwrite
+    (the source-dataset classifier before fine-tuning) keeps them apart."""
 
     def __init__(self, parent: Reporter, stage: str, restored: str | None, carried_dir: Path,
-                 carried_metrics: dict | None = None):
-        self.parent, self.stage = parent, stage
+                 carried_metrics: dict | None = None, prefix: str = ""):
+        self.parent, self.stage, self.prefix = parent, stage, prefix
         self.restored = Path(restored) if restored else None
         self.carried_dir = Path(carried_dir)
         self.carried_metrics = dict(carried_metrics or {})
 
     def report(self, metrics, checkpoint_dir=None):
+        own = {f"{self.prefix}/{k}" if self.prefix else k: v for k, v in metrics.items()}
         with tempfile.TemporaryDirectory(prefix="ferlab-stage-") as tmp:
             shutil.copytree(self.carried_dir, Path(tmp) / "carried")
             if checkpoint_dir is not None:
                 shutil.copytree(checkpoint_dir, Path(tmp) / self.stage)
-            self.parent.report({**self.carried_metrics, **metrics}, checkpoint_dir=tmp)
+            self.parent.report({**self.carried_metrics, **own}, checkpoint_dir=tmp)
 
     def restore(self):
         mine = self.restored / self.stage if self.restored else None
         return str(mine) if mine is not None and mine.is_dir() else None
 
     def log_artifact(self, path):
-        self.parent.log_artifact(path)
+        if not self.prefix:
+            self.parent.log_artifact(path)
+            return
+        with tempfile.TemporaryDirectory(prefix="ferlab-artifact-") as tmp:
+            renamed = Path(tmp) / f"{self.prefix}_{Path(path).name}"
+            shutil.copy(path, renamed)
+            self.parent.log_artifact(str(renamed))
 
 
 def restored_carried(restored: str | None, carried_dir: Path) -> None:
