@@ -1,0 +1,212 @@
+"""FESR's pieces in-process: the expression code, RDBP's stop-gradient, and, per variant,
+the exact set of loss terms an iteration computes in each stage."""
+
+import pytest
+import torch
+
+from trainables.fesr_fit import FESROptions, FESRTrainer, expression_code, intra_class_loss
+from trainables.fesr_variants import VARIANTS
+
+K = 7
+TINY = FESROptions(size=48, gan_width=0.0625, r_width=0.0625, batch_size=4, pretrain_iters=1, joint_iters=1)
+
+
+def test_expression_code_shape_and_range():
+    g = torch.Generator().manual_seed(0)
+    y = torch.randint(0, K, (500,), generator=g)
+    v = torch.rand(500, K, generator=g)
+    u = expression_code(y, K, v)
+    assert u.shape == (500, K)
+    assert (u.abs() <= 1).all()
+    target = u[torch.arange(500), y]
+    assert (target >= 0).all() and torch.equal(target, v[torch.arange(500), y])
+    others = u.clone()
+    others[torch.arange(500), y] = -1
+    assert (others <= 0).all()
+    assert u.min() < -0.9 and u.max() > 0.9  # covers [-1, 1]
+
+
+def test_rdbp_real_branch_gets_no_gradient_from_the_real_synthetic_term():
+    torch.manual_seed(0)
+    r = torch.nn.Linear(6, 3)
+    x, x_pr, x_pf = (torch.randn(5, 6) for _ in range(3))
+    f_x = r(x)
+    f_x.retain_grad()
+    f_pf = r(x_pf)
+    f_pf.retain_grad()
+    _, rf = intra_class_loss(f_x, r(x_pr), f_pf, rdbp=True)
+    rf.backward()
+    assert f_x.grad is None or torch.count_nonzero(f_x.grad) == 0  # real branch: exactly zero
+    assert torch.count_nonzero(f_pf.grad) > 0  # synthetic branch: not
+    # The R parameters' gradient is exactly the synthetic branch's.
+    weight_grad = r.weight.grad.clone()
+    r.zero_grad()
+    f_x_const = r(x).detach()
+    ((f_x_const - r(x_pf)).norm(dim=1).mean()).backward()
+    assert torch.equal(weight_grad, r.weight.grad)
+    # Without RDBP (FESR_JL-RDBP) the real branch gets a gradient.
+    f_x = r(x)
+    f_x.retain_grad()
+    _, rf = intra_class_loss(f_x, r(x_pr), r(x_pf), rdbp=False)
+    rf.backward()
+    assert torch.count_nonzero(f_x.grad) > 0
+
+
+G = {"g_adv_img", "g_adv_z", "rec", "id", "g_cls_d"}
+D = {"d_adv_img", "gp", "d_cls_real", "d_z"}
+JOINT_R = {"r_cls_real", "r_cls_fake", "intra_rr", "intra_rf"}
+# variant: (terms of a stage-1 iteration, terms of a stage-2 iteration); None: no such stage
+EXPECTED = {
+    "BASELINE": (None, {"r_cls_real"}),
+    "FESR_OneSt": (None, G | D | JOINT_R | {"g_cls_r"}),
+    "FESR_SL": (G | D, JOINT_R),
+    "FESR_JL-IL": (G | D, G | D | {"r_cls_real", "r_cls_fake", "g_cls_r"}),
+    "FESR_JL-RDBP": (G | D, G | D | JOINT_R | {"g_cls_r"}),
+    "FESR_JL": (G | D, G | D | JOINT_R | {"g_cls_r"}),
+    "FESR_Real": (G | D, G | D | {"r_cls_real", "r_cls_fake", "g_cls_r"}),
+    "FG": (G | D, None),
+    "FG-CO": (G - {"rec", "id"} | D, None),
+    "FG-IP": (G - {"id"} | D, None),
+    "FG-Dimg": ({"g_adv_z", "rec", "id", "d_z"}, None),
+    "FG-Dimg_cls": (G - {"g_cls_d"} | D - {"d_cls_real"}, None),
+    "FG-Dz": (G - {"g_adv_z"} | D - {"d_z"}, None),
+}
+
+
+def _trainer(name):
+    g = torch.Generator().manual_seed(1)
+    images = torch.rand(40, 1, 48, 48, generator=g) * 2 - 1
+    labels = torch.arange(40) % K
+    identity = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(48 * 48, 8)).requires_grad_(False)
+    return FESRTrainer(VARIANTS[name], TINY, K, images, labels, torch.device("cpu"), identity=identity)
+
+
+@pytest.mark.parametrize("name", list(VARIANTS))
+def test_each_variant_computes_exactly_its_loss_terms(name):
+    assert set(EXPECTED) == set(VARIANTS)
+    trainer = _trainer(name)
+    stage1, stage2 = EXPECTED[name]
+    terms = [set(trainer.step(t)) for t in range(trainer.total_iters)]
+    assert terms == [s for s in (stage1, stage2) if s is not None]
+
+
+def test_sl_keeps_fesgan_frozen_in_stage_two_and_jl_does_not():
+    for name, changes in (("FESR_SL", False), ("FESR_JL", True)):
+        trainer = _trainer(name)
+        trainer.step(0)
+        before = {k: v.clone() for k, v in trainer.nets["decoder"].state_dict().items()}
+        trainer.step(1)
+        after = trainer.nets["decoder"].state_dict()
+        assert any(not torch.equal(before[k], after[k]) for k in before) == changes, name
+
+
+# --- the trainable --------------------------------------------------------------------
+
+from trainables.config import ConfigError  # noqa: E402
+from trainables.fesr import parse_config, train_fesr  # noqa: E402
+from trainables.identity import IdentityOptions, identity_extractor  # noqa: E402
+from trainables.reporting import InProcessReporter  # noqa: E402
+
+TRIAL = {"dataset_options": {"n_images": 420, "n_subjects": 24}, "n_folds": 4, "gan_width": 0.0625,
+         "r_width": 0.0625, "pretrain_iters": 6, "joint_iters": 6, "report_every": 3, "batch_size": 8,
+         "identity_epochs": 1, "threads": 1}
+
+
+class Interrupt(Exception):
+    pass
+
+
+class StopAt(InProcessReporter):
+    def __init__(self, workdir, n):
+        super().__init__(workdir)
+        self.n = n
+
+    def report(self, metrics, checkpoint_dir=None):
+        super().report(metrics, checkpoint_dir)
+        if len(self.history) == self.n:
+            raise Interrupt
+
+
+@pytest.mark.parametrize("bad, message", [
+    ({"variant": "FESR_XL"}, "allowed values"),
+    ({"image_size": 96}, "48, 64 or 128"),
+    ({"lambda6": -1.0}, "λ1..λ6"),
+    ({"identity": "/no/such/file.pt"}, "not a file"),
+    ({"joint_iters": 0}, "joint_iters must be ≥ 1"),
+])
+def test_bad_trial_config_says_what_is_wrong(bad, message):
+    with pytest.raises(ConfigError, match=message):
+        parse_config({**TRIAL, **bad})
+
+
+def test_killed_trial_resumes_mid_joint_stage_to_the_same_result(tmp_path, monkeypatch):
+    monkeypatch.setenv("FERLAB_CACHE_DIR", str(tmp_path / "cache_whole"))
+    whole = InProcessReporter(tmp_path / "whole")
+    final = train_fesr(TRIAL, whole)
+    assert [h["stage"] for h in whole.history] == [1.0, 1.0, 2.0, 2.0]
+    assert "loss/id" in whole.history[0] and "val/acc" in whole.history[2]
+    monkeypatch.setenv("FERLAB_CACHE_DIR", str(tmp_path / "cache_cut"))
+    with pytest.raises(Interrupt):
+        train_fesr(TRIAL, StopAt(tmp_path / "cut", n=3))  # after the first stage-2 report
+    resumed = InProcessReporter(tmp_path / "cut")
+    again = train_fesr(TRIAL, resumed)
+    assert [h["iteration"] for h in resumed.history] == [12]
+    for key in ("test/acc_at_best_val", "test/acc", "loss/r_cls_real", "loss/g_cls_r", "val/acc"):
+        assert again[key] == final[key], key
+    assert {"predictions.csv", "r_features.npz", "fesgan_samples.png"} <= set(resumed.artifacts)
+
+
+def test_variants_that_pretrain_share_one_stage1_fesgan(tmp_path, monkeypatch):
+    monkeypatch.setenv("FERLAB_CACHE_DIR", str(tmp_path / "cache"))
+    jl = InProcessReporter(tmp_path / "jl")
+    train_fesr({**TRIAL, "variant": "FESR_JL"}, jl)
+    assert len(list((tmp_path / "cache" / "fesgan").glob("stage1-*.pt"))) == 1
+    sl = InProcessReporter(tmp_path / "sl")
+    final = train_fesr({**TRIAL, "variant": "FESR_SL"}, sl)
+    assert final["fesgan/stage1_from_cache"] == 1.0
+    assert [h["stage"] for h in sl.history] == [2.0, 2.0]  # no stage-1 iterations run again
+    one = InProcessReporter(tmp_path / "onest")
+    train_fesr({**TRIAL, "variant": "FESR_OneSt"}, one)  # no stage 1 at all
+    assert [h["stage"] for h in one.history] == [2.0, 2.0]
+    assert len(list((tmp_path / "cache" / "fesgan").glob("stage1-*.pt"))) == 1
+
+
+def test_fesgan_variant_reports_synthesis_metrics(tmp_path, monkeypatch):
+    monkeypatch.setenv("FERLAB_CACHE_DIR", str(tmp_path / "cache"))
+    reporter = InProcessReporter(tmp_path / "fg")
+    final = train_fesr({**TRIAL, "variant": "FG"}, reporter)
+    assert [h["stage"] for h in reporter.history] == [1.0, 1.0]
+    assert 0 <= final["synthesis/ssim"] <= 1 and final["synthesis/psnr"] > 0 and final["synthesis/n_pairs"] > 0
+    assert 0 <= final["synthesis/verification_rate"] <= 1 and final["synthesis/fid_fer"] >= 0
+    assert "test/acc" not in final  # no recognizer
+    assert {"fesgan_samples.png", "fesgan_intensity.png", "fesgan_prior.png"} <= set(reporter.artifacts)
+
+
+def test_no_subject_ids_means_no_identity_loss(tmp_path):
+    images = torch.rand(10, 1, 48, 48) * 2 - 1
+    extractor, metrics = identity_extractor("auto", images, None, IdentityOptions(48), "hash",
+                                            torch.device("cpu"), tmp_path)
+    assert extractor is None and metrics == {"identity/active": 0.0}
+    trainer = FESRTrainer(VARIANTS["FG"], TINY, K, images, torch.arange(10) % K, torch.device("cpu"),
+                          identity=extractor)
+    assert "id" not in trainer.step(0)
+
+
+@pytest.mark.parametrize("kind", ["export", "torchscript"])
+def test_identity_and_trunk_from_a_local_file(tmp_path, kind):
+    net = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3, 2, 1), torch.nn.ReLU()).eval()
+    if kind == "export":
+        path = tmp_path / "net.pt2"
+        batch = {0: torch.export.Dim("batch")}  # exported with a dynamic batch dimension, as the README says
+        torch.export.save(torch.export.export(net, (torch.zeros(2, 1, 48, 48),), dynamic_shapes=(batch,)), str(path))
+    else:
+        path = tmp_path / "net.pt"
+        torch.jit.trace(net, torch.zeros(2, 1, 48, 48)).save(str(path))
+    extractor, metrics = identity_extractor(str(path), torch.zeros(2, 1, 48, 48), None, IdentityOptions(48), "h",
+                                            torch.device("cpu"))
+    assert metrics == {"identity/active": 1.0}
+    assert torch.allclose(extractor(torch.ones(2, 1, 48, 48)), net(torch.ones(2, 1, 48, 48)))
+    assert not any(p.requires_grad for p in extractor.parameters())
+    # The same file as R's frozen trunk: R trains, the trunk does not.
+    final = train_fesr({**TRIAL, "variant": "BASELINE", "trunk_weights": str(path)}, InProcessReporter(tmp_path / "r"))
+    assert 0 <= final["test/acc_at_best_val"] <= 1

@@ -1,0 +1,77 @@
+"""The FESR and FESGAN variants by name, as the paper defines them (Section IV-C for the
+FESGAN variants of Fig. 4, Section IV-D for the FESR variants of Fig. 8 / Table V).
+
+A variant is a set of switches; `trainables.fesr_fit` computes exactly the loss terms
+the switches leave on, and reports each one it computed under its name (LOSS_TERMS)."""
+
+from dataclasses import dataclass, replace
+
+# Every loss term the joint training can compute, by the network it trains.
+LOSS_TERMS = {
+    "G": ("g_adv_img", "g_adv_z", "rec", "id", "g_cls_d", "g_cls_r"),  # eqs. 4, 6, 10, 12, 8; 25
+    "D_img": ("d_adv_img", "gp", "d_cls_real"),  # eqs. 5 (WGAN-GP), 9
+    "D_z": ("d_z",),  # eq. 7
+    "R": ("r_cls_real", "r_cls_fake", "intra_rr", "intra_rf"),  # eqs. 20, 21, 15, 16
+}
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    description: str
+    gan: bool = True  # FESGAN is trained and generates R's synthetic images
+    recognizer: bool = True  # R is trained (False: a FESGAN-only variant of Fig. 4)
+    pretrain: bool = True  # stage 1, P_pre iterations of FESGAN alone
+    joint: bool = True  # stage 2 keeps training FESGAN, with R's loss on G (eq. 25)
+    intra: bool = True  # the intra-class loss (λ6 > 0)
+    rdbp: bool = True  # real-data-guided back-propagation for the real–synthetic term
+    synthetic_from: str = "z"  # "z": x^{p,f} = G_dec([z, u(y)]); "gx": from g(x) of real inputs
+    rec: bool = True  # L_rec
+    identity: bool = True  # L_id
+    d_img: bool = True  # the image discriminator (adversarial head and classifier)
+    d_img_cls: bool = True  # its auxiliary classifier
+    d_z: bool = True  # the latent discriminator
+
+
+_FESR = Variant("FESR_JL", "the full method: joint learning, intra-class loss with RDBP")
+_FG = Variant("FG", "FESGAN as described (Section III-B), trained alone", recognizer=False)
+
+VARIANTS: dict[str, Variant] = {v.name: v for v in (
+    Variant("BASELINE", "R trained with the classification loss on real images only", gan=False, pretrain=False,
+            joint=False, intra=False, rec=False, identity=False, d_img=False, d_img_cls=False, d_z=False),
+    replace(_FESR, name="FESR_OneSt", description="joint learning from the start (no FESGAN pre-training)",
+            pretrain=False),
+    replace(_FESR, name="FESR_SL", description="FESGAN pre-trained then frozen; R trained on its images "
+                                               "(separate learning, no R→G loss)", joint=False),
+    replace(_FESR, name="FESR_JL-IL", description="joint learning without the intra-class loss (λ6 = 0)",
+            intra=False),
+    replace(_FESR, name="FESR_JL-RDBP", description="joint learning, intra-class loss with ordinary gradients "
+                                                   "(no RDBP)", rdbp=False),
+    _FESR,
+    replace(_FESR, name="FESR_Real", description="as FESR_JL-IL, but R's synthetic images come from g(x) of "
+                                                 "real inputs with all expressions, not from the prior z",
+            intra=False, synthetic_from="gx"),
+    _FG,
+    replace(_FG, name="FG-CO", description="FESGAN without content learning (no L_rec, no L_id)", rec=False,
+            identity=False),
+    replace(_FG, name="FG-IP", description="FESGAN without the identity-preserving loss L_id", identity=False),
+    replace(_FG, name="FG-Dimg", description="FESGAN without the image discriminator D_img", d_img=False,
+            d_img_cls=False),
+    replace(_FG, name="FG-Dimg_cls", description="FESGAN without D_img's auxiliary classifier", d_img_cls=False),
+    replace(_FG, name="FG-Dz", description="FESGAN without the latent discriminator D_z", d_z=False),
+)}
+
+FESR_VARIANTS = tuple(n for n, v in VARIANTS.items() if v.recognizer)
+FESGAN_VARIANTS = tuple(n for n, v in VARIANTS.items() if not v.recognizer)
+
+
+def get_variant(name: str) -> Variant:
+    if name not in VARIANTS:
+        raise ValueError(f"unknown FESR variant {name!r}; known: {', '.join(VARIANTS)}")
+    return VARIANTS[name]
+
+
+def pretrained_gan_key(variant: Variant) -> tuple:
+    """What the stage-1 FESGAN depends on among the switches: variants with the same key
+    share one pre-trained FESGAN (all FESR variants that pre-train use the full FG)."""
+    return (variant.rec, variant.identity, variant.d_img, variant.d_img_cls, variant.d_z)
