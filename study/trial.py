@@ -7,13 +7,14 @@ from pathlib import Path
 
 from ray import tune
 
-from trainables import classifier, cyclegan, toy
+from trainables import classifier, cyclegan, fesr, toy
 
 # name -> (training function, config validator run in the driver before any trial starts)
 TRAINABLES = {
     "classifier": (classifier.train_classifier, classifier.parse_config),
     "cyclegan": (cyclegan.train_cyclegan_trial, cyclegan.parse_config),
     "cyclegan_toy": (toy.train_toy, toy.parse_toy_config),
+    "fesr": (fesr.train_fesr, fesr.parse_config),
 }
 
 

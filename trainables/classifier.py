@@ -100,7 +100,7 @@ def concat_splits(a: TensorSplit, b: TensorSplit) -> TensorSplit:
     return TensorSplit(torch.cat([a.x, b.x]), torch.cat([a.y, b.y]))
 
 
-def _write_artifacts(reporter: Reporter, workdir: str, test_idx, labels, probs, class_names):
+def write_test_artifacts(reporter: Reporter, workdir: str, test_idx, labels, probs, class_names):
     preds = probs.argmax(1)
     table = pd.DataFrame({"index": test_idx, "label": [class_names[k] for k in labels],
                           "pred": [class_names[k] for k in preds]})
@@ -202,7 +202,7 @@ def train_on_real(cfg: ClassifierConfig, real: RealData, reporter: Reporter,
         best, probs = test_metrics(best_net, test, real.class_names, device, suffix="_at_best_val",
                                    hflip_tta=cfg.hflip_tta)
         with tempfile.TemporaryDirectory(prefix="ferlab-results-") as workdir:
-            _write_artifacts(reporter, workdir, splits.test, test.y.numpy(), probs, real.class_names)
+            write_test_artifacts(reporter, workdir, splits.test, test.y.numpy(), probs, real.class_names)
         counts = {"data/n_train": len(train.y), "data/n_val": len(splits.val), "data/n_test": len(splits.test),
                   "data/n_synthetic": 0 if extra_train is None else len(extra_train[1])}
         if chosen is not None:

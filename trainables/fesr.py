@@ -1,0 +1,235 @@
+"""One FESR or FESGAN trial: a variant (trainables.fesr_variants) on one fold and seed.
+
+Stage 1 (FESGAN alone, P_pre iterations) depends only on the data, split, FESGAN options
+and seed, not on what follows, so its result is cached and shared: the FESR variants
+that pre-train (SL, JL-IL, JL-RDBP, JL, Real) train it once per fold and seed. Stage 2
+trains R (and, jointly, FESGAN). R's iteration is chosen on the validation split (carved
+from the training folds by subject) and tested on the held-out fold; `test/...` metrics
+are reported at that iteration (`_at_best_val`) and at the last one, as for every
+classifier here. FESGAN-only variants (FG…) report the synthesis metrics of
+trainables.fesgan_eval instead.
+
+Reports come every `report_every` iterations, each with a checkpoint that resumes the
+run exactly."""
+
+import dataclasses
+import hashlib
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from trainables.classifier import ClassifierConfig, RealData, device_for, load_real_data, write_test_artifacts
+from trainables.config import ConfigError, from_dict
+from trainables.data import resize_images
+from trainables.data.cache import cache_root, sha256_json
+from trainables.fesr_fit import PAPER_LAMBDAS, FESROptions, FESRTrainer
+from trainables.fesr_variants import VARIANTS, get_variant, pretrained_gan_key
+from trainables.identity import IdentityOptions, identity_extractor, load_module
+from trainables.metrics import classification_metrics
+from trainables.reporting import Reporter
+from trainables.synthetic_cache import torch_save_atomic
+
+
+@dataclass(frozen=True)
+class FESRConfig:
+    variant: str = "FESR_JL"
+    dataset: str = "synthfaces"
+    data_root: str | None = None
+    dataset_options: dict = dataclasses.field(default_factory=dict)
+    cache_dir: str | None = None
+    protocol: str = "auto"
+    fold: int = 0
+    n_folds: int = 10
+    val_fraction: float = 0.1
+    seed: int = 0
+    image_size: int = 48
+    gan_width: float = 1.0
+    r_width: float = 1.0
+    batch_size: int = 16
+    lr: float = 1e-4
+    lambda1: float = PAPER_LAMBDAS[0]
+    lambda2: float = PAPER_LAMBDAS[1]
+    lambda3: float = PAPER_LAMBDAS[2]
+    lambda4: float = PAPER_LAMBDAS[3]
+    lambda5: float = PAPER_LAMBDAS[4]
+    lambda6: float = PAPER_LAMBDAS[5]
+    gp_weight: float = 10.0
+    pretrain_iters: int = 1000
+    joint_iters: int = 1000
+    report_every: int = 100
+    identity: str = "auto"  # "auto" | "off" | a local network file (.pt2 torch.export, or TorchScript)
+    identity_width: float = 0.5
+    identity_epochs: int = 15
+    trunk_weights: str | None = None  # a local network file, as `identity`: R's frozen first layers
+    device: str = "auto"
+    threads: int | None = None
+
+    def __post_init__(self):
+        if self.image_size not in (48, 64, 128):
+            raise ConfigError(f"image_size must be 48, 64 or 128 (the paper's is 128), got {self.image_size}")
+        if min(self.pretrain_iters, self.joint_iters) < 0 or self.report_every < 1 or self.batch_size < 2:
+            raise ConfigError("pretrain_iters and joint_iters must be ≥ 0, report_every ≥ 1 and batch_size ≥ 2; "
+                              f"got {self.pretrain_iters}, {self.joint_iters}, {self.report_every}, {self.batch_size}")
+        if min(self.lambdas) < 0:
+            raise ConfigError(f"λ1..λ6 must be ≥ 0, got {self.lambdas}")
+        for key in ("identity", "trunk_weights"):
+            value = getattr(self, key)
+            if value not in (None, "auto", "off") and not Path(value).is_file():
+                raise ConfigError(f"{key} {value!r} is not a file; give a local .pt2 (torch.export) or TorchScript file "
+                                  + ("or 'auto' / 'off'" if key == "identity" else "or leave it unset"))
+        variant = VARIANTS.get(self.variant)
+        if variant is not None and variant.recognizer and self.joint_iters < 1:
+            raise ConfigError(f"variant {self.variant} trains R: joint_iters must be ≥ 1")
+
+    @property
+    def lambdas(self) -> tuple[float, ...]:
+        return (self.lambda1, self.lambda2, self.lambda3, self.lambda4, self.lambda5, self.lambda6)
+
+    def options(self) -> FESROptions:
+        return FESROptions(size=self.image_size, gan_width=self.gan_width, r_width=self.r_width,
+                           batch_size=self.batch_size, lr=self.lr, lambdas=self.lambdas, gp_weight=self.gp_weight,
+                           pretrain_iters=self.pretrain_iters, joint_iters=self.joint_iters,
+                           report_every=self.report_every, seed=self.seed)
+
+    def data_config(self) -> ClassifierConfig:
+        return ClassifierConfig(dataset=self.dataset, data_root=self.data_root, dataset_options=self.dataset_options,
+                                cache_dir=self.cache_dir, protocol=self.protocol, fold=self.fold,
+                                n_folds=self.n_folds, val_fraction=self.val_fraction, seed=self.seed)
+
+
+CHOICES = {"variant": tuple(VARIANTS), "protocol": ("auto", "official", "kfold", "subject_kfold"),
+           "device": ("auto", "cpu", "cuda")}
+
+
+def parse_config(config: dict) -> FESRConfig:
+    return from_dict(FESRConfig, config, CHOICES)
+
+
+def to_gan_range(images: np.ndarray, size: int) -> torch.Tensor:
+    """uint8 N×H×W → float N×1×S×S in [-1, 1]."""
+    return torch.from_numpy(resize_images(images, size)).float().div_(127.5).sub_(1).unsqueeze(1)
+
+
+def _split_hash(real: RealData) -> str:
+    return hashlib.sha256(b"|".join(np.asarray(s, np.int64).tobytes() for s in (real.splits.train, real.splits.val, real.splits.test))).hexdigest()
+
+
+def pretrained_path(cfg: FESRConfig, real: RealData, identity_key: str) -> Path:
+    """Where stage 1's FESGAN is kept: keyed by everything stage 1 depends on."""
+    opts = cfg.options()
+    key = sha256_json({"content": real.data.content_hash, "split": _split_hash(real),
+                       "switches": pretrained_gan_key(get_variant(cfg.variant)), "identity": identity_key,
+                       "options": {k: v for k, v in dataclasses.asdict(opts).items()
+                                   if k not in ("joint_iters", "report_every", "r_width")},
+                       "lambda6": None})
+    return cache_root(cfg.cache_dir) / "fesgan" / f"stage1-{key[:32]}.pt"
+
+
+class Checkpoint:
+    """What a report's checkpoint holds: the trainer, the iteration, the chosen R."""
+
+    NAME = "state.pt"
+
+    @staticmethod
+    def save(directory: Path, trainer: FESRTrainer, t: int, best: dict, history: list) -> None:
+        torch.save({"trainer": trainer.state_dict(), "t": t, "best": best, "history": history},
+                   Path(directory) / Checkpoint.NAME)
+
+    @staticmethod
+    def load(directory: str, device) -> dict:
+        return torch.load(Path(directory) / Checkpoint.NAME, map_location=device, weights_only=False)
+
+
+def train_fesr(config: dict, reporter: Reporter) -> dict:
+    """Run one trial; returns the last report (with the final test metrics)."""
+    cfg = parse_config(config)
+    variant = get_variant(cfg.variant)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    device = device_for(cfg.device)
+    real = load_real_data(cfg.data_config())
+    size, splits = cfg.image_size, real.splits
+    images = to_gan_range(real.data.images, size)
+    labels = torch.from_numpy(real.labels).long()
+    train_x, train_y = images[splits.train], labels[splits.train]
+    subjects = None if real.data.subjects is None else np.asarray(real.data.subjects)[splits.train]
+    fixed: dict = {}
+    identity = None
+    if variant.identity or not variant.recognizer:  # FESGAN variants use it to measure verification rates
+        identity, fixed = identity_extractor(
+            cfg.identity, train_x, subjects,
+            IdentityOptions(size, cfg.identity_width, cfg.identity_epochs, seed=cfg.seed),
+            real.data.content_hash, device, cfg.cache_dir)
+    trunk = load_module(cfg.trunk_weights, device) if cfg.trunk_weights else None
+    trainer = FESRTrainer(variant, cfg.options(), len(real.class_names), train_x, train_y, device, identity, trunk)
+    val_x, val_y = images[splits.val], labels[splits.val].numpy()
+
+    t, best, history = 0, {"acc": -1.0, "t": -1, "state": None}, []
+    restored = reporter.restore()
+    identity_key = cfg.identity if variant.identity else "none"
+    stage1_cache = pretrained_path(cfg, real, identity_key) if trainer.pretrain_iters and variant.recognizer else None
+    if restored:
+        state = Checkpoint.load(restored, device)
+        trainer.load_state_dict(state["trainer"])
+        t, best, history = state["t"], state["best"], state["history"]
+    elif stage1_cache is not None and stage1_cache.exists():
+        trainer.load_state_dict(torch.load(stage1_cache, map_location=device, weights_only=True))
+        t = trainer.pretrain_iters
+        fixed["fesgan/stage1_from_cache"] = 1.0
+    metrics: dict = {}
+    sums: dict[str, float] = {}
+    count = 0
+    while t < trainer.total_iters:
+        for name, value in trainer.step(t).items():
+            sums[name] = sums.get(name, 0.0) + value
+        count += 1
+        t += 1
+        boundary = t == trainer.pretrain_iters and variant.recognizer
+        if t % cfg.report_every and t != trainer.total_iters and not boundary:
+            continue
+        metrics = {**fixed, "iteration": t, "stage": 2.0 if trainer.in_stage2(t - 1) else 1.0,
+                   **{f"loss/{k}": v / count for k, v in sums.items()}}
+        sums, count = {}, 0
+        if trainer.in_stage2(t - 1):
+            preds = trainer.predict(val_x).argmax(1)
+            acc = float((preds == val_y).mean())
+            if acc > best["acc"]:
+                best = {"acc": acc, "t": t, "state": trainer.recognizer_copy()}
+            metrics.update({"val/acc": acc, "val/acc_best": best["acc"], "best_iteration": best["t"]})
+        if boundary and stage1_cache is not None and not stage1_cache.exists():
+            torch_save_atomic(trainer.gan_state(), stage1_cache)
+        if t == trainer.total_iters:
+            metrics.update(finish(cfg, trainer, real, images, labels, best, reporter, device, identity))
+        history.append({k: v for k, v in metrics.items() if k.startswith(("loss/", "val/"))})
+        with tempfile.TemporaryDirectory(prefix="ferlab-fesr-") as tmp:
+            Checkpoint.save(Path(tmp), trainer, t, best, history)
+            reporter.report(metrics, checkpoint_dir=tmp)
+    return metrics
+
+
+def finish(cfg: FESRConfig, trainer: FESRTrainer, real: RealData, images: torch.Tensor, labels: torch.Tensor,
+           best: dict, reporter: Reporter, device, identity) -> dict:
+    """The trial's final metrics and artifacts; `identity` (or None) measures verification."""
+    from trainables import fesgan_eval
+
+    out = {"data/n_train": len(real.splits.train), "data/n_val": len(real.splits.val),
+           "data/n_test": len(real.splits.test)}
+    test_x, test_y = images[real.splits.test], labels[real.splits.test].numpy()
+    if trainer.variant.recognizer:
+        last_probs = trainer.predict(test_x)
+        out.update({f"test/{k}": v for k, v in classification_metrics(test_y, last_probs.argmax(1),
+                                                                       real.class_names).items()})
+        trainer.nets["recognizer"].load_state_dict(best["state"])
+        probs = trainer.predict(test_x)
+        out.update({f"test/{k}_at_best_val": v for k, v in classification_metrics(test_y, probs.argmax(1),
+                                                                                  real.class_names).items()})
+        with tempfile.TemporaryDirectory(prefix="ferlab-results-") as workdir:
+            write_test_artifacts(reporter, workdir, real.splits.test, test_y, probs, real.class_names)
+            fesgan_eval.log_recognizer_features(trainer, test_x, test_y, real.class_names, cfg.seed,
+                                                Path(workdir) / "r_features.npz", reporter)
+    if trainer.variant.gan:
+        out.update(fesgan_eval.synthesis_metrics(cfg, trainer, real, images, device, reporter, identity))
+    return out
