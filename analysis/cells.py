@@ -19,7 +19,7 @@ import pandas as pd
 from analysis import ReportError
 from analysis.references import Reference
 from analysis.runs import PARAM_PREFIX
-from analysis.stats import Interval, mean_ci, paired_frame_diff
+from analysis.stats import Interval, mean_ci, paired_frame_diff, paired_t_p_value
 from analysis.tables import PROCEDURAL_WARNING, Table, compare_to_ci, fmt_ci
 
 CLASSES = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral", "contempt")
@@ -183,5 +183,7 @@ def _add_paired(row, base, key, runs, group_by, columns, paired, confidence, sta
         stats.append({**base, "column": label, "metric": col.metric, "kind": "paired_diff",
                       **diff._asdict(), "low": diff.low, "high": diff.high})
         if not math.isnan(diff.mean):
+            p = paired_t_p_value(diff, confidence)
+            test = "" if math.isnan(p) else f" (paired t-test p = {p:.3g})"
             effects.append(f"{_where(group_by, key)} − {paired.control}, {col.label}: "
-                           f"{fmt_ci(diff, scale=col.scale, signed=True)} points: {_effect_verdict(diff)}.")
+                           f"{fmt_ci(diff, scale=col.scale, signed=True)} points{test}: {_effect_verdict(diff)}.")

@@ -305,3 +305,127 @@ def cycle_gamma(runs: pd.DataFrame) -> list[Table]:
 
 register_layout("cycle_gamma_search", "the cycle_gamma tables for the Optuna + ASHA search's finished "
                                       "trials")(cycle_gamma)
+
+
+# --- FESR -------------------------------------------------------------------------------
+
+def _fesr_refs(runs: pd.DataFrame, group_by: list[str], database: str = "CK+") -> dict[tuple, list]:
+    """Their Fig. 8 number for the variant of each row (CK+ column)."""
+    out = {}
+    for key in runs[group_by].astype(str).drop_duplicates().itertuples(index=False, name=None):
+        variant = key[group_by.index("param.variant")]
+        out[key] = references.select(paper="fesr", source="Fig. 8", row=variant, dataset=database)
+    return out
+
+
+_FESR_DATA_NOTE = ("FESR's CK+ numbers are on 128×128 Dlib-aligned faces with a frozen Light CNN-29 trunk; "
+                   "ours on the dataset and size in the line above, with R's first layers trained from scratch "
+                   "(Light CNN cannot be downloaded here).")
+
+
+@register_layout("fesr_ablation", "FESR Fig. 8 / Table V: the seven variants, paired against BASELINE and "
+                                  "against FESR_JL over folds and seeds")
+def fesr_ablation(runs: pd.DataFrame) -> list[Table]:
+    _require(runs, ["param.variant"], "fesr_ablation")
+    group_by = ["param.variant"]
+    main = metric_table(
+        runs, name="fesr_ablation",
+        title="FESR ablation (their Fig. 8): test accuracy at the best-validation iteration, by variant, "
+              "paired with BASELINE over folds and seeds (%)",
+        group_by=group_by, columns=overall_columns(),
+        references=_fesr_refs(runs, group_by), paired=Paired(arm="param.variant", control="BASELINE"))
+    main.footnotes.append(_FESR_DATA_NOTE)
+    per_class = metric_table(
+        runs, name="fesr_ablation_per_class",
+        title="FESR ablation: per-class test accuracy (recall) at the best-validation iteration, by variant (%)",
+        group_by=group_by, columns=class_columns(runs))
+    tables = [main, per_class]
+    if (runs["param.variant"].astype(str) == "FESR_JL").any():
+        vs_jl = metric_table(
+            runs, name="fesr_ablation_vs_jl",
+            title="FESR ablation: every variant against the full method FESR_JL, paired over folds and seeds (%)",
+            group_by=group_by, columns=overall_columns(),
+            paired=Paired(arm="param.variant", control="FESR_JL"))
+        tables.append(vs_jl)
+    return tables
+
+
+@register_layout("fesgan_ablation", "FESR Tables III-IV: synthesis quality of FG and its variants")
+def fesgan_ablation(runs: pd.DataFrame) -> list[Table]:
+    _require(runs, ["param.variant"], "fesgan_ablation")
+    group_by = ["param.variant"]
+    refs = {}
+    for key in runs[group_by].astype(str).drop_duplicates().itertuples(index=False, name=None):
+        refs[key] = [r for r in references.select(paper="fesr", dataset="CK+", row=key[0])
+                     if r.source in ("Table III", "Table IV")]
+    table = metric_table(
+        runs, name="fesgan_ablation",
+        title="FESGAN variants (their Fig. 4, Tables III-IV): synthesis quality on the held-out fold "
+              "(PSNR in dB, FID raw; SSIM, agreement and verification rate ×100)",
+        group_by=group_by,
+        columns=[Column("PSNR (same subject, target expression)", "synthesis/psnr", "psnr", scale=1.0),
+                 Column("SSIM", "synthesis/ssim", "ssim"),
+                 Column("FID (FER-classifier features)", "synthesis/fid_fer", scale=1.0),
+                 Column("judged as intended expression", "synthesis/agreement"),
+                 Column("identity verification rate", "synthesis/verification_rate", "verification_rate")],
+        references=refs)
+    table.footnotes.append(
+        "PSNR/SSIM: each held-out image decoded with the expression of another held-out image of the same "
+        "subject (full intensity) against that real image, as their Table III. Verification: each held-out "
+        "image paired with a face decoded from its own code and one from another subject's code, per "
+        "expression; accuracy at the best cosine threshold on our identity extractor (trained on the training "
+        "subjects; theirs is Light CNN-29). FID and agreement: faces from the prior z with the training labels' "
+        "expressions against the real training images, on the real-data judge's features. " + _FESR_DATA_NOTE)
+    return [table]
+
+
+def lambda_importances(runs: pd.DataFrame, value: str) -> pd.Series:
+    """Optuna's parameter importances (fANOVA) of λ1..λ6 for `value`, from the runs:
+    the study is rebuilt from MLflow, so the report needs no Optuna storage."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(direction="maximize")
+    for _, run in runs.iterrows():
+        params = {k: float(run[f"param.{k}"]) for k in references.FESR_LAMBDAS}
+        dists = {k: optuna.distributions.FloatDistribution(v / 10, v * 10, log=True)
+                 for k, v in references.FESR_LAMBDAS.items()}
+        study.add_trial(optuna.trial.create_trial(params=params, distributions=dists, value=float(run[value])))
+    return pd.Series(optuna.importance.get_param_importances(study, normalize=True))
+
+
+@register_layout("loss_weights", "FESR λ1..λ6 searched by Optuna + ASHA: the best λ beside the paper's, and "
+                                 "each λ's importance")
+def loss_weights(runs: pd.DataFrame) -> list[Table]:
+    lambdas = list(references.FESR_LAMBDAS)
+    _require(runs, [f"param.{k}" for k in lambdas] + ["val/acc_best"], "loss_weights")
+    runs = runs.dropna(subset=["val/acc_best"]).sort_values("val/acc_best", ascending=False)
+    shown = runs.head(5)
+    rows = [{"trial": "paper (Section IV-B)", **{k: f"{v:g}" for k, v in references.FESR_LAMBDAS.items()},
+             "val acc (best)": "", "test acc at best val": "", "reports": ""}]
+    for rank, (_, run) in enumerate(shown.iterrows(), 1):
+        test = run.get("test/acc_at_best_val")
+        rows.append({"trial": f"#{rank} ({run['run_id'][:8]})",
+                     **{k: f"{float(run[f'param.{k}']):.3g}" for k in lambdas},
+                     "val acc (best)": f"{100 * run['val/acc_best']:.2f}",
+                     "test acc at best val": "—" if pd.isna(test) else f"{100 * test:.2f}",
+                     "reports": str(int(run["iteration"])) if "iteration" in run and not pd.isna(run["iteration"])
+                     else "?"})
+    best = Table(name="loss_weights_best", title="FESR loss weights: the paper's λ and the best trials of the "
+                 "Optuna (TPE) + ASHA search, by best validation accuracy (%)", context="",
+                 cells=pd.DataFrame(rows),
+                 footnotes=[f"{len(runs)} finished trials ranked by validation accuracy (inner subject split of the "
+                            "training folds); ASHA-stopped trials keep the value they reached. Test accuracy is "
+                            "shown, never used by the search.",
+                            "'reports' is the iteration the trial reached (ASHA stops laggards early)."])
+    tables = [best]
+    if len(runs) >= 2 and runs["val/acc_best"].nunique() > 1:
+        importance = lambda_importances(runs, "val/acc_best")
+        tables.append(Table(
+            name="loss_weights_importance",
+            title="FESR loss weights: importance of each λ for validation accuracy (Optuna fANOVA, sums to 1)",
+            context="", cells=pd.DataFrame({"λ": importance.index, "importance": [f"{v:.3f}" for v in importance]}),
+            footnotes=[f"From {len(runs)} finished trials; with few trials the importances are rough."]))
+    else:
+        best.footnotes.append("Importances need ≥ 2 finished trials with different validation accuracies.")
+    return tables

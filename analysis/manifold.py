@@ -1,12 +1,14 @@
-"""t-SNE of the training manifold (Zhu et al. Fig. 4): the real training images and the
-generated ones, embedded together from the real-data judge's features, one plot per arm.
+"""t-SNE plots of logged features, one per arm: the training manifold of Zhu et al.'s
+Fig. 4 (the real-data judge's features of real and generated training images) and FESR's
+Fig. 9 (R's features of real and synthetic images, FESR_JL-IL vs FESR_JL).
 
-Each CycleGAN trial logs `manifold.npz` (features, class, source); the report draws
-one plot per arm from the arm's first finished run (lowest seed)."""
+Trials log an `.npz` (features, class, source); `MANIFOLD_PLOTS` says which study logs
+which, and the report draws one plot per arm from the arm's first finished run."""
 
 from __future__ import annotations
 
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -43,21 +45,47 @@ def tsne_plot(npz_path: str | Path, title: str, path: str | Path, seed: int = 0)
     return save_figure(fig, path)
 
 
-def manifold_plots(runs: pd.DataFrame, client, out_dir: str | Path, name: str) -> list[Path]:
-    """One t-SNE plot per arm that logged a manifold; nothing for runs without one."""
+@dataclass(frozen=True)
+class ManifoldSpec:
+    """Which feature artifact a study's trials log, which run column names the arm, which
+    arms get a plot (None: all), and what the features are (for the title)."""
+
+    artifact: str
+    arm: str
+    arms: tuple[str, ...] | None
+    features: str
+
+
+# Studies whose trials log features for a t-SNE plot.
+MANIFOLD_PLOTS = {
+    "cyclegan_augmentation": ManifoldSpec(ARTIFACT, "param.arm", None, "the real-data judge's features of the "
+                                          "training images (Zhu et al. Fig. 4)"),
+    "fesr_ablation": ManifoldSpec("r_features.npz", "param.variant", ("FESR_JL-IL", "FESR_JL"),
+                                  "R's features of real test images and synthetic images (FESR Fig. 9)"),
+}
+
+
+def manifold_plots(study: str, runs: pd.DataFrame, client, out_dir: str | Path) -> list[Path]:
+    """One t-SNE plot per arm that logged the study's features, from the arm's first
+    finished run (lowest seed, then fold); nothing for runs without them."""
+    spec = MANIFOLD_PLOTS.get(study)
     finished = runs[runs["status"] == "FINISHED"]
-    if "param.arm" not in finished:
+    if spec is None or spec.arm not in finished:
         return []
     written = []
-    for arm, sub in finished.groupby("param.arm"):
-        for _, run in sub.sort_values("seed" if "seed" in sub else "run_id").iterrows():
-            if ARTIFACT not in {a.path for a in client.list_artifacts(run["run_id"])}:
+    for arm, sub in finished.groupby(spec.arm):
+        if spec.arms is not None and arm not in spec.arms:
+            continue
+        order = [c for c in ("seed", "fold", "run_id") if c in sub]
+        for _, run in sub.sort_values(order).iterrows():
+            if spec.artifact not in {a.path for a in client.list_artifacts(run["run_id"])}:
                 continue
             with tempfile.TemporaryDirectory(prefix="ferlab-manifold-") as tmp:
-                local = client.download_artifacts(run["run_id"], ARTIFACT, tmp)
+                local = client.download_artifacts(run["run_id"], spec.artifact, tmp)
                 slug = str(arm).replace("+", "plus_").replace(",", "_")
-                title = (f"Training manifold, arm {arm} ({run.get('dataset', '?')}, {run.get('scale', '?')} scale, "
-                         f"seed {run.get('seed', '?')}): t-SNE of the real-data judge's features")
-                written.append(tsne_plot(local, title, Path(out_dir) / f"{name}_manifold_{slug}.png"))
+                title = (f"{spec.arm.removeprefix('param.')} {arm} ({run.get('dataset', '?')}, "
+                         f"{run.get('scale', '?')} scale, seed {run.get('seed', '?')}, fold {run.get('fold', '?')}): "
+                         f"t-SNE of {spec.features}")
+                written.append(tsne_plot(local, title, Path(out_dir) / f"{study}_manifold_{slug}.png"))
             break
     return written

@@ -26,10 +26,6 @@ from analysis.plots import per_class_chart
 from analysis.runs import load_runs
 from analysis.tables import to_markdown, write_table
 
-# Studies whose trials log `manifold.npz`: their report adds a t-SNE plot per arm.
-MANIFOLD_STUDIES = ("cyclegan_augmentation",)
-
-
 def render_report(study: str, tracking_uri: str | None = None, parent: str = "latest",
                   out_dir: str | Path | None = None, plots: bool = True) -> str:
     """Build the study's tables, write them into ``out_dir`` (default
@@ -46,11 +42,12 @@ def render_report(study: str, tracking_uri: str | None = None, parent: str = "la
         write_table(table, out)
         if plots:
             per_class_chart(table, out / f"{table.name}.png")
-    if plots and study in MANIFOLD_STUDIES:
-        from analysis.manifold import manifold_plots
+    if plots:
+        from analysis.manifold import MANIFOLD_PLOTS, manifold_plots
         from analysis.runs import _client
 
-        manifold_plots(runs, _client(tracking_uri), out, study)
+        if study in MANIFOLD_PLOTS:
+            manifold_plots(study, runs, _client(tracking_uri), out)
     markdown = "\n".join(to_markdown(t) for t in tables)
     (out / "report.md").write_text(markdown, encoding="utf-8")
     return markdown

@@ -97,3 +97,14 @@ def paired_frame_diff(frame: pd.DataFrame, arm_column: str, arm: str, control: s
         return rows.set_index(keys)[metric].astype(float)
 
     return paired_diff_ci(side(arm), side(control), confidence)
+
+
+def paired_t_p_value(diff: Interval, confidence: float = 0.95) -> float:
+    """Two-sided p-value of the paired t-test that the mean difference is 0, from the
+    interval of the differences (its half-width is t_crit · sem); NaN below 2 pairs."""
+    if diff.n < 2 or math.isnan(diff.half_width):
+        return math.nan
+    if diff.half_width == 0:
+        return 0.0 if diff.mean != 0 else 1.0
+    sem = diff.half_width / float(_st.t.ppf(0.5 + confidence / 2.0, df=diff.n - 1))
+    return float(2 * _st.t.sf(abs(diff.mean) / sem, df=diff.n - 1))

@@ -2,6 +2,7 @@
 
 import itertools
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,15 +98,30 @@ def _tune_config(study: StudySpec, opts: LaunchOptions) -> tune.TuneConfig:
     kwargs = {"max_concurrent_trials": opts.max_concurrent}
     if study.search == "optuna" or study.early_stopping:
         kwargs.update(metric=study.metric, mode=study.mode)
+        # A trial's first stage (a GAN alone) may have no such metric to report yet: ASHA
+        # and StagedOptunaSearch skip those reports, and Tune must not reject them.
+        os.environ["TUNE_DISABLE_STRICT_METRIC_CHECKING"] = "1"
     if study.search == "optuna":
-        kwargs["search_alg"] = OptunaSearch(seed=0)
+        kwargs["search_alg"] = StagedOptunaSearch(seed=0)
         kwargs["num_samples"] = opts.num_samples or 20
     if study.early_stopping:
         config = {**study.base_config, **study.scales[opts.scale].config, **opts.overrides}
-        reports = sum(int(config.get(key, 30)) for key in study.budget_keys)
+        if study.reports_per_trial is not None:
+            reports = study.reports_per_trial(config)
+        else:
+            reports = sum(int(config.get(key, 30)) for key in study.budget_keys)
         kwargs["scheduler"] = ASHAScheduler(time_attr="training_iteration", max_t=reports,
                                             grace_period=max(1, reports // 4))
     return tune.TuneConfig(**kwargs)
+
+
+class StagedOptunaSearch(OptunaSearch):
+    """Optuna's searcher, fed only the reports that carry the metric: the intermediate
+    values of a multi-stage trial start with the stage that measures it."""
+
+    def on_trial_result(self, trial_id: str, result: dict):
+        if self.metric in result:
+            super().on_trial_result(trial_id, result)
 
 
 def _trainable(study: StudySpec, opts: LaunchOptions):

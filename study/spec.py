@@ -4,6 +4,7 @@ is found by name."""
 import importlib
 import pkgutil
 from dataclasses import dataclass, field
+from typing import Callable
 
 import search_spaces
 
@@ -40,8 +41,10 @@ class StudySpec:
     search: str = "grid"  # "grid" or "optuna"
     optuna_space: dict = field(default_factory=dict)
     early_stopping: bool = False
-    # config keys whose sum is a trial's number of reports (ASHA's max_t)
+    # config keys whose sum is a trial's number of reports (ASHA's max_t) …
     budget_keys: tuple[str, ...] = ("epochs",)
+    # … or a function of the trial config that says it (iteration-based trainables)
+    reports_per_trial: Callable[[dict], int] | None = None
     tables: tuple[str, ...] = ()
 
     def __post_init__(self):

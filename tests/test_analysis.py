@@ -367,3 +367,14 @@ def test_analysis_imports_nothing_from_training_packages():
     offenders = [p.name for p in (REPO / "analysis").glob("*.py")
                  if pattern.search(p.read_text())]
     assert offenders == []
+
+
+def test_paired_t_p_value_matches_scipy_ttest_rel():
+    from scipy.stats import ttest_rel
+
+    from analysis.stats import paired_diff_ci, paired_t_p_value
+
+    a = pd.Series([0.91, 0.88, 0.95, 0.90, 0.93])
+    b = pd.Series([0.89, 0.87, 0.90, 0.91, 0.90])
+    assert paired_t_p_value(paired_diff_ci(a, b)) == pytest.approx(ttest_rel(a, b).pvalue, rel=1e-9)
+    assert math.isnan(paired_t_p_value(paired_diff_ci(a[:1], b[:1])))

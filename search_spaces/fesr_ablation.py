@@ -1,0 +1,35 @@
+"""FESR ablation (Joint Deep Learning of Facial Expression Synthesis and Recognition,
+Fig. 8 / Table V): the seven variants — BASELINE, FESR_OneSt, FESR_SL, FESR_JL-IL,
+FESR_JL-RDBP, FESR_JL, FESR_Real — × subject-independent folds × seeds, paired on
+fold and seed. FESGAN's stage 1 is cached and shared by the variants that pre-train.
+
+Scales: `smoke` (synthfaces, 2 of 4 subject folds, 1/8-width nets, a few hundred
+iterations: a plumbing check whose numbers mean nothing; the default of
+`python -m study.launch fesr_ablation`); `cpu` (CK+48 at 48×48: every variant × the
+10 folds, 1/8-width FESGAN and 1/4-width R, two trials at a time on 2 cores); `paper` (128×128 full-width
+nets, batch 16, the paper's λ, 10 folds × 3 seeds, on a GPU).
+"""
+
+from study.spec import Scale, StudySpec
+from trainables.fesr_variants import FESR_VARIANTS
+
+STUDY = StudySpec(
+    name="fesr_ablation",
+    description="FESR Fig. 8: BASELINE, OneSt, SL, JL-IL, JL-RDBP, JL, Real × subject-independent folds",
+    trainable="fesr",
+    base_config={"image_size": 48, "batch_size": 16, "lr": 1e-4, "identity": "auto", "protocol": "auto"},
+    grid={"variant": list(FESR_VARIANTS), "seed": [0, 1, 2]},
+    variant_keys=("variant",),
+    scales={
+        "smoke": Scale(config={"gan_width": 0.125, "r_width": 0.125, "pretrain_iters": 150, "joint_iters": 150,
+                               "report_every": 50, "identity_epochs": 3, "lr": 3e-4},
+                       synthfaces={"n_images": 700, "n_subjects": 24}, grid={"seed": [0]}, folds=2, n_folds=4),
+        "cpu": Scale(config={"gan_width": 0.125, "r_width": 0.25, "pretrain_iters": 400, "joint_iters": 600,
+                             "report_every": 100, "identity_epochs": 15, "lr": 3e-4},
+                     grid={"seed": [0]}, folds=10, n_folds=10),
+        "paper": Scale(config={"image_size": 128, "gan_width": 1.0, "r_width": 1.0, "pretrain_iters": 20000,
+                               "joint_iters": 20000, "report_every": 1000, "identity_epochs": 30},
+                       folds=10, n_folds=10, cpus=4, gpus=0.25),
+    },
+    tables=("fesr_ablation",),
+)

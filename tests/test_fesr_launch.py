@@ -1,0 +1,94 @@
+"""The FESR studies end to end on real local Ray and a real MLflow SQLite store, at the
+smoke scale shrunk further with `--set` (a few iterations per stage)."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from mlflow import MlflowClient
+
+from tests.test_launch import REPO, launch
+from trainables.fesr_variants import FESGAN_VARIANTS, FESR_VARIANTS
+
+SHRINK = ["--set", "pretrain_iters=4", "--set", "joint_iters=4", "--set", "report_every=2", "--set", "batch_size=8",
+          "--set", "identity_epochs=1", "--set", "gan_width=0.0625", "--set", "r_width=0.0625",
+          "--set", 'dataset_options={"n_images": 420, "n_subjects": 24}']
+
+
+def _children(cwd):
+    record = json.loads(next((cwd / "ray_results").glob("*/ferlab_launch.json")).read_text())
+    client = MlflowClient(f"sqlite:///{cwd / 'mlflow.db'}")
+    runs = client.search_runs([record["experiment_id"]],
+                              filter_string=f"tags.`mlflow.parentRunId` = '{record['parent_run_id']}'")
+    return client, record, runs
+
+
+@pytest.fixture(scope="module")
+def ablation(tmp_path_factory):
+    cwd = tmp_path_factory.mktemp("fesr_ablation")
+    out = launch("fesr_ablation", *SHRINK, cwd=cwd)  # no --scale: the smoke ablation is the default
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    return cwd, out
+
+
+def test_every_variant_and_fold_is_one_finished_run_with_tags_losses_and_test_metrics(ablation):
+    cwd, _ = ablation
+    client, record, runs = _children(cwd)
+    assert record["scale"] == "smoke" and record["dataset"] == "synthfaces"
+    pairs = sorted((r.data.params["variant"], r.data.params["fold"]) for r in runs)
+    assert pairs == sorted((v, f) for v in FESR_VARIANTS for f in ("0", "1"))
+    for run in runs:
+        assert run.info.status == "FINISHED"
+        tags = run.data.tags
+        assert tags["ferlab.variant"] == run.data.params["variant"]
+        assert tags["ferlab.fold"] == run.data.params["fold"] and tags["ferlab.seed"] == "0"
+        assert 0 <= run.data.metrics["test/acc_at_best_val"] <= 1
+        steps = client.get_metric_history(run.info.run_id, "loss/r_cls_real")
+        assert len(steps) == 2  # one per stage-2 report: every 2 of the 4 joint iterations
+        artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
+        assert {"predictions.csv", "r_features.npz"} <= artifacts
+        if run.data.params["variant"] == "FESR_JL":
+            assert len(client.get_metric_history(run.info.run_id, "loss/intra_rf")) == 2
+            assert "fesgan_samples.png" in artifacts
+
+
+def test_report_pairs_variants_against_baseline_and_jl_beside_fig8(ablation, tmp_path):
+    cwd, out = ablation
+    assert "FESR ablation (their Fig. 8)" in out.stdout
+    assert "99.34" in out.stdout and "95.63" in out.stdout  # FESR_JL and BASELINE on CK+, beside ours
+    assert "paired t-test p =" in out.stdout
+    assert "against the full method FESR_JL" in out.stdout
+    # Regenerable from MLflow alone, with the t-SNE of R's features for JL-IL vs JL.
+    report = subprocess.run([sys.executable, "-m", "analysis.report", "fesr_ablation", "--out", str(tmp_path)],
+                            cwd=cwd, capture_output=True, text=True, timeout=600,
+                            env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert report.returncode == 0, report.stderr[-2000:]
+    assert "FESR_JL-RDBP" in report.stdout
+    plots = sorted(p.name for p in tmp_path.glob("fesr_ablation_manifold_*.png"))
+    assert plots == ["fesr_ablation_manifold_FESR_JL-IL.png", "fesr_ablation_manifold_FESR_JL.png"]
+
+
+def test_fesgan_ablation_tabulates_synthesis_metrics(tmp_path):
+    out = launch("fesgan_ablation", "--scale", "smoke", *SHRINK, cwd=tmp_path)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    client, record, runs = _children(tmp_path)
+    assert sorted(r.data.params["variant"] for r in runs) == sorted(FESGAN_VARIANTS)
+    for run in runs:
+        metrics = run.data.metrics
+        assert 0 <= metrics["synthesis/ssim"] <= 1 and 0 <= metrics["synthesis/verification_rate"] <= 1
+        assert "fesgan_intensity.png" in {a.path for a in client.list_artifacts(run.info.run_id)}
+    assert "93.33" in out.stdout and "21.38" in out.stdout  # Table IV FG, Table III PSNR (CK+)
+
+
+def test_loss_weights_search_reports_best_lambdas_and_importances(tmp_path):
+    out = launch("loss_weights", "--scale", "smoke", *SHRINK, "--num-samples", "4", "--max-concurrent", "2",
+                 cwd=tmp_path)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    client, record, runs = _children(tmp_path)
+    assert len(runs) == 4
+    lambdas = {float(r.data.params["lambda6"]) for r in runs}
+    assert len(lambdas) == 4 and all(1e-4 <= v <= 1e-2 for v in lambdas)  # sampled, within a decade of 0.001
+    assert "paper (Section IV-B)" in out.stdout
+    assert "importance of each λ" in out.stdout or "Importances need" in out.stdout
