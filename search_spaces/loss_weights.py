@@ -38,7 +38,7 @@ STUDY = StudySpec(
         "smoke": Scale(config={"gan_width": 0.125, "r_width": 0.125, "pretrain_iters": 100, "joint_iters": 200,
                                "report_every": 50, "identity_epochs": 3, "lr": 3e-4},
                        synthfaces={"n_images": 700, "n_subjects": 24}, folds=1, n_folds=4),
-        "cpu": Scale(config={"gan_width": 0.125, "r_width": 0.25, "pretrain_iters": 400, "joint_iters": 600,
+        "cpu": Scale(config={"gan_width": 0.125, "r_width": 0.25, "pretrain_iters": 300, "joint_iters": 400,
                              "report_every": 100, "identity_epochs": 15, "lr": 3e-4},
                      folds=1, n_folds=10),
         "paper": Scale(config={"image_size": 128, "gan_width": 1.0, "r_width": 1.0, "pretrain_iters": 20000,

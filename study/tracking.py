@@ -99,8 +99,11 @@ class TrialRunLogger(Callback):
         self.runs = {}
 
     def trial_tags(self, config: dict) -> dict[str, str]:
-        return {**self.tags, "ferlab.variant": "-".join(str(config.get(k)) for k in self.variant_keys),
-                "ferlab.seed": str(config.get("seed", 0)), "ferlab.fold": str(config.get("fold", 0))}
+        """The row a trial belongs to, under plain names too, so the MLflow UI's search box
+        takes `tags.variant = 'FESR_JL'`."""
+        row = {"variant": "-".join(str(config.get(k)) for k in self.variant_keys),
+               "seed": str(config.get("seed", 0)), "fold": str(config.get("fold", 0))}
+        return {**self.tags, **row, **{f"ferlab.{k}": v for k, v in row.items()}}
 
     def run_for(self, trial) -> str:
         if trial.trial_id in self.runs:
@@ -115,7 +118,8 @@ class TrialRunLogger(Callback):
         else:
             tags = {"mlflow.parentRunId": self.parent_run_id, "ferlab.role": "trial", "ferlab.trial_id": trial.trial_id,
                     **self.trial_tags(trial.config)}
-            run = self.client.create_run(self.experiment_id, run_name=f"{tags.get('ferlab.variant', '')}-{trial.trial_id}", tags=tags)
+            name = f"{tags['variant']} fold{tags['fold']} seed{tags['seed']} ({trial.trial_id})"
+            run = self.client.create_run(self.experiment_id, run_name=name, tags=tags)
             run_id = run.info.run_id
             params = [Param(k, str(v)[:6000]) for k, v in flatten(trial.config).items()]
             self.client.log_batch(run_id, params=params)

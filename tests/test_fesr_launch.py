@@ -42,8 +42,9 @@ def test_every_variant_and_fold_is_one_finished_run_with_tags_losses_and_test_me
     for run in runs:
         assert run.info.status == "FINISHED"
         tags = run.data.tags
-        assert tags["ferlab.variant"] == run.data.params["variant"]
-        assert tags["ferlab.fold"] == run.data.params["fold"] and tags["ferlab.seed"] == "0"
+        assert tags["variant"] == tags["ferlab.variant"] == run.data.params["variant"]
+        assert tags["fold"] == run.data.params["fold"] and tags["seed"] == "0"
+        assert run.info.run_name.startswith(f"{tags['variant']} fold{tags['fold']} seed0")
         assert 0 <= run.data.metrics["test/acc_at_best_val"] <= 1
         steps = client.get_metric_history(run.info.run_id, "loss/r_cls_real")
         assert len(steps) == 2  # one per stage-2 report: every 2 of the 4 joint iterations

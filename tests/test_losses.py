@@ -93,3 +93,12 @@ def test_cyclegan_shapes():
     assert fake.shape == x.shape and fake.abs().max() <= 1
     assert nets.disc_t(fake).shape == (3, 1, 3, 3)
     assert set(nets.modules()) == {"generator_rt", "generator_tr", "disc_r", "disc_t"}
+
+
+def test_gradient_penalty_of_a_linear_critic_on_vectors():
+    # critic(x) = w·x has gradient w everywhere: the penalty is (‖w‖ − 1)², on any batch shape.
+    critic = torch.nn.Linear(2, 1, bias=False)
+    with torch.no_grad():
+        critic.weight.copy_(torch.tensor([[3.0, 4.0]]))
+    real, fake = torch.randn(6, 2), torch.randn(6, 2)
+    assert gradient_penalty(critic, real, fake, torch.Generator().manual_seed(0)).item() == pytest.approx(16.0)

@@ -119,12 +119,11 @@ def _split_hash(real: RealData) -> str:
 
 def pretrained_path(cfg: FESRConfig, real: RealData, identity_key: str) -> Path:
     """Where stage 1's FESGAN is kept: keyed by everything stage 1 depends on."""
-    opts = cfg.options()
+    opts = dataclasses.asdict(cfg.options())
+    opts["lambdas"] = opts["lambdas"][:5]  # λ6 weighs R's intra-class loss: stage 2 only
     key = sha256_json({"content": real.data.content_hash, "split": _split_hash(real),
                        "switches": pretrained_gan_key(get_variant(cfg.variant)), "identity": identity_key,
-                       "options": {k: v for k, v in dataclasses.asdict(opts).items()
-                                   if k not in ("joint_iters", "report_every", "r_width")},
-                       "lambda6": None})
+                       "options": {k: v for k, v in opts.items() if k not in ("joint_iters", "report_every", "r_width")}})
     return cache_root(cfg.cache_dir) / "fesgan" / f"stage1-{key[:32]}.pt"
 
 

@@ -47,7 +47,8 @@ def gen_adv_loss(mode: str, score_fake: torch.Tensor) -> tuple[torch.Tensor, dic
 
 def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
     """WGAN-GP: (‖∇_x̂ critic(x̂)‖₂ − 1)² at random interpolates x̂ of real and fake."""
-    alpha = torch.rand(real.shape[0], 1, 1, 1, generator=generator, device=real.device)
+    # Drawn on the CPU generator (seeded per step for exact resume), then moved to the data's device.
+    alpha = torch.rand(real.shape[0], *([1] * (real.dim() - 1)), generator=generator).to(real.device)
     mixed = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
     grads, = torch.autograd.grad(critic(mixed).sum(), mixed, create_graph=True)
     return ((grads.flatten(1).norm(dim=1) - 1) ** 2).mean()

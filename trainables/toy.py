@@ -81,7 +81,7 @@ class ToyConfig:
             raise ConfigError(f"config key 'fold' = {self.fold}: the toy has no folds (seeds redraw the data)")
 
 
-# wgan-gp is left out: losses.gradient_penalty is written for image batches.
+# wgan-gp is left out: the toy's loop has no gradient-penalty step (the paper's toy is LSGAN).
 CHOICES = {"adv_loss": ("lsgan", "vanilla"), "reference": (0, 1)}
 
 
