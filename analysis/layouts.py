@@ -386,10 +386,12 @@ def lambda_importances(runs: pd.DataFrame, value: str) -> pd.Series:
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(direction="maximize")
-    for _, run in runs.iterrows():
-        params = {k: float(run[f"param.{k}"]) for k in references.FESR_LAMBDAS}
-        dists = {k: optuna.distributions.FloatDistribution(v / 10, v * 10, log=True)
-                 for k, v in references.FESR_LAMBDAS.items()}
+    values = {k: runs[f"param.{k}"].astype(float) for k in references.FESR_LAMBDAS}
+    # The range the runs span (whatever space the launch searched); a λ that never varied has no importance.
+    dists = {k: optuna.distributions.FloatDistribution(v.min(), v.max(), log=True)
+             for k, v in values.items() if v.max() > v.min()}
+    for i, (_, run) in enumerate(runs.iterrows()):
+        params = {k: float(values[k].iloc[i]) for k in dists}
         study.add_trial(optuna.trial.create_trial(params=params, distributions=dists, value=float(run[value])))
     return pd.Series(optuna.importance.get_param_importances(study, normalize=True))
 

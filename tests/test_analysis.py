@@ -274,7 +274,7 @@ def test_every_layout_builds_from_contract_shaped_runs(study):
             for seed in range(2):
                 rows.append({"run_id": f"{net}{augment}{seed}", "parent_run_id": "p",
                              "status": "FINISHED", "dataset": "fer2013", "scale": "smoke",
-                             "procedural": False, "seed": seed, "fold": 0,
+                             "procedural": False, "seed": seed, "fold": 0 if net == "simple" else 1,
                              "param.net": net, "param.augment": augment,
                              # the GAN studies' axes, so every layout finds its rows
                              "param.arm": "baseline" if augment == "none" else "+disgust",
@@ -283,6 +283,12 @@ def test_every_layout_builds_from_contract_shaped_runs(study):
                              "param.adv_loss": "lsgan", "param.soft_labels": "True",
                              "synth/disgust/fid_fer": 3.0 + seed, "synth/disgust/agreement": 0.2,
                              "synth/disgust/real_confusion": 0.05,
+                             # the FESR studies' axes
+                             "param.variant": "BASELINE" if augment == "none" else "FESR_JL",
+                             **{f"param.lambda{k}": str(k * (1 + seed) * (2 if net == "vgg" else 1))
+                                for k in range(1, 7)},
+                             "val/acc_best": 0.4 + 0.1 * seed + (0.05 if net == "vgg" else 0), "iteration": 10,
+                             "synthesis/psnr": 20.0, "synthesis/ssim": 0.5, "synthesis/verification_rate": 0.7,
                              "test/acc_at_best_val": 0.5 + 0.01 * seed,
                              "test/macro_f1_at_best_val": 0.4,
                              **{f"test/acc_{c}_at_best_val": 0.3 for c in CLASSES}})
