@@ -2,17 +2,10 @@
 FESGAN variants of Fig. 4, Section IV-D for the FESR variants of Fig. 8 / Table V).
 
 A variant is a set of switches; `trainables.fesr_fit` computes exactly the loss terms
-the switches leave on, and reports each one it computed under its name (LOSS_TERMS)."""
+the switches leave on, and reports each one it computed under its name (g_adv_img, rec,
+intra_rf, …; tests/test_fesr.py lists them per variant)."""
 
 from dataclasses import dataclass, replace
-
-# Every loss term the joint training can compute, by the network it trains.
-LOSS_TERMS = {
-    "G": ("g_adv_img", "g_adv_z", "rec", "id", "g_cls_d", "g_cls_r"),  # eqs. 4, 6, 10, 12, 8; 25
-    "D_img": ("d_adv_img", "gp", "d_cls_real"),  # eqs. 5 (WGAN-GP), 9
-    "D_z": ("d_z",),  # eq. 7
-    "R": ("r_cls_real", "r_cls_fake", "intra_rr", "intra_rf"),  # eqs. 20, 21, 15, 16
-}
 
 
 @dataclass(frozen=True)
