@@ -68,9 +68,19 @@ def _ordered_groups(runs: pd.DataFrame, group_by: list[str], paired: Paired | No
     groups = list(runs.groupby(group_by, sort=True, dropna=False))
     if paired is not None:  # control first inside each group, so Δ rows follow it
         i = group_by.index(paired.arm)
-        groups.sort(key=lambda g: tuple((k != paired.control, str(k)) if j == i else str(k)
+        rank = [_rank(runs[g]) for g in group_by]
+        groups.sort(key=lambda g: tuple((k != paired.control, rank[j](k)) if j == i else rank[j](k)
                                         for j, k in enumerate(g[0])))
     return groups
+
+
+def _rank(column: pd.Series):
+    """Sort key of a group value: a categorical column's own order (a layout's row
+    order, e.g. k = 1, 2, …, 20), else the value as text."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        order = {c: n for n, c in enumerate(column.cat.categories)}
+        return lambda k: (order.get(k, len(order)), str(k))
+    return lambda k: (0, str(k))
 
 
 def _where(group_by: list[str], key: tuple) -> str:

@@ -24,6 +24,7 @@ import pandas as pd
 from analysis import ReportError, references
 from analysis.cells import (Column, Paired, class_columns, metric_table,  # noqa: F401
                            overall_columns)
+from analysis.ratio_tables import synthetic_ratio_tables
 from analysis.tables import Table, describe_runs
 
 SETTING = ["dataset", "scale", "procedural"]
@@ -431,3 +432,8 @@ def loss_weights(runs: pd.DataFrame) -> list[Table]:
     else:
         best.footnotes.append("Importances need ≥ 2 finished trials with different validation accuracies.")
     return tables
+
+
+register_layout("synthetic_ratio", "Picha et al. Table 2 / Fig. 8: accuracy by synthetic ratio on held-out and blind "
+                                   "cross-database faces, the best k, its per-class P/R/F1 and confusion "
+                                   "matrix")(synthetic_ratio_tables)

@@ -39,9 +39,13 @@ def render_report(study: str, tracking_uri: str | None = None, parent: str = "la
     tables = build_tables(study, runs)
     out = Path(out_dir) if out_dir is not None else Path("reports") / study
     for table in tables:
-        write_table(table, out)
-        if plots:
+        if plots and table.plot is not None:
+            drawn = table.plot(table, out / f"{table.name}.png")
+            if drawn is not None:
+                table.footnotes.append(f"Figure: {Path(drawn).resolve()}")
+        elif plots:
             per_class_chart(table, out / f"{table.name}.png")
+        write_table(table, out)
     if plots:
         from analysis.manifold import MANIFOLD_PLOTS, manifold_plots
         from analysis.runs import _client

@@ -10,6 +10,7 @@ is decided in ``layouts``.
 from __future__ import annotations
 
 import math
+from typing import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +30,7 @@ class Table:
     cells: pd.DataFrame  # display strings; the first columns identify the row
     footnotes: list[str] = field(default_factory=list)
     stats: pd.DataFrame = field(default_factory=pd.DataFrame)  # tidy numbers behind cells
+    plot: Callable[["Table", Path], Path | None] | None = None  # its figure, drawn from `stats`
 
 
 # --- cell formatting -----------------------------------------------------------------

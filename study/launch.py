@@ -7,6 +7,7 @@ its regenerated table.
     python -m study.launch baseline --resume            # continue the latest baseline launch
     python -m study.launch cycle_gamma --set gan_epochs=2 --set epochs=4   # override config keys
     python -m study.launch cyclegan_augmentation --set 'arm=["baseline","dag"]'   # a grid axis's values
+    python -m study.launch synthetic_ratio --cross-dataset fer2013 --cross-root ../shared/datasets/fer2013  # blind set
 """
 
 import argparse
@@ -26,6 +27,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--scale", choices=SCALES, default="smoke")
     parser.add_argument("--dataset", default="synthfaces", help="a registered dataset name (default: synthfaces)")
     parser.add_argument("--data-root", help="where the dataset's files are")
+    parser.add_argument("--cross-dataset", help="the blind cross-database test set, for studies that have one "
+                                                "(synthetic_ratio): a registered dataset name")
+    parser.add_argument("--cross-root", help="where the cross dataset's files are")
     parser.add_argument("--cache-dir", help="parsed-dataset cache (default: $FERLAB_CACHE_DIR or ~/.cache/ferlab)")
     parser.add_argument("--num-samples", type=int, help="Optuna trials; for a grid study, the number of seeds (0..N-1)")
     parser.add_argument("--max-concurrent", type=int, help="trials at a time (default: as many as resources allow)")
@@ -41,6 +45,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     if not args.list and not args.study:
         parser.error("name a study (see --list)")
     args.overrides = dict(parse_override(parser, item) for item in args.overrides)
+    for flag, key in (("cross_dataset", "cross_dataset"), ("cross_root", "cross_root")):
+        if getattr(args, flag) is not None:
+            args.overrides[key] = getattr(args, flag)
     return args
 
 

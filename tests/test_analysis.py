@@ -283,6 +283,10 @@ def test_every_layout_builds_from_contract_shaped_runs(study):
                              "param.adv_loss": "lsgan", "param.soft_labels": "True",
                              "synth/disgust/fid_fer": 3.0 + seed, "synth/disgust/agreement": 0.2,
                              "synth/disgust/real_confusion": 0.05,
+                             # the synthetic-ratio study's axis and blind-set metrics
+                             "param.train_set": "real" if augment == "none" else "real+5x",
+                             "param.cross_dataset": "ckplus", "blind/acc_at_best_val": 0.3 + 0.02 * seed,
+                             "train/acc_at_best_val": 0.9, "blind/macro_f1_at_best_val": 0.25,
                              # the FESR studies' axes
                              "param.variant": "BASELINE" if augment == "none" else "FESR_JL",
                              **{f"param.lambda{k}": str(k * (1 + seed) * (2 if net == "vgg" else 1))

@@ -22,6 +22,7 @@ from trainables.data.cache import cache_root, sha256_json
 from trainables.fit import FitOptions, _normalise, fit
 from trainables.nets import create_net, net_spec
 from trainables.reporting import InProcessReporter
+from trainables.shared_gans import file_lock
 from trainables.synthetic_cache import torch_save_atomic
 
 
@@ -71,28 +72,29 @@ def real_data_judge(images: np.ndarray, labels: np.ndarray, train_idx: np.ndarra
     path = cache_root(cache_dir) / "judges" / f"{opts.net}-{_key(content_hash, train_idx, val_idx, opts)[:32]}.pt"
     torch.manual_seed(opts.seed)
     net = create_net(opts.net, n_classes=n_classes, width=opts.width).to(device)
-    if path.exists():
-        stored = torch.load(path, map_location=device, weights_only=True)
-        net.load_state_dict(stored["state"])
-        return Judge(net, size, device, float(stored["val_acc"]))
-    train = images_split(images[train_idx], labels[train_idx], size)
-    val = images_split(images[val_idx], labels[val_idx], size)
-    # Class-balanced loss: a judge that never says "disgust" (FER2013 has 1.5 % of it) could not
-    # tell generated disgust from anything else.
-    counts = np.bincount(labels[train_idx], minlength=n_classes).astype(float)
-    weights = tuple(float(w) for w in np.where(counts > 0, counts.sum() / (n_classes * np.maximum(counts, 1)), 0.0))
-    fit_opts = FitOptions(epochs=opts.epochs, batch_size=64, lr=1e-3, optimizer="adam", weight_decay=0.0,
-                          schedule="onecycle", augment=True, label_smoothing=0.0, seed=opts.seed,
-                          class_weights=weights)
-    chosen = {}
+    with file_lock(path):  # concurrent trials: one trains, the others wait and load
+        if path.exists():
+            stored = torch.load(path, map_location=device, weights_only=True)
+            net.load_state_dict(stored["state"])
+            return Judge(net, size, device, float(stored["val_acc"]))
+        train = images_split(images[train_idx], labels[train_idx], size)
+        val = images_split(images[val_idx], labels[val_idx], size)
+        # Class-balanced loss: a judge that never says "disgust" (FER2013 has 1.5 % of it) could not
+        # tell generated disgust from anything else.
+        counts = np.bincount(labels[train_idx], minlength=n_classes).astype(float)
+        weights = tuple(float(w) for w in np.where(counts > 0, counts.sum() / (n_classes * np.maximum(counts, 1)), 0.0))
+        fit_opts = FitOptions(epochs=opts.epochs, batch_size=64, lr=1e-3, optimizer="adam", weight_decay=0.0,
+                              schedule="onecycle", augment=True, label_smoothing=0.0, seed=opts.seed,
+                              class_weights=weights)
+        chosen = {}
 
-    def keep_best(last_net, best_net):
-        chosen["state"] = {k: v.detach().cpu() for k, v in best_net.state_dict().items()}
-        return {}
+        def keep_best(last_net, best_net):
+            chosen["state"] = {k: v.detach().cpu() for k, v in best_net.state_dict().items()}
+            return {}
 
-    with tempfile.TemporaryDirectory(prefix="ferlab-judge-") as tmp:
-        final = fit(net, train, val, fit_opts, InProcessReporter(tmp), device, keep_best)
-    net.load_state_dict(chosen["state"])
-    stored = {"state": chosen["state"], "val_acc": torch.tensor(final["val/acc_best"])}
-    torch_save_atomic(stored, path)
-    return Judge(net, size, device, final["val/acc_best"])
+        with tempfile.TemporaryDirectory(prefix="ferlab-judge-") as tmp:
+            final = fit(net, train, val, fit_opts, InProcessReporter(tmp), device, keep_best)
+        net.load_state_dict(chosen["state"])
+        stored = {"state": chosen["state"], "val_acc": torch.tensor(final["val/acc_best"])}
+        torch_save_atomic(stored, path)
+        return Judge(net, size, device, final["val/acc_best"])

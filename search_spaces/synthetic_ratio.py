@@ -1,0 +1,51 @@
+"""Synthetic-to-real ratio (Gholipour Picha et al. 2023): their CNN (Table 1) trained on
+real faces only, on synthetic faces only (as many new identities as the real training
+split has subjects, each in all six Ekman expressions), and on real + k× synthetic for
+k ∈ {1, 2, 3, 4, 5, 6, 10, 15, 20}, × seeds; tested on the held-out real subjects and on
+a blind cross-database set (`--cross-dataset`, `--cross-root`).
+
+Regenerates their Table 2 (training and test accuracy per k) and Fig. 8 (blind accuracy
+vs k, 95 % CI band), finds the k with the best blind accuracy and whether accuracy falls
+beyond it, and the confusion matrix and per-class P/R/F1 of that k (Figs. 9–10).
+
+The synthetic faces come from one generator chain per study (identity source + StarGAN,
+trained on the real training split, `gan_seed` 0) and one generated set of 20 units;
+each k takes its first k units.
+
+Scales: `smoke` (synthfaces → another synthfaces draw, tiny GANs and nets: a plumbing
+check whose numbers mean nothing); `cpu` (CK+48 → FER2013 PrivateTest in the README's
+command: a 1/4-width CNN, 4 epochs but at least 250 steps per trial, 1/4-width DCGAN and
+StarGAN, 3 seeds); `paper` (full-width nets, 100 epochs, 5 seeds, on a GPU).
+"""
+
+from study.spec import Scale, StudySpec
+
+RATIOS = [1, 2, 3, 4, 5, 6, 10, 15, 20]
+TRAIN_SETS = ["real", "synthetic", *[f"real+{k}x" for k in RATIOS]]
+
+STUDY = StudySpec(
+    name="synthetic_ratio",
+    description="Picha et al.: real only, synthetic only, real + k× synthetic (StarGAN on new identities); "
+                "held-out and blind cross-database accuracy",
+    trainable="synthetic_ratio",
+    base_config={"net": "picha_cnn", "optimizer": "adam", "lr": 1e-3, "schedule": "onecycle", "batch_size": 64,
+                 "augment": "none", "max_ratio": max(RATIOS), "identity_source": "dcgan", "val_fraction": 0.1,
+                 "cross_dataset": "synthfaces"},
+    grid={"train_set": TRAIN_SETS, "seed": [0, 1, 2, 3, 4]},
+    variant_keys=("train_set",),
+    scales={
+        "smoke": Scale(config={"width": 0.125, "epochs": 2, "min_steps": 60, "source_iters": 150,
+                               "source_width": 0.125, "stargan_iters": 150, "stargan_width": 0.125, "stargan_blocks": 1,
+                               "judge_width": 0.125, "judge_epochs": 2},
+                       synthfaces={"n_images": 600, "n_subjects": 24}, grid={"seed": [0]}, folds=1, n_folds=6),
+        "cpu": Scale(config={"width": 0.25, "epochs": 4, "min_steps": 250, "source_iters": 1500,
+                             "source_width": 0.25, "stargan_iters": 3000, "stargan_width": 0.25, "stargan_blocks": 3,
+                             "judge_epochs": 30},
+                     grid={"seed": [0, 1, 2]}, folds=1, n_folds=6),
+        "paper": Scale(config={"width": 1.0, "epochs": 100, "source_iters": 20000, "source_width": 1.0,
+                               "stargan_iters": 100000, "stargan_width": 1.0, "stargan_blocks": 6,
+                               "judge_width": 0.5, "judge_epochs": 30},
+                       folds=1, n_folds=6, cpus=4, gpus=0.25),
+    },
+    tables=("synthetic_ratio",),
+)

@@ -1,0 +1,199 @@
+"""The synthetic-ratio study's parts: StarGAN's losses by hand, the balanced generator
+chain and its cache, the guard that no held-out image reaches a generator or the
+classifier, and the trial on real CK+48 → FER2013 where the datasets are present."""
+
+import hashlib
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from tests.test_data_real import CK_DIR, FER_COUNTS, FER_DIR
+from trainables import balanced_synthetic, synthetic_ratio
+from trainables.balanced_synthetic import EKMAN, balanced_set, generate_balanced
+from trainables.config import ConfigError
+from trainables.identity_sources import IdentitySource
+from trainables.nets.dcgan import Z_DIM, DCGenerator
+from trainables.nets.stargan import StarDiscriminator, StarGenerator
+from trainables.reporting import InProcessReporter
+from trainables.stargan_fit import (StarGANOptions, StarGANTrainer, domain_classification_loss,
+                                    reconstruction_loss)
+
+CPU = torch.device("cpu")
+TINY = {"dataset_options": {"n_images": 240, "n_subjects": 12}, "n_folds": 4, "net": "picha_cnn",
+        "width": 0.0625, "epochs": 1, "batch_size": 32, "source_iters": 3, "source_width": 0.0625,
+        "source_batch_size": 8, "stargan_iters": 3, "stargan_width": 0.0625, "stargan_blocks": 1,
+        "stargan_batch_size": 4, "stargan_n_critic": 2, "judge_width": 0.0625, "judge_epochs": 1, "max_ratio": 2,
+        "cross_options": {"n_images": 60, "n_subjects": 6, "seed": 7}}
+
+
+# --- StarGAN's losses, by hand -----------------------------------------------------------
+
+def test_domain_classification_loss_is_mean_negative_log_softmax_of_the_true_domain():
+    logits = torch.tensor([[2.0, 0.0, -1.0], [0.5, 0.5, 3.0]])
+    domains = torch.tensor([0, 1])
+    by_hand = -(math.log(math.exp(2) / (math.exp(2) + 1 + math.exp(-1)))
+                + math.log(math.exp(0.5) / (2 * math.exp(0.5) + math.exp(3)))) / 2
+    assert domain_classification_loss(logits, domains).item() == pytest.approx(by_hand, rel=1e-6)
+
+
+def test_reconstruction_loss_is_mean_absolute_difference():
+    x = torch.tensor([[[[1.0, -1.0], [0.5, 0.0]]]])
+    rec = torch.tensor([[[[0.0, -1.0], [1.0, 0.25]]]])
+    assert reconstruction_loss(x, rec).item() == pytest.approx((1 + 0 + 0.5 + 0.25) / 4)
+
+
+def test_stargan_generator_is_conditioned_and_discriminator_has_both_heads():
+    torch.manual_seed(0)
+    G, D = StarGenerator(6, 0.0625, 1), StarDiscriminator(48, 6, 0.0625)
+    x = torch.rand(3, 1, 48, 48) * 2 - 1
+    a, b = G(x, torch.tensor([0, 0, 0])), G(x, torch.tensor([5, 5, 5]))
+    assert a.shape == x.shape and not torch.allclose(a, b)
+    src, cls = D(a)
+    assert src.shape == (3, 1, 3, 3) and cls.shape == (3, 6)
+
+
+def test_stargan_step_reports_its_losses_and_resumes_exactly():
+    images, domains = torch.rand(20, 1, 48, 48) * 2 - 1, torch.randint(0, 6, (20,))
+    opts = StarGANOptions(batch_size=4, n_critic=2, width=0.0625, n_blocks=1)
+    first = StarGANTrainer(opts, 6, images, domains, CPU)
+    assert set(first.step(0)) == {"d_adv", "d_cls", "d_gp"}
+    assert set(first.step(1)) == {"d_adv", "d_cls", "d_gp", "g_adv", "g_cls", "g_rec"}
+    second = StarGANTrainer(opts, 6, images, domains, CPU)
+    second.load_state_dict(first.state_dict())
+    assert first.step(2) == second.step(2)
+
+
+# --- the balanced chain and its cache ----------------------------------------------------
+
+def _chain(seed=0):
+    torch.manual_seed(seed)
+    source = IdentitySource("dcgan", DCGenerator(48, 0.0625), lambda gen, n: (torch.randn(n, Z_DIM, generator=gen),),
+                            CPU)
+    return source, StarGenerator(len(EKMAN), 0.0625, 1)
+
+
+def test_every_identity_has_all_six_expressions_once():
+    source, translator = _chain()
+    found = generate_balanced(source, translator, 7, seed=3, device=CPU, batch=3)
+    assert found.images.shape == (42, 48, 48) and found.images.dtype == np.uint8
+    for identity in range(7):
+        assert sorted(found.labels[found.identities == identity].tolist()) == list(range(6))
+    assert np.bincount(found.labels).tolist() == [7] * 6
+    # the six rows of one identity are one face translated: different images
+    assert len({found.images[i].tobytes() for i in range(6)}) == 6
+
+
+def test_identity_draws_and_sets_are_nested_prefixes():
+    source, translator = _chain()
+    assert np.array_equal(source.sample(5, seed=1, batch=2)[:3], source.sample(3, seed=1, batch=2))
+    whole = generate_balanced(source, translator, 6, seed=1, device=CPU)
+    k1, k2 = whole.prefix(2), whole.prefix(4)
+    assert np.array_equal(k2.images[:len(k1.images)], k1.images) and np.array_equal(k2.labels[:12], k1.labels)
+    assert np.array_equal(generate_balanced(source, translator, 2, seed=1, device=CPU).images, k1.images)
+    with pytest.raises(ValueError, match="asked for 7 identities; the set has 6"):
+        whole.prefix(7)
+
+
+def test_cache_generates_once_and_keys_on_the_weights(tmp_path, monkeypatch):
+    calls = []
+    real_generate = balanced_synthetic.generate_balanced
+
+    def counting(*args, **kwargs):
+        calls.append(args[2])
+        return real_generate(*args, **kwargs)
+
+    monkeypatch.setattr(balanced_synthetic, "generate_balanced", counting)
+    source, translator = _chain()
+    first, made = balanced_set(tmp_path, source, translator, "t-hash", 4, 0, CPU)
+    again, made_again = balanced_set(tmp_path, source, translator, "t-hash", 4, 0, CPU)
+    assert (made, made_again) == (True, False) and calls == [4]
+    assert np.array_equal(first.images, again.images) and np.array_equal(first.identities, again.identities)
+    balanced_set(tmp_path, source, translator, "other-translator", 4, 0, CPU)
+    assert calls == [4, 4]
+    assert not list(tmp_path.rglob(".tmp-*"))
+
+
+# --- the trial ---------------------------------------------------------------------------
+
+def test_config_errors_say_what_was_expected():
+    for bad, message in (({"train_set": "real+0x"}, "'real', 'synthetic' or 'real\\+<k>x'"),
+                         ({"train_set": "real+5x", "max_ratio": 2}, "raise max_ratio"),
+                         ({"cross_dataset": "fer2013"}, "needs cross_root"),
+                         ({"identity_source": "stylegan"}, "allowed values: \\['dcgan', 'fesgan'\\]")):
+        with pytest.raises(ConfigError, match=message):
+            synthetic_ratio.parse_config(bad)
+
+
+def _row_hashes(x: torch.Tensor) -> set[str]:
+    return {hashlib.sha1(row.numpy().tobytes()).hexdigest() for row in x}
+
+
+@pytest.mark.parametrize("source", ["dcgan", "fesgan"])
+def test_no_test_or_blind_image_reaches_a_generator_or_the_classifier(tmp_path, monkeypatch, source):
+    """Record every image tensor given to the identity source, StarGAN and the classifier's
+    fit, and compare them row by row with the test split and the blind set, prepared the
+    same way."""
+    seen = {"gan": [], "fit": []}
+    import trainables.dcgan_fit as dcgan_fit
+    import trainables.fesr_fit as fesr_fit
+    import trainables.stargan_fit as stargan_fit
+
+    for module, cls in ((dcgan_fit, "DCGANTrainer"), (stargan_fit, "StarGANTrainer"), (fesr_fit, "FESRTrainer")):
+        original = getattr(module, cls).__init__
+
+        def spy(self, *args, _original=original, **kwargs):
+            seen["gan"].extend(a for a in args if isinstance(a, torch.Tensor) and a.dim() == 4)
+            _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(getattr(module, cls), "__init__", spy)
+    real_fit = synthetic_ratio.fit
+    monkeypatch.setattr(synthetic_ratio, "fit",
+                        lambda net, train, val, *a, **k: seen["fit"].append(train.x) or real_fit(net, train, val, *a,
+                                                                                                   **k))
+    config = {**TINY, "train_set": "real+2x", "identity_source": source, "cache_dir": str(tmp_path)}
+    out = synthetic_ratio.train_synthetic_ratio(config, InProcessReporter(tmp_path / "trial"))
+    cfg = synthetic_ratio.parse_config(config)
+    real = synthetic_ratio.load_training_data(cfg.classifier)
+    blind = synthetic_ratio.load_blind_data(cfg)
+    held_out = [real.data.images[real.splits.test], real.data.images[real.splits.val], blind.images]
+    assert len(seen["gan"]) >= 2 and len(seen["fit"]) == 1
+    for tensor in seen["gan"]:
+        assert not _row_hashes(tensor) & set().union(*(_row_hashes(synthetic_ratio.to_gan(h)) for h in held_out))
+    size = synthetic_ratio.net_spec("picha_cnn").input_size
+    for tensor in seen["fit"]:
+        assert not _row_hashes(tensor) & set().union(
+            *(_row_hashes(synthetic_ratio.images_split(h, np.zeros(len(h), int), size).x) for h in held_out))
+    unit = len(np.unique(real.data.subjects[real.splits.train]))
+    assert out["synth/identities_per_unit"] == unit
+    assert out["data/n_train"] == len(real.splits.train) + 2 * unit * 6
+    for key in ("test/acc_at_best_val", "blind/acc_at_best_val", "train/acc_at_best_val", "blind/f1_sad_at_best_val"):
+        assert 0 <= out[key] <= 1
+    cm = sum(out[f"blind/cm_{a}_{b}"] for a in EKMAN for b in EKMAN)
+    assert cm == out["data/n_blind"] == len(blind.labels)
+    assert out["blind/acc_at_best_val"] == pytest.approx(sum(out[f"blind/cm_{c}_{c}"] for c in EKMAN) / cm)
+
+
+def test_synthetic_only_trains_on_one_unit_and_no_real_face(tmp_path):
+    config = {**TINY, "train_set": "synthetic", "cache_dir": str(tmp_path)}
+    out = synthetic_ratio.train_synthetic_ratio(config, InProcessReporter(tmp_path / "trial"))
+    assert out["data/n_real_train"] == 0
+    assert out["data/n_train"] == out["synth/identities_per_unit"] * 6
+    assert out["synth/generated_here"] == 1.0  # a fresh cache: this trial generated the study's set
+    again = synthetic_ratio.train_synthetic_ratio({**config, "train_set": "real+1x"},
+                                                  InProcessReporter(tmp_path / "trial2"))
+    assert again["synth/generated_here"] == 0.0 and again["stargan/from_cache"] == 1.0
+
+
+@pytest.mark.skipif(not (CK_DIR.is_dir() and FER_DIR.is_dir()),
+                    reason="real CK+48 and FER2013 not found under ../shared/datasets (set FERLAB_DATASETS)")
+def test_ckplus_training_faces_and_fer2013_blind_set_are_the_six_ekman_classes():
+    cfg = synthetic_ratio.parse_config({"dataset": "ckplus", "data_root": str(CK_DIR), "cross_dataset": "fer2013",
+                                        "cross_root": str(FER_DIR), "n_folds": 6})
+    real = synthetic_ratio.load_training_data(cfg.classifier)
+    assert sorted(np.unique(real.labels).tolist()) == list(range(6))  # contempt dropped
+    assert len(real.labels) == 981 - 54
+    blind = synthetic_ratio.load_blind_data(cfg)
+    assert len(blind.labels) == sum(FER_COUNTS["test"][:6])  # PrivateTest without neutral
+    assert np.bincount(blind.labels).tolist() == FER_COUNTS["test"][:6]
