@@ -8,9 +8,10 @@ Regenerates their Table 2 (training and test accuracy per k) and Fig. 8 (blind a
 vs k, 95 % CI band), finds the k with the best blind accuracy and whether accuracy falls
 beyond it, and the confusion matrix and per-class P/R/F1 of that k (Figs. 9–10).
 
-The synthetic faces come from one generator chain per study (identity source + StarGAN,
-trained on the real training split, `gan_seed` 0) and one generated set of 20 units;
-each k takes its first k units.
+The synthetic faces come from one generator chain per training split (identity source +
+StarGAN, trained on that split's real faces, `gan_seed` 0) and one generated set of 20
+units; each k takes its first k units. Subject folds are shuffled by the seed, so each
+seed has its own split, generators and set.
 
 Scales: `smoke` (synthfaces → another synthfaces draw, tiny GANs and nets: a plumbing
 check whose numbers mean nothing); `cpu` (CK+48 → FER2013 PrivateTest in the README's

@@ -197,3 +197,42 @@ def test_ckplus_training_faces_and_fer2013_blind_set_are_the_six_ekman_classes()
     blind = synthetic_ratio.load_blind_data(cfg)
     assert len(blind.labels) == sum(FER_COUNTS["test"][:6])  # PrivateTest without neutral
     assert np.bincount(blind.labels).tolist() == FER_COUNTS["test"][:6]
+
+
+# --- the study, launched ----------------------------------------------------------------
+
+def test_launch_runs_every_train_set_generates_once_and_prints_table_2_and_fig_8(tmp_path):
+    """Real local Ray and MLflow, the smoke study cut to four training sets and k ≤ 2."""
+    import json
+
+    from mlflow import MlflowClient
+
+    from tests.test_launch import launch
+
+    out = launch("synthetic_ratio", "--set", 'train_set=["real","synthetic","real+1x","real+2x"]',
+                 "--set", "max_ratio=2", "--set", "source_iters=20", "--set", "stargan_iters=20",
+                 "--set", "min_steps=4", "--set", "epochs=1", "--set", "judge_epochs=1",
+                 "--set", 'dataset_options={"n_images": 300, "n_subjects": 12}', cwd=tmp_path)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    record = json.loads(next((tmp_path / "ray_results").glob("*/ferlab_launch.json")).read_text())
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    runs = client.search_runs([record["experiment_id"]],
+                              filter_string=f"tags.`mlflow.parentRunId` = '{record['parent_run_id']}'")
+    by_set = {r.data.params["train_set"]: r for r in runs}
+    assert sorted(by_set) == ["real", "real+1x", "real+2x", "synthetic"] and len(runs) == 4
+    assert {r.info.status for r in runs} == {"FINISHED"}
+    with_synthetic = [by_set[s].data.metrics for s in ("synthetic", "real+1x", "real+2x")]
+    assert sum(m["synth/generated_here"] for m in with_synthetic) == 1  # one generation for the whole study
+    assert sum(m["stargan/from_cache"] == 0 for m in with_synthetic) == 1
+    unit = with_synthetic[0]["synth/identities_per_unit"]
+    real_n = by_set["real"].data.metrics["data/n_train"]
+    assert [by_set[s].data.metrics["data/n_train"] for s in ("real+1x", "real+2x")] == [real_n + 6 * unit,
+                                                                                       real_n + 12 * unit]
+    for run in runs:
+        assert run.data.tags["variant"] == run.data.params["train_set"]
+        assert 0 <= run.data.metrics["blind/acc_at_best_val"] <= 1
+    assert "synthetic_samples.png" in {a.path for a in client.list_artifacts(by_set["real+2x"].info.run_id)}
+    assert "Synthetic ratio (their Table 2 and Fig. 8)" in out.stdout
+    figure = next(line for line in out.stdout.splitlines() if "Figure:" in line and line.endswith("synthetic_ratio.png"))
+    assert (tmp_path / "reports" / "synthetic_ratio" / "synthetic_ratio.png").is_file()
+    assert str(tmp_path) in figure
