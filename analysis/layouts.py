@@ -24,6 +24,7 @@ import pandas as pd
 from analysis import ReportError, references
 from analysis.cells import (Column, Paired, class_columns, metric_table,  # noqa: F401
                            overall_columns)
+from analysis.dcgan_tables import dcgan_svm_tables
 from analysis.ratio_tables import synthetic_ratio_tables
 from analysis.tables import Table, describe_runs
 
@@ -437,3 +438,6 @@ def loss_weights(runs: pd.DataFrame) -> list[Table]:
 register_layout("synthetic_ratio", "Picha et al. Table 2 / Fig. 8: accuracy by synthetic ratio on held-out and blind "
                                    "cross-database faces, the best k, its per-class P/R/F1 and confusion "
                                    "matrix")(synthetic_ratio_tables)
+
+register_layout("dcgan_svm", "Alharbawee & Pugeault: DCGAN / pixel / CNN features into a tuned SVM, the "
+                             "cross-dataset matrix, and the DCGAN's sample quality")(dcgan_svm_tables)

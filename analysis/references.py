@@ -59,6 +59,9 @@ PAPERS = {p.key: p for p in [
           "'Joint Deep Learning of Facial Expression Synthesis and Recognition' (FESR), "
           "IEEE Trans. Multimedia; authors not in the extracted text "
           "[papers/003_613fed1e1860ad05.txt]"),
+    Paper("alharbawee", "Alharbawee & Pugeault",
+          "N. Alharbawee, N. Pugeault, 'GANs for Facial Expression Recognition in the Wild' "
+          "[papers/004_7f854979ca9c052e.txt]"),
 ]}
 
 
@@ -225,7 +228,39 @@ def _fesr() -> list[Reference]:
     return out
 
 
-REFERENCES: tuple[Reference, ...] = tuple(_birenbaum() + _zhu() + _picha() + _fesr())
+# --- Alharbawee & Pugeault: Table II (AUC), Table III / Fig. 6 (accuracy), Table VII ------
+_ALH_PROTOCOL = ("DCGAN (64x64, unsupervised) discriminator features, SVM (RBF for emotions) tuned by Bayesian "
+                 "optimisation with 10-fold CV")
+# experiment: (pre-training dataset, SVM train/test dataset, Table II average AUC, accuracy or None)
+_ALH_EXPERIMENTS = {
+    "Exp1": ("enhanced CK", "Radboud frontal", 0.980, 98.57),
+    "Exp2": ("CelebA", "Radboud frontal", 0.998, 95.52),
+    "Exp3": ("enhanced CK", "Radboud multi-view", 0.954, None),
+    "Exp4": ("Radboud multi-view", "Radboud multi-view", 0.932, None),
+    "Exp5": ("Radboud frontal", "Radboud frontal", 0.999, 97.64),
+    "Exp6": ("RAF-DB", "RAF-DB", 0.870, 61.87),
+    "Exp7": ("KDEF", "KDEF", 0.879, 60.44),
+    "Exp8": ("SFEW", "SFEW", 0.754, 44.52),
+}
+
+
+def _alharbawee() -> list[Reference]:
+    out = []
+    for exp, (pretrain, target, mean_auc, accuracy) in _ALH_EXPERIMENTS.items():
+        row = f"{exp}: pre-trained on {pretrain}, SVM on {target}"
+        out.append(_ref("alharbawee", "Table II", target, _ALH_PROTOCOL, row, "Average", "mean_auc", 100 * mean_auc,
+                        notes="AUC × 100"))
+        if accuracy is not None:
+            source = "Table III" if exp in ("Exp6", "Exp7", "Exp8") else ("Fig. 6" if exp != "Exp5" else "Section 4-A")
+            out.append(_ref("alharbawee", source, target, _ALH_PROTOCOL, row, "Accuracy", "acc", accuracy))
+    for metric, value, note in (("is", 1.874, "Inception Score, not %"), ("fid", 22.318, "FID, not %"),
+                                ("ssim", 89.42, "SSIM × 100")):
+        out.append(_ref("alharbawee", "Table VII", "RaFD", "generated samples", "Ours (DCGAN)", metric.upper(),
+                        metric, value, notes=note))
+    return out
+
+
+REFERENCES: tuple[Reference, ...] = tuple(_birenbaum() + _zhu() + _picha() + _fesr() + _alharbawee())
 
 
 def select(**fields) -> list[Reference]:

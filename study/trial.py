@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ray import tune
 
-from trainables import classifier, cyclegan, fesr, synthetic_ratio, toy
+from trainables import classifier, cyclegan, dcgan_svm, fesr, synthetic_ratio, toy
 
 # name -> (training function, config validator run in the driver before any trial starts)
 TRAINABLES = {
@@ -15,6 +15,7 @@ TRAINABLES = {
     "cyclegan": (cyclegan.train_cyclegan_trial, cyclegan.parse_config),
     "cyclegan_toy": (toy.train_toy, toy.parse_toy_config),
     "fesr": (fesr.train_fesr, fesr.parse_config),
+    "dcgan_svm": (dcgan_svm.train_dcgan_svm, dcgan_svm.parse_config),
     "synthetic_ratio": (synthetic_ratio.train_synthetic_ratio, synthetic_ratio.parse_config),
 }
 

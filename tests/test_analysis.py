@@ -287,6 +287,11 @@ def test_every_layout_builds_from_contract_shaped_runs(study):
                              "param.train_set": "real" if augment == "none" else "real+5x",
                              "param.cross_dataset": "ckplus", "blind/acc_at_best_val": 0.3 + 0.02 * seed,
                              "train/acc_at_best_val": 0.9, "blind/macro_f1_at_best_val": 0.25,
+                             # the dcgan_svm study's axis and SVM / DCGAN metrics
+                             "param.features": "pixels" if augment == "none" else "dcgan",
+                             "test/mean_auc": 0.7, "svm/cv_acc_best": 0.55,
+                             "dcgan/fid_fer": 10.0 + seed, "dcgan/kid_fer": 0.1, "dcgan/ssim_samples": 0.4,
+                             "dcgan/ssim_real": 0.3,
                              # the FESR studies' axes
                              "param.variant": "BASELINE" if augment == "none" else "FESR_JL",
                              **{f"param.lambda{k}": str(k * (1 + seed) * (2 if net == "vgg" else 1))

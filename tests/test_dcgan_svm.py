@@ -1,0 +1,135 @@
+"""DCGAN features + SVM (Alharbawee & Pugeault): ROC/AUC against scikit-learn, the
+Optuna search's reproducibility, that labels never reach the DCGAN and the test side
+never reaches the SVM's tuning, the feature cache, and the study launched small."""
+
+import hashlib
+import inspect
+
+import numpy as np
+import pytest
+import torch
+from sklearn.metrics import roc_auc_score
+from sklearn.metrics import roc_curve as sklearn_roc_curve
+
+from trainables import dcgan_svm
+from trainables.dcgan_fit import DCGANTrainer
+from trainables.dcgan_pretrain import pretrain_dcgan
+from trainables.reporting import InProcessReporter
+from trainables.roc import auc, ovr_auc, roc_curve
+from trainables.svm_tuning import SVMSearch, cv_folds, tune_svm
+
+TINY = {"dataset_options": {"n_images": 240, "n_subjects": 12}, "n_folds": 4, "dcgan_epochs": 2,
+        "dcgan_width": 0.0625, "dcgan_batch_size": 32, "dcgan_size": 48, "eval_samples": 40, "svm_trials": 3,
+        "inner_folds": 3, "judge_epochs": 1, "judge_width": 0.0625, "threads": 1}
+
+
+def test_roc_and_auc_match_scikit_learn_on_a_fixed_case_with_ties():
+    rng = np.random.default_rng(0)
+    positive = rng.integers(0, 2, 300).astype(bool)
+    scores = np.round(rng.normal(size=300) + positive, 1)  # rounded: many ties
+    fpr, tpr = roc_curve(positive, scores)
+    their_fpr, their_tpr, _ = sklearn_roc_curve(positive, scores, drop_intermediate=False)
+    assert np.allclose(fpr, their_fpr) and np.allclose(tpr, their_tpr)
+    assert auc(positive, scores) == pytest.approx(roc_auc_score(positive, scores), abs=1e-12)
+    labels = rng.integers(0, 3, 300)
+    multi = rng.normal(size=(300, 3)) + np.eye(3)[labels]
+    found = ovr_auc(labels, multi, ["a", "b", "c"])
+    for k, name in enumerate("abc"):
+        assert found[f"auc_{name}"] == pytest.approx(roc_auc_score(labels == k, multi[:, k]), abs=1e-12)
+    assert found["mean_auc"] == pytest.approx(np.mean([found[f"auc_{n}"] for n in "abc"]))
+
+
+def _toy(seed=0):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, 150)
+    x = rng.normal(size=(150, 12)) + 1.5 * np.eye(3, 12)[y]
+    return x, y, np.repeat(np.arange(30), 5)
+
+
+def test_optuna_search_is_reproducible_for_a_seed_and_changes_with_it():
+    x, y, groups = _toy()
+    a = tune_svm(x, y, groups, SVMSearch(n_trials=5, inner_folds=4, seed=3))
+    b = tune_svm(x, y, groups, SVMSearch(n_trials=5, inner_folds=4, seed=3))
+    c = tune_svm(x, y, groups, SVMSearch(n_trials=5, inner_folds=4, seed=4))
+    assert a == b and a[0] != c[0]
+
+
+def test_inner_folds_keep_each_subject_in_one_fold():
+    _, y, groups = _toy()
+    for train, val in cv_folds(y, groups, 5, seed=0):
+        assert not set(groups[train]) & set(groups[val])
+
+
+def test_the_dcgan_is_given_images_only(tmp_path, monkeypatch):
+    """No DCGAN entry point takes labels, and the one tensor the trainer gets in a trial is
+    the pre-training images themselves (N×1×S×S, nothing appended)."""
+    for fn in (DCGANTrainer.__init__, pretrain_dcgan):
+        assert not any("label" in p for p in inspect.signature(fn).parameters)
+    given = []
+    original = DCGANTrainer.__init__
+
+    def spy(self, opts, images, device):
+        given.append(images)
+        original(self, opts, images, device)
+
+    monkeypatch.setattr(DCGANTrainer, "__init__", spy)
+    cfg = {**TINY, "cache_dir": str(tmp_path)}
+    dcgan_svm.train_dcgan_svm(cfg, InProcessReporter(tmp_path / "trial"))
+    pre, _, test = dcgan_svm.experiment_sides(dcgan_svm.parse_config(cfg))
+    (images,) = given
+    expected = torch.from_numpy(dcgan_svm.resize_images(pre.images, 48)).float().div_(127.5).sub_(1).unsqueeze(1)
+    assert images.shape == expected.shape and torch.equal(images, expected)
+    assert not set(pre.idx) & set(test.idx)  # the pre-training side never holds a test image
+
+
+def _row_hashes(x: np.ndarray) -> set[str]:
+    return {hashlib.sha1(np.ascontiguousarray(row).tobytes()).hexdigest() for row in x}
+
+
+@pytest.mark.parametrize("features", ["dcgan", "pixels", "cnn"])
+def test_svm_tuning_sees_only_the_training_side_and_test_is_scored_once(tmp_path, monkeypatch, features):
+    seen = {}
+    real_tune, real_fit = dcgan_svm.tune_svm, dcgan_svm.fit_and_test
+    monkeypatch.setattr(dcgan_svm, "tune_svm", lambda x, y, g, s: seen.setdefault("tune", x) is None
+                        or real_tune(x, y, g, s))
+    monkeypatch.setattr(dcgan_svm, "fit_and_test", lambda train, test, *a: seen.setdefault("test", test[0]) is None
+                        or real_fit(train, test, *a))
+    out = dcgan_svm.train_dcgan_svm({**TINY, "features": features, "cache_dir": str(tmp_path)},
+                                    InProcessReporter(tmp_path / "trial"))
+    assert not _row_hashes(seen["tune"]) & _row_hashes(seen["test"])
+    assert len(seen["tune"]) == out["data/n_svm_train"] and len(seen["test"]) == out["data/n_test"]
+    assert 0 <= out["test/acc"] <= 1 and 0 <= out["test/mean_auc"] <= 1
+
+
+def test_features_are_extracted_once_per_extractor_and_side(tmp_path, monkeypatch):
+    calls = []
+    real = dcgan_svm.resize_images
+    monkeypatch.setattr(dcgan_svm, "resize_images", lambda *a, **k: calls.append(1) or real(*a, **k))
+    config = {**TINY, "features": "pixels", "cache_dir": str(tmp_path)}
+    first = dcgan_svm.train_dcgan_svm(config, InProcessReporter(tmp_path / "a"))
+    again = dcgan_svm.train_dcgan_svm(config, InProcessReporter(tmp_path / "b"))
+    assert len(calls) == 2 and first["test/acc"] == again["test/acc"]  # train and test side, once
+
+
+def test_launch_prints_the_matrix_and_quality_tables(tmp_path):
+    import json
+
+    from mlflow import MlflowClient
+
+    from tests.test_launch import launch
+
+    out = launch("dcgan_svm", "--set", "dcgan_epochs=2", "--set", "dcgan_width=0.0625", "--set", "svm_trials=3",
+                 "--set", "inner_folds=3", "--set", "judge_epochs=1", "--set", "eval_samples=40",
+                 "--set", 'dataset_options={"n_images": 240, "n_subjects": 12}', cwd=tmp_path)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    record = json.loads(next((tmp_path / "ray_results").glob("*/ferlab_launch.json")).read_text())
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    runs = client.search_runs([record["experiment_id"]],
+                              filter_string=f"tags.`mlflow.parentRunId` = '{record['parent_run_id']}'")
+    assert sorted(r.data.params["features"] for r in runs) == ["cnn", "dcgan", "pixels"]
+    dcgan = next(r for r in runs if r.data.params["features"] == "dcgan")
+    history = client.get_metric_history(dcgan.info.run_id, "dcgan/fid_fer")
+    assert [m.step for m in history] == [0, 1]  # one report per DCGAN epoch
+    assert {"roc.csv", "confusion_matrix.csv", "dcgan_history.csv"} <= {a.path for a in
+                                                                        client.list_artifacts(dcgan.info.run_id)}
+    assert "DCGAN features + SVM" in out.stdout and "IS: not measured" in out.stdout
