@@ -49,25 +49,33 @@ def svm_table(runs: pd.DataFrame) -> Table:
 def quality_table(runs: pd.DataFrame) -> Table:
     runs = _sides(runs)
     dcgan = runs[runs[FEATURES].astype(str) == "dcgan"]
+    with_inception = "dcgan/is" in dcgan and dcgan["dcgan/is"].notna().any()
+    columns = [Column("FID (FER-CNN features)", "dcgan/fid_fer", scale=1.0),
+               Column("KID (FER-CNN features)", "dcgan/kid_fer", scale=1.0)]
+    if with_inception:
+        columns += [Column("IS", "dcgan/is", scale=1.0), Column("FID (Inception)", "dcgan/fid_inception", scale=1.0)]
+    columns += [Column("SSIM of sample pairs", "dcgan/ssim_samples"), Column("SSIM of real pairs", "dcgan/ssim_real")]
     table = metric_table(
         dcgan, name="dcgan_svm_quality",
         title="DCGAN sample quality at the last epoch (their Table VII): FID and KID on the baseline CNN's "
-              "features, mean SSIM of random sample pairs beside real pairs (×100)",
-        group_by=["pretrain"],
-        columns=[Column("FID (FER-CNN features)", "dcgan/fid_fer", scale=1.0),
-                 Column("KID (FER-CNN features)", "dcgan/kid_fer", scale=1.0),
-                 Column("SSIM of sample pairs", "dcgan/ssim_samples"),
-                 Column("SSIM of real pairs", "dcgan/ssim_real")])
+              "features, mean SSIM of random sample pairs beside real pairs (×100)", group_by=["pretrain"],
+        columns=columns)
     paper = {r.metric: r.value for r in references.select(paper="alharbawee", source="Table VII")}
     theirs = {"pretrain": "Alharbawee & Pugeault, Table VII (RaFD: another dataset)",
-              "FID (FER-CNN features)": f"(Inception FID {paper['fid']:g})", "KID (FER-CNN features)": "—",
-              "SSIM of sample pairs": f"(generated vs real: {paper['ssim']:g}; IS {paper['is']:g})",
-              "SSIM of real pairs": "—"}
+              "FID (FER-CNN features)": "—", "KID (FER-CNN features)": "—",
+              "IS": f"{paper['is']:g}", "FID (Inception)": f"{paper['fid']:g}",
+              "SSIM of sample pairs": f"(generated vs real: {paper['ssim']:g})", "SSIM of real pairs": "—"}
+    if not with_inception:
+        theirs["FID (FER-CNN features)"] = f"(Inception FID {paper['fid']:g}; IS {paper['is']:g})"
+        theirs = {k: v for k, v in theirs.items() if k not in ("IS", "FID (Inception)")}
     table.cells = pd.concat([table.cells, pd.DataFrame([theirs])], ignore_index=True).fillna("")
     table.footnotes[:0] = [
-        "IS: not measured — it needs Inception weights, which cannot be downloaded here; FID is on our FER "
-        "classifier's features, not Inception's, so it is not comparable with published FIDs; their SSIM "
-        "compares generated with real images, ours measures diversity. Their row is shown for scale only.",
+        ("IS and the Inception FID: from the local Inception weights given (`inception_weights`)." if with_inception
+         else "IS: not measured — it needs Inception weights, which cannot be downloaded here (give a local file as "
+              "`inception_weights`)."),
+        "FID (FER-CNN) is on our FER classifier's features, not Inception's, so it is not comparable with published "
+        "FIDs; their SSIM compares generated with real images, ours measures the samples' diversity. Their row "
+        "is shown for scale only.",
         "A DCGAN whose sample pairs are far more alike than real pairs (SSIM of sample pairs ≫ real pairs) is "
         "collapsing onto few modes."]
     return table

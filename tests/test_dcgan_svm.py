@@ -133,3 +133,16 @@ def test_launch_prints_the_matrix_and_quality_tables(tmp_path):
     assert {"roc.csv", "confusion_matrix.csv", "dcgan_history.csv"} <= {a.path for a in
                                                                         client.list_artifacts(dcgan.info.run_id)}
     assert "DCGAN features + SVM" in out.stdout and "IS: not measured" in out.stdout
+
+
+def test_local_inception_weights_add_is_and_standard_fid(tmp_path):
+    from torchvision.models import inception_v3
+
+    torch.manual_seed(0)
+    weights = tmp_path / "inception.pth"
+    torch.save(inception_v3(weights=None, aux_logits=True, init_weights=True).state_dict(), weights)
+    out = dcgan_svm.train_dcgan_svm({**TINY, "dcgan_epochs": 1, "eval_samples": 12, "inception_weights": str(weights),
+                                     "cache_dir": str(tmp_path)}, InProcessReporter(tmp_path / "trial"))
+    assert out["dcgan/is"] >= 1.0 and out["dcgan/fid_inception"] >= 0
+    with pytest.raises(dcgan_svm.ConfigError, match="inception_weights .* is not a file"):
+        dcgan_svm.parse_config({"inception_weights": str(tmp_path / "missing.pth")})

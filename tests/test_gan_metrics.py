@@ -64,3 +64,13 @@ def test_inception_fid_from_a_local_weights_file(tmp_path):
         InceptionFeatures(tmp_path / "other.pth", torch.device("cpu"))
     with pytest.raises(FileNotFoundError, match="does not exist"):
         InceptionFeatures(tmp_path / "missing.pth", torch.device("cpu"))
+
+
+def test_inception_score_by_hand():
+    from trainables.metrics import inception_score
+
+    assert inception_score(np.full((20, 5), 0.2), splits=2) == pytest.approx(1.0)  # no information
+    assert inception_score(np.eye(4)[np.arange(20) % 4], splits=1) == pytest.approx(4.0, rel=1e-6)  # confident, even
+    probs = np.array([[0.9, 0.1], [0.1, 0.9]])
+    kl = 0.9 * np.log(0.9 / 0.5) + 0.1 * np.log(0.1 / 0.5)
+    assert inception_score(probs, splits=1) == pytest.approx(np.exp(kl))

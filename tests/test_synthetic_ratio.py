@@ -172,6 +172,7 @@ def test_no_test_or_blind_image_reaches_a_generator_or_the_classifier(tmp_path, 
         assert 0 <= out[key] <= 1
     cm = sum(out[f"blind/cm_{a}_{b}"] for a in EKMAN for b in EKMAN)
     assert cm == out["data/n_blind"] == len(blind.labels)
+    assert sum(out[f"test/cm_{a}_{b}"] for a in EKMAN for b in EKMAN) == out["data/n_test"]
     assert out["blind/acc_at_best_val"] == pytest.approx(sum(out[f"blind/cm_{c}_{c}"] for c in EKMAN) / cm)
 
 

@@ -20,7 +20,7 @@ from trainables.data import resize_images
 from trainables.data.cache import cache_root, sha256_json
 from trainables.dcgan_fit import DCGANOptions, DCGANTrainer
 from trainables.identity_sources import to_uint8
-from trainables.metrics import frechet_distance, kernel_inception_distance
+from trainables.metrics import frechet_distance, inception_score, kernel_inception_distance
 from trainables.nets.dcgan import Z_DIM, DCDiscriminator
 from trainables.shared_gans import shared_state
 from trainables.synthetic_cache import torch_save_atomic
@@ -54,7 +54,8 @@ def _grid_png(images: np.ndarray, columns: int = 8) -> bytes:
     return buffer.getvalue()
 
 
-def _epoch_metrics(trainer: DCGANTrainer, real: np.ndarray, judge, opts: PretrainOptions, epoch: int) -> dict:
+def _epoch_metrics(trainer: DCGANTrainer, real: np.ndarray, judge, inception, opts: PretrainOptions,
+                   epoch: int) -> dict:
     gen = torch.Generator().manual_seed(opts.seed * 7_919 + epoch)
     samples = to_uint8(trainer.sample(torch.randn(opts.eval_samples, Z_DIM, generator=gen)))
     rng = np.random.default_rng(opts.seed)
@@ -65,16 +66,22 @@ def _epoch_metrics(trainer: DCGANTrainer, real: np.ndarray, judge, opts: Pretrai
         fake_f, real_f = judge.features(samples), judge.features(reference)
         out["dcgan/fid_fer"] = frechet_distance(fake_f, real_f)
         out["dcgan/kid_fer"] = kernel_inception_distance(fake_f, real_f, subset_size=min(100, len(fake_f)))
+    if inception is not None:  # only from a local weights file
+        fake_i = inception.features(samples)
+        out["dcgan/is"] = inception_score(inception.class_probs(fake_i))
+        out["dcgan/fid_inception"] = frechet_distance(fake_i, inception.features(reference))
     return out
 
 
 def pretrain_dcgan(images: np.ndarray, opts: PretrainOptions, judge, device: torch.device,
-                   cache_dir) -> tuple[DCDiscriminator, dict]:
+                   cache_dir, inception=None) -> tuple[DCDiscriminator, dict]:
     """(the trained discriminator, its record: `history` of per-epoch metrics, `grids`
-    of PNG bytes per epoch, `from_cache`). `images`: uint8 N×H×W, no labels."""
+    of PNG bytes per epoch, `from_cache`). `images`: uint8 N×H×W, no labels. With
+    `inception` (trainables.inception, local weights) the epochs also get IS and the
+    standard FID."""
     real = resize_images(images, opts.size)
     x = torch.from_numpy(real).float().div_(127.5).sub_(1).unsqueeze(1)
-    key = sha256_json({"images": _images_hash(real), "options": asdict(opts)})
+    key = sha256_json({"images": _images_hash(real), "options": asdict(opts), "inception": inception is not None})
     path = cache_root(cache_dir) / "dcgan" / f"dcgan-{key[:32]}.pt"
     dc = DCGANOptions(batch_size=opts.batch_size, lr=opts.lr, width=opts.width, size=opts.size, seed=opts.seed)
     steps = math.ceil(len(x) / opts.batch_size)
@@ -91,7 +98,7 @@ def pretrain_dcgan(images: np.ndarray, opts: PretrainOptions, judge, device: tor
             losses = [trainer.step(epoch * steps + i) for i in range(steps)]
             metrics = {"dcgan/epoch": epoch, **{f"dcgan/loss_{k}": float(np.mean([d[k] for d in losses]))
                                                 for k in losses[0]},
-                       **_epoch_metrics(trainer, real, judge, opts, epoch)}
+                       **_epoch_metrics(trainer, real, judge, inception, opts, epoch)}
             history.append(metrics)
             grids[epoch] = _grid_png(to_uint8(trainer.sample(fixed_z)))
             epoch += 1

@@ -31,6 +31,7 @@ from trainables.config import ConfigError, from_dict
 from trainables.data import EMOTIONS, DataError, FaceData, list_datasets, load_dataset, make_splits, resize_images
 from trainables.data.cache import cache_root, sha256_json
 from trainables.dcgan_pretrain import PretrainOptions, discriminator_features, pretrain_dcgan
+from trainables.inception import InceptionFeatures
 from trainables.judge import JudgeOptions, real_data_judge
 from trainables.reporting import Reporter
 from trainables.roc import roc_curve
@@ -68,6 +69,7 @@ class DCGANSVMConfig:
     kernel: str = "rbf"
     svm_max_train: int | None = None  # a seeded stratified sample of the SVM's training side
     pixel_size: int = 32
+    inception_weights: str | None = None  # local torchvision inception_v3 state dict: adds IS and the standard FID
     judge_net: str = "simple"
     judge_width: float = 0.25
     judge_epochs: int = 10
@@ -83,6 +85,9 @@ class DCGANSVMConfig:
             if name not in (None, "synthfaces", self.dataset) and not (root and Path(root).exists()):
                 raise ConfigError(f"{key} {name!r} needs {key.replace('dataset', 'root')}, the folder or file of "
                                   f"its data; got {root!r}, which does not exist")
+        if self.inception_weights is not None and not Path(self.inception_weights).is_file():
+            raise ConfigError(f"inception_weights {self.inception_weights!r} is not a file; give a local torchvision "
+                              "inception_v3 state dict, or leave it unset (no IS; FID on FER features only)")
         if min(self.dcgan_epochs, self.svm_trials, self.eval_samples) < 1 or self.inner_folds < 2:
             raise ConfigError("dcgan_epochs, svm_trials and eval_samples must be ≥ 1 and inner_folds ≥ 2")
 
@@ -220,7 +225,8 @@ def train_dcgan_svm(config: dict, reporter: Reporter) -> dict:
         opts = PretrainOptions(epochs=cfg.dcgan_epochs, batch_size=cfg.dcgan_batch_size, lr=cfg.dcgan_lr,
                                width=cfg.dcgan_width, size=cfg.dcgan_size, seed=cfg.dcgan_seed,
                                eval_samples=cfg.eval_samples)
-        disc, record = pretrain_dcgan(pre.images, opts, judge, device, cfg.cache_dir)  # images only: no labels
+        inception = InceptionFeatures(cfg.inception_weights, device) if cfg.inception_weights else None
+        disc, record = pretrain_dcgan(pre.images, opts, judge, device, cfg.cache_dir, inception)  # images, no labels
         extractor = ("dcgan", sha256_json(dataclasses.asdict(opts)), pre.key)
 
         def extract(images):

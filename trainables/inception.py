@@ -34,6 +34,7 @@ class InceptionFeatures:
             net.load_state_dict(state)
         except (RuntimeError, AttributeError) as err:
             raise ValueError(f"{path} is not a torchvision inception_v3 state dict: {str(err)[:300]}") from None
+        self.classes = net.fc.eval().to(device)  # ImageNet logits from the pool features: the Inception Score
         net.fc = torch.nn.Identity()  # the 2048-d average-pool output is FID's feature
         self.net, self.device = net.eval().to(device), device
 
@@ -46,3 +47,9 @@ class InceptionFeatures:
             x = F.interpolate(x, size=(299, 299), mode="bilinear", align_corners=False).repeat(1, 3, 1, 1)
             out.append(self.net(((x - _MEAN) / _STD).to(self.device)).cpu())
         return torch.cat(out).numpy().astype(np.float64)
+
+    @torch.no_grad()
+    def class_probs(self, features: np.ndarray) -> np.ndarray:
+        """ImageNet class probabilities (N×1000) from `features` (N×2048)."""
+        logits = self.classes(torch.from_numpy(features).float().to(self.device))
+        return torch.softmax(logits, dim=1).cpu().numpy().astype(np.float64)

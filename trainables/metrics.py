@@ -64,6 +64,17 @@ def kernel_inception_distance(features_a: np.ndarray, features_b: np.ndarray, n_
     return float(np.mean(values))
 
 
+def inception_score(probs: np.ndarray, splits: int = 10) -> float:
+    """exp(E_x KL(p(y|x) ‖ p(y))), the mean over `splits` equal parts (Salimans et al.):
+    1 for identical predictions, the number of classes for confident, evenly spread ones."""
+    scores = []
+    for part in np.array_split(np.asarray(probs, np.float64), splits):
+        marginal = part.mean(axis=0, keepdims=True)
+        kl = (part * (np.log(np.clip(part, 1e-12, None)) - np.log(np.clip(marginal, 1e-12, None)))).sum(axis=1)
+        scores.append(np.exp(kl.mean()))
+    return float(np.mean(scores))
+
+
 def ssim_psnr(images_a: np.ndarray, images_b: np.ndarray) -> tuple[float, float]:
     """Mean SSIM and PSNR (dB) over pairs of uint8 N×H×W images (e.g. real vs reconstruction)."""
     from skimage.metrics import peak_signal_noise_ratio, structural_similarity

@@ -7,13 +7,14 @@ The epoch is chosen on the real validation split (subjects disjoint from trainin
 test); the trial reports, at that epoch and at the last one, the held-out real test
 split (`test/...`) and a blind cross-database set (`blind/...`: another dataset, its
 official test split where it has one, else all its images, restricted to the six
-Ekman classes): accuracy, macro-F1, per-class precision/recall/F1 and the blind
-confusion matrix (`blind/cm_<true>_<pred>`, counts). `train/acc_at_best_val` is the
+Ekman classes): accuracy, macro-F1, per-class precision/recall/F1 and, at the chosen
+epoch, the confusion matrix (`test/cm_<true>_<pred>`, `blind/cm_<true>_<pred>`, counts). `train/acc_at_best_val` is the
 chosen epoch's accuracy on its own training set (their Table 2's training accuracy).
 
 The generator chain (identity source, StarGAN) is trained on the real training split
-only, once per study (`gan_seed`, not the trial's seed: every trial of a study draws
-from the same synthetic faces, and the seeds measure the classifier)."""
+only, with `gan_seed` (not the trial's seed), once per training split: the trials that
+share a split (every k of one seed and fold) draw from one generated set. Where the
+split depends on the seed (subject folds are shuffled by it), each seed has its own."""
 
 import dataclasses
 import hashlib
@@ -304,13 +305,11 @@ def train_synthetic_ratio(config: dict, reporter: Reporter) -> dict:
             for split, prefix in ((test, "test"), (blind, "blind")):
                 found, probs = evaluation(net, split, prefix, suffix, device)
                 out.update(found)
-                if prefix == "blind" and suffix:
+                if suffix:  # the chosen epoch: its confusion matrix and predictions
                     cm = confusion_matrix(split.y.numpy(), probs.argmax(1), len(EKMAN))
-                    out.update({f"blind/cm_{a}_{b}": float(cm[i, j]) for i, a in enumerate(EKMAN)
+                    out.update({f"{prefix}/cm_{a}_{b}": float(cm[i, j]) for i, a in enumerate(EKMAN)
                                 for j, b in enumerate(EKMAN)})
-                    write_predictions(reporter, "blind", split.y.numpy(), probs)
-                elif suffix:
-                    write_predictions(reporter, "test", split.y.numpy(), probs)
+                    write_predictions(reporter, prefix, split.y.numpy(), probs)
         train_probs = predict(best_net, train.x, device)
         out["train/acc_at_best_val"] = float((train_probs.argmax(1) == train.y).float().mean())
         return out
