@@ -129,7 +129,10 @@ def test_launch_prints_the_matrix_and_quality_tables(tmp_path):
     assert sorted(r.data.params["features"] for r in runs) == ["cnn", "dcgan", "pixels"]
     dcgan = next(r for r in runs if r.data.params["features"] == "dcgan")
     history = client.get_metric_history(dcgan.info.run_id, "dcgan/fid_fer")
-    assert [m.step for m in history] == [0, 1]  # one report per DCGAN epoch
+    # one report per DCGAN epoch, then the SVM's, which carries the last epoch's measurements
+    assert [m.step for m in history] == [0, 1, 2] and history[2].value == history[1].value
+    epochs = client.get_metric_history(dcgan.info.run_id, "dcgan/epoch")
+    assert [m.value for m in sorted(epochs, key=lambda m: m.step)] == [0, 1, 1]
     assert {"roc.csv", "confusion_matrix.csv", "dcgan_history.csv"} <= {a.path for a in
                                                                         client.list_artifacts(dcgan.info.run_id)}
     assert "DCGAN features + SVM" in out.stdout and "IS: not measured" in out.stdout
