@@ -12,6 +12,10 @@ from mlflow import MlflowClient
 REPO = Path(__file__).resolve().parent.parent
 
 
+# the smoke studies, shortened: these tests check the wiring, not what the nets learn
+SHORT = ("--set", "epochs=3", "--set", 'dataset_options={"n_images": 400}')
+
+
 def launch(*args, cwd, timeout=600):
     return subprocess.run([sys.executable, "-m", "study.launch", *args], cwd=cwd, capture_output=True,
                           text=True, timeout=timeout, env={**os.environ, "PYTHONPATH": str(REPO)})
@@ -41,7 +45,7 @@ def four_trials(tmp_path_factory):
     """classical_augmentation at smoke scale: 2 arms × 2 samples = 4 trials, 2 at a time."""
     cwd = tmp_path_factory.mktemp("launch")
     out = launch("classical_augmentation", "--scale", "smoke", "--num-samples", "2", "--max-concurrent", "2",
-                 cwd=cwd)
+                 *SHORT, cwd=cwd)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     record = json.loads(next((cwd / "ray_results").glob("*/ferlab_launch.json")).read_text())
     return cwd, out, record
@@ -99,7 +103,8 @@ def test_interrupted_launch_resumes_into_the_same_runs(tmp_path):
     import time
 
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    args = [sys.executable, "-m", "study.launch", "classical_augmentation", "--scale", "smoke", "--max-concurrent", "1"]
+    args = [sys.executable, "-m", "study.launch", "classical_augmentation", "--scale", "smoke", "--max-concurrent", "1",
+            "--set", "epochs=5", "--set", 'dataset_options={"n_images": 400}']
     proc = subprocess.Popen(args, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     db = tmp_path / "mlflow.db"
     deadline = time.time() + 300
@@ -140,7 +145,8 @@ CKPLUS = Path(os.environ.get("FERLAB_DATASETS", REPO.parent / "shared" / "datase
 
 @pytest.mark.skipif(not CKPLUS.is_dir(), reason=f"real CK+48 not found at {CKPLUS} (set FERLAB_DATASETS)")
 def test_baseline_on_real_ckplus_uses_subject_folds(tmp_path):
-    out = launch("baseline", "--scale", "smoke", "--dataset", "ckplus", "--data-root", str(CKPLUS), cwd=tmp_path)
+    out = launch("baseline", "--scale", "smoke", "--dataset", "ckplus", "--data-root", str(CKPLUS),
+                 "--set", "epochs=2", cwd=tmp_path)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     assert "dataset ckplus, scale smoke" in out.stdout and "procedural" not in out.stdout.split("###", 1)[1]
     record = json.loads(next((tmp_path / "ray_results").glob("*/ferlab_launch.json")).read_text())
