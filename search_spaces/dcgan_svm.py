@@ -4,9 +4,15 @@ an RBF SVM whose C and γ Optuna tunes with cross-validation on the training sid
 the same SVM on raw pixels and on the baseline CNN's features (the CNN trained with
 labels on the pre-training dataset), so the table says what the GAN features add.
 
-The cross-dataset matrix: `--set pretrain_dataset=… --set pretrain_root=…` (default: the
-training dataset) and `--set test_dataset=… --set test_root=…` (default: the training
-dataset's held-out split: subject-independent folds where subjects are known).
+The cross-dataset matrix: `pretrain_dataset` and `test_dataset` are grid axes (default:
+the training dataset; the test side is then its held-out split, subject-independent folds
+where subjects are known). Give every dataset's folder once in `data_roots` and list the
+datasets on each axis; the SVM's training dataset is `--dataset`:
+
+    --set 'data_roots={"fer2013": "../shared/datasets/fer2013", "ckplus": "../shared/datasets/ckplus48"}'
+    --set 'pretrain_dataset=["fer2013", "ckplus"]' --set 'test_dataset=["fer2013", "ckplus"]'
+
+(`pretrain_root` / `test_root` still name one side's folder for a single cell.)
 
 Regenerates the shape of their emotion experiments (pre-trained model / train / test /
 accuracy / mean AUC, Table II / Table III) and their sample-quality table (Table VII; IS
@@ -25,7 +31,7 @@ STUDY = StudySpec(
                 "Optuna-tuned RBF SVM, cross-dataset",
     trainable="dcgan_svm",
     base_config={"kernel": "rbf", "dcgan_size": 64, "dcgan_lr": 2e-4},
-    grid={"features": ["dcgan", "pixels", "cnn"], "seed": [0, 1, 2]},
+    grid={"features": ["dcgan", "pixels", "cnn"], "seed": [0, 1, 2], "pretrain_dataset": [None], "test_dataset": [None]},
     variant_keys=("features",),
     scales={
         "smoke": Scale(config={"dcgan_epochs": 3, "dcgan_width": 0.125, "dcgan_batch_size": 64, "eval_samples": 100,

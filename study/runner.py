@@ -76,6 +76,8 @@ def _resolved(key: str, value):
     trials do not run in the launch's working directory."""
     if key.endswith(("_root", "_weights", "_dir")) and isinstance(value, str) and Path(value).exists():
         return str(Path(value).resolve())
+    if key.endswith("_roots") and isinstance(value, dict):  # dataset name → path
+        return {name: _resolved("_root", path) for name, path in value.items()}
     return value
 
 

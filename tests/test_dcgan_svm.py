@@ -11,6 +11,7 @@ import torch
 from sklearn.metrics import roc_auc_score
 from sklearn.metrics import roc_curve as sklearn_roc_curve
 
+from tests.test_launch import CKPLUS
 from trainables import dcgan_svm
 from trainables.dcgan_fit import DCGANTrainer
 from trainables.dcgan_pretrain import pretrain_dcgan
@@ -149,3 +150,37 @@ def test_local_inception_weights_add_is_and_standard_fid(tmp_path):
     assert out["dcgan/is"] >= 1.0 and out["dcgan/fid_inception"] >= 0
     with pytest.raises(dcgan_svm.ConfigError, match="inception_weights .* is not a file"):
         dcgan_svm.parse_config({"inception_weights": str(tmp_path / "missing.pth")})
+
+
+def test_the_cross_dataset_matrix_is_two_grid_axes_with_one_map_of_roots(tmp_path, monkeypatch):
+    from search_spaces.dcgan_svm import STUDY
+    from study.runner import LaunchOptions, trial_space
+
+    (tmp_path / "ck").mkdir()
+    (tmp_path / "fer.csv").touch()
+    monkeypatch.chdir(tmp_path)
+    overrides = {"data_roots": {"ckplus": "ck", "fer2013": "fer.csv"}, "pretrain_dataset": ["fer2013", "ckplus"],
+                 "test_dataset": [None, "fer2013"]}
+    space = trial_space(STUDY, LaunchOptions("smoke", "ckplus", "ck", "ray", "sqlite:///m.db", overrides=overrides),
+                        has_official_split=False)
+    assert space["pretrain_dataset"] == {"grid_search": ["fer2013", "ckplus"]}
+    assert space["test_dataset"] == {"grid_search": [None, "fer2013"]}
+    # trials do not run in the launch's directory: the roots are made absolute
+    assert space["data_roots"] == {"ckplus": str(tmp_path / "ck"), "fer2013": str(tmp_path / "fer.csv")}
+    cfg = dcgan_svm.parse_config({"dataset": "ckplus", "pretrain_dataset": "fer2013", "test_dataset": "ckplus",
+                                  "data_roots": space["data_roots"]})
+    assert cfg.root_for("fer2013") == str(tmp_path / "fer.csv") and cfg.root_for("ckplus") == str(tmp_path / "ck")
+    assert cfg.root_for("fer2013", "elsewhere") == "elsewhere"  # a side's own root wins
+    with pytest.raises(dcgan_svm.ConfigError, match=r"data_roots\['fer2013'\]"):
+        dcgan_svm.parse_config({"pretrain_dataset": "fer2013", "data_roots": {"ckplus": "ck"}})
+    with pytest.raises(dcgan_svm.ConfigError, match="data_roots names unregistered datasets \\['mnist'\\]"):
+        dcgan_svm.parse_config({"data_roots": {"mnist": "ck"}})
+
+
+@pytest.mark.skipif(not CKPLUS.is_dir(), reason=f"real CK+48 not found at {CKPLUS} (set FERLAB_DATASETS)")
+def test_a_real_pretraining_side_from_the_map(tmp_path):
+    cfg = dcgan_svm.parse_config({**TINY, "pretrain_dataset": "ckplus", "data_roots": {"ckplus": str(CKPLUS)},
+                                  "cache_dir": str(tmp_path)})
+    pre, train, test = dcgan_svm.experiment_sides(cfg)
+    assert pre.data.name == "ckplus" and len(pre.idx) == 981  # all of CK+48: the test side is synthfaces
+    assert train.data.name == test.data.name == "synthfaces"

@@ -51,6 +51,7 @@ class DCGANSVMConfig:
     test_root: str | None = None
     pretrain_dataset: str | None = None
     pretrain_root: str | None = None
+    data_roots: dict = dataclasses.field(default_factory=dict)  # dataset name → its folder or file, for any side
     cache_dir: str | None = None
     protocol: str = "auto"
     fold: int = 0
@@ -76,15 +77,27 @@ class DCGANSVMConfig:
     device: str = "auto"
     threads: int | None = None
 
+    def root_for(self, name: str | None, explicit: str | None = None) -> str | None:
+        """Where dataset `name` lives: the side's own root, else `data_roots`, else the
+        training dataset's root when it is the training dataset."""
+        if explicit is not None:
+            return explicit
+        if name in self.data_roots:
+            return self.data_roots[name]
+        return self.data_root if name == self.dataset else None
+
     def __post_init__(self):
         for key in ("test_dataset", "pretrain_dataset"):
             name = getattr(self, key)
             if name is not None and name not in list_datasets():
                 raise ConfigError(f"{key} {name!r} is not a registered dataset; known: {', '.join(list_datasets())}")
-            root = getattr(self, key.replace("dataset", "root"))
-            if name not in (None, "synthfaces", self.dataset) and not (root and Path(root).exists()):
-                raise ConfigError(f"{key} {name!r} needs {key.replace('dataset', 'root')}, the folder or file of "
-                                  f"its data; got {root!r}, which does not exist")
+            root = self.root_for(name, getattr(self, key.replace("dataset", "root")))
+            if name not in (None, "synthfaces") and not (root and Path(root).exists()):
+                raise ConfigError(f"{key} {name!r} needs {key.replace('dataset', 'root')} or data_roots[{name!r}], "
+                                  f"the folder or file of its data; got {root!r}, which does not exist")
+        unknown = sorted(set(self.data_roots) - set(list_datasets()))
+        if unknown:
+            raise ConfigError(f"data_roots names unregistered datasets {unknown}; known: {', '.join(list_datasets())}")
         if self.inception_weights is not None and not Path(self.inception_weights).is_file():
             raise ConfigError(f"inception_weights {self.inception_weights!r} is not a file; give a local torchvision "
                               "inception_v3 state dict, or leave it unset (no IS; FID on FER features only)")
@@ -126,9 +139,8 @@ class Side:
 
 
 def _load(cfg: DCGANSVMConfig, name: str, root: str | None) -> FaceData:
-    same = name == cfg.dataset
-    return load_dataset(name, cfg.data_root if same and root is None else root, cache_dir=cfg.cache_dir,
-                        **(cfg.dataset_options if same else {}))
+    return load_dataset(name, cfg.root_for(name, root), cache_dir=cfg.cache_dir,
+                        **(cfg.dataset_options if name == cfg.dataset else {}))
 
 
 def _training_images(data: FaceData) -> np.ndarray:
