@@ -34,7 +34,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--num-samples", type=int, help="Optuna trials; for a grid study, the number of seeds (0..N-1)")
     parser.add_argument("--max-concurrent", type=int, help="trials at a time (default: as many as resources allow)")
     parser.add_argument("--address", help="join a running Ray cluster ('auto' or HOST:PORT); default: local Ray")
-    parser.add_argument("--storage-path", default="ray_results", help="where Tune keeps trial state (default: ./ray_results)")
+    parser.add_argument("--storage-path", default="ray_results",
+                        help="where Tune keeps trial state and checkpoints; on a cluster, a directory every node "
+                             "can reach (default: ./ray_results)")
+    parser.add_argument("--name", help="the launch's name under --storage-path (default: study-dataset-scale-time); "
+                                       "an existing one is refused: continue it with --resume NAME")
+    parser.add_argument("--cpus-per-trial", type=float, help="CPUs per trial (default: the study scale's)")
+    parser.add_argument("--gpus-per-trial", type=float,
+                        help="GPUs per trial; a fraction packs trials onto one GPU (default: the study scale's)")
     parser.add_argument("--tracking-uri", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI or sqlite:///mlflow.db)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
                         help="override one trial config key after the scale's (VALUE read as JSON, else as text; "
@@ -99,13 +106,16 @@ def main(argv=None) -> int:
         opts = LaunchOptions(scale=args.scale, dataset=args.dataset, data_root=args.data_root,
                              storage_path=str(storage), tracking_uri=tracking_uri, num_samples=args.num_samples,
                              max_concurrent=args.max_concurrent, address=args.address, cache_dir=args.cache_dir,
-                             overrides=args.overrides)
+                             overrides=args.overrides, cpus_per_trial=args.cpus_per_trial,
+                             gpus_per_trial=args.gpus_per_trial, name=args.name)
         results, record = launch(study, opts, resume_dir)
     except (StudyError, DataError, ConfigError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     unfinished = record["unfinished"]
     print(f"\nTrials: {len(results)} ({results.num_errors} failed, {unfinished} unfinished)")
+    for failed in record["failed"]:
+        print(f"  FAILED {failed['trial_id']} after {failed['attempts']} attempt(s): {failed['error']}")
     print(f"Tune state:  {storage / record['name']}  (resume with --resume {record['name']})")
     print(f"MLflow runs: {record['tracking_uri']}  experiment '{study.name}', parent run {record['parent_run_id']}")
     print(f"Report:      python -m analysis.report {study.name} --tracking-uri {record['tracking_uri']}\n")

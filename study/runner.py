@@ -15,8 +15,9 @@ from ray.tune.search.optuna import OptunaSearch
 from ray.tune.search.sample import Domain
 
 from study import tracking
+from study.faults import parse_faults
 from study.spec import StudyError, StudySpec
-from study.trial import TRAINABLES, run_trial
+from study.trial import TRAINABLES, platform_keys, run_trial
 from trainables.data import load_dataset
 
 RECORD = "ferlab_launch.json"
@@ -34,6 +35,9 @@ class LaunchOptions:
     address: str | None = None
     cache_dir: str | None = None
     overrides: dict = field(default_factory=dict)  # trial config keys set on the command line
+    cpus_per_trial: float | None = None  # default: the study's scale
+    gpus_per_trial: float | None = None
+    name: str | None = None  # the Tune experiment's name (default: study-dataset-scale-time)
 
 
 def trial_space(study: StudySpec, opts: LaunchOptions, has_official_split: bool) -> dict:
@@ -41,7 +45,10 @@ def trial_space(study: StudySpec, opts: LaunchOptions, has_official_split: bool)
     A command-line override (`--set`) wins over all of them; on a grid axis it leaves
     that one value, or, given a list, those values."""
     scale = study.scales[opts.scale]
-    config = {**study.base_config, **scale.config, "dataset": opts.dataset, "threads": max(1, int(scale.cpus))}
+    cpus, _ = trial_resources(study, opts)
+    config = {**study.base_config, **scale.config, "dataset": opts.dataset, "threads": max(1, int(cpus))}
+    if study.watchdog_s:
+        config["_watchdog_s"] = study.watchdog_s
     if opts.data_root:
         config["data_root"] = str(Path(opts.data_root).resolve())
     if opts.cache_dir:
@@ -90,7 +97,13 @@ def check_configs(study: StudySpec, space: dict) -> None:
     axes = {k: v["grid_search"] for k, v in space.items() if isinstance(v, dict) and "grid_search" in v}
     fixed = {k: (v.sample() if isinstance(v, Domain) else v) for k, v in space.items() if k not in axes}
     for values in itertools.product(*axes.values()):
-        parse({**fixed, **dict(zip(axes, values))})
+        config, platform = platform_keys({**fixed, **dict(zip(axes, values))})
+        unknown = sorted(set(platform) - {"_watchdog_s", "_fault"})
+        if unknown:
+            raise StudyError(f"unknown platform key(s) {unknown}: keys starting with '_' are the platform's; "
+                             "known: _watchdog_s (seconds), _fault (tests only)")
+        parse_faults(platform.get("_fault"))
+        parse(config)
 
 
 def _tune_config(study: StudySpec, opts: LaunchOptions) -> tune.TuneConfig:
@@ -126,19 +139,76 @@ class StagedOptunaSearch(OptunaSearch):
             super().on_trial_result(trial_id, result)
 
 
-def _trainable(study: StudySpec, opts: LaunchOptions):
+def trial_resources(study: StudySpec, opts: LaunchOptions) -> tuple[float, float]:
+    """(CPUs, GPUs) per trial: the command line's, else the study scale's. A GPU fraction
+    packs several small trials onto one GPU."""
     scale = study.scales[opts.scale]
+    cpus = scale.cpus if opts.cpus_per_trial is None else opts.cpus_per_trial
+    gpus = scale.gpus if opts.gpus_per_trial is None else opts.gpus_per_trial
+    if cpus < 0 or gpus < 0 or cpus + gpus == 0 or (gpus > 1 and gpus != int(gpus)):
+        raise StudyError(f"a trial needs CPUs ≥ 0 and GPUs ≥ 0, not both 0, and a GPU count above 1 must be whole; "
+                         f"got --cpus-per-trial {cpus:g} --gpus-per-trial {gpus:g}")
+    return cpus, gpus
+
+
+def _trainable(study: StudySpec, opts: LaunchOptions):
+    cpus, gpus = trial_resources(study, opts)
     fn = tune.with_parameters(run_trial, trainable_name=study.trainable)
-    return tune.with_resources(fn, {"cpu": scale.cpus, "gpu": scale.gpus})
+    return tune.with_resources(fn, {"cpu": cpus, "gpu": gpus})
+
+
+def check_feasible(cpus: float, gpus: float) -> None:
+    """Fail at once when no node of the cluster — up now, or one its autoscaler may add —
+    can ever hold one trial, instead of leaving every trial PENDING."""
+    need = {"CPU": cpus, "GPU": gpus}
+    nodes = [n["Resources"] for n in ray.nodes() if n.get("Alive")]
+    if any(all(node.get(k, 0) >= v for k, v in need.items() if v) for node in nodes):
+        return
+    scalable = autoscaler_node_types()
+    if any(all(kind.get(k, 0) >= v for k, v in need.items() if v) for kind in scalable):
+        return
+    have = "; ".join(f"{n.get('CPU', 0):g} CPU, {n.get('GPU', 0):g} GPU" for n in nodes) or "none"
+    extra = ("its autoscaler's node types cannot either: " + "; ".join(map(str, scalable))) if scalable else \
+        "and it has no autoscaler that could add one"
+    raise StudyError(f"each trial needs {cpus:g} CPU and {gpus:g} GPU, but no node of this Ray cluster has that "
+                     f"(nodes: {have}), {extra}. Lower --cpus-per-trial / --gpus-per-trial, or add such a node.")
+
+
+def autoscaler_node_types() -> list[dict]:
+    """The resources of each node type the cluster's autoscaler may add (Ray's autoscaler
+    v2 publishes them in the GCS); [] without an autoscaler."""
+    try:
+        config = ray._private.state.state.get_cluster_config()  # no public API yet (Ray 2.60)
+    except Exception:  # noqa: BLE001 — an older or newer Ray without it: as if none
+        return []
+    if config is None:
+        return []
+    return [dict(group.resources) for group in config.node_group_configs if group.max_count != 0]
 
 
 def start_ray(address: str | None) -> None:
+    """Local Ray, or join a cluster. On a cluster the driver's own code goes to every
+    node with the job (Ray's `py_modules`), so trials run exactly the commit the parent
+    run records, whatever version a node has installed."""
     if ray.is_initialized():
         return
     if address:
-        ray.init(address=address, log_to_driver=True)
+        import analysis
+        import search_spaces
+        import study
+        import trainables
+        modules = [analysis, search_spaces, study, trainables]
+        ray.init(address=address, log_to_driver=True, runtime_env={"py_modules": modules,
+                                                                  "excludes": ["__pycache__", "*.pyc"]})
     else:
         ray.init(include_dashboard=False, log_to_driver=True)
+
+
+def refuse_existing(path: Path, study: str) -> None:
+    """A new launch never writes into an existing experiment, live or restorable."""
+    if path.exists():
+        raise StudyError(f"{path} already holds a launch of this name; continue it with  python -m study.launch "
+                         f"{study} --resume {path.name}  or choose another --name")
 
 
 def launch(study: StudySpec, opts: LaunchOptions, resume_path: Path | None = None) -> tuple[tune.ResultGrid, dict]:
@@ -151,9 +221,12 @@ def launch(study: StudySpec, opts: LaunchOptions, resume_path: Path | None = Non
         # before trials start.
         data = load_dataset(opts.dataset, opts.data_root, cache_dir=opts.cache_dir)
         check_configs(study, trial_space(study, opts, data.usage is not None))
+        start_ray(opts.address)  # before the parent run: a cluster that cannot run the trials leaves no run
+        check_feasible(*trial_resources(study, opts))
         client = MlflowClient(opts.tracking_uri)
         experiment_id = tracking.ensure_experiment(client, study.name, opts.tracking_uri)
-        name = f"{study.name}-{opts.dataset}-{opts.scale}-{time.strftime('%Y%m%d-%H%M%S')}"
+        name = opts.name or f"{study.name}-{opts.dataset}-{opts.scale}-{time.strftime('%Y%m%d-%H%M%S')}"
+        refuse_existing(Path(opts.storage_path) / name, study.name)
         repro, diff = tracking.reproducibility_info()
         tags = {"ferlab.study": study.name, "ferlab.dataset": opts.dataset, "ferlab.scale": opts.scale,
                 "ferlab.procedural": str(data.procedural).lower(), "ferlab.dataset_hash": data.content_hash, **repro}
@@ -166,6 +239,7 @@ def launch(study: StudySpec, opts: LaunchOptions, resume_path: Path | None = Non
         tracking.write_launch_record(Path(opts.storage_path) / name / RECORD, record)
     try:
         start_ray(opts.address)
+        check_feasible(*trial_resources(study, opts))
         trainable = _trainable(study, opts)
         if resume_path is not None:
             # The restored RunConfig brings back its TrialRunLogger, pointed at the same parent run.
@@ -178,7 +252,9 @@ def launch(study: StudySpec, opts: LaunchOptions, resume_path: Path | None = Non
                                              record["run_tags"], study.variant_keys)
             run_config = tune.RunConfig(
                 name=record["name"], storage_path=opts.storage_path, callbacks=[logger], verbose=1,
-                failure_config=tune.FailureConfig(max_failures=2),
+                stop=tracking.FinishedTrialStopper(record["tracking_uri"], record["experiment_id"],
+                                                   record["parent_run_id"]),
+                failure_config=tune.FailureConfig(max_failures=study.max_failures),
                 checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
             )
             tuner = tune.Tuner(trainable, param_space=trial_space(study, opts, record["official_split"]),
@@ -189,8 +265,10 @@ def launch(study: StudySpec, opts: LaunchOptions, resume_path: Path | None = Non
         raise
     # Tune returns normally on Ctrl-C (and its ResultGrid counts the interrupted trial as
     # terminated): the saved experiment state says which trials are left to resume.
-    states = [t.status for t in tune.ExperimentAnalysis(results.experiment_path).trials]
-    record["unfinished"] = sum(state not in ("TERMINATED", "ERROR") for state in states)
+    trials = tune.ExperimentAnalysis(results.experiment_path).trials
+    record["unfinished"] = sum(t.status not in ("TERMINATED", "ERROR") for t in trials)
+    record["failed"] = [{"trial_id": t.trial_id, "attempts": t.num_failures, "error": tracking.error_summary(t)}
+                        for t in trials if t.status == "ERROR"]
     if record["unfinished"]:
         status = "KILLED"
     else:

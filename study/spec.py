@@ -46,6 +46,11 @@ class StudySpec:
     # … or a function of the trial config that says it (iteration-based trainables)
     reports_per_trial: Callable[[dict], int] | None = None
     tables: tuple[str, ...] = ()
+    # a trial is retried this many times (from its last checkpoint) before it counts as failed
+    max_failures: int = 2
+    # seconds without a report before a trial counts as hung (study.watchdog). Generous:
+    # a trial's first report may wait on a shared GAN another trial is training.
+    watchdog_s: float | None = 4 * 3600
 
     def __post_init__(self):
         missing = [s for s in SCALES if s not in self.scales]

@@ -8,15 +8,16 @@ continues its own run and is never logged twice."""
 import json
 import os
 import platform
+import re
 import subprocess
 import tempfile
 from importlib import metadata
 from pathlib import Path
 
 from mlflow import MlflowClient
-from mlflow.entities import Metric, Param
+from mlflow.entities import Metric, Param, RunTag
 from mlflow.utils.time import get_current_time_millis
-from ray.tune import Callback
+from ray.tune import Callback, Stopper
 
 PACKAGES = ("torch", "torchvision", "ray", "mlflow", "optuna", "numpy", "pandas", "scikit-learn", "albumentations")
 REPO = Path(__file__).resolve().parent.parent
@@ -88,15 +89,16 @@ class TrialRunLogger(Callback):
         self.tags, self.variant_keys = tags, variant_keys
         self.client = MlflowClient(tracking_uri)
         self.runs: dict[str, str] = {}
+        self.done: set[str] = set()  # trials whose run had FINISHED before this process saw them
 
     # Tune pickles its RunConfig, callbacks included, and hands it back on Tuner.restore.
     def __getstate__(self):
-        return {k: v for k, v in self.__dict__.items() if k not in ("client", "runs")}
+        return {k: v for k, v in self.__dict__.items() if k not in ("client", "runs", "done")}
 
     def __setstate__(self, state):
         self.__dict__.update(state)
         self.client = MlflowClient(self.tracking_uri)
-        self.runs = {}
+        self.runs, self.done = {}, set()
 
     def trial_tags(self, config: dict) -> dict[str, str]:
         """The row a trial belongs to, under plain names too, so the MLflow UI's search box
@@ -112,7 +114,12 @@ class TrialRunLogger(Callback):
             [self.experiment_id],
             filter_string=f"tags.`ferlab.trial_id` = '{trial.trial_id}' and tags.`mlflow.parentRunId` = '{self.parent_run_id}'",
         )
-        if existing:
+        if existing and existing[0].info.status == "FINISHED":
+            # Tune's saved state lagged behind MLflow when the driver died: the trial is
+            # done; FinishedTrialStopper stops it, and nothing more is logged.
+            run_id = existing[0].info.run_id
+            self.done.add(trial.trial_id)
+        elif existing:
             run_id = existing[0].info.run_id
             self.client.update_run(run_id, status="RUNNING")
         else:
@@ -140,20 +147,102 @@ class TrialRunLogger(Callback):
         metrics = [Metric(k, float(v), now, step) for k, v in result.items()
                    if "/" in k and isinstance(v, (int, float)) and not isinstance(v, bool)]
         metrics += [Metric(k, float(result[k]), now, step) for k in ("best_epoch",) if k in result]
-        self.client.log_batch(self.run_for(trial), metrics=metrics)
+        run_id = self.run_for(trial)
+        if trial.trial_id in self.done:
+            return
+        self.client.log_batch(run_id, metrics=metrics)
+        self.tag_node(run_id, result)
+
+    def tag_node(self, run_id: str, result: dict) -> None:
+        """`ferlab.node_id` / `ferlab.hostname`: where the trial last ran; `ferlab.nodes`:
+        every node it ran on, in order (a retried trial may move)."""
+        node = result.get("ferlab_node_id")
+        if node is None:
+            return
+        nodes = self.client.get_run(run_id).data.tags.get("ferlab.nodes", "")
+        if node != (nodes.split(",")[-1] if nodes else None):
+            nodes = f"{nodes},{node}" if nodes else node
+        self.client.log_batch(run_id, tags=[RunTag("ferlab.node_id", node), RunTag("ferlab.nodes", nodes),
+                                            RunTag("ferlab.hostname", str(result.get("ferlab_hostname", "")))])
 
     def on_trial_complete(self, iteration, trials, trial, **info):
         run_id = self.run_for(trial)
+        if trial.trial_id in self.done:
+            return
         checkpoint = trial.checkpoint
         if checkpoint is not None:
             with checkpoint.as_directory() as directory:
                 artifacts = Path(directory) / "artifacts"
                 if artifacts.is_dir():
                     self.client.log_artifacts(run_id, str(artifacts))
+        self.client.set_tag(run_id, "ferlab.retries", str(trial.num_failures))
         self.client.set_terminated(run_id, "FINISHED")
 
+    def on_trial_recover(self, iteration, trials, trial, **info):
+        """A failed attempt that Tune will retry from the trial's last checkpoint."""
+        run_id = self.run_for(trial)
+        if trial.trial_id in self.done:
+            return
+        self.client.set_tag(run_id, "ferlab.retries", str(trial.num_failures))
+        self.client.set_tag(run_id, "ferlab.last_error", error_summary(trial))
+
     def on_trial_error(self, iteration, trials, trial, **info):
-        self.client.set_terminated(self.run_for(trial), "FAILED")
+        """Retries spent: the run ends FAILED with the error's last line as a tag and its
+        full text as `error.txt`."""
+        run_id = self.run_for(trial)
+        if trial.trial_id in self.done:
+            return
+        self.client.set_tag(run_id, "ferlab.retries", str(trial.num_failures))
+        self.client.set_tag(run_id, "ferlab.error", error_summary(trial))
+        text = error_text(trial)
+        if text:
+            with tempfile.TemporaryDirectory() as tmp:
+                (Path(tmp) / "error.txt").write_text(str(text))
+                self.client.log_artifact(run_id, str(Path(tmp) / "error.txt"))
+        self.client.set_terminated(run_id, "FAILED")
+
+
+class FinishedTrialStopper(Stopper):
+    """Stops, at its first report, a trial whose MLflow run had already FINISHED when this
+    driver first saw it: after a driver crash, Tune's experiment state (saved every few
+    seconds) may still call a finished trial running, and a resume would run it again."""
+
+    def __init__(self, tracking_uri: str, experiment_id: str, parent_run_id: str):
+        self.tracking_uri, self.experiment_id, self.parent_run_id = tracking_uri, experiment_id, parent_run_id
+        self.status: dict[str, str | None] = {}
+
+    def __getstate__(self):
+        return {**self.__dict__, "status": {}}
+
+    def __call__(self, trial_id: str, result: dict) -> bool:
+        if trial_id not in self.status:
+            runs = MlflowClient(self.tracking_uri).search_runs(
+                [self.experiment_id],
+                filter_string=f"tags.`ferlab.trial_id` = '{trial_id}' and tags.`mlflow.parentRunId` = '{self.parent_run_id}'")
+            self.status[trial_id] = runs[0].info.status if runs else None
+        return self.status[trial_id] == "FINISHED"
+
+    def stop_all(self) -> bool:
+        return False
+
+
+def error_text(trial) -> str:
+    """Every failure of the trial so far, as Tune wrote them (`error.txt`). Read from the
+    driver's trial directory: when a retry is scheduled Tune has already cleared the
+    trial's pointer to it."""
+    local = Path(trial.local_path or "") / "error.txt"
+    return local.read_text() if trial.local_path and local.exists() else str(trial.get_error() or "")
+
+
+def error_summary(trial) -> str:
+    """One line for a trial's latest failure: its last `SomeError: message` line, else the
+    failure's first line (Ray's "The actor died unexpectedly …" for a killed worker)."""
+    text = error_text(trial)
+    block = text.rsplit("Failure # ", 1)[-1].splitlines()[1 if "Failure # " in text else 0:]
+    lines = [line.strip() for line in block if line.strip()]
+    raised = [line for line in lines if re.match(r"^[\w.]*(Error|Exception|Failure)\w*: ", line)]
+    found = raised[-1] if raised else (lines[0] if lines else "(no error text recorded)")
+    return found[:500]
 
 
 def write_launch_record(path: Path, record: dict) -> None:

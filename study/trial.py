@@ -1,11 +1,21 @@
 """The Ray edge of training: a Tune function trainable that runs a registered training
-function with a reporter backed by `tune.report` / `tune.get_checkpoint`."""
+function with a reporter backed by `tune.report` / `tune.get_checkpoint`.
 
+Config keys starting with `_` belong to the platform, not the training function:
+`_watchdog_s` (the study's limit on a silent trial, study.watchdog) and `_fault` (failures
+injected for the tests, study.faults)."""
+
+import json
 import shutil
+import socket
 import tempfile
 from pathlib import Path
 
+import ray
 from ray import tune
+
+from study.faults import Faults, parse_faults
+from study.watchdog import Watchdog
 
 from trainables import classifier, cyclegan, dcgan_svm, fesr, synthetic_ratio, toy
 
@@ -20,29 +30,59 @@ TRAINABLES = {
 }
 
 
+PROGRESS = "ferlab_progress.json"  # in every checkpoint: how many reports the trial had made
+
+
+def platform_keys(config: dict) -> tuple[dict, dict]:
+    """(the training function's config, the platform's `_` keys)."""
+    return ({k: v for k, v in config.items() if not k.startswith("_")},
+            {k: v for k, v in config.items() if k.startswith("_")})
+
+
 class TuneReporter:
     """Artifacts ride in every later checkpoint of the trial (under `artifacts/`), so the
     driver logs them to MLflow from the final checkpoint, whichever node the trial ran
-    on and however often it was restored."""
+    on and however often it was restored.
 
-    def __init__(self):
+    Every report also says where it ran (`ferlab_node_id`, `ferlab_hostname`) and, in a
+    restored attempt, from which report's checkpoint (`trial/resumed_from_report`)."""
+
+    def __init__(self, fault: Faults | None = None, watchdog: Watchdog | None = None):
         self.workdir = Path(tempfile.mkdtemp(prefix="ferlab-trial-"))
         self.kept_dir = self.workdir / "kept"
         self.kept_dir.mkdir()
+        self.fault, self.watchdog = fault, watchdog
+        self.where = {"ferlab_node_id": ray.get_runtime_context().get_node_id(), "ferlab_hostname": socket.gethostname()}
+        self.reports, self.resumed_from = 0, None
+        checkpoint = tune.get_checkpoint()
+        if checkpoint is not None:
+            with checkpoint.as_directory() as directory:
+                progress = Path(directory) / PROGRESS
+                if progress.exists():
+                    self.reports = self.resumed_from = json.loads(progress.read_text())["reports"]
 
     def report(self, metrics, checkpoint_dir=None):
+        if self.fault is not None:
+            self.fault.before_report(self.reports, resumed=self.resumed_from is not None)
+        self.reports += 1
+        metrics = {**metrics, **self.where}
+        if self.resumed_from is not None:
+            metrics["trial/resumed_from_report"] = self.resumed_from
         kept = list(self.kept_dir.iterdir())
         if checkpoint_dir is None and kept:
             checkpoint_dir = tempfile.mkdtemp(prefix="ferlab-ckpt-", dir=self.workdir)
         if checkpoint_dir is None:
             tune.report(metrics)
-            return
-        if kept:
-            target = Path(checkpoint_dir) / "artifacts"
-            target.mkdir(exist_ok=True)
-            for path in kept:
-                shutil.copy(path, target / path.name)
-        tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(checkpoint_dir))
+        else:
+            if kept:
+                target = Path(checkpoint_dir) / "artifacts"
+                target.mkdir(exist_ok=True)
+                for path in kept:
+                    shutil.copy(path, target / path.name)
+            (Path(checkpoint_dir) / PROGRESS).write_text(json.dumps({"reports": self.reports}))
+            tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(checkpoint_dir))
+        if self.watchdog is not None:
+            self.watchdog.pet()
 
     def restore(self):
         checkpoint = tune.get_checkpoint()
@@ -61,9 +101,16 @@ class TuneReporter:
 
 
 def run_trial(config: dict, trainable_name: str) -> None:
-    reporter = TuneReporter()
+    config, platform = platform_keys(config)
+    faults = [f for f in parse_faults(platform.get("_fault")) if f.hits(config)]
+    watchdog = None
+    if platform.get("_watchdog_s"):
+        watchdog = Watchdog(platform["_watchdog_s"], tune.get_context().get_trial_dir()).start()
+    reporter = TuneReporter(Faults(faults) if faults else None, watchdog)
     try:
         train, _ = TRAINABLES[trainable_name]
         train(config, reporter)
     finally:
+        if watchdog is not None:
+            watchdog.stop()
         shutil.rmtree(reporter.workdir, ignore_errors=True)
