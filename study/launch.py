@@ -16,7 +16,6 @@ import sys
 from pathlib import Path
 
 from study.spec import SCALES, StudyError, list_studies, load_study
-from study.tracking import resolve_tracking_uri
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -87,13 +86,18 @@ def main(argv=None) -> int:
         for name in list_studies():
             print(f"{name:28s} {load_study(name).description}")
         return 0
+    try:
+        study = load_study(args.study)
+    except StudyError as err:  # before the heavy imports (Ray, MLflow, torch): a typo answers at once
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     from analysis.report import render_report
     from study.runner import RECORD, LaunchOptions, launch
+    from study.tracking import resolve_tracking_uri
     from trainables.config import ConfigError
     from trainables.data import DataError
 
     try:
-        study = load_study(args.study)
         storage = Path(args.storage_path).resolve()
         resume_dir = find_resume_dir(storage, study.name, args.resume) if args.resume else None
         if resume_dir is not None:
