@@ -6,6 +6,9 @@ the experiment named after the study. ``load_runs`` turns the children of the ch
 parent(s) into a DataFrame with these columns:
 
 - ``run_id``, ``parent_run_id``, ``run_name``, ``status``, ``start_time`` (ms epoch);
+  ``parent_run_id`` is the launch a run belongs to: for a run of a ``--fill-missing``
+  launch (parent tagged ``ferlab.fills``), the launch it completes; ``launch_run_id``
+  is the parent it ran under. Choosing a launch or one of its fills loads them all;
 - every ``ferlab.*`` tag without its prefix: ``study``, ``role``, ``trial_id``,
   ``variant``, ``dataset``, ``scale``, ``procedural`` (bool), ``seed``, ``fold``
   (int where the tag parses as one);
@@ -106,18 +109,25 @@ def _choose_parents(parents: pd.DataFrame, study: str, parent: str) -> list[str]
     """
     if parents.empty:
         raise ReportError(f"experiment {study!r} has no parent run (tag {TAG_PREFIX}role=parent)")
-    if parent == "latest":
-        # Newest first; run_id breaks ties between launches started in the same ms.
-        ordered = parents.sort_values(["start_time", "run_id"], ascending=False)
-        return [ordered["run_id"].iloc[0]]
     if parent == "all":
         return list(parents["run_id"])
+    if parent == "latest":
+        # Newest first; run_id breaks ties between launches started in the same ms.
+        parent = parents.sort_values(["start_time", "run_id"], ascending=False)["run_id"].iloc[0]
     if parent in set(parents["run_id"]):
-        return [parent]
+        root = _root_of(parents)[parent]
+        return [root] + [p for p, r in _root_of(parents).items() if r == root and p != root]
     listing = "; ".join(f"{r.run_id} (started {pd.to_datetime(r.start_time, unit='ms')}, "
                         f"{r.status})" for r in parents.itertuples())
     raise ReportError(f"no parent run {parent!r} in experiment {study!r}; "
                       f"use 'latest', 'all' or one of: {listing}")
+
+
+def _root_of(parents: pd.DataFrame) -> dict[str, str]:
+    """Parent run id → the launch it belongs to: itself, or for a `--fill-missing`
+    launch (tag ferlab.fills) the launch it completes."""
+    fills = parents["fills"] if "fills" in parents else pd.Series(None, index=parents.index)
+    return {r: (f if isinstance(f, str) and f else r) for r, f in zip(parents["run_id"], fills)}
 
 
 def _ferlab_tags(tags: dict[str, str]) -> dict:
@@ -159,13 +169,16 @@ def load_runs(study: str, tracking_uri: str | None = None, parent: str = "latest
     """
     client = _client(tracking_uri)
     experiment = _experiment(client, study)
-    chosen = _choose_parents(_parents(client, experiment), study, parent)
+    parents = _parents(client, experiment)
+    chosen = _choose_parents(parents, study, parent)
+    root_of = _root_of(parents)
     rows = []
     for parent_id in chosen:
         children = _search_all(client, experiment.experiment_id,
                                f"tags.`{PARENT_TAG}` = '{parent_id}'")
-        rows.extend(_run_row(r) for r in children
-                    if r.data.tags.get(TAG_PREFIX + "role", "trial") == "trial")
+        # A fill's runs belong to the launch they complete: they pair with its runs.
+        rows.extend({**_run_row(r), "parent_run_id": root_of[parent_id], "launch_run_id": parent_id}
+                    for r in children if r.data.tags.get(TAG_PREFIX + "role", "trial") == "trial")
     frame = pd.DataFrame(rows)
     for column in BASE_COLUMNS:
         if column not in frame.columns:

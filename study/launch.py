@@ -45,6 +45,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
                         help="override one trial config key after the scale's (VALUE read as JSON, else as text; "
                              "on a grid axis a JSON list gives the axis's values); repeatable")
+    parser.add_argument("--fill-missing", nargs="?", const="latest", metavar="PARENT_RUN_ID",
+                        help="run only the cells of a grid launch (default: the study's latest in this MLflow store) "
+                             "that have no FINISHED run, even without its Tune directory; the report joins them")
     parser.add_argument("--resume", nargs="?", const="latest", metavar="RUN_DIR",
                         help="continue an interrupted launch: its directory under --storage-path, or the latest one")
     args = parser.parse_args(argv)
@@ -92,7 +95,7 @@ def main(argv=None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     from analysis.report import render_report
-    from study.runner import RECORD, LaunchOptions, launch
+    from study.runner import RECORD, LaunchOptions, launch, plan_fill
     from study.tracking import resolve_tracking_uri
     from trainables.config import ConfigError
     from trainables.data import DataError
@@ -112,7 +115,20 @@ def main(argv=None) -> int:
                              max_concurrent=args.max_concurrent, address=args.address, cache_dir=args.cache_dir,
                              overrides=args.overrides, cpus_per_trial=args.cpus_per_trial,
                              gpus_per_trial=args.gpus_per_trial, name=args.name)
-        results, record = launch(study, opts, resume_dir)
+        fill = None
+        if args.fill_missing:
+            if resume_dir is not None:
+                raise StudyError("--fill-missing and --resume exclude each other: resume continues one Tune "
+                                 "experiment, a fill starts a new one for the cells MLflow lacks")
+            opts, root, cells = plan_fill(study, opts, args.fill_missing)
+            if not cells:
+                print(f"Nothing to fill: every cell of launch {root} has a FINISHED run.\n")
+                for name in study.tables:
+                    print(render_report(name, tracking_uri=opts.tracking_uri, parent=root))
+                return 0
+            print(f"Filling {len(cells)} cell(s) of launch {root}: " + "; ".join(map(str, cells)))
+            fill = (root, cells)
+        results, record = launch(study, opts, resume_dir, fill)
     except (StudyError, DataError, ConfigError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -4,16 +4,18 @@ import itertools
 import json
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import ray
 from mlflow import MlflowClient
 from ray import tune
 from ray.tune.schedulers import ASHAScheduler
+from ray.tune.search import BasicVariantGenerator
 from ray.tune.search.optuna import OptunaSearch
 from ray.tune.search.sample import Domain
 
+from study import fill as fills
 from study import tracking
 from study.faults import parse_faults
 from study.spec import StudyError, StudySpec
@@ -211,8 +213,38 @@ def refuse_existing(path: Path, study: str) -> None:
                          f"{study} --resume {path.name}  or choose another --name")
 
 
-def launch(study: StudySpec, opts: LaunchOptions, resume_path: Path | None = None) -> tuple[tune.ResultGrid, dict]:
-    """Run (or resume) the study; returns Tune's results and the launch record."""
+def plan_fill(study: StudySpec, cli: LaunchOptions, which: str) -> tuple[LaunchOptions, str, list[dict]]:
+    """(the options of the launch to fill, its parent run id, its cells with no FINISHED
+    run). The command line may change where and how trials run, and platform `_` keys;
+    the trials' own config stays the launch's."""
+    client = MlflowClient(cli.tracking_uri)
+    experiment = client.get_experiment_by_name(study.name)
+    if experiment is None:
+        raise StudyError(f"no experiment {study.name!r} in {cli.tracking_uri} to fill (check --tracking-uri)")
+    changed = sorted(k for k in cli.overrides if not k.startswith("_"))
+    if changed:
+        raise StudyError(f"--fill-missing runs the launch's own trial config; --set may change only platform keys "
+                         f"(_watchdog_s, _fault), not {changed}")
+    root, recorded, family = fills.launch_to_fill(client, experiment.experiment_id, which)
+    opts = replace(cli, scale=recorded["scale"], dataset=recorded["dataset"], data_root=recorded["data_root"],
+                   cache_dir=recorded["cache_dir"] or cli.cache_dir, num_samples=recorded["num_samples"],
+                   overrides={**recorded["overrides"], **cli.overrides})
+    data = load_dataset(opts.dataset, opts.data_root, cache_dir=opts.cache_dir)
+    space = trial_space(study, opts, data.usage is not None)
+    return opts, root, fills.missing_cells(client, experiment.experiment_id, family, space, study)
+
+
+def _fill_space(space: dict, cells: list[dict]) -> tuple[dict, BasicVariantGenerator]:
+    """The param space with its grid axes fixed, and a generator that runs exactly `cells`."""
+    axes = [k for k, v in space.items() if isinstance(v, dict) and "grid_search" in v]
+    fixed = {**space, **{k: cells[0][k] for k in axes}}
+    return fixed, BasicVariantGenerator(points_to_evaluate=[dict(c) for c in cells])
+
+
+def launch(study: StudySpec, opts: LaunchOptions, resume_path: Path | None = None,
+           fill: tuple[str, list[dict]] | None = None) -> tuple[tune.ResultGrid, dict]:
+    """Run (or resume) the study; returns Tune's results and the launch record. `fill`:
+    (the parent run id of the launch it completes, the cells to run)."""
     if resume_path is not None:
         record = json.loads((resume_path / RECORD).read_text())
         client = MlflowClient(record["tracking_uri"])
@@ -229,13 +261,17 @@ def launch(study: StudySpec, opts: LaunchOptions, resume_path: Path | None = Non
         refuse_existing(Path(opts.storage_path) / name, study.name)
         repro, diff = tracking.reproducibility_info()
         tags = {"ferlab.study": study.name, "ferlab.dataset": opts.dataset, "ferlab.scale": opts.scale,
-                "ferlab.procedural": str(data.procedural).lower(), "ferlab.dataset_hash": data.content_hash, **repro}
+                "ferlab.procedural": str(data.procedural).lower(), "ferlab.dataset_hash": data.content_hash, **repro,
+                fills.OPTIONS_TAG: fills.options_tag(opts.scale, opts.dataset, opts.data_root, opts.overrides,
+                                                     opts.cache_dir, opts.num_samples)}
+        if fill is not None:
+            tags[fills.FILLS_TAG] = fill[0]
         params = {"scale": opts.scale, "dataset": opts.dataset, **{f"set.{k}": v for k, v in opts.overrides.items()}}
         parent = tracking.start_parent(client, experiment_id, name, tags, params, diff)
         record = {"study": study.name, "name": name, "scale": opts.scale, "dataset": opts.dataset,
                   "data_root": str(Path(opts.data_root).resolve()) if opts.data_root else None, "tracking_uri": opts.tracking_uri, "experiment_id": experiment_id,
                   "parent_run_id": parent, "procedural": data.procedural, "overrides": opts.overrides, "official_split": data.usage is not None,
-                  "run_tags": tags}
+                  "run_tags": {k: v for k, v in tags.items() if k != fills.OPTIONS_TAG}, "fills": fill[0] if fill else None, "cells": fill[1] if fill else None}
         tracking.write_launch_record(Path(opts.storage_path) / name / RECORD, record)
     try:
         start_ray(opts.address)
@@ -257,8 +293,12 @@ def launch(study: StudySpec, opts: LaunchOptions, resume_path: Path | None = Non
                 failure_config=tune.FailureConfig(max_failures=study.max_failures),
                 checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
             )
-            tuner = tune.Tuner(trainable, param_space=trial_space(study, opts, record["official_split"]),
-                               tune_config=_tune_config(study, opts), run_config=run_config)
+            space = trial_space(study, opts, record["official_split"])
+            tune_config = _tune_config(study, opts)
+            if fill is not None:
+                space, tune_config.search_alg = _fill_space(space, fill[1])
+                tune_config.num_samples = len(fill[1])
+            tuner = tune.Tuner(trainable, param_space=space, tune_config=tune_config, run_config=run_config)
         results = tuner.fit()
     except BaseException:
         client.set_terminated(record["parent_run_id"], "KILLED")

@@ -1,0 +1,76 @@
+"""`--fill-missing`: run only the cells of a grid study's launch that have no FINISHED run
+in MLflow: trials that failed, were lost, or never ran. It works even when the Tune
+experiment directory is gone.
+
+The cells come from the launch's own options, which every parent run records
+(`ferlab.launch_options`). A fill is a new launch whose parent run is tagged
+`ferlab.fills` with the launch it completes. The report reads that launch and its fills
+as one (analysis.runs), so the table regenerates from the union."""
+
+import itertools
+import json
+
+from mlflow import MlflowClient
+
+from study.spec import StudyError, StudySpec
+
+OPTIONS_TAG = "ferlab.launch_options"
+FILLS_TAG = "ferlab.fills"
+
+
+def options_tag(scale: str, dataset: str, data_root: str | None, overrides: dict, cache_dir: str | None,
+                num_samples: int | None) -> str:
+    return json.dumps({"scale": scale, "dataset": dataset, "data_root": data_root, "overrides": overrides,
+                       "cache_dir": cache_dir, "num_samples": num_samples})
+
+
+def grid_cells(space: dict) -> tuple[list[str], list[dict]]:
+    """(the grid axes, every grid point as {axis: value}) of a Tune param space."""
+    axes = [k for k, v in space.items() if isinstance(v, dict) and "grid_search" in v]
+    values = [space[k]["grid_search"] for k in axes]
+    return axes, [dict(zip(axes, point)) for point in itertools.product(*values)]
+
+
+def cell_key(cell: dict, axes: list[str]) -> tuple[str, ...]:
+    """A cell as MLflow params hold it (strings)."""
+    return tuple(str(cell[k]) for k in axes)
+
+
+def launch_to_fill(client: MlflowClient, experiment_id: str, which: str) -> tuple[str, dict, list[str]]:
+    """(the launch's parent run id, its recorded options, the ids of it and its earlier
+    fills). `which`: "latest" (the newest launch that is not itself a fill) or a parent
+    run id (a fill's id means the launch it fills)."""
+    parents = client.search_runs([experiment_id], "tags.`ferlab.role` = 'parent'", order_by=["attributes.start_time DESC"])
+    if not parents:
+        raise StudyError("this study has no launch in this MLflow store to fill (check --tracking-uri)")
+    by_id = {p.info.run_id: p for p in parents}
+    if which == "latest":
+        root = next((p for p in parents if FILLS_TAG not in p.data.tags), None)
+        if root is None:
+            raise StudyError("every launch of this study in this store is a fill; name the launch's parent run id")
+    elif which in by_id:
+        root = by_id.get(by_id[which].data.tags.get(FILLS_TAG, which))
+    else:
+        raise StudyError(f"no launch with parent run id {which!r}; launches: "
+                         + ", ".join(f"{p.info.run_id} ({p.info.run_name})" for p in parents))
+    if OPTIONS_TAG not in root.data.tags:
+        raise StudyError(f"launch {root.info.run_id} ({root.info.run_name}) does not record its options (it predates "
+                         "--fill-missing): relaunch it, or --resume it while its Tune directory exists")
+    family = [root.info.run_id] + [p.info.run_id for p in parents if p.data.tags.get(FILLS_TAG) == root.info.run_id]
+    return root.info.run_id, json.loads(root.data.tags[OPTIONS_TAG]), family
+
+
+def missing_cells(client: MlflowClient, experiment_id: str, family: list[str], space: dict,
+                  study: StudySpec) -> list[dict]:
+    """The grid points of `space` with no FINISHED child run under any of `family`."""
+    if study.search != "grid":
+        raise StudyError(f"study {study.name!r} is an Optuna search: it has no fixed cells to fill; "
+                         "launch more trials instead (--num-samples)")
+    axes, cells = grid_cells(space)
+    done = set()
+    for parent in family:
+        for run in client.search_runs([experiment_id], f"tags.`mlflow.parentRunId` = '{parent}'",
+                                      max_results=50_000):
+            if run.info.status == "FINISHED" and all(k in run.data.params for k in axes):
+                done.add(tuple(run.data.params[k] for k in axes))
+    return [cell for cell in cells if cell_key(cell, axes) not in done]
