@@ -161,7 +161,9 @@ def _trainable(study: StudySpec, opts: LaunchOptions):
 
 def check_feasible(cpus: float, gpus: float) -> None:
     """Fail at once when no node of the cluster — up now, or one its autoscaler may add —
-    can ever hold one trial, instead of leaving every trial PENDING."""
+    can ever hold one trial, instead of leaving every trial PENDING. An autoscaler whose
+    node types Ray does not publish (the cluster launcher's, Ray 2.60) gets the benefit of
+    the doubt, with a note: only it knows what it can add."""
     need = {"CPU": cpus, "GPU": gpus}
     nodes = [n["Resources"] for n in ray.nodes() if n.get("Alive")]
     if any(all(node.get(k, 0) >= v for k, v in need.items() if v) for node in nodes):
@@ -170,6 +172,10 @@ def check_feasible(cpus: float, gpus: float) -> None:
     if any(all(kind.get(k, 0) >= v for k, v in need.items() if v) for kind in scalable):
         return
     have = "; ".join(f"{n.get('CPU', 0):g} CPU, {n.get('GPU', 0):g} GPU" for n in nodes) or "none"
+    if not scalable and autoscaler_running():
+        print(f"note: each trial needs {cpus:g} CPU and {gpus:g} GPU and no node up has that (nodes: {have}); "
+              "the trials wait for the cluster's autoscaler to add one (`ray status` lists demands it cannot meet)")
+        return
     extra = ("its autoscaler's node types cannot either: " + "; ".join(map(str, scalable))) if scalable else \
         "and it has no autoscaler that could add one"
     raise StudyError(f"each trial needs {cpus:g} CPU and {gpus:g} GPU, but no node of this Ray cluster has that "
@@ -177,8 +183,8 @@ def check_feasible(cpus: float, gpus: float) -> None:
 
 
 def autoscaler_node_types() -> list[dict]:
-    """The resources of each node type the cluster's autoscaler may add (Ray's autoscaler
-    v2 publishes them in the GCS); [] without an autoscaler."""
+    """The resources of each node type the cluster's autoscaler may add, where Ray
+    publishes them in the GCS (KubeRay's autoscaler v2); [] otherwise."""
     try:
         config = ray._private.state.state.get_cluster_config()  # no public API yet (Ray 2.60)
     except Exception:  # noqa: BLE001 — an older or newer Ray without it: as if none
@@ -186,6 +192,20 @@ def autoscaler_node_types() -> list[dict]:
     if config is None:
         return []
     return [dict(group.resources) for group in config.node_group_configs if group.max_count != 0]
+
+
+def autoscaler_running() -> bool:
+    """Whether an autoscaler reports to this cluster's GCS (v2 reports its version; the
+    v1 monitor publishes its status in the GCS key-value store)."""
+    try:
+        from ray.autoscaler.v2.sdk import get_cluster_status
+        from ray.experimental.internal_kv import _internal_kv_get
+
+        if get_cluster_status(ray.get_runtime_context().gcs_address).stats.autoscaler_version:
+            return True
+        return _internal_kv_get(b"__autoscaling_status") is not None
+    except Exception:  # noqa: BLE001 — a Ray without these APIs: as if none
+        return False
 
 
 def start_ray(address: str | None) -> None:

@@ -1,9 +1,15 @@
 """Autoscaling on one machine: Ray's own autoscaler (v2) driving its fake multi-node
-provider (`ray.cluster_utils.AutoscalingCluster`: each "instance" it launches is a real
-raylet on this machine). A head without CPUs cannot run a trial; the study's demand must
-make the autoscaler add worker nodes, and idle nodes must go after the study."""
+provider (each "instance" it launches is a real raylet on this machine). A head without
+CPUs cannot run a trial; the study's demand must make the autoscaler add worker nodes,
+and idle nodes must go after the study.
+
+`ray.cluster_utils.AutoscalingCluster` would set this up, but the Ray wheel leaves out the
+fake provider's defaults file (fake_multi_node/example.yaml) that it and the `fake_multinode`
+provider type read. So the fixture starts the head the same way, naming the same provider
+class through Ray's `external` provider type, whose defaults are built in."""
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -13,19 +19,37 @@ from mlflow import MlflowClient
 
 from tests.test_launch import launch
 
+FAKE_PROVIDER = "ray.autoscaler._private.fake_multi_node.node_provider.FakeMultiNodeProvider"
+
+
+def _fake_cluster_config(head_id: str) -> dict:
+    return {
+        "cluster_name": "ferlab-fake", "max_workers": 2, "idle_timeout_minutes": 0.1, "upscaling_speed": 1.0,
+        "provider": {"type": "external", "module": FAKE_PROVIDER, "launch_multiple": True, "head_node_id": head_id,
+                     "disable_launch_config_check": True, "disable_node_updaters": True, "use_node_id_as_ip": True},
+        "auth": {"ssh_user": "nobody"},
+        "available_node_types": {
+            "ray.head.default": {"resources": {"CPU": 0}, "node_config": {}, "max_workers": 0},
+            "cpu_worker": {"resources": {"CPU": 1}, "node_config": {}, "min_workers": 0, "max_workers": 2}},
+        "head_node_type": "ray.head.default",
+        "file_mounts": {}, "cluster_synced_files": [], "file_mounts_sync_continuously": False, "rsync_exclude": [],
+        "rsync_filter": [], "initialization_commands": [], "setup_commands": [], "head_setup_commands": [],
+        "worker_setup_commands": [], "head_start_ray_commands": [], "worker_start_ray_commands": []}
+
 
 @pytest.fixture
-def autoscaling_cluster():
-    from ray.cluster_utils import AutoscalingCluster
+def autoscaling_cluster(tmp_path_factory):
+    from ray.autoscaler._private.fake_multi_node.node_provider import FAKE_HEAD_NODE_ID
 
-    cluster = AutoscalingCluster(
-        head_resources={"CPU": 0},
-        worker_node_types={"cpu_worker": {"resources": {"CPU": 1}, "node_config": {}, "min_workers": 0,
-                                          "max_workers": 2}},
-        autoscaler_v2=True, idle_timeout_minutes=0.1)
-    cluster.start()  # `ray stop --force` first: nothing else may run Ray on this machine meanwhile
+    config = tmp_path_factory.mktemp("autoscaler") / "fake_cluster.json"
+    config.write_text(json.dumps(_fake_cluster_config(FAKE_HEAD_NODE_ID)))
+    env = {**os.environ, "RAY_FAKE_CLUSTER": "1", "AUTOSCALER_UPDATE_INTERVAL_S": "1", "RAY_enable_autoscaler_v2": "1",
+           "RAY_CLOUD_INSTANCE_ID": FAKE_HEAD_NODE_ID, "RAY_OVERRIDE_NODE_ID_FOR_TESTING": FAKE_HEAD_NODE_ID}
+    subprocess.run(["ray", "stop", "--force"], check=True, capture_output=True)  # nothing else may run Ray meanwhile
+    subprocess.run(["ray", "start", "--head", "--num-cpus=0", f"--autoscaling-config={config}"], env=env, check=True,
+                   capture_output=True)
     yield
-    cluster.shutdown()
+    subprocess.run(["ray", "stop", "--force"], check=True, capture_output=True)
 
 
 def _alive_nodes() -> list[dict]:
@@ -42,6 +66,7 @@ def test_the_autoscaler_adds_nodes_for_the_trials_and_removes_them_when_idle(aut
     out = launch("cyclegan_toy", "--set", "gan_steps=120", "--set", "report_every=40", "--set", "seed=[0, 1]",
                  "--address", "auto", cwd=tmp_path)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    assert "the trials wait for the cluster's autoscaler" in out.stdout  # no node up fits; not refused
     record = json.loads(next((tmp_path / "ray_results").glob("*/ferlab_launch.json")).read_text())
     client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
     runs = client.search_runs([record["experiment_id"]], f"tags.`mlflow.parentRunId` = '{record['parent_run_id']}'")
