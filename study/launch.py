@@ -70,17 +70,24 @@ def parse_override(parser: argparse.ArgumentParser, item: str) -> tuple[str, obj
         return key, text
 
 
-def find_resume_dir(storage: Path, study: str, which: str) -> Path:
-    from study.runner import RECORD
-    if which != "latest":
-        path = Path(which) if Path(which).is_absolute() or Path(which).exists() else storage / which
-        if not (path / RECORD).exists():
-            raise StudyError(f"{path} is not a ferlab launch directory (no {RECORD} in it)")
-        return path.resolve()
-    launches = sorted((p for p in storage.glob(f"{study}-*") if (p / RECORD).exists()), key=lambda p: p.stat().st_mtime)
-    if not launches:
-        raise StudyError(f"no earlier launch of {study!r} under {storage} to resume")
-    return launches[-1].resolve()
+def find_resume_dir(storage_root: str, study: str, which: str) -> str:
+    """The launch directory to resume (a path or a URI): `which` names a launch under the
+    storage, gives its directory or URI, or is "latest"."""
+    from study import storage
+    if which == "latest":
+        found = storage.latest_launch(storage_root, f"{study}-")
+        if found is None:
+            raise StudyError(f"no earlier launch of {study!r} under {storage_root} to resume")
+        return found
+    if storage.is_uri(which):
+        location = which.rstrip("/")
+    elif Path(which).is_absolute() or Path(which).exists():
+        location = str(Path(which).resolve())
+    else:
+        location = storage.join(storage_root, which)
+    if storage.read_record(location) is None:
+        raise StudyError(f"{location} is not a ferlab launch directory (no {storage.RECORD} in it)")
+    return location
 
 
 def main(argv=None) -> int:
@@ -95,23 +102,24 @@ def main(argv=None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     from analysis.report import render_report
-    from study.runner import RECORD, LaunchOptions, launch, plan_fill
+    from study import storage
+    from study.runner import LaunchOptions, launch, plan_fill
     from study.tracking import resolve_tracking_uri
     from trainables.config import ConfigError
     from trainables.data import DataError
 
     try:
-        storage = Path(args.storage_path).resolve()
-        resume_dir = find_resume_dir(storage, study.name, args.resume) if args.resume else None
+        storage_root = storage.resolve(args.storage_path)
+        resume_dir = find_resume_dir(storage_root, study.name, args.resume) if args.resume else None
         if resume_dir is not None:
-            record = json.loads((resume_dir / RECORD).read_text())
+            record = storage.read_record(resume_dir)
             args.scale, args.dataset, args.data_root = record["scale"], record["dataset"], record["data_root"]
             args.overrides = record.get("overrides", {})
             tracking_uri = record["tracking_uri"]
         else:
             tracking_uri = resolve_tracking_uri(args.tracking_uri)
         opts = LaunchOptions(scale=args.scale, dataset=args.dataset, data_root=args.data_root,
-                             storage_path=str(storage), tracking_uri=tracking_uri, num_samples=args.num_samples,
+                             storage_path=storage_root, tracking_uri=tracking_uri, num_samples=args.num_samples,
                              max_concurrent=args.max_concurrent, address=args.address, cache_dir=args.cache_dir,
                              overrides=args.overrides, cpus_per_trial=args.cpus_per_trial,
                              gpus_per_trial=args.gpus_per_trial, name=args.name)
@@ -136,7 +144,7 @@ def main(argv=None) -> int:
     print(f"\nTrials: {len(results)} ({results.num_errors} failed, {unfinished} unfinished)")
     for failed in record["failed"]:
         print(f"  FAILED {failed['trial_id']} after {failed['attempts']} attempt(s): {failed['error']}")
-    print(f"Tune state:  {storage / record['name']}  (resume with --resume {record['name']})")
+    print(f"Tune state:  {resume_dir or storage.join(storage_root, record['name'])}  (resume with --resume {record['name']})")
     print(f"MLflow runs: {record['tracking_uri']}  experiment '{study.name}', parent run {record['parent_run_id']}")
     print(f"Report:      python -m analysis.report {study.name} --tracking-uri {record['tracking_uri']}\n")
     if unfinished:

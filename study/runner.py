@@ -16,13 +16,13 @@ from ray.tune.search.optuna import OptunaSearch
 from ray.tune.search.sample import Domain
 
 from study import fill as fills
+from study import storage
 from study import tracking
 from study.faults import parse_faults
 from study.spec import StudyError, StudySpec
 from study.trial import TRAINABLES, platform_keys, run_trial
 from trainables.data import load_dataset
 
-RECORD = "ferlab_launch.json"
 
 
 @dataclass(frozen=True)
@@ -195,15 +195,18 @@ def autoscaler_node_types() -> list[dict]:
 
 
 def autoscaler_running() -> bool:
-    """Whether an autoscaler reports to this cluster's GCS (v2 reports its version; the
-    v1 monitor publishes its status in the GCS key-value store)."""
+    """Whether an autoscaler that can add nodes reports to this cluster's GCS. Every head
+    runs a monitor; without a cluster config it is v1's read-only one, which names each
+    node type after a node (`node_<id>`). v2 reports a version only where it runs."""
     try:
         from ray.autoscaler.v2.sdk import get_cluster_status
         from ray.experimental.internal_kv import _internal_kv_get
 
-        if get_cluster_status(ray.get_runtime_context().gcs_address).stats.autoscaler_version:
+        if get_cluster_status(ray.get_runtime_context().gcs_address).stats.autoscaler_version not in ("", "0"):
             return True
-        return _internal_kv_get(b"__autoscaling_status") is not None
+        status = _internal_kv_get(b"__autoscaling_status")
+        types = (json.loads(status).get("autoscaler_report") or {}).get("node_type_mapping") or {} if status else {}
+        return any(not name.startswith("node_") for name in types.values())
     except Exception:  # noqa: BLE001 — a Ray without these APIs: as if none
         return False
 
@@ -226,11 +229,11 @@ def start_ray(address: str | None) -> None:
         ray.init(include_dashboard=False, log_to_driver=True)
 
 
-def refuse_existing(path: Path, study: str) -> None:
+def refuse_existing(launch_dir: str, study: str) -> None:
     """A new launch never writes into an existing experiment, live or restorable."""
-    if path.exists():
-        raise StudyError(f"{path} already holds a launch of this name; continue it with  python -m study.launch "
-                         f"{study} --resume {path.name}  or choose another --name")
+    if storage.exists(launch_dir):
+        raise StudyError(f"{launch_dir} already holds a launch of this name; continue it with  python -m study.launch "
+                         f"{study} --resume {launch_dir.rsplit('/', 1)[-1]}  or choose another --name")
 
 
 def plan_fill(study: StudySpec, cli: LaunchOptions, which: str) -> tuple[LaunchOptions, str, list[dict]]:
@@ -261,24 +264,25 @@ def _fill_space(space: dict, cells: list[dict]) -> tuple[dict, BasicVariantGener
     return fixed, BasicVariantGenerator(points_to_evaluate=[dict(c) for c in cells])
 
 
-def launch(study: StudySpec, opts: LaunchOptions, resume_path: Path | None = None,
+def launch(study: StudySpec, opts: LaunchOptions, resume_path: str | None = None,
            fill: tuple[str, list[dict]] | None = None) -> tuple[tune.ResultGrid, dict]:
     """Run (or resume) the study; returns Tune's results and the launch record. `fill`:
     (the parent run id of the launch it completes, the cells to run)."""
     if resume_path is not None:
-        record = json.loads((resume_path / RECORD).read_text())
+        record = storage.read_record(resume_path)
         client = MlflowClient(record["tracking_uri"])
     else:
         # Loading first: bad data fails before any run exists, and the parse cache is warm
         # before trials start.
         data = load_dataset(opts.dataset, opts.data_root, cache_dir=opts.cache_dir)
         check_configs(study, trial_space(study, opts, data.usage is not None))
+        storage.ensure_writable(opts.storage_path)  # a bad bucket or directory fails before Ray and runs
         start_ray(opts.address)  # before the parent run: a cluster that cannot run the trials leaves no run
         check_feasible(*trial_resources(study, opts))
         client = MlflowClient(opts.tracking_uri)
         experiment_id = tracking.ensure_experiment(client, study.name, opts.tracking_uri)
         name = opts.name or f"{study.name}-{opts.dataset}-{opts.scale}-{time.strftime('%Y%m%d-%H%M%S')}"
-        refuse_existing(Path(opts.storage_path) / name, study.name)
+        refuse_existing(storage.join(opts.storage_path, name), study.name)
         repro, diff = tracking.reproducibility_info()
         tags = {"ferlab.study": study.name, "ferlab.dataset": opts.dataset, "ferlab.scale": opts.scale,
                 "ferlab.procedural": str(data.procedural).lower(), "ferlab.dataset_hash": data.content_hash, **repro,
@@ -292,7 +296,7 @@ def launch(study: StudySpec, opts: LaunchOptions, resume_path: Path | None = Non
                   "data_root": str(Path(opts.data_root).resolve()) if opts.data_root else None, "tracking_uri": opts.tracking_uri, "experiment_id": experiment_id,
                   "parent_run_id": parent, "procedural": data.procedural, "overrides": opts.overrides, "official_split": data.usage is not None,
                   "run_tags": {k: v for k, v in tags.items() if k != fills.OPTIONS_TAG}, "fills": fill[0] if fill else None, "cells": fill[1] if fill else None}
-        tracking.write_launch_record(Path(opts.storage_path) / name / RECORD, record)
+        storage.write_record(storage.join(opts.storage_path, name), record)
     try:
         start_ray(opts.address)
         check_feasible(*trial_resources(study, opts))
@@ -303,6 +307,11 @@ def launch(study: StudySpec, opts: LaunchOptions, resume_path: Path | None = Non
                                        param_space=trial_space(study, opts, record["official_split"]))
             client.update_run(record["parent_run_id"], status="RUNNING")
         else:
+            # A bucket keeps every checkpoint: Tune uploads its experiment snapshot after it
+            # deletes the checkpoints the older snapshot names, so with num_to_keep a driver
+            # killed in between leaves trials that cannot restore (tests/test_cloud_storage.py
+            # met it). The snapshot goes up every 10 s; trial-dir files (watchdog dumps) too.
+            cloud = storage.is_uri(opts.storage_path)
             # Every child carries what reproduces it: commit, dirty flag, versions, data hash.
             logger = tracking.TrialRunLogger(record["tracking_uri"], record["experiment_id"], record["parent_run_id"],
                                              record["run_tags"], study.variant_keys)
@@ -311,7 +320,8 @@ def launch(study: StudySpec, opts: LaunchOptions, resume_path: Path | None = Non
                 stop=tracking.FinishedTrialStopper(record["tracking_uri"], record["experiment_id"],
                                                    record["parent_run_id"]),
                 failure_config=tune.FailureConfig(max_failures=study.max_failures),
-                checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
+                checkpoint_config=tune.CheckpointConfig(num_to_keep=None if cloud else 1),
+                sync_config=tune.SyncConfig(sync_period=10, sync_artifacts=True) if cloud else None,
             )
             space = trial_space(study, opts, record["official_split"])
             tune_config = _tune_config(study, opts)
@@ -325,7 +335,7 @@ def launch(study: StudySpec, opts: LaunchOptions, resume_path: Path | None = Non
         raise
     # Tune returns normally on Ctrl-C (and its ResultGrid counts the interrupted trial as
     # terminated): the saved experiment state says which trials are left to resume.
-    trials = tune.ExperimentAnalysis(results.experiment_path).trials
+    trials = tune.ExperimentAnalysis(results.experiment_path, storage_filesystem=results.filesystem).trials
     record["unfinished"] = sum(t.status not in ("TERMINATED", "ERROR") for t in trials)
     record["failed"] = [{"trial_id": t.trial_id, "attempts": t.num_failures, "error": tracking.error_summary(t)}
                         for t in trials if t.status == "ERROR"]

@@ -5,7 +5,6 @@ SQLite store has a single writer however many trials run at once, and a trial id
 its run by a tag looked up before any run is created: a retried or restored trial
 continues its own run and is never logged twice."""
 
-import json
 import os
 import platform
 import re
@@ -243,10 +242,3 @@ def error_summary(trial) -> str:
     raised = [line for line in lines if re.match(r"^[\w.]*(Error|Exception|Failure)\w*: ", line)]
     found = raised[-1] if raised else (lines[0] if lines else "(no error text recorded)")
     return found[:500]
-
-
-def write_launch_record(path: Path, record: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(record, indent=2))
-    tmp.replace(path)

@@ -1,0 +1,138 @@
+"""`--storage-path s3://…`: Tune's experiment state, the trials' checkpoints and the launch
+record go to the object store, and a driver killed mid-study resumes from there. The S3
+server is moto's, a stand-in for AWS (which cannot be reached from here), spoken to over
+real HTTP by pyarrow, the client Tune itself uses; GCS is not exercised."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+from mlflow import MlflowClient
+
+from tests.test_launch import REPO, launch
+
+BUCKET = "ferlab-test"
+STORAGE = f"s3://{BUCKET}/results"
+TOY = ("cyclegan_toy", "--set", "gan_steps=240", "--set", "report_every=20", "--set", "seed=[0, 1]",
+       "--storage-path", STORAGE)
+
+
+@pytest.fixture
+def s3(monkeypatch):
+    boto3 = pytest.importorskip("boto3")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for name, value in {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_ACCESS_KEY_ID": "testing",
+                        "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
+                        "AWS_EC2_METADATA_DISABLED": "true"}.items():
+        monkeypatch.setenv(name, value)  # the launches below inherit them, and Ray's workers from them
+    deadline = time.time() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            assert time.time() < deadline, "moto's S3 server did not start"
+            time.sleep(0.2)
+    client = boto3.client("s3")
+    client.create_bucket(Bucket=BUCKET)
+    yield client
+    server.terminate()
+    server.wait(timeout=30)
+
+
+def _keys(s3) -> list[str]:
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET)
+    return [item["Key"] for page in pages for item in page.get("Contents", [])]
+
+
+def _runs(tmp_path):
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("cyclegan_toy")
+    (parent,) = client.search_runs([experiment.experiment_id], "tags.`ferlab.role` = 'parent'")
+    runs = client.search_runs([experiment.experiment_id], f"tags.`mlflow.parentRunId` = '{parent.info.run_id}'")
+    return client, parent, {int(r.data.params["seed"]): r for r in runs}
+
+
+def _state_uploaded_at(s3, after: float) -> bool:
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET)
+    return any("/experiment_state" in item["Key"] and item["LastModified"].timestamp() > after
+               for page in pages for item in page.get("Contents", []))
+
+
+def test_a_study_on_s3_survives_its_driver_killed_and_resumes_from_the_bucket(s3, tmp_path):
+    # Seed 1 hangs at its fourth report on its first attempt, so the driver can be killed
+    # while it is under way, once Tune's snapshot naming its third checkpoint is in the bucket.
+    fault = '{"when": {"seed": 1}, "hang_at_report": 3}'
+    proc = subprocess.Popen([sys.executable, "-m", "study.launch", *TOY, "--max-concurrent", "1", "--set",
+                             f"_fault={fault}"], cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(REPO)},
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline, hung_since, ready = time.time() + 300, None, False
+        while not ready and time.time() < deadline and proc.poll() is None:
+            time.sleep(0.5)
+            if hung_since is None and (tmp_path / "mlflow.db").exists():
+                try:
+                    client, _, runs = _runs(tmp_path)
+                except ValueError:  # the parent run is not there yet
+                    continue
+                if 1 in runs and len(client.get_metric_history(runs[1].info.run_id, "val/acc")) == 3:
+                    hung_since = time.time()
+            ready = hung_since is not None and _state_uploaded_at(s3, hung_since + 1)
+        assert ready and proc.poll() is None, "seed 1 did not hang with its state in the bucket:\n" + (
+            proc.stdout.read() if proc.poll() is not None else "")
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+    keys = _keys(s3)
+    (record_key,) = [k for k in keys if k.endswith("/ferlab_launch.json")]
+    name = record_key.split("/")[1]
+    assert record_key == f"results/{name}/ferlab_launch.json"
+    assert any(k.startswith(f"results/{name}/experiment_state") for k in keys)
+    assert any("/checkpoint_" in k for k in keys)
+    assert not (tmp_path / "ray_results").exists()  # nothing of the launch on the local disk
+    client, parent, runs = _runs(tmp_path)
+    done = {s: (r.info.run_id, r.info.end_time) for s, r in runs.items() if r.info.status == "FINISHED"}
+
+    out = launch("cyclegan_toy", "--resume", "--storage-path", STORAGE, cwd=tmp_path)  # "latest", found in S3
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    client, parent, runs = _runs(tmp_path)
+    assert sorted(runs) == [0, 1] and {r.info.status for r in runs.values()} == {"FINISHED"}
+    assert parent.info.status == "FINISHED"
+    for seed, (run_id, end_time) in done.items():
+        assert runs[seed].info.run_id == run_id and runs[seed].info.end_time == end_time  # not run again
+    for run in runs.values():
+        steps = [m.step for m in client.get_metric_history(run.info.run_id, "val/acc")]
+        assert sorted(steps) == list(range(12))  # each report logged once
+    assert sorted(done) == [0]
+    resumed = client.get_metric_history(runs[1].info.run_id, "trial/resumed_from_report")
+    assert {m.value for m in resumed} == {3}  # from its checkpoint in the bucket, not from scratch
+
+    out = launch(*TOY, "--name", name, cwd=tmp_path)  # the same name again: refused, not overwritten
+    assert out.returncode == 2, out.stdout[-2000:] + out.stderr[-2000:]
+    assert f"{STORAGE}/{name} already holds a launch" in out.stderr and f"--resume {name}" in out.stderr
+    assert len(client.search_runs([parent.info.experiment_id], "tags.`ferlab.role` = 'parent'")) == 1
+
+
+def test_a_bucket_that_cannot_be_written_fails_before_any_run(s3, tmp_path):
+    out = launch("cyclegan_toy", "--storage-path", "s3://no-such-bucket/results", cwd=tmp_path)
+    assert out.returncode == 2
+    assert "s3://no-such-bucket/results" in out.stderr and "cannot be written" in out.stderr
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("cyclegan_toy")
+    assert experiment is None or not client.search_runs([experiment.experiment_id])
+
+
+def test_an_unsupported_scheme_is_refused(tmp_path):
+    out = launch("cyclegan_toy", "--storage-path", "ftp://host/results", cwd=tmp_path)
+    assert out.returncode == 2 and "scheme 'ftp' is not supported" in out.stderr
