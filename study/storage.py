@@ -59,10 +59,13 @@ def ensure_writable(root: str) -> None:
     fs, path = _fs(root)
     probe = f"{path}/.ferlab-probe-{uuid.uuid4().hex}"
     try:
+        new = fs.get_file_info(path).type == pafs.FileType.NotFound
         fs.create_dir(path, recursive=True)
         with fs.open_output_stream(probe) as out:
             out.write(b"ok")
         fs.delete_file(probe)
+        if new:  # a launch refused later must leave nothing behind
+            fs.delete_dir(path)
     except Exception as err:  # noqa: BLE001 — OSError, ArrowInvalid, permission errors
         raise StudyError(f"--storage-path {root!r} cannot be written to: {err}") from err
 

@@ -56,7 +56,12 @@ def _keys(s3) -> list[str]:
 def _runs(tmp_path):
     client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
     experiment = client.get_experiment_by_name("cyclegan_toy")
-    (parent,) = client.search_runs([experiment.experiment_id], "tags.`ferlab.role` = 'parent'")
+    if experiment is None:
+        raise LookupError("no experiment yet")
+    parents = client.search_runs([experiment.experiment_id], "tags.`ferlab.role` = 'parent'")
+    if not parents:
+        raise LookupError("no parent run yet")
+    (parent,) = parents
     runs = client.search_runs([experiment.experiment_id], f"tags.`mlflow.parentRunId` = '{parent.info.run_id}'")
     return client, parent, {int(r.data.params["seed"]): r for r in runs}
 
@@ -81,7 +86,7 @@ def test_a_study_on_s3_survives_its_driver_killed_and_resumes_from_the_bucket(s3
             if hung_since is None and (tmp_path / "mlflow.db").exists():
                 try:
                     client, _, runs = _runs(tmp_path)
-                except ValueError:  # the parent run is not there yet
+                except LookupError:  # the launch has not got that far yet
                     continue
                 if 1 in runs and len(client.get_metric_history(runs[1].info.run_id, "val/acc")) == 3:
                     hung_since = time.time()
