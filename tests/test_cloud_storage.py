@@ -83,7 +83,9 @@ def test_a_study_on_s3_survives_its_driver_killed_and_resumes_from_the_bucket(s3
         deadline, hung_since, ready = time.time() + 300, None, False
         while not ready and time.time() < deadline and proc.poll() is None:
             time.sleep(0.5)
-            if hung_since is None and (tmp_path / "mlflow.db").exists():
+            # The record is written after the parent run: polling MLflow's SQLite store before
+            # the driver has made it would race it in MLflow's schema migrations.
+            if hung_since is None and any(k.endswith("/ferlab_launch.json") for k in _keys(s3)):
                 try:
                     client, _, runs = _runs(tmp_path)
                 except LookupError:  # the launch has not got that far yet
