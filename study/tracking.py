@@ -79,6 +79,9 @@ def flatten(config: dict, prefix: str = "") -> dict[str, str]:
     return out
 
 
+LAST_STEP_TAG = "ferlab.last_step"  # the last report step a trial's run holds: resumed reports never log twice
+
+
 class TrialRunLogger(Callback):
     """Tune callback that mirrors each trial into its own nested MLflow child run."""
 
@@ -89,15 +92,16 @@ class TrialRunLogger(Callback):
         self.client = MlflowClient(tracking_uri)
         self.runs: dict[str, str] = {}
         self.done: set[str] = set()  # trials whose run had FINISHED before this process saw them
+        self.logged: dict[str, int] = {}  # run id → the last report step it holds
 
     # Tune pickles its RunConfig, callbacks included, and hands it back on Tuner.restore.
     def __getstate__(self):
-        return {k: v for k, v in self.__dict__.items() if k not in ("client", "runs", "done")}
+        return {k: v for k, v in self.__dict__.items() if k not in ("client", "runs", "done", "logged")}
 
     def __setstate__(self, state):
         self.__dict__.update(state)
         self.client = MlflowClient(self.tracking_uri)
-        self.runs, self.done = {}, set()
+        self.runs, self.done, self.logged = {}, set(), {}
 
     def trial_tags(self, config: dict) -> dict[str, str]:
         """The row a trial belongs to, under plain names too, so the MLflow UI's search box
@@ -121,6 +125,7 @@ class TrialRunLogger(Callback):
         elif existing:
             run_id = existing[0].info.run_id
             self.client.update_run(run_id, status="RUNNING")
+            self.logged[run_id] = int(existing[0].data.tags.get(LAST_STEP_TAG, -1))
         else:
             tags = {"mlflow.parentRunId": self.parent_run_id, "ferlab.role": "trial", "ferlab.trial_id": trial.trial_id,
                     **self.trial_tags(trial.config)}
@@ -149,7 +154,13 @@ class TrialRunLogger(Callback):
         run_id = self.run_for(trial)
         if trial.trial_id in self.done:
             return
-        self.client.log_batch(run_id, metrics=metrics)
+        if step <= self.logged.get(run_id, -1):
+            # Restored from a checkpoint older than the last report logged (Tune's saved
+            # state lags its results): the report re-runs, and its step keeps its first values.
+            self.tag_node(run_id, result)
+            return
+        self.client.log_batch(run_id, metrics=metrics, tags=[RunTag(LAST_STEP_TAG, str(step))])
+        self.logged[run_id] = step
         self.tag_node(run_id, result)
 
     def tag_node(self, run_id: str, result: dict) -> None:
