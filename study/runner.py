@@ -24,7 +24,6 @@ from study.trial import TRAINABLES, platform_keys, run_trial
 from trainables.data import load_dataset
 
 
-
 @dataclass(frozen=True)
 class LaunchOptions:
     scale: str
@@ -205,8 +204,10 @@ def autoscaler_running() -> bool:
         if get_cluster_status(ray.get_runtime_context().gcs_address).stats.autoscaler_version not in ("", "0"):
             return True
         status = _internal_kv_get(b"__autoscaling_status")
-        types = (json.loads(status).get("autoscaler_report") or {}).get("node_type_mapping") or {} if status else {}
-        return any(not name.startswith("node_") for name in types.values())
+        if status is None:
+            return False
+        report = json.loads(status).get("autoscaler_report") or {}
+        return any(not name.startswith("node_") for name in (report.get("node_type_mapping") or {}).values())
     except Exception:  # noqa: BLE001 — a Ray without these APIs: as if none
         return False
 

@@ -48,9 +48,13 @@ def s3(monkeypatch):
     server.wait(timeout=30)
 
 
-def _keys(s3) -> list[str]:
+def _objects(s3) -> list[dict]:
     pages = s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET)
-    return [item["Key"] for page in pages for item in page.get("Contents", [])]
+    return [item for page in pages for item in page.get("Contents", [])]
+
+
+def _keys(s3) -> list[str]:
+    return [item["Key"] for item in _objects(s3)]
 
 
 def _runs(tmp_path):
@@ -67,9 +71,8 @@ def _runs(tmp_path):
 
 
 def _state_uploaded_at(s3, after: float) -> bool:
-    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET)
     return any("/experiment_state" in item["Key"] and item["LastModified"].timestamp() > after
-               for page in pages for item in page.get("Contents", []))
+               for item in _objects(s3))
 
 
 def test_a_study_on_s3_survives_its_driver_killed_and_resumes_from_the_bucket(s3, tmp_path):
@@ -103,8 +106,8 @@ def test_a_study_on_s3_survives_its_driver_killed_and_resumes_from_the_bucket(s3
 
     keys = _keys(s3)
     (record_key,) = [k for k in keys if k.endswith("/ferlab_launch.json")]
-    name = record_key.split("/")[1]
-    assert record_key == f"results/{name}/ferlab_launch.json"
+    prefix, name, _ = record_key.split("/")
+    assert prefix == "results"  # the launch directory sits right under the storage prefix
     assert any(k.startswith(f"results/{name}/experiment_state") for k in keys)
     assert any("/checkpoint_" in k for k in keys)
     assert not (tmp_path / "ray_results").exists()  # nothing of the launch on the local disk

@@ -1,5 +1,6 @@
 """`python -m study.launch` end to end on real local Ray and a real MLflow SQLite store."""
 
+import functools
 import json
 import os
 import shutil
@@ -18,17 +19,13 @@ REPO = Path(__file__).resolve().parent.parent
 SHORT = ("--set", "epochs=3", "--set", 'dataset_options={"n_images": 400}')
 
 
+@functools.cache
 def _empty_store() -> Path:
     """An empty MLflow SQLite store, made by MLflow once per test session. A new store
-    runs all of MLflow's schema migrations (~7 s here), and this suite launches dozens."""
-    global _EMPTY_STORE
-    if _EMPTY_STORE is None:
-        _EMPTY_STORE = Path(tempfile.mkdtemp(prefix="ferlab-empty-store-")) / "mlflow.db"
-        MlflowClient(f"sqlite:///{_EMPTY_STORE}").search_experiments()
-    return _EMPTY_STORE
-
-
-_EMPTY_STORE = None
+    runs all of MLflow's schema migrations (seconds each), and this suite launches dozens."""
+    store = Path(tempfile.mkdtemp(prefix="ferlab-empty-store-")) / "mlflow.db"
+    MlflowClient(f"sqlite:///{store}").search_experiments()
+    return store
 
 
 def launch(*args, cwd, timeout=600, store=True):
