@@ -16,6 +16,7 @@ from ray.tune.search.optuna import OptunaSearch
 from ray.tune.search.sample import Domain
 
 from study import fill as fills
+from study import optuna_storage
 from study import storage
 from study import tracking
 from study.faults import parse_faults
@@ -39,6 +40,7 @@ class LaunchOptions:
     cpus_per_trial: float | None = None  # default: the study's scale
     gpus_per_trial: float | None = None
     name: str | None = None  # the Tune experiment's name (default: study-dataset-scale-time)
+    optuna_storage: str | None = None  # default: beside the MLflow store (study/optuna_storage.py)
 
 
 def trial_space(study: StudySpec, opts: LaunchOptions, has_official_split: bool) -> dict:
@@ -107,7 +109,8 @@ def check_configs(study: StudySpec, space: dict) -> None:
         parse(config)
 
 
-def _tune_config(study: StudySpec, opts: LaunchOptions) -> tune.TuneConfig:
+def _tune_config(study: StudySpec, opts: LaunchOptions, name: str = "optuna",
+                 optuna_url: str | None = None) -> tune.TuneConfig:
     # The metric goes to Tune only where a searcher or scheduler acts on it: Tune then
     # demands it in every report, and a multi-stage trial (GAN, then classifier) has no
     # validation accuracy to report while its GAN trains.
@@ -118,7 +121,10 @@ def _tune_config(study: StudySpec, opts: LaunchOptions) -> tune.TuneConfig:
         # and StagedOptunaSearch skip those reports, and Tune must not reject them.
         os.environ["TUNE_DISABLE_STRICT_METRIC_CHECKING"] = "1"
     if study.search == "optuna":
-        kwargs["search_alg"] = StagedOptunaSearch(seed=0)
+        # In a database the Optuna study outlives the launch: optuna-dashboard shows it, and
+        # `optuna.load_study(study_name=<launch name>, storage=...)` reads it.
+        store = optuna_storage.rdb_storage(optuna_url) if optuna_url else None
+        kwargs["search_alg"] = StagedOptunaSearch(seed=0, study_name=name, storage=store)
         kwargs["num_samples"] = opts.num_samples or 20
     if study.early_stopping:
         config = {**study.base_config, **study.scales[opts.scale].config, **opts.overrides}
@@ -227,7 +233,9 @@ def start_ray(address: str | None) -> None:
         ray.init(address=address, log_to_driver=True, runtime_env={"py_modules": modules,
                                                                   "excludes": ["__pycache__", "*.pyc"]})
     else:
-        ray.init(include_dashboard=False, log_to_driver=True)
+        # "local": a Ray of its own, even where `ray start` left a cluster running (which a
+        # bare ray.init() would join, and share with whatever else runs there).
+        ray.init(address="local", include_dashboard=False, log_to_driver=True)
 
 
 def refuse_existing(launch_dir: str, study: str) -> None:
@@ -284,6 +292,7 @@ def launch(study: StudySpec, opts: LaunchOptions, resume_path: str | None = None
         experiment_id = tracking.ensure_experiment(client, study.name, opts.tracking_uri)
         name = opts.name or f"{study.name}-{opts.dataset}-{opts.scale}-{time.strftime('%Y%m%d-%H%M%S')}"
         refuse_existing(storage.join(opts.storage_path, name), study.name)
+        optuna_url = optuna_storage.storage_url(opts.tracking_uri, opts.optuna_storage) if study.search == "optuna" else None
         repro, diff = tracking.reproducibility_info()
         tags = {"ferlab.study": study.name, "ferlab.dataset": opts.dataset, "ferlab.scale": opts.scale,
                 "ferlab.procedural": str(data.procedural).lower(), "ferlab.dataset_hash": data.content_hash, **repro,
@@ -291,12 +300,15 @@ def launch(study: StudySpec, opts: LaunchOptions, resume_path: str | None = None
                                                      opts.cache_dir, opts.num_samples)}
         if fill is not None:
             tags[fills.FILLS_TAG] = fill[0]
+        if optuna_url:
+            tags.update({"ferlab.optuna_storage": optuna_storage.shown(optuna_url), "ferlab.optuna_study": name})
         params = {"scale": opts.scale, "dataset": opts.dataset, **{f"set.{k}": v for k, v in opts.overrides.items()}}
         parent = tracking.start_parent(client, experiment_id, name, tags, params, diff)
         record = {"study": study.name, "name": name, "scale": opts.scale, "dataset": opts.dataset,
                   "data_root": str(Path(opts.data_root).resolve()) if opts.data_root else None, "tracking_uri": opts.tracking_uri, "experiment_id": experiment_id,
                   "parent_run_id": parent, "procedural": data.procedural, "overrides": opts.overrides, "official_split": data.usage is not None,
-                  "run_tags": {k: v for k, v in tags.items() if k != fills.OPTIONS_TAG}, "fills": fill[0] if fill else None, "cells": fill[1] if fill else None}
+                  "run_tags": {k: v for k, v in tags.items() if k != fills.OPTIONS_TAG}, "fills": fill[0] if fill else None, "cells": fill[1] if fill else None,
+                  "optuna_storage": optuna_url}
         storage.write_record(storage.join(opts.storage_path, name), record)
     try:
         start_ray(opts.address)
@@ -325,7 +337,7 @@ def launch(study: StudySpec, opts: LaunchOptions, resume_path: str | None = None
                 sync_config=tune.SyncConfig(sync_period=10, sync_artifacts=True) if cloud else None,
             )
             space = trial_space(study, opts, record["official_split"])
-            tune_config = _tune_config(study, opts)
+            tune_config = _tune_config(study, opts, record["name"], record.get("optuna_storage"))
             if fill is not None:
                 space, tune_config.search_alg = _fill_space(space, fill[1])
                 tune_config.num_samples = len(fill[1])
