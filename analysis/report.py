@@ -42,7 +42,7 @@ def render_report(study: str, tracking_uri: str | None = None, parent: str = "la
         if plots and table.plot is not None:
             drawn = table.plot(table, out / f"{table.name}.png")
             if drawn is not None:
-                table.footnotes.append(f"Figure: {Path(drawn).resolve()}")
+                table.footnotes.append(f"Figure: {Path(drawn).name}, beside this table")
         elif plots:
             per_class_chart(table, out / f"{table.name}.png")
         write_table(table, out)

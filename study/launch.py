@@ -12,7 +12,9 @@ its regenerated table.
 
 import argparse
 import json
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 from study.spec import SCALES, StudyError, list_studies, load_study
@@ -32,7 +34,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--cache-dir", help="parsed-dataset cache (default: $FERLAB_CACHE_DIR or ~/.cache/ferlab)")
     parser.add_argument("--num-samples", type=int, help="Optuna trials; for a grid study, the number of seeds (0..N-1)")
     parser.add_argument("--max-concurrent", type=int, help="trials at a time (default: as many as resources allow)")
-    parser.add_argument("--address", help="join a running Ray cluster ('auto' or HOST:PORT); default: local Ray")
+    parser.add_argument("--address", help="join a running Ray cluster ('auto' or HOST:PORT); default: a new Ray of its own on this machine, even where a cluster runs")
     parser.add_argument("--storage-path", default="ray_results",
                         help="where Tune keeps trial state and checkpoints; on a cluster, a directory every node "
                              "can reach (default: ./ray_results)")
@@ -42,6 +44,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--gpus-per-trial", type=float,
                         help="GPUs per trial; a fraction packs trials onto one GPU (default: the study scale's)")
     parser.add_argument("--tracking-uri", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI or sqlite:///mlflow.db)")
+    parser.add_argument("--optuna-storage", help="database for an Optuna-searched study (default: beside the MLflow "
+                                                 "store: optuna.db beside an SQLite one, the 'optuna' schema of a "
+                                                 "PostgreSQL one, ./optuna.db when logging to a server)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
                         help="override one trial config key after the scale's (VALUE read as JSON, else as text; "
                              "on a grid axis a JSON list gives the axis's values); repeatable")
@@ -122,7 +127,7 @@ def main(argv=None) -> int:
                              storage_path=storage_root, tracking_uri=tracking_uri, num_samples=args.num_samples,
                              max_concurrent=args.max_concurrent, address=args.address, cache_dir=args.cache_dir,
                              overrides=args.overrides, cpus_per_trial=args.cpus_per_trial,
-                             gpus_per_trial=args.gpus_per_trial, name=args.name)
+                             gpus_per_trial=args.gpus_per_trial, name=args.name, optuna_storage=args.optuna_storage)
         fill = None
         if args.fill_missing:
             if resume_dir is not None:
@@ -151,8 +156,23 @@ def main(argv=None) -> int:
         print(f"Interrupted: continue with  python -m study.launch {study.name} --resume {record['name']}")
         return 130
     for name in study.tables:
-        print(render_report(name, tracking_uri=record["tracking_uri"], parent=record["parent_run_id"]))
+        print(report_to_parent(name, record["tracking_uri"], record["parent_run_id"]))
     return 1 if results.num_errors else 0
+
+
+def report_to_parent(table: str, tracking_uri: str, parent_run_id: str) -> str:
+    """The launch's regenerated table (Markdown, LaTeX, CSV, plots) written to
+    reports/<table>/ and attached to its parent run under report/<table>/, so the MLflow
+    UI shows it beside the runs it came from."""
+    from mlflow import MlflowClient
+
+    from analysis.report import render_report
+
+    with tempfile.TemporaryDirectory() as tmp:
+        markdown = render_report(table, tracking_uri=tracking_uri, parent=parent_run_id, out_dir=tmp)
+        shutil.copytree(tmp, Path("reports") / table, dirs_exist_ok=True)
+        MlflowClient(tracking_uri).log_artifacts(parent_run_id, tmp, artifact_path=f"report/{table}")
+    return markdown
 
 
 if __name__ == "__main__":

@@ -29,14 +29,21 @@ def resolve_tracking_uri(uri: str | None) -> str:
     return uri or f"sqlite:///{Path.cwd().resolve() / 'mlflow.db'}"
 
 
+# MLflow 3's UI opens an experiment on its GenAI trace views unless the experiment says
+# it holds model training runs; ours then open on the runs table.
+EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
+
+
 def ensure_experiment(client: MlflowClient, name: str, tracking_uri: str) -> str:
     found = client.get_experiment_by_name(name)
     if found is not None:
+        if not found.tags.get("mlflow.experimentKind"):
+            client.set_experiment_tag(found.experiment_id, *next(iter(EXPERIMENT_KIND.items())))
         return found.experiment_id
     location = None
     if tracking_uri.startswith("sqlite:///"):
         location = (Path(tracking_uri[len("sqlite:///"):]).parent / "mlartifacts").resolve().as_uri()
-    return client.create_experiment(name, artifact_location=location)
+    return client.create_experiment(name, artifact_location=location, tags=EXPERIMENT_KIND)
 
 
 def reproducibility_info() -> tuple[dict[str, str], str]:
@@ -129,7 +136,7 @@ class TrialRunLogger(Callback):
         else:
             tags = {"mlflow.parentRunId": self.parent_run_id, "ferlab.role": "trial", "ferlab.trial_id": trial.trial_id,
                     **self.trial_tags(trial.config)}
-            name = f"{tags['variant']} fold{tags['fold']} seed{tags['seed']} ({trial.trial_id})"
+            name = f"{tags['variant']} fold{tags['fold']} seed{tags['seed']}"  # reads like its table row
             run = self.client.create_run(self.experiment_id, run_name=name, tags=tags)
             run_id = run.info.run_id
             params = [Param(k, str(v)[:6000]) for k, v in flatten(trial.config).items()]
@@ -151,6 +158,7 @@ class TrialRunLogger(Callback):
         metrics = [Metric(k, float(v), now, step) for k, v in result.items()
                    if "/" in k and isinstance(v, (int, float)) and not isinstance(v, bool)]
         metrics += [Metric(k, float(result[k]), now, step) for k in ("best_epoch",) if k in result]
+        metrics += [Metric(name, float(result[k]), now, step) for k, name in headline_names(result).items()]
         run_id = self.run_for(trial)
         if trial.trial_id in self.done:
             return
@@ -210,6 +218,20 @@ class TrialRunLogger(Callback):
                 (Path(tmp) / "error.txt").write_text(str(text))
                 self.client.log_artifact(run_id, str(Path(tmp) / "error.txt"))
         self.client.set_terminated(run_id, "FAILED")
+
+
+def headline_names(result: dict) -> dict[str, str]:
+    """Report key → the name every study shares in MLflow for its headline test metrics:
+    `test_acc`, `test_macro_f1`, `test_acc_<class>`. They are the numbers the tables use:
+    those of the epoch chosen on validation (`test/acc_at_best_val`) where a trial reports
+    them, else its final `test/acc`. A class is what also has a one-vs-rest accuracy."""
+    suffix = "_at_best_val" if "test/acc_at_best_val" in result else ""
+    names = {f"test/{k}{suffix}": f"test_{k}" for k in ("acc", "macro_f1") if f"test/{k}{suffix}" in result}
+    for key in result:
+        name = key[len("test/acc_"):len(key) - len(suffix)] if key.startswith("test/acc_") else ""
+        if name and key.endswith(suffix) and f"test/ovr_acc_{name}{suffix}" in result:
+            names[key] = f"test_acc_{name}"
+    return names
 
 
 class FinishedTrialStopper(Stopper):
