@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+import optuna
 import pytest
 from mlflow import MlflowClient
 
@@ -44,7 +45,7 @@ def test_every_variant_and_fold_is_one_finished_run_with_tags_losses_and_test_me
         tags = run.data.tags
         assert tags["variant"] == tags["ferlab.variant"] == run.data.params["variant"]
         assert tags["fold"] == run.data.params["fold"] and tags["seed"] == "0"
-        assert run.info.run_name.startswith(f"{tags['variant']} fold{tags['fold']} seed0")
+        assert run.info.run_name == f"{tags['variant']} fold{tags['fold']} seed0"
         assert 0 <= run.data.metrics["test/acc_at_best_val"] <= 1
         steps = client.get_metric_history(run.info.run_id, "loss/r_cls_real")
         assert len(steps) == 2  # one per stage-2 report: every 2 of the 4 joint iterations
@@ -93,3 +94,9 @@ def test_loss_weights_search_reports_best_lambdas_and_importances(tmp_path):
     assert len(lambdas) == 4 and all(1e-4 <= v <= 1e-2 for v in lambdas)  # sampled, within a decade of 0.001
     assert "paper (Section IV-B)" in out.stdout
     assert "importance of each λ" in out.stdout or "Importances need" in out.stdout
+    # the Optuna study persists beside the MLflow store, under the launch's name, with every trial
+    storage = f"sqlite:///{tmp_path / 'optuna.db'}"
+    assert client.get_run(record["parent_run_id"]).data.tags["ferlab.optuna_storage"] == storage
+    searched = optuna.load_study(study_name=record["name"], storage=storage)
+    finished = [t for t in searched.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert sorted(t.params["lambda6"] for t in finished) == sorted(lambdas)

@@ -234,6 +234,9 @@ def test_launch_runs_every_train_set_generates_once_and_prints_table_2_and_fig_8
         assert 0 <= run.data.metrics["blind/acc_at_best_val"] <= 1
     assert "synthetic_samples.png" in {a.path for a in client.list_artifacts(by_set["real+2x"].info.run_id)}
     assert "Synthetic ratio (their Table 2 and Fig. 8)" in out.stdout
-    figure = next(line for line in out.stdout.splitlines() if "Figure:" in line and line.endswith("synthetic_ratio.png"))
+    assert "Figure: synthetic_ratio.png, beside this table" in out.stdout
     assert (tmp_path / "reports" / "synthetic_ratio" / "synthetic_ratio.png").is_file()
-    assert str(tmp_path) in figure
+    parent = runs[0].data.tags["mlflow.parentRunId"]  # the launch's regenerated table and figure, on its parent run
+    attached = {a.path for a in client.list_artifacts(parent, "report/synthetic_ratio")}
+    assert {"report/synthetic_ratio/synthetic_ratio.md", "report/synthetic_ratio/synthetic_ratio.csv",
+            "report/synthetic_ratio/synthetic_ratio.png"} <= attached

@@ -1,0 +1,84 @@
+"""Real servers for the tracking tests: a throwaway PostgreSQL cluster (Debian's
+`postgresql` package, which `.ci/run` installs where it is missing) and the MLflow
+tracking server `python -m study.tracking` starts. Both listen on loopback only."""
+
+import glob
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def postgres_bin() -> Path | None:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if found:
+        return Path(found[-1]).parent
+    initdb = shutil.which("initdb")
+    return Path(initdb).parent if initdb else None
+
+
+def start_postgres():
+    """Yields the URL of a fresh database `mlflow` on a new PostgreSQL cluster; the
+    cluster and its files are removed afterwards."""
+    bin_dir = postgres_bin()
+    if bin_dir is None:
+        pytest.skip("PostgreSQL is not installed (Debian's postgresql package; .ci/run installs it)")
+    # PostgreSQL refuses to run as root: as root, the cluster is the postgres user's.
+    as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    root = Path(tempfile.mkdtemp(prefix="ferlab-pg-"))  # outside pytest's 0700 tmp, which postgres cannot enter
+    if as_user:
+        account = pwd.getpwnam("postgres")
+        os.chown(root, account.pw_uid, account.pw_gid)
+    port = free_port()
+    try:
+        subprocess.run([*as_user, str(bin_dir / "initdb"), "-D", str(root / "data"), "-U", "ferlab", "--auth=trust",
+                        "-E", "UTF8", "--no-sync"], check=True, capture_output=True)
+        subprocess.run([*as_user, str(bin_dir / "pg_ctl"), "-D", str(root / "data"), "-l", str(root / "log"), "-w",
+                        "-o", f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off", "start"],
+                       check=True, capture_output=True)
+        subprocess.run([*as_user, str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "ferlab",
+                        "mlflow"], check=True, capture_output=True)
+        yield f"postgresql://ferlab@127.0.0.1:{port}/mlflow"
+    finally:
+        subprocess.run([*as_user, str(bin_dir / "pg_ctl"), "-D", str(root / "data"), "-m", "immediate", "stop"],
+                       capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def start_tracking_server(backend: str, artifacts: Path, log: Path):
+    """Yields the URL of `python -m study.tracking` serving `backend`."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with open(log, "w") as out:
+        server = subprocess.Popen([sys.executable, "-m", "study.tracking", "--backend-store-uri", backend,
+                                   "--artifacts-destination", artifacts.as_uri(), "--port", str(port)],
+                                  cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 180
+        while "MLflow UI and tracking server" not in log.read_text():
+            assert server.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.5)
+        yield url
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(60)
+        with pytest.raises((urllib.error.URLError, ConnectionError)):  # stopped with all its workers
+            urllib.request.urlopen(f"{url}/health", timeout=2)

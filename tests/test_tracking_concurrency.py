@@ -1,0 +1,58 @@
+"""The local default store (SQLite in the working directory) under load: two launches at
+once, 4 trials each, so 8 trials report at the same time through two drivers into one
+file. Nothing may be lost: every trial has one FINISHED run, and every metric point
+Tune recorded for it (its result.json) is in MLflow."""
+
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+
+from mlflow import MlflowClient
+
+from tests.test_launch import REPO, _empty_store
+
+TOY = ("cyclegan_toy", "--set", "gan_steps=200", "--set", "report_every=10", "--set", "seed=[0, 1, 2, 3]",
+       "--cpus-per-trial", "0.25", "--max-concurrent", "4")
+
+
+def tune_points(trial_dir) -> Counter:
+    """(metric, step) → 1 for every metric of every report Tune wrote for a trial."""
+    points = Counter()
+    for line in (trial_dir / "result.json").read_text().splitlines():
+        result = json.loads(line)
+        step = result["training_iteration"] - 1
+        points.update((k, step) for k, v in result.items()
+                      if "/" in k and isinstance(v, (int, float)) and not isinstance(v, bool))
+    return points
+
+
+def test_two_launches_of_four_trials_into_one_sqlite_store_lose_nothing(tmp_path):
+    (tmp_path / "mlflow.db").write_bytes(_empty_store().read_bytes())
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    launches = [subprocess.Popen([sys.executable, "-m", "study.launch", *TOY, "--name", f"load{i}"], cwd=tmp_path,
+                                 env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                for i in range(2)]
+    outputs = [p.communicate(timeout=600)[0] for p in launches]
+    assert [p.returncode for p in launches] == [0, 0], "\n".join(o[-3000:] for o in outputs)
+
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("cyclegan_toy").experiment_id
+    children = client.search_runs([experiment], "tags.`ferlab.role` = 'trial'")
+    assert len(children) == 8
+    assert {r.info.status for r in children} == {"FINISHED"}
+    by_trial = {r.data.tags["ferlab.trial_id"]: r for r in children}
+    assert len(by_trial) == 8  # one run per trial, none doubled
+    total = 0
+    for i in range(2):
+        for trial_dir in (tmp_path / "ray_results" / f"load{i}").glob("run_trial_*"):
+            trial_id = "_".join(trial_dir.name.split("_")[2:4])
+            expected = tune_points(trial_dir)
+            run = by_trial[trial_id]
+            logged = Counter()
+            for key in {k for k, _ in expected}:
+                logged.update((key, m.step) for m in client.get_metric_history(run.info.run_id, key))
+            assert logged == expected, trial_id
+            total += sum(expected.values())
+    assert total >= 8 * 20 * 2  # 20 reports a trial, each with several metrics
