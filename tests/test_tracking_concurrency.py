@@ -13,7 +13,7 @@ from mlflow import MlflowClient
 
 from tests.test_launch import REPO, _empty_store
 
-TOY = ("cyclegan_toy", "--set", "gan_steps=200", "--set", "report_every=10", "--set", "seed=[0, 1, 2, 3]",
+TOY = ("cyclegan_toy", "--set", "gan_steps=100", "--set", "report_every=5", "--set", "seed=[0, 1, 2, 3]",
        "--cpus-per-trial", "0.25", "--max-concurrent", "4")
 
 
