@@ -139,3 +139,26 @@ def metric_names_shown(page) -> set[str]:
             return seen
         grid.evaluate("g => { g.scrollTop += 200; g.dispatchEvent(new Event('scroll')); }")
         page.wait_for_timeout(250)
+
+
+def test_optuna_studies_get_their_own_schema_in_the_tracking_database(postgres_url, server):
+    import optuna
+    import sqlalchemy
+
+    from study.optuna_storage import storage_url
+
+    url = storage_url(postgres_url)  # the database MLflow's server uses, schema "optuna"
+    study = optuna.create_study(study_name="ferlab-schema-check", storage=url)
+    study.optimize(lambda trial: trial.suggest_float("x", 0, 1), n_trials=3)
+    assert len(optuna.load_study(study_name="ferlab-schema-check", storage=url).trials) == 3
+    engine = sqlalchemy.create_engine(postgres_url)
+    with engine.connect() as db:
+        schemas = dict(db.execute(sqlalchemy.text(
+            "SELECT table_name, table_schema FROM information_schema.tables "
+            "WHERE table_name IN ('studies', 'experiments')")).all())
+        versions = db.execute(sqlalchemy.text(
+            "SELECT table_schema FROM information_schema.tables WHERE table_name = 'alembic_version'")).scalars().all()
+    engine.dispose()
+    assert schemas == {"studies": "optuna", "experiments": "public"}
+    assert sorted(versions) == ["optuna", "public"]  # each keeps its own schema version
+    assert MlflowClient(server).search_experiments()  # MLflow's server still reads its tables

@@ -7,6 +7,7 @@ Then `python -m study.launch <study> --tracking-uri http://127.0.0.1:5000` logs 
 it. Stops on Ctrl-C."""
 
 import argparse
+import ctypes
 import os
 import signal
 import subprocess
@@ -42,8 +43,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     signal.signal(signal.SIGTERM, _interrupt)
     # Its own process group: MLflow's server runs its web workers as children, and all of
-    # them must go when this command stops.
-    process = subprocess.Popen(server.command(opts), start_new_session=True)
+    # them must go when this command stops; killed outright, this command takes the
+    # server with it (PR_SET_PDEATHSIG), so no server outlives it holding the port.
+    process = subprocess.Popen(server.command(opts), start_new_session=True, preexec_fn=_die_with_parent)
     try:
         server.wait_ready(process, server.url(opts))
         print(f"MLflow UI and tracking server: {server.url(opts)}\n"
@@ -57,6 +59,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     finally:
         _stop(process)
+
+
+def _die_with_parent() -> None:
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1: PR_SET_PDEATHSIG
 
 
 def _interrupt(signum, frame):
