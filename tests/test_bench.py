@@ -1,0 +1,119 @@
+"""`python -m study.bench` on tiny cases: the report's shape, and ratios computed from the
+measurements it records (no speed is asserted here; the bench itself judges its goals)."""
+
+import gzip
+import json
+
+import numpy as np
+import pytest
+
+from study import bench
+
+
+def write_fer2013(root, n=300):
+    rng = np.random.default_rng(0)
+    rows = ["emotion,pixels,Usage"]
+    for i in range(n):
+        pixels = " ".join(map(str, rng.integers(0, 256, 48 * 48)))
+        rows.append(f"{i % 7},{pixels},{('Training', 'PublicTest', 'PrivateTest')[i % 3]}")
+    root.mkdir()
+    with gzip.open(root / "fer2013.csv.gz", "wt") as out:
+        out.write("\n".join(rows) + "\n")
+
+
+def test_dataset_load_ratio_is_parse_over_cached_time(tmp_path):
+    write_fer2013(tmp_path / "fer")
+    row = bench.bench_dataset_load(quick=True, fer_root=tmp_path / "fer")
+    assert row.measured["parse_s"] > 0 and row.measured["cached_s"] > 0
+    assert row.ratio == pytest.approx(row.measured["parse_s"] / row.measured["cached_s"])
+    assert row.passed == (row.ratio >= 20) and row.note == "300 images"
+
+
+def test_dataset_load_without_files_is_not_measured(tmp_path):
+    row = bench.bench_dataset_load(quick=True, fer_root=tmp_path)
+    assert row.ratio is None and row.passed is None and row.note.startswith("not measured: no FER2013 CSV")
+
+
+def test_concurrency_ratio_is_throughput_of_two_over_one(tmp_path):
+    config = {**bench._training_config(quick=True), "epochs": 1, "dataset_options": {"n_images": 120, "n_subjects": 12}}
+    row = bench.bench_concurrency(quick=True, config=config)
+    one, two = row.measured["one_alone_s"], row.measured["two_at_once_s"]
+    assert one > 0 and two > 0
+    assert row.ratio == pytest.approx((2 / two) / (1 / one))
+    assert row.passed == (row.ratio >= 1.8)
+
+
+def test_cli_prints_the_table_and_writes_every_row_to_json(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(bench, "DATASETS", tmp_path)  # no FER2013 here: that row says so
+    out = tmp_path / "bench.json"
+    assert bench.main(["--quick", "--only", "gpu_packing", "dataset_load", "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert printed.splitlines()[0] == "| figure | ours | comparison | ratio | goal | result |"
+    report = json.loads(out.read_text())
+    assert report["quick"] is True and report["machine"]["cpus"] >= 1
+    figures = [row["figure"] for row in report["rows"]]
+    assert figures == [bench.bench_gpu_packing(True)[0].figure, bench.bench_dataset_load(True).figure]
+    if report["machine"]["gpu"] is None:
+        assert report["rows"][0]["ratio"] is None and "not measured: no GPU" in printed
+    assert report["rows"][1]["passed"] is None and "not measured: no FER2013 CSV" in printed
+
+
+def test_input_pipeline_rows_compare_the_feed_with_training_per_net():
+    rows = bench.bench_input_pipeline(quick=True, nets=("zhu_cnn",))
+    assert [r.figure for r in rows] == ["input pipeline (torch batch_augment) vs zhu_cnn training",
+                                        "albumentations arm (classical_augment, per image) vs zhu_cnn training"]
+    for row in rows:
+        feed, train = row.measured["input_images_per_s"], row.measured["train_images_per_s"]
+        assert feed > 0 and train > 0 and row.ratio == pytest.approx(feed / train)
+
+
+def test_platform_overhead_times_the_launch_and_the_same_trainings_in_a_loop():
+    row = bench.bench_platform_overhead(quick=True, n_trials=2, epochs=1, n_images=240)
+    launch, loop = row.measured["launch_s"], row.measured["loop_s"]
+    assert len(row.measured["trial_s"]) == 2 and launch > 0 and loop > 0
+    assert row.ratio == pytest.approx(launch / loop)
+    assert row.measured["fixed_cost_per_trial_s"] == pytest.approx((launch - loop) * 2 / 2)
+    assert row.passed is None and "the goal is for trials of ≥ 60 s" in row.note  # these trials are seconds long
+
+
+def test_synthetic_cache_counts_generations_and_times_the_second_trial_both_ways():
+    row = bench.bench_synthetic_cache(quick=True)
+    m = row.measured
+    assert m["generations_with_cache"] == 1 and m["fresh_generated"] is True
+    assert row.passed is True and row.ratio == pytest.approx(m["without_cache_s"] / m["with_cache_s"])
+
+
+def test_gpu_bench_trial_is_the_studys_paper_trial():
+    from study.gpu_bench import PAPER_TRIAL
+    from study.spec import load_study
+
+    study = load_study("fesr_ablation")
+    expected = {**study.base_config, **study.scales["paper"].config, "n_folds": study.scales["paper"].n_folds}
+    assert {k: PAPER_TRIAL[k] for k in expected} == expected
+    assert PAPER_TRIAL["variant"] == "FESR_JL"
+
+
+def test_gpu_bench_packing_machinery_on_cpu():
+    from study import gpu_bench
+
+    tiny = {**gpu_bench.PAPER_TRIAL, "image_size": 48, "gan_width": 0.125, "r_width": 0.125, "batch_size": 4,
+            "pretrain_iters": 100, "joint_iters": 100, "n_folds": 4,
+            "dataset_options": {"n_images": 280, "n_subjects": 12}, "threads": 1}
+    report = gpu_bench.run(steps=2, packings=[1, 2], config=tiny, device="cpu", modes=False)
+    runs = report["runs"]
+    assert [(r["k"], r["amp"], r["channels_last"], r["threads"]) for r in runs] == [(1, False, False, 1),
+                                                                                   (2, False, False, 1)]
+    for r in runs:
+        assert "error" not in r, r
+        assert len(r["stage1_s"]) == r["k"] and all(s > 0 for s in r["stage1_s"] + r["stage2_s"])
+        hours = [(100 * a + 100 * b) / 3600 for a, b in zip(r["stage1_s"], r["stage2_s"])]
+        assert r["trials_per_hour"] == pytest.approx(sum(1 / h for h in hours))
+
+
+def test_trial_memory_compares_concurrent_trials_with_one_dataset_copy(tmp_path):
+    write_fer2013(tmp_path / "fer", n=600)
+    row = bench.bench_trial_memory(quick=True, n=2, fer_root=tmp_path / "fer")
+    m = row.measured
+    assert m["dataset_bytes"] == 600 * 48 * 48 + 600 * 8  # uint8 images, int64 labels
+    assert m["together_pss_bytes"] > 0 and m["trial_state_bytes"] > 0
+    assert row.ratio == pytest.approx(m["together_pss_bytes"] / (m["dataset_bytes"] + 2 * m["trial_state_bytes"]))
