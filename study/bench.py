@@ -38,6 +38,11 @@ def not_measured(figure: str, goal: str, why: str) -> Row:
     return Row(figure=figure, goal=goal, note=f"not measured: {why}")
 
 
+def no_fer2013(root: Path) -> str | None:
+    """Why FER2013 cannot be measured from `root`, or None when its CSV is there."""
+    return None if any(root.glob("*.csv*")) else f"no FER2013 CSV under {root} (set FERLAB_DATASETS)"
+
+
 # --- dataset load -------------------------------------------------------------------
 
 def bench_dataset_load(quick: bool, fer_root: Path | None = None) -> Row:
@@ -46,8 +51,8 @@ def bench_dataset_load(quick: bool, fer_root: Path | None = None) -> Row:
 
     figure, goal = "dataset load: FER2013 parse vs cached load", "≥ 20×"
     root = fer_root or DATASETS / "fer2013"
-    if not any(root.glob("*.csv*")):
-        return not_measured(figure, goal, f"no FER2013 CSV under {root} (set FERLAB_DATASETS)")
+    if why := no_fer2013(root):
+        return not_measured(figure, goal, why)
     with tempfile.TemporaryDirectory() as cache:
         start = time.perf_counter()
         first = load_dataset("fer2013", root, cache_dir=cache)
@@ -122,8 +127,8 @@ def bench_trial_memory(quick: bool, n: int = 2, fer_root: Path | None = None) ->
 
     figure, goal = f"memory: {n} concurrent FER2013 trials vs 1 dataset copy + {n} trials' state", "≤ 1.2×"
     root = fer_root or DATASETS / "fer2013"
-    if not any(root.glob("*.csv*")):
-        return not_measured(figure, goal, f"no FER2013 CSV under {root} (set FERLAB_DATASETS)")
+    if why := no_fer2013(root):
+        return not_measured(figure, goal, why)
     base = {"net": "zhu_cnn", "width": 0.125, "epochs": 1, "batch_size": 64, "threads": 1}
     with tempfile.TemporaryDirectory() as cache:
         data = load_dataset("fer2013", root, cache_dir=cache)  # parsed once, before any trial
@@ -371,8 +376,7 @@ def bench_gpu_packing(quick: bool) -> list[Row]:
     alone = next(r for r in runs if r["k"] == 1 and not r["amp"] and not r["channels_last"])
     rows = []
     for r in report["runs"]:
-        mode = "+".join(m for m, on in (("bf16", r.get("amp")), ("channels_last", r.get("channels_last"))) if on)
-        name = f"GPU ({report['device']}): {r['k']} fesr_ablation paper trial(s) packed" + (f", {mode}" if mode else "")
+        name = f"GPU ({report['device']}): {r['k']} fesr_ablation paper trial(s) packed, {gpu_bench.mode(r)}"
         if "error" in r:
             rows.append(not_measured(name, goal, r["error"]))
             continue

@@ -36,27 +36,14 @@ def _measure(config: dict, steps: int, fraction: float, amp: bool, channels_last
     """One packed trial: build, warm up, wait for the others, time both stages."""
     import torch
 
-    from trainables.classifier import load_real_data
-    from trainables.fesr import parse_config, to_gan_range
-    from trainables.fesr_fit import FESRTrainer
-    from trainables.fesr_variants import get_variant
-    from trainables.identity import IdentityOptions, identity_extractor
+    from trainables.fesr import build_trainer, parse_config
 
     try:
         if device == "cuda":
             torch.cuda.set_per_process_memory_fraction(fraction)
-        cfg = parse_config(config)
+        cfg = parse_config({**config, "identity_epochs": 1})  # the identity net's training is not timed
         torch.set_num_threads(cfg.threads)
-        real = load_real_data(cfg.data_config())
-        images = to_gan_range(real.data.images, cfg.image_size)
-        labels = torch.from_numpy(real.labels).long()
-        train = real.splits.train
-        subjects = None if real.data.subjects is None else real.data.subjects[train]
-        identity, _ = identity_extractor(cfg.identity, images[train], subjects,
-                                         IdentityOptions(cfg.image_size, cfg.identity_width, 1, seed=cfg.seed),
-                                         real.data.content_hash, torch.device(device), cfg.cache_dir)
-        trainer = FESRTrainer(get_variant(cfg.variant), cfg.options(), len(real.class_names), images[train],
-                              labels[train], torch.device(device), identity)
+        trainer = build_trainer(cfg, torch.device(device)).trainer
         if channels_last:
             for net in trainer.nets.values():
                 net.to(memory_format=torch.channels_last)
@@ -188,11 +175,16 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def mode(r: dict) -> str:
+    """A run's precision and memory layout: "fp32", "bf16", "channels_last"."""
+    return "+".join(m for m, on in (("bf16", r.get("amp")), ("channels_last", r.get("channels_last"))) if on) or "fp32"
+
+
 def describe(r: dict) -> str:
-    mode = "+".join(m for m, on in (("bf16", r.get("amp")), ("channels_last", r.get("channels_last"))) if on) or "fp32"
+    mode_name = mode(r)
     if "error" in r:
-        return f"k={r['k']} {mode}: {r['error']}"
-    return (f"k={r['k']} {mode} ({r['threads']} threads each): {r['trials_per_hour']:.2f} trials/h, peak {r['peak_bytes'] / 2**30:.2f} GiB, "
+        return f"k={r['k']} {mode_name}: {r['error']}"
+    return (f"k={r['k']} {mode_name} ({r['threads']} threads each): {r['trials_per_hour']:.2f} trials/h, peak {r['peak_bytes'] / 2**30:.2f} GiB, "
             f"GPU {r['gpu_utilisation_pct'] or 0:.0f} %, s/iter stage1 {min(r['stage1_s']):.4f}–{max(r['stage1_s']):.4f}"
             f" stage2 {min(r['stage2_s']):.4f}–{max(r['stage2_s']):.4f}")
 

@@ -2,10 +2,10 @@
 be inspected (`optuna-dashboard URL`) and resumed.
 
 MLflow and Optuna each version their schema in a table named `alembic_version`, so they
-cannot share one namespace: on PostgreSQL (or MySQL) Optuna gets the `optuna` schema of
-the MLflow database, on SQLite a file `optuna.db` beside `mlflow.db`. A launch that logs
-to a tracking server cannot see the server's database: it uses `--optuna-storage`, else
-`optuna.db` in the working directory. Any other store needs `--optuna-storage`."""
+cannot share one namespace: on PostgreSQL Optuna gets the `optuna` schema of the MLflow
+database, on SQLite a file `optuna.db` beside `mlflow.db`. A launch that logs to a tracking
+server cannot see the server's database: it uses `--optuna-storage`, else `optuna.db` in
+the working directory. Any other store needs `--optuna-storage`."""
 
 from pathlib import Path
 

@@ -18,10 +18,14 @@ AUTH_ENV = ("MLFLOW_FLASK_SERVER_SECRET_KEY", "MLFLOW_AUTH_ADMIN_PASSWORD", "MLF
             "MLFLOW_TRACKING_URI")
 
 
+def clean_env(**extra) -> dict:
+    """This environment without any MLflow auth or tracking settings, plus `extra`."""
+    return {**{k: v for k, v in os.environ.items() if k not in AUTH_ENV}, "PYTHONPATH": str(REPO), **extra}
+
+
 def tracking(*args, cwd, env=None, timeout=60):
-    clean = {k: v for k, v in os.environ.items() if k not in AUTH_ENV}
     return subprocess.run([sys.executable, "-m", "study.tracking", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout, env={**clean, "PYTHONPATH": str(REPO), **(env or {})})
+                          timeout=timeout, env=clean_env(**(env or {})))
 
 
 def test_a_non_loopback_host_without_auth_is_refused(tmp_path):
@@ -68,8 +72,7 @@ def _search(url: str, login: str | None) -> int:
 
 def test_auth_server_answers_only_to_a_login(tmp_path):
     port = free_port()
-    env = {**{k: v for k, v in os.environ.items() if k not in AUTH_ENV}, "PYTHONPATH": str(REPO),
-           "MLFLOW_FLASK_SERVER_SECRET_KEY": "test-secret", "MLFLOW_AUTH_ADMIN_PASSWORD": "correct-horse-battery"}
+    env = clean_env(MLFLOW_FLASK_SERVER_SECRET_KEY="test-secret", MLFLOW_AUTH_ADMIN_PASSWORD="correct-horse-battery")
     server = subprocess.Popen([sys.executable, "-m", "study.tracking", "--auth", "--port", str(port)], cwd=tmp_path,
                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:

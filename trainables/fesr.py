@@ -142,13 +142,19 @@ class Checkpoint:
         return torch.load(Path(directory) / Checkpoint.NAME, map_location=device, weights_only=False)
 
 
-def train_fesr(config: dict, reporter: Reporter) -> dict:
-    """Run one trial; returns the last report (with the final test metrics)."""
-    cfg = parse_config(config)
+@dataclass
+class TrialSetup:
+    trainer: FESRTrainer
+    real: RealData
+    images: torch.Tensor  # every image, in the GAN's range at the trial's size
+    labels: torch.Tensor
+    identity: object  # the identity extractor, or None
+    identity_metrics: dict  # which identity extractor is used
+
+
+def build_trainer(cfg: FESRConfig, device: torch.device) -> TrialSetup:
+    """The trial's data and its trainer, ready for iteration 0 (also what study.gpu_bench times)."""
     variant = get_variant(cfg.variant)
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    device = device_for(cfg.device)
     real = load_real_data(cfg.data_config())
     size, splits = cfg.image_size, real.splits
     images = to_gan_range(real.data.images, size)
@@ -164,6 +170,20 @@ def train_fesr(config: dict, reporter: Reporter) -> dict:
             real.data.content_hash, device, cfg.cache_dir)
     trunk = load_module(cfg.trunk_weights, device) if cfg.trunk_weights else None
     trainer = FESRTrainer(variant, cfg.options(), len(real.class_names), train_x, train_y, device, identity, trunk)
+    return TrialSetup(trainer, real, images, labels, identity, fixed)
+
+
+def train_fesr(config: dict, reporter: Reporter) -> dict:
+    """Run one trial; returns the last report (with the final test metrics)."""
+    cfg = parse_config(config)
+    variant = get_variant(cfg.variant)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    device = device_for(cfg.device)
+    setup = build_trainer(cfg, device)
+    trainer, real, images, labels, identity, fixed = (setup.trainer, setup.real, setup.images, setup.labels,
+                                                      setup.identity, setup.identity_metrics)
+    splits = real.splits
     val_x, val_y = images[splits.val], labels[splits.val].numpy()
 
     t, best, history = 0, {"acc": -1.0, "t": -1, "state": None}, []

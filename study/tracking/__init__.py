@@ -31,19 +31,24 @@ def resolve_tracking_uri(uri: str | None) -> str:
 
 # MLflow 3's UI opens an experiment on its GenAI trace views unless the experiment says
 # it holds model training runs; ours then open on the runs table.
-EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
+KIND_TAG, KIND = "mlflow.experimentKind", "custom_model_development"
+
+
+def artifacts_beside(tracking_uri: str) -> str | None:
+    """`mlartifacts/` beside an SQLite store (as a file URI), where its artifacts go; None
+    for other stores, whose server decides."""
+    if not tracking_uri.startswith("sqlite:///"):
+        return None
+    return (Path(tracking_uri[len("sqlite:///"):]).parent / "mlartifacts").resolve().as_uri()
 
 
 def ensure_experiment(client: MlflowClient, name: str, tracking_uri: str) -> str:
     found = client.get_experiment_by_name(name)
     if found is not None:
-        if not found.tags.get("mlflow.experimentKind"):
-            client.set_experiment_tag(found.experiment_id, *next(iter(EXPERIMENT_KIND.items())))
+        if not found.tags.get(KIND_TAG):
+            client.set_experiment_tag(found.experiment_id, KIND_TAG, KIND)
         return found.experiment_id
-    location = None
-    if tracking_uri.startswith("sqlite:///"):
-        location = (Path(tracking_uri[len("sqlite:///"):]).parent / "mlartifacts").resolve().as_uri()
-    return client.create_experiment(name, artifact_location=location, tags=EXPERIMENT_KIND)
+    return client.create_experiment(name, artifact_location=artifacts_beside(tracking_uri), tags={KIND_TAG: KIND})
 
 
 def reproducibility_info() -> tuple[dict[str, str], str]:

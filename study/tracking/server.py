@@ -16,7 +16,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from study.tracking import resolve_tracking_uri
+from study.tracking import artifacts_beside, resolve_tracking_uri
 
 BACKEND_SCHEMES = ("sqlite", "postgresql", "mysql", "mssql")
 AUTH_SETTINGS = {  # what MLflow's basic-auth app will not start without
@@ -53,9 +53,12 @@ def default_backend() -> str:
 def default_artifacts(backend: str) -> str:
     """Beside an SQLite store, the same `mlartifacts/` folder `study.launch` uses; else
     `./mlartifacts`."""
-    if backend.startswith("sqlite:///"):
-        return (Path(backend[len("sqlite:///"):]).parent / "mlartifacts").resolve().as_uri()
-    return (Path.cwd() / "mlartifacts").resolve().as_uri()
+    return artifacts_beside(backend) or (Path.cwd() / "mlartifacts").resolve().as_uri()
+
+
+def local_host(host: str) -> str:
+    """Where this machine reaches a server bound to `host` (any interface: loopback)."""
+    return "127.0.0.1" if host in ("0.0.0.0", "::") else host
 
 
 def is_loopback(host: str) -> bool:
@@ -84,7 +87,7 @@ def check(opts: ServerOptions) -> None:
     if not 0 < opts.port < 65536:
         raise ServerError(f"--port {opts.port}: expected 1–65535")
     with socket.socket() as probe:
-        if probe.connect_ex(("127.0.0.1" if opts.host in ("0.0.0.0", "::") else opts.host, opts.port)) == 0:
+        if probe.connect_ex((local_host(opts.host), opts.port)) == 0:
             raise ServerError(f"port {opts.port} on {opts.host} is taken: give another --port")
 
 
@@ -98,8 +101,7 @@ def command(opts: ServerOptions) -> list[str]:
 
 
 def url(opts: ServerOptions) -> str:
-    host = "127.0.0.1" if opts.host in ("0.0.0.0", "::") else opts.host
-    return f"http://{host}:{opts.port}"
+    return f"http://{local_host(opts.host)}:{opts.port}"
 
 
 def wait_ready(process: subprocess.Popen, address: str, timeout_s: float = 120) -> None:
