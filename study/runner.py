@@ -327,7 +327,7 @@ def launch(study: StudySpec, opts: LaunchOptions, resume_path: str | None = None
             # A bucket keeps every checkpoint: Tune uploads its experiment snapshot after it
             # deletes the checkpoints the older snapshot names, so with num_to_keep a driver
             # killed in between leaves trials that cannot restore (tests/test_cloud_storage.py
-            # met it). The snapshot goes up every 10 s; trial-dir files (watchdog dumps) too.
+            # met it). The snapshot goes up every 10 s.
             cloud = storage.is_uri(opts.storage_path)
             # Every child carries what reproduces it: commit, dirty flag, versions, data hash.
             logger = tracking.TrialRunLogger(record["tracking_uri"], record["experiment_id"], record["parent_run_id"],

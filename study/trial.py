@@ -11,6 +11,7 @@ import socket
 import tempfile
 from pathlib import Path
 
+import pyarrow.fs as pafs
 import ray
 from ray import tune
 
@@ -100,12 +101,23 @@ class TuneReporter:
         shutil.copy(path, self.kept_dir / Path(path).name)
 
 
+def trial_storage_dir() -> tuple[pafs.FileSystem, str]:
+    """The trial's directory in the launch's storage (where its checkpoints go), with its
+    filesystem. Not `tune.get_context().get_trial_dir()`: in Ray 2.60 that names a local
+    staging directory, and a different one when the trial runs in a reused actor. Ray has
+    no public API for this; its session's storage context holds it."""
+    from ray.train._internal.session import get_session
+
+    storage = get_session().storage
+    return storage.storage_filesystem, storage.trial_fs_path
+
+
 def run_trial(config: dict, trainable_name: str) -> None:
     config, platform = platform_keys(config)
     faults = [f for f in parse_faults(platform.get("_fault")) if f.hits(config)]
     watchdog = None
     if platform.get("_watchdog_s"):
-        watchdog = Watchdog(platform["_watchdog_s"], tune.get_context().get_trial_dir()).start()
+        watchdog = Watchdog(platform["_watchdog_s"], trial_storage_dir()).start()
     reporter = TuneReporter(Faults(faults) if faults else None, watchdog)
     try:
         train, _ = TRAINABLES[trainable_name]

@@ -9,17 +9,22 @@ raise, and a thread stuck in a C call or a lock cannot be interrupted from outsi
 import faulthandler
 import os
 import sys
+import tempfile
 import threading
 import time
-from pathlib import Path
+
+import pyarrow.fs as pafs
 
 EXIT_CODE = 75
 
 
 class Watchdog:
-    def __init__(self, limit_s: float, dump_dir: str | Path | None):
+    """`dump_to`: (filesystem, directory) that gets `watchdog-<time>.txt`: the trial's
+    directory in the launch's storage, local or a bucket (pyarrow, as Tune writes it)."""
+
+    def __init__(self, limit_s: float, dump_to: tuple[pafs.FileSystem, str] | None):
         self.limit_s = float(limit_s)
-        self.dump_dir = Path(dump_dir) if dump_dir else None
+        self.dump_to = dump_to
         self.last = time.monotonic()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, name="ferlab-watchdog", daemon=True)
@@ -48,9 +53,13 @@ class Watchdog:
         sys.stderr.write(header)
         sys.stderr.flush()
         faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
-        if self.dump_dir is not None:
-            self.dump_dir.mkdir(parents=True, exist_ok=True)
-            with open(self.dump_dir / f"watchdog-{time.strftime('%Y%m%d-%H%M%S')}.txt", "w") as out:
-                out.write(header)
-                out.flush()
-                faulthandler.dump_traceback(file=out, all_threads=True)
+        if self.dump_to is not None:
+            filesystem, directory = self.dump_to
+            with tempfile.TemporaryFile("w+") as local:  # faulthandler writes to a file descriptor
+                local.write(header)
+                local.flush()
+                faulthandler.dump_traceback(file=local, all_threads=True)
+                local.seek(0)
+                filesystem.create_dir(directory, recursive=True)
+                with filesystem.open_output_stream(f"{directory}/watchdog-{time.strftime('%Y%m%d-%H%M%S')}.txt") as out:
+                    out.write(local.read().encode())
