@@ -35,7 +35,9 @@ class FitOptions:
 
 @dataclass
 class TensorSplit:
-    """Images as float N×1×S×S in [0, 1], labels as contiguous class indices."""
+    """Images as uint8 N×1×S×S, labels as contiguous class indices. Kept as bytes and made
+    float [0, 1] a batch at a time (`as_unit_float`): a float32 copy of a FER2013 split is
+    4× its size in every concurrent trial (study.bench's memory row)."""
 
     x: torch.Tensor
     y: torch.Tensor
@@ -63,6 +65,11 @@ def lr_factor(schedule: str, step: int, total_steps: int) -> float:
     return 0.5 * (1 + math.cos(math.pi * min(t, 1.0)))
 
 
+def as_unit_float(x: torch.Tensor) -> torch.Tensor:
+    """uint8 pixels as float in [0, 1]; float input is taken as already there."""
+    return x.float().div_(255) if x.dtype == torch.uint8 else x
+
+
 def _normalise(x: torch.Tensor) -> torch.Tensor:
     # Fixed centring rather than per-dataset statistics: the nets without BN (Zhu) only
     # need inputs around zero, and a constant keeps checkpoints dataset-independent.
@@ -78,7 +85,7 @@ def predict(net: nn.Module, x: torch.Tensor, device: torch.device, batch_size: i
     net.eval()
     out = []
     for i in range(0, len(x), batch_size):
-        batch = _normalise(x[i : i + batch_size].to(device))
+        batch = _normalise(as_unit_float(x[i : i + batch_size].to(device)))
         probs = F.softmax(net(batch), dim=1)
         if hflip_tta:
             probs = (probs + F.softmax(net(batch.flip(-1)), dim=1)) / 2
@@ -103,7 +110,7 @@ def _train_epoch(net, opt, split: TensorSplit, opts: FitOptions, epoch: int, dev
     total_loss = correct = 0.0
     for i in range(steps_per_epoch):
         idx = order[i * opts.batch_size : (i + 1) * opts.batch_size]
-        x, y = split.x[idx], split.y[idx]
+        x, y = as_unit_float(split.x[idx]), split.y[idx]
         if opts.augment:
             x = batch_augment(x, gen)
         x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
