@@ -77,7 +77,8 @@ def test_fer2013_second_load_comes_from_cache(tmp_path, monkeypatch):
     cache = tmp_path / "cache"
     first = load_dataset("fer2013", tmp_path, cache_dir=cache)
     files = cache_files(cache)
-    assert len(files) == 1 and files[0].endswith(".npz")
+    assert len(files) == 1 and sorted(f.name for f in (cache / files[0]).iterdir()) == [
+        "images.npy", "labels.npy", "meta.json", "usage.npy"]
 
     def no_parse(*_):
         raise AssertionError("parsed although cached")
@@ -87,6 +88,9 @@ def test_fer2013_second_load_comes_from_cache(tmp_path, monkeypatch):
     for field in ("images", "labels", "usage"):
         np.testing.assert_array_equal(getattr(first, field), getattr(second, field))
     assert second.content_hash == first.content_hash
+    assert isinstance(second.images, np.memmap)  # shared with other trials through the page cache
+    second.images[0, 0, 0] ^= 0xFF  # copy-on-write: a trial's change stays in its own pages
+    assert load_dataset("fer2013", tmp_path, cache_dir=cache).images[0, 0, 0] == first.images[0, 0, 0]
 
 
 def test_cache_dir_from_environment(tmp_path, monkeypatch):
@@ -109,11 +113,12 @@ def test_corrupt_cache_is_rebuilt(tmp_path):
     write_fer(tmp_path / "fer2013.csv", GOOD_ROWS)
     cache = tmp_path / "cache"
     good = load_dataset("fer2013", tmp_path, cache_dir=cache)
-    (cached,) = cache.iterdir()
-    cached.write_bytes(cached.read_bytes()[:100])
+    (entry,) = cache.iterdir()
+    images = entry / "images.npy"
+    images.write_bytes(images.read_bytes()[:100])
     again = load_dataset("fer2013", tmp_path, cache_dir=cache)
     np.testing.assert_array_equal(again.images, good.images)
-    assert cached.stat().st_size > 100 and cache_files(cache) == [cached.name]
+    assert images.stat().st_size > 100 and cache_files(cache) == [entry.name]
 
 
 BAD_FER = {

@@ -1,9 +1,12 @@
 """On-disk cache of parsed datasets, keyed by the hash of the source content.
 
-Parsing FER2013's 300 MB of text takes seconds; loading the parsed arrays from an
-uncompressed `.npz` takes a fraction of a second. Concurrent trials on one node share
-the file. Writes go to a temporary file in the cache folder followed by `os.replace`,
-so a reader never sees a half-written cache; a file that fails to load is rebuilt.
+Parsing FER2013's 300 MB of text takes seconds; loading the parsed arrays takes a fraction
+of a second. An entry is a folder of `.npy` files whose images are memory-mapped
+copy-on-write: concurrent trials on one node share one copy of the pixels in the page
+cache instead of reading one each (study.bench's memory row), and a trial that writes to
+its images changes only its own pages. Writes go to a temporary folder in the cache
+followed by a rename, so a reader never sees a half-written entry; one that fails to load
+is rebuilt.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Callable
@@ -62,51 +66,55 @@ def cached(
     the cache, or `build` it and store it. Nothing is written when `build` raises."""
     root = cache_root(cache_dir)
     key = sha256_json({"name": name, "content": content_hash, "options": options})
-    path = root / f"{name}-{key[:32]}.npz"
-    data = _read(path, name, content_hash)
+    entry = root / f"{name}-{key[:32]}"
+    data = _read(entry, name, content_hash)
     if data is None:
         data = build()
-        _write(path, data)
+        _write(entry, data)
     return data
 
 
-def _read(path: Path, name: str, content_hash: str) -> FaceData | None:
-    if not path.exists():
+def _read(entry: Path, name: str, content_hash: str) -> FaceData | None:
+    if not entry.is_dir():
         return None
     try:
-        with np.load(path, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-        meta = json.loads(str(arrays.pop("meta")))
+        meta = json.loads((entry / "meta.json").read_text())
         if meta["content_hash"] != content_hash or meta["name"] != name:
             return None
+        optional = {f: np.load(entry / f"{f}.npy", allow_pickle=False) if f in meta["arrays"] else None
+                    for f in ("subjects", "usage")}
         return FaceData(
             name=name,
-            images=arrays["images"],
-            labels=arrays["labels"],
-            subjects=arrays.get("subjects"),
-            usage=arrays.get("usage"),
+            images=np.load(entry / "images.npy", mmap_mode="c", allow_pickle=False),
+            labels=np.load(entry / "labels.npy", allow_pickle=False),
+            **optional,
             content_hash=content_hash,
             procedural=bool(meta["procedural"]),
         )
-    except Exception:  # any unreadable or inconsistent file is rebuilt, not trusted
+    except Exception:  # any unreadable or inconsistent entry is rebuilt, not trusted
         return None
 
 
-def _write(path: Path, data: FaceData) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    arrays = {"images": data.images, "labels": data.labels}
-    if data.subjects is not None:
-        arrays["subjects"] = data.subjects
-    if data.usage is not None:
-        arrays["usage"] = data.usage
-    meta = {"name": data.name, "content_hash": data.content_hash, "procedural": data.procedural}
-    arrays["meta"] = np.array(json.dumps(meta))
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".npz")
+def _write(entry: Path, data: FaceData) -> None:
+    entry.parent.mkdir(parents=True, exist_ok=True)
+    arrays = {"images": data.images, "labels": data.labels, "subjects": data.subjects, "usage": data.usage}
+    arrays = {k: v for k, v in arrays.items() if v is not None}
+    meta = {"name": data.name, "content_hash": data.content_hash, "procedural": data.procedural,
+            "arrays": sorted(arrays)}
+    tmp = Path(tempfile.mkdtemp(dir=entry.parent, prefix=".tmp-"))
     try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; the cache is meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        for key, array in arrays.items():
+            np.save(tmp / f"{key}.npy", array, allow_pickle=False)
+        (tmp / "meta.json").write_text(json.dumps(meta))
+        tmp.chmod(0o755)  # mkdtemp makes it private; the cache is meant to be shared
+        if entry.exists():  # unreadable: moved aside, then replaced
+            stale = Path(tempfile.mkdtemp(dir=entry.parent, prefix=".stale-"))
+            entry.rename(stale / "entry")
+            shutil.rmtree(stale, ignore_errors=True)
+        try:
+            tmp.rename(entry)
+        except OSError:  # another process stored the same entry first: theirs is as good
+            if not entry.is_dir():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
