@@ -56,7 +56,7 @@ def test_fer2013_counts_match_readme(fer, fer_cache):
     assert fer.images.shape == (35887, 48, 48) and fer.subjects is None
     for usage, counts in FER_COUNTS.items():
         assert np.bincount(fer.labels[fer.usage == usage], minlength=8).tolist() == counts + [0]
-    assert len(list(fer_cache.glob("*.npz"))) == 1
+    assert len(list(fer_cache.glob("fer2013-*/images.npy"))) == 1
     assert (fer.images.reshape(len(fer), -1).max(axis=1) == 0).sum() == 12  # README: 12 black images
 
 
