@@ -12,11 +12,13 @@ its regenerated table.
 
 import argparse
 import atexit
+import importlib
 import json
 import os
 import shutil
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 from study.spec import SCALES, StudyError, list_studies, load_study
@@ -108,6 +110,8 @@ def main(argv=None) -> int:
     except StudyError as err:  # before the heavy imports (Ray, MLflow, torch): a typo answers at once
         print(f"error: {err}", file=sys.stderr)
         return 2
+    if args.address is None:
+        start_local_ray_while_importing()
     from analysis.report import render_report
     from study import storage
     from study.runner import LaunchOptions, launch, plan_fill
@@ -160,6 +164,32 @@ def main(argv=None) -> int:
     for name in study.tables:
         print(report_to_parent(name, record["tracking_uri"], record["parent_run_id"]))
     return 1 if results.num_errors else 0
+
+
+def start_local_ray_while_importing() -> None:
+    """Start the launch's own Ray while another thread imports what the launch needs (Ray
+    Tune, MLflow, torch, pandas: ~6 s on a 2-core machine). Ray's start is mostly waiting
+    on its own processes, so the two overlap and every launch is under way ~2.5 s sooner.
+    `ray.init` stays in the main thread: a Ray started from another thread loses its GCS."""
+    from study.ray_init import start_ray
+
+    failed = []
+
+    def heavy_imports():
+        try:
+            for module in ("study.runner", "analysis.report"):
+                importlib.import_module(module)
+        except BaseException as err:  # re-raised in the main thread
+            failed.append(err)
+
+    thread = threading.Thread(target=heavy_imports, name="ferlab-imports")
+    thread.start()
+    try:
+        start_ray(None)
+    finally:
+        thread.join()
+    if failed:
+        raise failed[0]
 
 
 def report_to_parent(table: str, tracking_uri: str, parent_run_id: str) -> str:

@@ -20,6 +20,7 @@ from study import optuna_storage
 from study import storage
 from study import tracking
 from study.faults import parse_faults
+from study.ray_init import start_ray
 from study.spec import StudyError, StudySpec
 from study.trial import TRAINABLES, platform_keys, run_trial
 from trainables.data import load_dataset
@@ -220,26 +221,6 @@ def autoscaler_running() -> bool:
         return any(not name.startswith("node_") for name in (report.get("node_type_mapping") or {}).values())
     except Exception:  # noqa: BLE001 — a Ray without these APIs: as if none
         return False
-
-
-def start_ray(address: str | None) -> None:
-    """Local Ray, or join a cluster. On a cluster the driver's own code goes to every
-    node with the job (Ray's `py_modules`), so trials run exactly the commit the parent
-    run records, whatever version a node has installed."""
-    if ray.is_initialized():
-        return
-    if address:
-        import analysis
-        import search_spaces
-        import study
-        import trainables
-        modules = [analysis, search_spaces, study, trainables]
-        ray.init(address=address, log_to_driver=True, runtime_env={"py_modules": modules,
-                                                                  "excludes": ["__pycache__", "*.pyc"]})
-    else:
-        # "local": a Ray of its own, even where `ray start` left a cluster running (which a
-        # bare ray.init() would join, and share with whatever else runs there).
-        ray.init(address="local", include_dashboard=False, log_to_driver=True)
 
 
 def refuse_existing(launch_dir: str, study: str) -> None:
