@@ -21,6 +21,7 @@ import tempfile
 import threading
 from pathlib import Path
 
+from study import storage
 from study.spec import SCALES, StudyError, list_studies, load_study
 
 
@@ -82,7 +83,6 @@ def parse_override(parser: argparse.ArgumentParser, item: str) -> tuple[str, obj
 def find_resume_dir(storage_root: str, study: str, which: str) -> str:
     """The launch directory to resume (a path or a URI): `which` names a launch under the
     storage, gives its directory or URI, or is "latest"."""
-    from study import storage
     if which == "latest":
         found = storage.latest_launch(storage_root, f"{study}-")
         if found is None:
@@ -105,22 +105,21 @@ def main(argv=None) -> int:
         for name in list_studies():
             print(f"{name:28s} {load_study(name).description}")
         return 0
-    try:
+    try:  # before the heavy imports (Ray, MLflow, torch): a typo answers at once
         study = load_study(args.study)
-    except StudyError as err:  # before the heavy imports (Ray, MLflow, torch): a typo answers at once
+        storage_root = storage.resolve(args.storage_path)
+    except StudyError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    if args.address is None:
+    if args.address is None and not args.fill_missing:  # a fill may find nothing to run
         start_local_ray_while_importing()
     from analysis.report import render_report
-    from study import storage
     from study.runner import LaunchOptions, launch, plan_fill
     from study.tracking import resolve_tracking_uri
     from trainables.config import ConfigError
     from trainables.data import DataError
 
     try:
-        storage_root = storage.resolve(args.storage_path)
         resume_dir = find_resume_dir(storage_root, study.name, args.resume) if args.resume else None
         if resume_dir is not None:
             record = storage.read_record(resume_dir)
