@@ -105,15 +105,16 @@ class TrialRunLogger(Callback):
         self.runs: dict[str, str] = {}
         self.done: set[str] = set()  # trials whose run had FINISHED before this process saw them
         self.logged: dict[str, int] = {}  # run id → the last report step it holds
+        self.nodes: dict[str, str] = {}  # run id → its `ferlab.nodes` tag as last written
 
     # Tune pickles its RunConfig, callbacks included, and hands it back on Tuner.restore.
     def __getstate__(self):
-        return {k: v for k, v in self.__dict__.items() if k not in ("client", "runs", "done", "logged")}
+        return {k: v for k, v in self.__dict__.items() if k not in ("client", "runs", "done", "logged", "nodes")}
 
     def __setstate__(self, state):
         self.__dict__.update(state)
         self.client = MlflowClient(self.tracking_uri)
-        self.runs, self.done, self.logged = {}, set(), {}
+        self.runs, self.done, self.logged, self.nodes = {}, set(), {}, {}
 
     def trial_tags(self, config: dict) -> dict[str, str]:
         """The row a trial belongs to, under plain names too, so the MLflow UI's search box
@@ -146,6 +147,7 @@ class TrialRunLogger(Callback):
             run_id = run.info.run_id
             params = [Param(k, str(v)[:6000]) for k, v in flatten(trial.config).items()]
             self.client.log_batch(run_id, params=params)
+            self.nodes[run_id] = ""
         self.runs[trial.trial_id] = run_id
         return run_id
 
@@ -167,26 +169,32 @@ class TrialRunLogger(Callback):
         run_id = self.run_for(trial)
         if trial.trial_id in self.done:
             return
+        where = self.node_tags(run_id, result)
         if step <= self.logged.get(run_id, -1):
             # Restored from a checkpoint older than the last report logged (Tune's saved
             # state lags its results): the report re-runs, and its step keeps its first values.
-            self.tag_node(run_id, result)
+            if where:
+                self.client.log_batch(run_id, tags=where)
             return
-        self.client.log_batch(run_id, metrics=metrics, tags=[RunTag(LAST_STEP_TAG, str(step))])
+        # One write per report: on a 2-core machine the driver's time is the trials' time.
+        self.client.log_batch(run_id, metrics=metrics, tags=[RunTag(LAST_STEP_TAG, str(step)), *where])
         self.logged[run_id] = step
-        self.tag_node(run_id, result)
 
-    def tag_node(self, run_id: str, result: dict) -> None:
+    def node_tags(self, run_id: str, result: dict) -> list[RunTag]:
         """`ferlab.node_id` / `ferlab.hostname`: where the trial last ran; `ferlab.nodes`:
-        every node it ran on, in order (a retried trial may move)."""
+        every node it ran on, in order (a retried trial may move). Empty while the trial
+        stays where the run's tags already say it is."""
         node = result.get("ferlab_node_id")
         if node is None:
-            return
-        nodes = self.client.get_run(run_id).data.tags.get("ferlab.nodes", "")
-        if node != (nodes.split(",")[-1] if nodes else None):
-            nodes = f"{nodes},{node}" if nodes else node
-        self.client.log_batch(run_id, tags=[RunTag("ferlab.node_id", node), RunTag("ferlab.nodes", nodes),
-                                            RunTag("ferlab.hostname", str(result.get("ferlab_hostname", "")))])
+            return []
+        if run_id not in self.nodes:  # a run this process did not create: its tags so far
+            self.nodes[run_id] = self.client.get_run(run_id).data.tags.get("ferlab.nodes", "")
+        nodes = self.nodes[run_id]
+        if nodes and nodes.split(",")[-1] == node:
+            return []
+        self.nodes[run_id] = nodes = f"{nodes},{node}" if nodes else node
+        return [RunTag("ferlab.node_id", node), RunTag("ferlab.nodes", nodes),
+                RunTag("ferlab.hostname", str(result.get("ferlab_hostname", "")))]
 
     def on_trial_complete(self, iteration, trials, trial, **info):
         run_id = self.run_for(trial)
