@@ -92,7 +92,7 @@ def _tensor_split(images: np.ndarray, labels: np.ndarray, idx: np.ndarray, size:
 
 def images_split(images: np.ndarray, labels: np.ndarray, size: int) -> TensorSplit:
     """uint8 N×H×W images and class indices as a TensorSplit at the net's input size."""
-    x = torch.from_numpy(np.ascontiguousarray(resize_images(images, size))).unsqueeze(1)
+    x = torch.from_numpy(resize_images(images, size)).unsqueeze(1)
     return TensorSplit(x, torch.from_numpy(np.asarray(labels)).long())
 
 
