@@ -10,9 +10,12 @@ class through Ray's `external` provider type, whose defaults are built in."""
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
+import uuid
+from pathlib import Path
 
 import pytest
 from mlflow import MlflowClient
@@ -20,6 +23,7 @@ from mlflow import MlflowClient
 from tests.test_launch import launch
 
 FAKE_PROVIDER = "ray.autoscaler._private.fake_multi_node.node_provider.FakeMultiNodeProvider"
+CLUSTER_MARKER = "FERLAB_FAKE_CLUSTER"
 
 
 def _fake_cluster_config(head_id: str) -> dict:
@@ -43,13 +47,40 @@ def autoscaling_cluster(tmp_path_factory):
 
     config = tmp_path_factory.mktemp("autoscaler") / "fake_cluster.json"
     config.write_text(json.dumps(_fake_cluster_config(FAKE_HEAD_NODE_ID)))
+    marker = f"{CLUSTER_MARKER}={uuid.uuid4().hex}"
     env = {**os.environ, "RAY_FAKE_CLUSTER": "1", "AUTOSCALER_UPDATE_INTERVAL_S": "1", "RAY_enable_autoscaler_v2": "1",
-           "RAY_CLOUD_INSTANCE_ID": FAKE_HEAD_NODE_ID, "RAY_OVERRIDE_NODE_ID_FOR_TESTING": FAKE_HEAD_NODE_ID}
-    subprocess.run(["ray", "stop", "--force"], check=True, capture_output=True)  # nothing else may run Ray meanwhile
-    subprocess.run(["ray", "start", "--head", "--num-cpus=0", f"--autoscaling-config={config}"], env=env, check=True,
-                   capture_output=True)
-    yield
-    subprocess.run(["ray", "stop", "--force"], check=True, capture_output=True)
+           "RAY_CLOUD_INSTANCE_ID": FAKE_HEAD_NODE_ID, "RAY_OVERRIDE_NODE_ID_FOR_TESTING": FAKE_HEAD_NODE_ID,
+           CLUSTER_MARKER: marker.split("=", 1)[1]}
+    try:
+        subprocess.run(["ray", "start", "--head", "--num-cpus=0", f"--autoscaling-config={config}"], env=env,
+                       check=True, capture_output=True)
+        yield
+    finally:
+        stop_processes_marked(marker)
+
+
+def stop_processes_marked(marker: str) -> None:
+    """Kill every process whose environment holds `marker`: the head's, the nodes the
+    autoscaler started (they inherit it) and their workers. Not `ray stop`, which kills
+    every Ray on the machine, the launches of tests running beside this one included."""
+    needle = marker.encode() + b"\0"
+    for _ in range(20):  # a raylet may start a worker while its siblings are killed
+        found = []
+        for environ in Path("/proc").glob("[0-9]*/environ"):
+            try:
+                if needle in environ.read_bytes() and int(environ.parent.name) != os.getpid():
+                    found.append(int(environ.parent.name))
+            except OSError:  # gone, or not ours to read
+                continue
+        if not found:
+            return
+        for pid in found:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.5)
+    raise AssertionError(f"processes of the fake cluster still alive: {found}")
 
 
 def _alive_nodes() -> list[dict]:
