@@ -71,8 +71,13 @@ def _runs(tmp_path):
 
 
 def _state_uploaded_at(s3, after: float) -> bool:
-    return any("/experiment_state" in item["Key"] and item["LastModified"].timestamp() > after
-               for item in _objects(s3))
+    """Whether Tune's trial list and its searcher's state have both gone up since `after`.
+    Tune uploads them as separate files: a driver killed between the two leaves a searcher
+    that has not seen the newest trial, and a resume then waits for it forever (with
+    --max-concurrent) or would make that trial again. That is Tune's; the test kills the
+    driver once both are up."""
+    fresh = [item["Key"] for item in _objects(s3) if item["LastModified"].timestamp() > after]
+    return all(any(f"/{state}-" in key for key in fresh) for state in ("experiment_state", "basic-variant-state"))
 
 
 def test_a_study_on_s3_survives_its_driver_killed_and_resumes_from_the_bucket(s3, tmp_path):
