@@ -47,16 +47,16 @@ def autoscaling_cluster(tmp_path_factory):
 
     config = tmp_path_factory.mktemp("autoscaler") / "fake_cluster.json"
     config.write_text(json.dumps(_fake_cluster_config(FAKE_HEAD_NODE_ID)))
-    marker = f"{CLUSTER_MARKER}={uuid.uuid4().hex}"
+    token = uuid.uuid4().hex
     env = {**os.environ, "RAY_FAKE_CLUSTER": "1", "AUTOSCALER_UPDATE_INTERVAL_S": "1", "RAY_enable_autoscaler_v2": "1",
            "RAY_CLOUD_INSTANCE_ID": FAKE_HEAD_NODE_ID, "RAY_OVERRIDE_NODE_ID_FOR_TESTING": FAKE_HEAD_NODE_ID,
-           CLUSTER_MARKER: marker.split("=", 1)[1]}
+           CLUSTER_MARKER: token}
     try:
         subprocess.run(["ray", "start", "--head", "--num-cpus=0", f"--autoscaling-config={config}"], env=env,
                        check=True, capture_output=True)
         yield
     finally:
-        stop_processes_marked(marker)
+        stop_processes_marked(f"{CLUSTER_MARKER}={token}")
 
 
 def stop_processes_marked(marker: str) -> None:
