@@ -11,9 +11,9 @@ import pytest
 RAY_CLUSTER_MODULES = {"tests.test_cluster", "tests.test_autoscaling"}
 
 
-# The longest work units, longest first (measured: `--durations`, and each unit's span in
-# a two-process run), so that neither process is left with a long one at the end while
-# the other idles. The rest follow in file order. A stale list only costs time.
+# The longest work units, longest first (measured with `--durations`), so that neither
+# process is left with a long one at the end while the other idles. The rest follow in
+# file order. A stale list only costs time.
 LONGEST_FIRST = ["tests.test_cyclegan_launch", "ray-clusters", "tests.test_fesr_launch", "tests.test_launch",
                  "tests.test_cloud_storage", "tests.test_tracking_server", "tests.test_fill", "tests.test_bench",
                  "tests.test_tracking_concurrency", "tests.test_synthetic_ratio", "tests.test_cyclegan",

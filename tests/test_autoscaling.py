@@ -56,10 +56,10 @@ def autoscaling_cluster(tmp_path_factory):
                        check=True, capture_output=True)
         yield
     finally:
-        stop_processes_marked(f"{CLUSTER_MARKER}={token}")
+        _stop_processes_marked(f"{CLUSTER_MARKER}={token}")
 
 
-def stop_processes_marked(marker: str) -> None:
+def _stop_processes_marked(marker: str) -> None:
     """Kill every process whose environment holds `marker`: the head's, the nodes the
     autoscaler started (they inherit it) and their workers. Not `ray stop`, which kills
     every Ray on the machine, the launches of tests running beside this one included."""
