@@ -6,6 +6,10 @@ columns (``param.net``), columns are metrics aggregated over the group's runs as
 column right after it, filled only in the rows the paper reports; ``Paired`` adds
 ``Δ`` columns (arm − control, matched on parent run, seed and fold). Every paper
 number gets a footnote comparing it with our interval, every paper a citation.
+
+Where runs log ``budget/steps`` (the optimizer steps of the classifier they evaluate),
+every row prints its budget, and an arm is paired with a control of another budget only
+where the layout declares why (``Paired.unequal_budget``): otherwise the table refuses.
 """
 
 from __future__ import annotations
@@ -36,11 +40,25 @@ class Column:
     scale: float = 100.0  # shown as mean × scale: 100 for rates in %, 1 for raw values (FID)
 
 
+BUDGET = "budget/steps"
+BUDGET_LABEL = "budget (steps)"
+
+
 @dataclass(frozen=True)
 class Paired:
     arm: str  # run column naming the ablation arm, e.g. "param.augment"
     control: str  # the arm's control value, e.g. "none"
     keys: tuple[str, ...] = ("parent_run_id", "seed", "fold")
+    # why arms of different step budgets may be compared (a paper's own fixed-epochs rule);
+    # None: such a pair is refused
+    unequal_budget: str | None = None
+    # the control does not depend on the row's other group values (StudySpec.shared_control):
+    # it is matched on `keys` alone
+    shared_control: bool = False
+
+
+class BudgetMismatch(ReportError):
+    """An arm and its control trained for different numbers of optimizer steps."""
 
 
 def overall_columns() -> list[Column]:
@@ -133,6 +151,8 @@ def metric_table(runs: pd.DataFrame, *, name: str, title: str, group_by: list[st
         key = tuple(str(k) for k in key)
         row = {_label(g): k for g, k in zip(group_by, key)}
         base = dict(row)
+        if BUDGET in runs:
+            row[BUDGET_LABEL] = budget_text(sub)
         for col in columns:
             ours = mean_ci(sub[col.metric] if col.metric in sub else [], confidence)
             row[col.label] = fmt_ci(ours, scale=col.scale)
@@ -184,7 +204,10 @@ def _add_paired(row, base, key, runs, group_by, columns, paired, confidence, sta
     mask = pd.Series(True, index=runs.index)
     for g, k in others:
         mask &= runs[g].astype(str) == k
+    if paired.shared_control:
+        mask = (mask & (runs[paired.arm].astype(str) == key[arm_at])) | (runs[paired.arm].astype(str) == paired.control)
     both = runs[mask].assign(_arm=runs[paired.arm].astype(str))
+    _check_budgets(both, key[arm_at], paired, _where(group_by, key), effects)
     for col in columns:
         diff = paired_frame_diff(both, "_arm", key[arm_at], paired.control, col.metric,
                                  list(paired.keys), confidence)
@@ -197,3 +220,27 @@ def _add_paired(row, base, key, runs, group_by, columns, paired, confidence, sta
             test = "" if math.isnan(p) else f" (paired t-test p = {p:.3g})"
             effects.append(f"{_where(group_by, key)} − {paired.control}, {col.label}: "
                            f"{fmt_ci(diff, scale=col.scale, signed=True)} points{test}: {_effect_verdict(diff)}.")
+
+
+def budget_text(runs: pd.DataFrame) -> str:
+    """The optimizer-step budget(s) of a group of runs, e.g. "400" or "400, 800"."""
+    found = sorted({int(v) for v in runs[BUDGET].dropna()}) if BUDGET in runs else []
+    return ", ".join(map(str, found)) or "—"
+
+
+def _check_budgets(both: pd.DataFrame, arm: str, paired: Paired, where: str, notes: list[str]) -> None:
+    """Refuse (or, where the layout declares why, footnote) an arm whose step budget is
+    not its control's: a Δ between them would mix the arm's effect with more training."""
+    if BUDGET not in both:
+        return
+    budgets = {value: sorted({int(v) for v in both.loc[both["_arm"] == value, BUDGET].dropna()})
+               for value in (arm, paired.control)}
+    if budgets[arm] == budgets[paired.control] and len(budgets[arm]) <= 1:
+        return
+    text = (f"{where} trained for {budgets[arm]} optimizer steps, its control "
+            f"{_label(paired.arm)}={paired.control} for {budgets[paired.control]}")
+    if paired.unequal_budget is None:
+        raise BudgetMismatch(f"{text}: a Δ between them would mix the arm's effect with a different training "
+                             "budget. Give every arm of the comparison the same `steps`, or declare why they "
+                             "differ (Paired.unequal_budget).")
+    notes.append(f"Unequal budgets, declared: {text}; {paired.unequal_budget}.")

@@ -224,6 +224,28 @@ def _transfer_table(runs: pd.DataFrame) -> Table:
     return table
 
 
+OVERSAMPLE = "oversample"  # the arm prefix of trainables.cyclegan's oversampling controls
+
+
+def _against_oversampling(runs: pd.DataFrame, group_by: list[str]) -> list[Table]:
+    """Each GAN arm `+X` beside its cheap alternative `oversample+X` (the real X images
+    repeated to the count the GAN adds), paired on seed: what the GAN adds over copies."""
+    arms = runs["param.arm"].astype(str)
+    gan_arms = [a for a in arms.unique() if a.startswith("+") and f"{OVERSAMPLE}{a}" in set(arms)]
+    if not gan_arms:
+        return []
+    frames = [runs[arms.isin([a, f"{OVERSAMPLE}{a}"])].assign(
+        **{"added images": a[1:], "source": lambda d, a=a: d["param.arm"].astype(str).map(
+            {a: "CycleGAN", f"{OVERSAMPLE}{a}": "real, oversampled"})}) for a in gan_arms]
+    both = pd.concat(frames, ignore_index=True)
+    return [metric_table(
+        both, name="cyclegan_augmentation_vs_oversampling",
+        title="CycleGAN images against the cheap alternative: the same number of real images of the class "
+              "repeated (oversampling); 7-way accuracy per class at the best-validation epoch (%)",
+        group_by=group_by + ["added images", "source"], columns=overall_columns() + class_columns(both),
+        paired=Paired(arm="source", control="real, oversampled"))]
+
+
 def _source_tables(runs: pd.DataFrame) -> list[Table]:
     paired = Paired(arm="param.arm", control="baseline")
     group_by, nets = _arm_rows(runs)
@@ -243,7 +265,7 @@ def _source_tables(runs: pd.DataFrame) -> list[Table]:
         title="CycleGAN augmentation: 7-way accuracy per class (recall) at the best-validation epoch, by arm (%)",
         group_by=group_by, columns=overall_columns() + class_columns(runs), paired=paired)
     dag = runs[runs["param.arm"].astype(str).isin(["baseline", "dag"])]
-    tables = [ovr, seven_way]
+    tables = [ovr, seven_way] + _against_oversampling(runs, group_by[:-1])
     if (dag["param.arm"].astype(str) == "dag").any():
         tables.append(metric_table(
             dag, name="cyclegan_augmentation_table2",
@@ -268,7 +290,7 @@ def _gamma_rows(runs: pd.DataFrame) -> pd.DataFrame:
     l1 = runs["param.cycle_loss"].astype(str) == "l1"
     runs.loc[l1, "param.gamma_max"] = "—"
     runs.loc[l1, "param.gamma_schedule"] = "—"
-    keys = [c for c in ("parent_run_id", "seed", "fold", "param.cycle_loss", "param.gamma_max",
+    keys = [c for c in ("parent_run_id", "seed", "fold", "param.arm", "param.cycle_loss", "param.gamma_max",
                         "param.gamma_schedule", "param.adv_loss", "param.soft_labels") if c in runs.columns]
     return runs.drop_duplicates(subset=keys)
 
@@ -278,9 +300,15 @@ def _gamma_rows(runs: pd.DataFrame) -> pd.DataFrame:
 def cycle_gamma(runs: pd.DataFrame) -> list[Table]:
     axes = ["param.cycle_loss", "param.gamma_max", "param.gamma_schedule", "param.adv_loss", "param.soft_labels"]
     _require(runs, axes, "cycle_gamma")
+    if "param.arm" not in runs:  # launches from before the baseline arm: all GAN arms
+        runs = runs.assign(**{"param.arm": "+disgust"})
     runs = _gamma_rows(runs)
+    axes = ["param.arm"] + axes
     if "param.net" in runs and runs["param.net"].nunique() > 1:
         axes = ["param.net"] + axes
+    # The baseline arm runs once per seed and fold (StudySpec.shared_control): every
+    # cycle-loss row is paired with it.
+    paired = Paired(arm="param.arm", control="baseline", shared_control=True)
     target = "disgust"
     columns = [Column("overall acc", "test/acc_at_best_val", "acc"),
                Column(f"{target} acc", f"test/acc_{target}_at_best_val", f"acc_{target}"),
@@ -290,18 +318,21 @@ def cycle_gamma(runs: pd.DataFrame) -> list[Table]:
     ablation = metric_table(
         runs, name="cycle_gamma_ablation",
         title="Weighted cycle loss ablation (neutral → disgust): downstream test accuracy at the "
-              "best-validation epoch (%), FID (raw) and cycle SSIM (×100)",
-        group_by=axes, columns=columns)
+              "best-validation epoch (%), FID (raw) and cycle SSIM (×100), each setting paired with the "
+              "baseline arm (same recipe and step budget, no synthetic images)",
+        group_by=axes, columns=columns, paired=paired)
     per_class = metric_table(
         runs, name="cycle_gamma_per_class",
         title="Baseline + synthetic data (Birenbaum's slide 'Simple Classifier - Results'): per-class "
               "accuracy by cycle-loss setting (%)",
-        group_by=axes, columns=overall_columns() + class_columns(runs),
-        references={key: references.select(paper="birenbaum", row="baseline + synthetic data")
+        group_by=axes, columns=overall_columns() + class_columns(runs), paired=paired,
+        references={key: references.select(
+                        paper="birenbaum", row="baseline" if key[axes.index("param.arm")] == "baseline"
+                        else "baseline + synthetic data")
                     for key in runs[axes].astype(str).drop_duplicates().itertuples(index=False, name=None)})
     per_class.footnotes.append("Birenbaum's slide gives one 'baseline + synthetic data' result, without saying "
-                               "which cycle-loss setting made it; it is shown beside every row. His baseline "
-                               "(65.09 %) is the `baseline` study's reference.")
+                               "which cycle-loss setting made it; it is shown beside every synthetic row, and "
+                               "his baseline beside our baseline arm.")
     return [ablation, per_class]
 
 

@@ -23,12 +23,12 @@ STUDY = StudySpec(
     grid={"net": ["simple", "zhu_cnn", "picha_cnn"], "seed": [0, 1, 2, 3, 4]},
     variant_keys=("net",),
     scales={
-        "smoke": Scale(config={"epochs": 15, "width": 0.25},
+        "smoke": Scale(config={"epochs": 15, "steps": 210, "width": 0.25},
                        synthfaces={"n_images": 1200},
                        grid={"seed": [0]}, folds=1, n_folds=5),
-        "cpu": Scale(config={"epochs": 20, "width": 0.375, "dropout": 0.1, "hflip_tta": True}, grid={"net": ["simple"], "seed": [0]},
+        "cpu": Scale(config={"epochs": 20, "steps": 8000, "width": 0.375}, grid={"net": ["simple"], "seed": [0]},
                      folds=5, cpus=2),
-        "paper": Scale(config={"epochs": 60, "width": 1.0}, folds=10, cpus=4, gpus=1),
+        "paper": Scale(config={"epochs": 60, "steps": 20000, "width": 1.0}, folds=10, cpus=4, gpus=1),
     },
     tables=("baseline",),
 )

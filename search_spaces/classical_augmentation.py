@@ -15,12 +15,12 @@ STUDY = StudySpec(
     grid={"augment": ["none", "classical"], "net": ["simple", "zhu_cnn", "picha_cnn"], "seed": [0, 1, 2, 3, 4]},
     variant_keys=("augment", "net"),
     scales={
-        "smoke": Scale(config={"epochs": 15, "width": 0.25},
+        "smoke": Scale(config={"epochs": 15, "steps": 210, "width": 0.25},
                        synthfaces={"n_images": 1200},
                        grid={"net": ["zhu_cnn"], "seed": [0]}, folds=1, n_folds=5),
-        "cpu": Scale(config={"epochs": 10, "width": 0.5}, grid={"net": ["zhu_cnn"], "seed": [0, 1, 2]},
+        "cpu": Scale(config={"epochs": 10, "steps": 4000, "width": 0.5}, grid={"net": ["zhu_cnn"], "seed": [0, 1, 2]},
                      folds=3, cpus=1),
-        "paper": Scale(config={"epochs": 60, "width": 1.0}, folds=10, cpus=4, gpus=1),
+        "paper": Scale(config={"epochs": 60, "steps": 20000, "width": 1.0}, folds=10, cpus=4, gpus=1),
     },
     tables=("classical_augmentation",),
 )

@@ -6,8 +6,11 @@ judge's features and the cycle's SSIM.
 
 γ does not enter the plain L1 cycle loss, so the `l1` points of one seed, adversarial
 loss and label setting train the same GAN (one cache entry) and give the same numbers;
-the report shows them as one row. Regenerates Birenbaum's baseline vs baseline +
-synthetic per-class table beside ours, and the γ-ablation table.
+the report shows them as one row. The control arm `arm="baseline"` (the same classifier
+recipe and step budget, no synthetic images) runs once per seed and fold and is paired
+with every cycle-loss setting, so Birenbaum's baseline → + synthetic (65.09 → 66.26 %) is
+tested inside the study. Regenerates his baseline vs baseline + synthetic per-class table
+beside ours, and the γ-ablation table.
 
 Scales: `smoke` (synthfaces, tiny nets: l1 and weighted γ=0.5 linear × lsgan and
 wgan-gp); `cpu` (FER2013: l1 and weighted γ ∈ {0, 0.5, 1} linear × lsgan, soft labels, 1 seed);
@@ -17,24 +20,24 @@ wgan-gp); `cpu` (FER2013: l1 and weighted γ ∈ {0, 0.5, 1} linear × lsgan, so
 from study.spec import Scale, StudySpec
 
 UNIFORM = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
-BASE = {"arm": "+disgust", "net": "simple", "augment": "classical", "optimizer": "adam", "lr": 1e-3,
+BASE = {"net": "simple", "augment": "classical", "optimizer": "adam", "lr": 1e-3,
         "schedule": "onecycle", "batch_size": 64, "reference": "neutral", "lr_g": 2e-4, "lr_d": 1e-4,
         "lambda_cyc": 10.0, "lr_decay": True}
-GRID = {"cycle_loss": ["l1", "weighted"], "gamma_max": [0.0, 0.25, 0.5, 0.75, 1.0],
+GRID = {"arm": ["baseline", "+disgust"], "cycle_loss": ["l1", "weighted"], "gamma_max": [0.0, 0.25, 0.5, 0.75, 1.0],
         "gamma_schedule": ["constant", "linear"], "adv_loss": ["lsgan", "wgan-gp"], "soft_labels": [True, False],
         "seed": [0, 1, 2]}
 SCALES = {
-    "smoke": Scale(config={"epochs": 6, "width": 0.25, "gan_epochs": 3, "gan_width": 0.125, "gan_blocks": 1,
+    "smoke": Scale(config={"epochs": 6, "steps": 100, "width": 0.25, "gan_epochs": 3, "gan_width": 0.125, "gan_blocks": 1,
                            "judge_width": 0.125, "judge_epochs": 3},
                    # balanced: at FER2013's 1.5 % there would be no validation disgust to score
                    synthfaces={"n_images": 1500, "class_weights": {c: 1 for c in UNIFORM}},
                    grid={"gamma_max": [0.5], "gamma_schedule": ["linear"], "soft_labels": [True], "seed": [0]},
                    folds=1, n_folds=5),
-    "cpu": Scale(config={"epochs": 10, "width": 0.375, "dropout": 0.1, "gan_epochs": 3, "gan_width": 0.25,
+    "cpu": Scale(config={"epochs": 10, "steps": 900, "width": 0.375, "gan_epochs": 3, "gan_width": 0.25,
                          "gan_blocks": 3, "judge_width": 0.25, "judge_epochs": 8, "class_fraction": 0.2},
                  grid={"gamma_max": [0.0, 0.5, 1.0], "gamma_schedule": ["linear"], "adv_loss": ["lsgan"],
                        "soft_labels": [True], "seed": [0]}, folds=1, n_folds=5),
-    "paper": Scale(config={"epochs": 60, "width": 1.0, "gan_epochs": 30, "gan_width": 1.0, "gan_blocks": 6,
+    "paper": Scale(config={"epochs": 60, "steps": 20000, "width": 1.0, "gan_epochs": 30, "gan_width": 1.0, "gan_blocks": 6,
                            "judge_width": 0.5, "judge_epochs": 20},
                    folds=10, cpus=4, gpus=1),
 }
@@ -45,7 +48,8 @@ STUDY = StudySpec(
     trainable="cyclegan",
     base_config=BASE,
     grid=GRID,
-    variant_keys=("cycle_loss", "gamma_max", "gamma_schedule", "adv_loss", "soft_labels"),
+    variant_keys=("arm", "cycle_loss", "gamma_max", "gamma_schedule", "adv_loss", "soft_labels"),
     scales=SCALES,
+    shared_control=("arm", "baseline"),
     tables=("cycle_gamma",),
 )

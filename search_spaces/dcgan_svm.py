@@ -36,10 +36,11 @@ STUDY = StudySpec(
     scales={
         "smoke": Scale(config={"dcgan_epochs": 3, "dcgan_width": 0.125, "dcgan_batch_size": 64, "eval_samples": 100,
                                "svm_trials": 8, "inner_folds": 5, "judge_epochs": 2, "judge_width": 0.125},
-                       synthfaces={"n_images": 600, "n_subjects": 24}, grid={"seed": [0]}, folds=1, n_folds=5),
+                       synthfaces={"n_images": 600, "n_subjects": 24}, grid={"seed": [0]}, folds=1, n_folds=5,
+                       deviations={"dcgan_batch_size": "64: ~540 training images give ~4 steps an epoch at 128"}),
         "cpu": Scale(config={"dcgan_epochs": 15, "dcgan_width": 0.25, "dcgan_batch_size": 128,
                              "dcgan_max_images": 10000, "eval_samples": 500, "svm_trials": 20, "inner_folds": 5,
-                             "judge_epochs": 10, "svm_max_train": 5000},
+                             "judge_epochs": 10, "judge_width": 0.25, "svm_max_train": 5000},
                      grid={"seed": [0]}, folds=10, n_folds=10),
         "paper": Scale(config={"dcgan_epochs": 300, "dcgan_width": 1.0, "dcgan_batch_size": 128,
                                "svm_trials": 50, "inner_folds": 10, "judge_epochs": 20, "judge_width": 0.5},

@@ -24,11 +24,22 @@ def options_tag(scale: str, dataset: str, data_root: str | None, overrides: dict
                        "cache_dir": cache_dir, "num_samples": num_samples})
 
 
-def grid_cells(space: dict) -> tuple[list[str], list[dict]]:
-    """(the grid axes, every grid point as {axis: value}) of a Tune param space."""
+def grid_cells(space: dict, study: StudySpec | None = None) -> tuple[list[str], list[dict]]:
+    """(the grid axes, every grid point as {axis: value}) of a Tune param space; with a
+    study's `shared_control`, its control arm once per combination of the axes that are
+    not variant keys (seed, fold), the variant axes at their first value."""
     axes = [k for k, v in space.items() if isinstance(v, dict) and "grid_search" in v]
     values = [space[k]["grid_search"] for k in axes]
-    return axes, [dict(zip(axes, point)) for point in itertools.product(*values)]
+    cells = [dict(zip(axes, point)) for point in itertools.product(*values)]
+    if study is None or study.shared_control is None:
+        return axes, cells
+    axis, control = study.shared_control
+    first = {k: space[k]["grid_search"][0] for k in study.variant_keys if k in axes and k != axis}
+    unique = {}
+    for cell in cells:
+        cell = {**cell, **first} if cell.get(axis) == control else cell
+        unique.setdefault(cell_key(cell, axes), cell)
+    return axes, list(unique.values())
 
 
 def cell_key(cell: dict, axes: list[str]) -> tuple[str, ...]:
@@ -66,7 +77,7 @@ def missing_cells(client: MlflowClient, experiment_id: str, family: list[str], s
     if study.search != "grid":
         raise StudyError(f"study {study.name!r} is an Optuna search: it has no fixed cells to fill; "
                          "launch more trials instead (--num-samples)")
-    axes, cells = grid_cells(space)
+    axes, cells = grid_cells(space, study)
     done = set()
     for parent in family:
         for run in client.search_runs([experiment_id], f"tags.`mlflow.parentRunId` = '{parent}'",

@@ -8,6 +8,7 @@ its regenerated table.
     python -m study.launch cycle_gamma --set gan_epochs=2 --set epochs=4   # override config keys
     python -m study.launch cyclegan_augmentation --set 'arm=["baseline","dag"]'   # a grid axis's values
     python -m study.launch synthetic_ratio --cross-dataset fer2013 --cross-root ../shared/datasets/fer2013  # blind set
+    python -m study.launch cycle_gamma --scale cpu --dry-run [--json]   # what it would run; runs nothing
 """
 
 import argparse
@@ -60,9 +61,17 @@ def parse_args(argv=None) -> argparse.Namespace:
                              "that have no FINISHED run, even without its Tune directory; the report joins them")
     parser.add_argument("--resume", nargs="?", const="latest", metavar="RUN_DIR",
                         help="continue an interrupted launch: its directory under --storage-path, or the latest one")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="print each cell's full trial config and the scale's deviations from the paper's "
+                             "recipe; start no Ray, write nothing")
+    parser.add_argument("--json", action="store_true", help="with --dry-run: print one JSON object")
     args = parser.parse_args(argv)
     if not args.list and not args.study:
         parser.error("name a study (see --list)")
+    if args.json and not args.dry_run:
+        parser.error("--json goes with --dry-run")
+    if args.dry_run and (args.resume or args.fill_missing):
+        parser.error("--dry-run shows a new launch; it does not combine with --resume or --fill-missing")
     args.overrides = dict(parse_override(parser, item) for item in args.overrides)
     for flag, key in (("cross_dataset", "cross_dataset"), ("cross_root", "cross_root")):
         if getattr(args, flag) is not None:
@@ -111,6 +120,15 @@ def main(argv=None) -> int:
     except StudyError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    if args.dry_run:
+        from study.dry_run import dry_run
+
+        try:
+            print(dry_run(study, args))
+        except StudyError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        return 0
     if args.address is None and not args.fill_missing:  # a fill may find nothing to run
         start_local_ray_while_importing()
     from analysis.report import render_report

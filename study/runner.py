@@ -258,6 +258,14 @@ def _fill_space(space: dict, cells: list[dict]) -> tuple[dict, BasicVariantGener
     return fixed, BasicVariantGenerator(points_to_evaluate=[dict(c) for c in cells])
 
 
+def study_cells(study: StudySpec, space: dict) -> list[dict] | None:
+    """The grid points to run where they are not the whole product of the axes (a shared
+    control arm runs once per seed and fold), else None: Tune's grid runs them all."""
+    if study.search != "grid" or study.shared_control is None:
+        return None
+    return fills.grid_cells(space, study)[1]
+
+
 def launch(study: StudySpec, opts: LaunchOptions, resume_path: str | None = None,
            fill: tuple[str, list[dict]] | None = None) -> tuple[tune.ResultGrid, dict]:
     """Run (or resume) the study; returns Tune's results and the launch record. `fill`:
@@ -323,9 +331,10 @@ def launch(study: StudySpec, opts: LaunchOptions, resume_path: str | None = None
             )
             space = trial_space(study, opts, record["official_split"])
             tune_config = _tune_config(study, opts, record["name"], record.get("optuna_storage"))
-            if fill is not None:
-                space, tune_config.search_alg = _fill_space(space, fill[1])
-                tune_config.num_samples = len(fill[1])
+            cells = fill[1] if fill is not None else study_cells(study, space)
+            if cells is not None:
+                space, tune_config.search_alg = _fill_space(space, cells)
+                tune_config.num_samples = len(cells)
             tuner = tune.Tuner(trainable, param_space=space, tune_config=tune_config, run_config=run_config)
         results = tuner.fit()
     except BaseException:

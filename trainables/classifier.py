@@ -37,7 +37,8 @@ class ClassifierConfig:
     class_fraction: float | None = None
     drop_duplicates: bool = False
     seed: int = 0
-    epochs: int = 30
+    epochs: int = 30  # report rounds (validation, checkpoint); passes over the data when `steps` is None
+    steps: int | None = None  # the optimizer-step budget, equal for every arm of a comparison
     batch_size: int = 64
     lr: float = 1e-3
     optimizer: str = "adam"
@@ -52,6 +53,9 @@ class ClassifierConfig:
     def __post_init__(self):
         if self.epochs < 1 or self.batch_size < 1:
             raise ConfigError(f"epochs and batch_size must be ≥ 1, got {self.epochs} and {self.batch_size}")
+        if self.steps is not None and self.steps < self.epochs:
+            raise ConfigError(f"steps (the optimizer-step budget) must be ≥ epochs (report rounds, each gets a "
+                              f"share of the steps), got steps={self.steps}, epochs={self.epochs}")
         if not 0 < self.width <= 4:
             raise ConfigError(f"width must be in (0, 4], got {self.width}")
         if self.dropout is not None and not 0 <= self.dropout < 0.5:
@@ -166,10 +170,14 @@ def replace_head(net: torch.nn.Module, n_classes: int, seed: int) -> torch.nn.Mo
     return net
 
 
-def fit_options(cfg: ClassifierConfig, epochs: int | None = None) -> FitOptions:
+def fit_options(cfg: ClassifierConfig, epochs: int | None = None, steps: int | None = None,
+                steps_before: int = 0) -> FitOptions:
+    """The fit's options: the config's, with `epochs` and `steps` for one stage of a
+    staged budget (DAG's pre-training and fine-tuning) when given."""
     return FitOptions(epochs=epochs or cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, optimizer=cfg.optimizer,
                       weight_decay=cfg.weight_decay, schedule=cfg.schedule, augment=cfg.augment == "classical",
-                      label_smoothing=cfg.label_smoothing, seed=cfg.seed, hflip_tta=cfg.hflip_tta)
+                      label_smoothing=cfg.label_smoothing, seed=cfg.seed, hflip_tta=cfg.hflip_tta,
+                      steps=steps or cfg.steps, steps_before=steps_before)
 
 
 def train_classifier(config: dict, reporter: Reporter) -> dict:
@@ -183,11 +191,12 @@ def train_classifier(config: dict, reporter: Reporter) -> dict:
 def train_on_real(cfg: ClassifierConfig, real: RealData, reporter: Reporter,
                   extra_train: tuple[np.ndarray, np.ndarray] | None = None,
                   net: torch.nn.Module | None = None, chosen: dict | None = None,
-                  epochs: int | None = None) -> dict:
+                  epochs: int | None = None, steps: int | None = None, steps_before: int = 0) -> dict:
     """Train on the real training split, plus `extra_train` (uint8 images, class indices:
     synthetic data) when given, starting from `net` when given (fine-tuning); select the
     epoch on the real validation split and test at it. `chosen`, when given, receives the
-    chosen epoch's weights under "state"."""
+    chosen epoch's weights under "state". `steps`/`steps_before`: this stage's share of
+    a staged step budget, and the steps `net` already had."""
     device = device_for(cfg.device)
     size = net_spec(cfg.net).input_size
     splits, labels = real.splits, real.labels
@@ -209,4 +218,4 @@ def train_on_real(cfg: ClassifierConfig, real: RealData, reporter: Reporter,
             chosen["state"] = best_net.state_dict()
         return {**last, **best, **counts}
 
-    return fit(net, train, val, fit_options(cfg, epochs), reporter, device, on_finish)
+    return fit(net, train, val, fit_options(cfg, epochs, steps, steps_before), reporter, device, on_finish)

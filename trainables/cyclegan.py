@@ -6,7 +6,13 @@ Arms (Zhu et al.): `baseline` (real only), `+<class>[,<class>…]` or `+all` (re
 generated images of those classes), and `dag` (pre-train on generated images of all
 non-reference classes, then fine-tune on real). By default each target gets as many
 generated images as the reference class has training images (each reference image
-translated once); `synthetic_count` sets another count.
+translated once); `synthetic_count` sets another count. `oversample+<class>[,…]` (or
+`oversample+all`) is the cheap alternative a GAN arm must beat: the real training images
+of those classes repeated to the same count the GAN arm adds, no GAN.
+
+Under a step budget (`steps`) every arm's classifier takes the same number of optimizer
+steps; DAG splits them, half pre-training and half fine-tuning (Zhu et al., appendix:
+10,000 + 10,000 against 20,000). Every report carries `budget/steps`.
 
 Stages and what makes them cheap to repeat or resume:
 - the real-data judge (trainables.judge), cached per dataset and split;
@@ -41,7 +47,7 @@ from trainables.config import ConfigError, from_dict
 from trainables.cyclegan_fit import GANOptions, train_cyclegan
 from trainables.data import EMOTIONS, list_datasets, resize_images
 from trainables.data.cache import cache_root, sha256_json
-from trainables.fit import finished_fit, fit
+from trainables.fit import FitOptions, finished_fit, fit, total_steps
 from trainables.inception import InceptionFeatures
 from trainables.judge import Judge, JudgeOptions, real_data_judge
 from trainables.losses import ADVERSARIAL, CYCLE, GAMMA_SCHEDULES
@@ -83,6 +89,7 @@ class CycleGANConfig:
     finetune_root: str | None = None
     finetune_fold: int = 0
     finetune_epochs: int | None = None  # default: the classifier's epochs
+    finetune_steps: int | None = None  # default: the classifier's steps
     inception_weights: str | None = None  # local torchvision inception_v3 state dict: adds the standard FID
 
     def __post_init__(self):
@@ -123,16 +130,29 @@ class CycleGANTrial:
     classifier: ClassifierConfig
 
 
+OVERSAMPLE = "oversample"
+
+
 def parse_arm(arm: str) -> tuple[str, tuple[str, ...]]:
     """'baseline' → ('baseline', ()); '+disgust,sad' → ('augment', ('disgust', 'sad'));
-    '+all' → ('augment', ('all',)); 'dag' → ('dag', ('all',))."""
+    '+all' → ('augment', ('all',)); 'dag' → ('dag', ('all',));
+    'oversample+disgust' → ('oversample', ('disgust',))."""
     if arm == "baseline":
         return "baseline", ()
     if arm == "dag":
         return "dag", ("all",)
-    if arm.startswith("+") and len(arm) > 1:
-        return "augment", tuple(t.strip() for t in arm[1:].split(","))
-    raise ConfigError(f"arm {arm!r} is not one of 'baseline', '+<class>[,<class>…]', '+all', 'dag'")
+    mode, plus, targets = arm.partition("+")
+    if plus and targets and mode in ("", OVERSAMPLE):
+        return mode or "augment", tuple(t.strip() for t in targets.split(","))
+    raise ConfigError(f"arm {arm!r} is not one of 'baseline', '+<class>[,<class>…]', '+all', 'dag', "
+                      "'oversample+<class>[,<class>…]', 'oversample+all'")
+
+
+def control_of(arm: str) -> str | None:
+    """The oversampling arm a GAN-augmentation arm is paired with ('+disgust' →
+    'oversample+disgust'), or None for arms that have none."""
+    mode, _ = parse_arm(arm)
+    return f"{OVERSAMPLE}{arm}" if mode == "augment" else None
 
 
 def parse_config(config: dict) -> CycleGANTrial:
@@ -302,24 +322,69 @@ def train_cyclegan_trial(config: dict, reporter: Reporter) -> dict:
     mode, _ = parse_arm(gan.arm)
     if mode == "baseline" and gan.finetune_dataset is None:
         return train_on_real(clf, real, reporter)
+    if mode == OVERSAMPLE and gan.finetune_dataset is None:
+        return train_on_real(clf, real, reporter, extra_train=oversampled(gan, real, clf.seed))
     restored = reporter.restore()
     with tempfile.TemporaryDirectory(prefix="ferlab-carried-") as tmp:
         carried = Path(tmp)
         restored_carried(restored, carried)
         if mode == "baseline":
             return classifier_stages(cfg, real, reporter, restored, carried, {}, device)
+        if mode == OVERSAMPLE:
+            return classifier_stages(cfg, real, reporter, restored, carried, {}, device,
+                                     extra=oversampled(gan, real, clf.seed))
         metrics, synthetic = synthesize(cfg, real, reporter, restored, carried, device)
         if mode == "augment":
             return classifier_stages(cfg, real, reporter, restored, carried, metrics, device, extra=synthetic)
         net = build_net(clf, len(real.class_names), device)
         pretrained = carried / "pretrained.pt"
+        pre_opts, finetune = dag_budget(cfg, len(synthetic[1]))
         if pretrained.exists():
             net.load_state_dict(torch.load(pretrained, map_location=device, weights_only=True))
         else:
-            pretrain_fit(cfg, real, synthetic, net,
+            pretrain_fit(cfg, real, synthetic, net, pre_opts,
                          StageReporter(reporter, "pretrain", restored, carried, metrics, prefix="pretrain"), device)
             torch.save(net.state_dict(), pretrained)
-        return classifier_stages(cfg, real, reporter, restored, carried, metrics, device, net=net)
+        return classifier_stages(cfg, real, reporter, restored, carried, metrics, device, net=net, **finetune)
+
+
+def dag_budget(cfg: CycleGANTrial, n_synthetic: int) -> tuple[FitOptions, dict]:
+    """DAG's pre-training options, and the fine-tuning stage's (epochs, steps,
+    steps_before). Under a step budget the two stages share the classifier's steps and
+    report rounds half and half, so DAG takes as many optimizer steps as `baseline`;
+    without one (epochs) the pre-training adds its steps on top, and `budget/steps`
+    says so."""
+    clf, gan = cfg.classifier, cfg.gan
+    if clf.steps is None:
+        pre = fit_options(clf, gan.pretrain_epochs)
+        return pre, {"steps_before": total_steps(pre, n_synthetic)}
+    pre_epochs = gan.pretrain_epochs or max(1, clf.epochs // 2)
+    pre = fit_options(clf, pre_epochs, clf.steps // 2)
+    return pre, {"epochs": max(1, clf.epochs - pre_epochs), "steps": clf.steps - clf.steps // 2,
+                 "steps_before": clf.steps // 2}
+
+
+def spread_draw(n: int, count: int, rng: np.random.Generator) -> np.ndarray:
+    """`count` indices into `n` items, each item once before any twice: whole seeded
+    permutations, then a seeded part of one more."""
+    reps, rest = divmod(count, n)
+    return np.concatenate([rng.permutation(n) for _ in range(reps)] + [rng.permutation(n)[:rest]])
+
+
+def oversampled(gan: CycleGANConfig, real: RealData, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The oversampling control: each target class's real training images repeated to
+    the count a GAN arm would add for it (`synthetic_count`, else the reference class's
+    training images), as (uint8 images, class indices)."""
+    count = gan.synthetic_count or len(ClassImages(real, real.splits.train, gan.reference).images)
+    images, labels = [], []
+    for target in target_classes(gan, real.class_names):
+        own = ClassImages(real, real.splits.train, target).images
+        if len(own) == 0:
+            raise ConfigError(f"arm {gan.arm!r}: the training split has no {target!r} image to repeat")
+        rng = np.random.default_rng([seed, EMOTIONS.index(target), 1])
+        images.append(own[spread_draw(len(own), count, rng)])
+        labels.append(np.full(count, real.class_names.index(target)))
+    return np.concatenate(images), np.concatenate(labels)
 
 
 def synthesize(cfg: CycleGANTrial, real: RealData, reporter: Reporter, restored: str | None, carried: Path,
@@ -373,40 +438,42 @@ def finetune_config(cfg: CycleGANTrial) -> ClassifierConfig:
     return dataclasses.replace(clf, dataset=gan.finetune_dataset, data_root=gan.finetune_root,
                                dataset_options=clf.dataset_options if same else {}, protocol="auto",
                                fold=gan.finetune_fold, class_fraction=None,
-                               epochs=gan.finetune_epochs or clf.epochs)
+                               epochs=gan.finetune_epochs or clf.epochs, steps=gan.finetune_steps or clf.steps)
 
 
 def classifier_stages(cfg: CycleGANTrial, real: RealData, reporter: Reporter, restored: str | None, carried: Path,
                       metrics: dict, device, extra: tuple[np.ndarray, np.ndarray] | None = None,
-                      net: torch.nn.Module | None = None) -> dict:
+                      net: torch.nn.Module | None = None, **budget) -> dict:
     """The classifier on the source dataset (real + `extra`, from `net` when given), then,
-    with `finetune_dataset`, its chosen epoch fine-tuned on that dataset."""
+    with `finetune_dataset`, its chosen epoch fine-tuned on that dataset. `budget`: the
+    source stage's epochs, steps and steps_before when they are not the config's (DAG)."""
     clf, gan = cfg.classifier, cfg.gan
     if gan.finetune_dataset is None:
         stage = StageReporter(reporter, "classifier", restored, carried, metrics)
-        return {**metrics, **train_on_real(clf, real, stage, extra_train=extra, net=net)}
+        return {**metrics, **train_on_real(clf, real, stage, extra_train=extra, net=net, **budget)}
     target_cfg = finetune_config(cfg)
     target = load_real_data(target_cfg)  # before the long source stage: a bad dataset fails at once
     source_state, source_metrics = carried / "source.pt", carried / "source_metrics.json"
     if not source_state.exists():
         stage = StageReporter(reporter, "classifier", restored, carried, metrics, prefix="source")
         chosen: dict = {}
-        found = train_on_real(clf, real, stage, extra_train=extra, net=net, chosen=chosen)
+        found = train_on_real(clf, real, stage, extra_train=extra, net=net, chosen=chosen, **budget)
         if "state" not in chosen:  # killed after the stage's last checkpoint: its choice is there
             chosen["state"], found = finished_fit(stage.restore(), device)
         torch_save_atomic(chosen["state"], source_state)
         source_metrics.write_text(json.dumps({f"source/{k}": float(v) for k, v in found.items()
-                                              if k.startswith("test/")}))
+                                              if k.startswith(("test/", "budget/"))}))
     metrics = {**metrics, **json.loads(source_metrics.read_text())}
     net = build_net(clf, len(real.class_names), device)
     net.load_state_dict(torch.load(source_state, map_location=device, weights_only=True))
     replace_head(net, len(target.class_names), clf.seed)
     stage = StageReporter(reporter, "finetune", restored, carried, metrics)
-    return {**metrics, **train_on_real(target_cfg, target, stage, net=net)}
+    return {**metrics, **train_on_real(target_cfg, target, stage, net=net,
+                                       steps_before=int(metrics["source/budget/steps"]))}
 
 
-def pretrain_fit(cfg: CycleGANTrial, real: RealData, synthetic: tuple[np.ndarray, np.ndarray], net, reporter,
-                 device) -> None:
+def pretrain_fit(cfg: CycleGANTrial, real: RealData, synthetic: tuple[np.ndarray, np.ndarray], net,
+                 opts: FitOptions, reporter, device) -> None:
     """DAG's pre-training: generated images only, the epoch chosen on real validation;
     `net` ends with the chosen epoch's weights."""
     clf = cfg.classifier
@@ -419,7 +486,7 @@ def pretrain_fit(cfg: CycleGANTrial, real: RealData, synthetic: tuple[np.ndarray
         chosen["state"] = best_net.state_dict()
         return {}
 
-    fit(net, train, val, fit_options(clf, cfg.gan.pretrain_epochs), reporter, device, keep_best)
+    fit(net, train, val, opts, reporter, device, keep_best)
     if "state" not in chosen:  # killed after pre-training's last checkpoint: take its choice from there
         chosen["state"], _ = finished_fit(reporter.restore(), device)
     net.load_state_dict(chosen["state"])

@@ -31,6 +31,28 @@ class FitOptions:
     seed: int
     hflip_tta: bool = False
     class_weights: tuple[float, ...] | None = None  # loss weight per class (None: unweighted)
+    # The optimizer-step budget: None trains `epochs` passes over the data (steps follow
+    # the training set's size); a number splits that many steps evenly over the `epochs`
+    # report rounds, so arms with more (synthetic) training data get no more updates.
+    steps: int | None = None
+    steps_before: int = 0  # optimizer steps this net already had (DAG's pre-training)
+
+    def __post_init__(self):
+        if self.steps is not None and self.steps < self.epochs:
+            raise ValueError(f"a budget of {self.steps} steps cannot fill {self.epochs} report rounds")
+
+
+def round_steps(opts: FitOptions, n_train: int, epoch: int) -> tuple[int, int]:
+    """(index of the round's first optimizer step, the round's number of steps)."""
+    if opts.steps is None:
+        per_epoch = math.ceil(n_train / opts.batch_size)
+        return epoch * per_epoch, per_epoch
+    first = opts.steps * epoch // opts.epochs
+    return first, opts.steps * (epoch + 1) // opts.epochs - first
+
+
+def total_steps(opts: FitOptions, n_train: int) -> int:
+    return opts.steps if opts.steps is not None else opts.epochs * math.ceil(n_train / opts.batch_size)
 
 
 @dataclass
@@ -101,21 +123,25 @@ def _evaluate(net, split: TensorSplit, device, hflip_tta: bool) -> tuple[float, 
 
 
 def _train_epoch(net, opt, split: TensorSplit, opts: FitOptions, epoch: int, device) -> tuple[float, float]:
-    """One pass in an order fixed by (seed, epoch), so a resumed run repeats it exactly."""
+    """One report round in an order fixed by (seed, epoch), so a resumed run repeats it
+    exactly: a pass over the data, or, under a step budget, the round's share of steps
+    drawn from fresh shuffles of the data (every image once before any twice)."""
     net.train()
     gen = torch.Generator().manual_seed(opts.seed * 100_003 + epoch)
     torch.manual_seed(opts.seed * 100_003 + epoch)  # dropout
-    order = torch.randperm(len(split.x), generator=gen)
-    steps_per_epoch = math.ceil(len(order) / opts.batch_size)
-    total_loss = correct = 0.0
-    for i in range(steps_per_epoch):
+    first, steps = round_steps(opts, len(split.x), epoch)
+    passes = 1 if opts.steps is None else math.ceil(steps * opts.batch_size / len(split.x))
+    order = torch.cat([torch.randperm(len(split.x), generator=gen) for _ in range(passes)])
+    total = total_steps(opts, len(split.x))
+    total_loss = correct = seen = 0.0
+    for i in range(steps):
         idx = order[i * opts.batch_size : (i + 1) * opts.batch_size]
         x, y = as_unit_float(split.x[idx]), split.y[idx]
         if opts.augment:
             x = batch_augment(x, gen)
         x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
         for group in opt.param_groups:
-            group["lr"] = opts.lr * lr_factor(opts.schedule, epoch * steps_per_epoch + i, opts.epochs * steps_per_epoch)
+            group["lr"] = opts.lr * lr_factor(opts.schedule, first + i, total)
         logits = net(_normalise(x))
         weight = None if opts.class_weights is None else torch.tensor(opts.class_weights, device=logits.device)
         loss = F.cross_entropy(logits, y, weight=weight, label_smoothing=opts.label_smoothing)
@@ -124,7 +150,8 @@ def _train_epoch(net, opt, split: TensorSplit, opts: FitOptions, epoch: int, dev
         opt.step()
         total_loss += loss.item() * len(idx)
         correct += (logits.argmax(1) == y).sum().item()
-    return total_loss / len(order), correct / len(order)
+        seen += len(idx)
+    return total_loss / seen, correct / seen
 
 
 def _save_checkpoint(path: Path, net, opt, epoch: int, best_state, best_val: float, best_epoch: int, history):
@@ -137,7 +164,9 @@ def _save_checkpoint(path: Path, net, opt, epoch: int, best_state, best_val: flo
 
 def fit(net: nn.Module, train: TensorSplit, val: TensorSplit, opts: FitOptions, reporter: Reporter,
         device: torch.device, on_finish) -> dict:
-    """Train for `opts.epochs`, reporting once per epoch. On the last epoch `on_finish(last_net,
+    """Train for `opts.epochs` report rounds (passes over the data, or shares of a step
+    budget), reporting once per round with `budget/steps`, the optimizer steps the net has
+    had so far (with `opts.steps_before`). On the last round `on_finish(last_net,
     best_net)` returns the final test metrics, which go into that epoch's report.
 
     Resumes from `reporter.restore()` when a checkpoint exists."""
@@ -158,8 +187,10 @@ def fit(net: nn.Module, train: TensorSplit, val: TensorSplit, opts: FitOptions, 
         if val_acc > best_val:
             best_val, best_epoch = val_acc, epoch
             best_state = copy.deepcopy({k: v.cpu() for k, v in net.state_dict().items()})
+        first, steps = round_steps(opts, len(train.x), epoch)
         metrics = {"epoch": epoch, "train/loss": train_loss, "train/acc": train_acc, "val/loss": val_loss,
-                   "val/acc": val_acc, "val/acc_best": best_val, "best_epoch": best_epoch}
+                   "val/acc": val_acc, "val/acc_best": best_val, "best_epoch": best_epoch,
+                   "budget/steps": opts.steps_before + first + steps}
         history.append(metrics)
         if epoch == opts.epochs - 1:
             best_net = copy.deepcopy(net)

@@ -20,6 +20,11 @@ DATASETS: dict[str, Callable[..., FaceData]] = {
 }
 
 
+# Datasets whose data carry an official train/validation/test split (FER2013's Usage
+# column); the others are split into folds. Known without loading, for `--dry-run`.
+OFFICIAL_SPLIT = frozenset({"fer2013"})
+
+
 def list_datasets() -> list[str]:
     """Registered dataset names, sorted."""
     return sorted(DATASETS)

@@ -1,0 +1,51 @@
+"""`python -m study.launch <study> --dry-run [--json]`: what a launch would run — each
+cell's full trial config and the scale's declared deviations from the paper's recipe —
+without starting Ray, loading data or writing anything."""
+
+import json
+from argparse import Namespace
+
+from ray.tune.search.sample import Domain
+
+from study.fill import grid_cells
+from study.runner import LaunchOptions, check_configs, trial_space
+from study.spec import StudyError, StudySpec
+from trainables.config import ConfigError
+from trainables.data import list_datasets
+from trainables.data.registry import OFFICIAL_SPLIT
+
+
+def plan(study: StudySpec, args: Namespace) -> dict:
+    """{"study", "scale", "deviations": {key: why}, "cells": [{"config": {...}}, ...]}; an
+    Optuna study's searched keys appear in each config as their domain's description."""
+    if args.dataset not in list_datasets():
+        raise StudyError(f"unknown dataset {args.dataset!r}; known datasets: {', '.join(list_datasets())}")
+    opts = LaunchOptions(scale=args.scale, dataset=args.dataset, data_root=args.data_root, storage_path="",
+                         tracking_uri="", num_samples=args.num_samples, cache_dir=args.cache_dir,
+                         overrides=args.overrides, cpus_per_trial=args.cpus_per_trial,
+                         gpus_per_trial=args.gpus_per_trial)
+    space = trial_space(study, opts, args.dataset in OFFICIAL_SPLIT)
+    try:
+        check_configs(study, space)
+    except ConfigError as err:
+        raise StudyError(str(err)) from None
+    axes, cells = grid_cells(space, study if study.search == "grid" else None)
+    fixed = {k: (str(v) if isinstance(v, Domain) else v) for k, v in space.items() if k not in axes}
+    return {"study": study.name, "scale": args.scale, "deviations": study.deviations(args.scale),
+            "cells": [{"config": {**fixed, **cell}} for cell in cells]}
+
+
+def dry_run(study: StudySpec, args: Namespace) -> str:
+    found = plan(study, args)
+    if args.json:
+        return json.dumps(found, indent=1, sort_keys=True, default=str)
+    lines = [f"{study.name} at scale {args.scale} on {args.dataset}: {len(found['cells'])} trial(s) "
+             f"(dry run: nothing started, nothing written)"]
+    if study.search == "optuna":
+        lines.append("Optuna chooses the searched keys of each trial; shown as their domains.")
+    lines.append("Deviations from the paper's recipe:" if found["deviations"] else
+                 "Deviations from the paper's recipe: none (this scale only shrinks sizes).")
+    lines += [f"  {key}: {why}" for key, why in found["deviations"].items()]
+    for n, cell in enumerate(found["cells"]):
+        lines.append(f"cell {n}: " + json.dumps(cell["config"], sort_keys=True, default=str))
+    return "\n".join(lines)
