@@ -9,6 +9,7 @@ is decided in ``layouts``.
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Callable
 from dataclasses import dataclass, field
@@ -76,7 +77,20 @@ def describe_runs(runs: pd.DataFrame, excluded: int = 0) -> str:
     line += "."
     if runs["procedural"].fillna(False).astype(bool).any():
         line += f" Warning: {PROCEDURAL_WARNING}."
-    return line
+    return line + deviations_text(runs)
+
+
+def deviations_text(runs: pd.DataFrame) -> str:
+    """" Deviations from the paper's recipe: key (why); …", from the launches' record
+    (tag ferlab.deviations); nothing for runs of launches that predate it."""
+    if "deviations" not in runs:
+        return ""
+    found: dict[str, str] = {}
+    for text in runs["deviations"].dropna().unique():
+        found.update(json.loads(text))
+    if not found:
+        return " Deviations from the paper's recipe: none (the scale only shrinks sizes)."
+    return " Deviations from the paper's recipe: " + "; ".join(f"{k} ({why})" for k, why in sorted(found.items())) + "."
 
 
 # --- renderers -----------------------------------------------------------------------

@@ -8,7 +8,7 @@ from argparse import Namespace
 from ray.tune.search.sample import Domain
 
 from study.fill import grid_cells
-from study.runner import LaunchOptions, check_configs, trial_space
+from study.runner import LaunchOptions, check_configs, launch_deviations, trial_space
 from study.spec import StudyError, StudySpec
 from trainables.config import ConfigError
 from trainables.data import list_datasets
@@ -16,8 +16,9 @@ from trainables.data.registry import OFFICIAL_SPLIT
 
 
 def plan(study: StudySpec, args: Namespace) -> dict:
-    """{"study", "scale", "deviations": {key: why}, "cells": [{"config": {...}}, ...]}; an
-    Optuna study's searched keys appear in each config as their domain's description."""
+    """{"study", "scale", "deviations": {key: why}, "cells": [{"config": {...}}, ...]}: the
+    deviations are the scale's and the `--set` keys'; an Optuna study's searched keys
+    appear in each config as their domain's description."""
     if args.dataset not in list_datasets():
         raise StudyError(f"unknown dataset {args.dataset!r}; known datasets: {', '.join(list_datasets())}")
     opts = LaunchOptions(scale=args.scale, dataset=args.dataset, data_root=args.data_root, storage_path="",
@@ -31,7 +32,7 @@ def plan(study: StudySpec, args: Namespace) -> dict:
         raise StudyError(str(err)) from None
     axes, cells = grid_cells(space, study if study.search == "grid" else None)
     fixed = {k: (str(v) if isinstance(v, Domain) else v) for k, v in space.items() if k not in axes}
-    return {"study": study.name, "scale": args.scale, "deviations": study.deviations(args.scale),
+    return {"study": study.name, "scale": args.scale, "deviations": launch_deviations(study, opts),
             "cells": [{"config": {**fixed, **cell}} for cell in cells]}
 
 

@@ -258,6 +258,17 @@ def _fill_space(space: dict, cells: list[dict]) -> tuple[dict, BasicVariantGener
     return fixed, BasicVariantGenerator(points_to_evaluate=[dict(c) for c in cells])
 
 
+def launch_deviations(study: StudySpec, opts: LaunchOptions) -> dict[str, str]:
+    """{key: why} for everything this launch changes from the paper's recipe: the scale's
+    declared deviations, and the trial config keys set on the command line."""
+    found = study.deviations(opts.scale)
+    for key, value in opts.overrides.items():
+        if not key.startswith("_"):
+            found[key] = f"set on the command line to {json.dumps(value, default=str)}" + (
+                f" (the scale's reason for its own value: {found[key]})" if key in found else "")
+    return found
+
+
 def study_cells(study: StudySpec, space: dict) -> list[dict] | None:
     """The grid points to run where they are not the whole product of the axes (a shared
     control arm runs once per seed and fold), else None: Tune's grid runs them all."""
@@ -288,6 +299,7 @@ def launch(study: StudySpec, opts: LaunchOptions, resume_path: str | None = None
         optuna_url = optuna_storage.storage_url(opts.tracking_uri, opts.optuna_storage) if study.search == "optuna" else None
         repro, diff = tracking.reproducibility_info()
         tags = {"ferlab.study": study.name, "ferlab.dataset": opts.dataset, "ferlab.scale": opts.scale,
+                "ferlab.deviations": json.dumps(launch_deviations(study, opts), sort_keys=True),
                 "ferlab.procedural": str(data.procedural).lower(), "ferlab.dataset_hash": data.content_hash, **repro,
                 fills.OPTIONS_TAG: fills.options_tag(opts.scale, opts.dataset, opts.data_root, opts.overrides,
                                                      opts.cache_dir, opts.num_samples)}

@@ -36,7 +36,8 @@ def test_every_arm_is_one_finished_run_with_its_samples(augmentation):
     cwd, out = augmentation
     client, record, runs = _children(cwd)
     assert record["overrides"]["gan_epochs"] == 1
-    assert sorted(r.data.params["arm"] for r in runs) == sorted(["baseline", "+disgust", "+sad", "+all", "dag"])
+    assert sorted(r.data.params["arm"] for r in runs) == sorted(
+        ["baseline", "oversample+disgust", "+disgust", "oversample+sad", "+sad", "oversample+all", "+all", "dag"])
     assert {r.info.status for r in runs} == {"FINISHED"}
     for run in runs:
         arm = run.data.params["arm"]
@@ -45,6 +46,9 @@ def test_every_arm_is_one_finished_run_with_its_samples(augmentation):
         if arm == "baseline":
             assert "samples_disgust.png" not in artifacts and "data/n_synthetic" in run.data.metrics
             assert run.data.metrics["data/n_synthetic"] == 0
+        elif arm.startswith("oversample"):  # real images repeated: no GAN, no judge
+            assert "samples_disgust.png" not in artifacts and "manifold.npz" not in artifacts
+            assert run.data.metrics["data/n_synthetic"] > 0 and "judge/val_acc" not in run.data.metrics
         else:
             assert "manifold.npz" in artifacts
             assert run.data.metrics["data/n_synthetic"] > 0 or arm == "dag"
@@ -53,11 +57,25 @@ def test_every_arm_is_one_finished_run_with_its_samples(augmentation):
             assert run.data.metrics["synth/disgust/n"] > 0
 
 
+def test_every_arm_takes_the_same_optimizer_steps_and_dag_splits_them(augmentation):
+    cwd, out = augmentation
+    client, record, runs = _children(cwd)
+    budget = {r.data.params["arm"]: r.data.metrics["budget/steps"] for r in runs}
+    # the smoke scale's budget: 136 steps, whatever the arm's training set size
+    assert set(budget.values()) == {136}, budget
+    dag = next(r for r in runs if r.data.params["arm"] == "dag")
+    assert dag.data.metrics["pretrain/budget/steps"] == 68  # half of it pre-training, half fine-tuning
+    sizes = {r.data.params["arm"]: r.data.metrics["data/n_train"] for r in runs}
+    assert sizes["+all"] > sizes["+disgust"] > sizes["baseline"]  # more data, not more steps
+    assert "budget (steps)" in out.stdout
+
+
 def test_report_has_zhu_tables_beside_ours_and_a_manifold_plot(augmentation):
     cwd, out = augmentation
     assert "Zhu et al. Table 1" in out.stdout and "Zhu et al. Table 2" in out.stdout
     assert "91.04" in out.stdout  # their baseline 'All', beside our baseline row
     assert "Δ" in out.stdout  # arms paired with baseline
+    assert "against the cheap alternative" in out.stdout and "vs real, oversampled" in out.stdout
     plots = sorted(p.name for p in (cwd / "reports" / "cyclegan_augmentation").glob("*_manifold_*.png"))
     assert "cyclegan_augmentation_manifold_plus_disgust.png" in plots and len(plots) == 4
 
@@ -66,15 +84,22 @@ def test_cycle_gamma_grid_and_its_table(tmp_path):
     out = launch("cycle_gamma", "--scale", "smoke", *SHRINK, *BALANCED, cwd=tmp_path)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     client, record, runs = _children(tmp_path)
-    settings = sorted((r.data.params["cycle_loss"], r.data.params["adv_loss"]) for r in runs)
-    assert settings == [("l1", "lsgan"), ("l1", "wgan-gp"), ("weighted", "lsgan"), ("weighted", "wgan-gp")]
-    for run in runs:
+    settings = sorted((r.data.params["arm"], r.data.params["cycle_loss"], r.data.params["adv_loss"]) for r in runs)
+    # the baseline arm once (a shared control), the GAN arm at every cycle-loss setting
+    assert settings == [("+disgust", "l1", "lsgan"), ("+disgust", "l1", "wgan-gp"), ("+disgust", "weighted", "lsgan"),
+                        ("+disgust", "weighted", "wgan-gp"), ("baseline", "l1", "lsgan")]
+    assert len({r.data.metrics["budget/steps"] for r in runs}) == 1
+    baseline = next(r for r in runs if r.data.params["arm"] == "baseline")
+    assert "synth/disgust/fid_fer" not in baseline.data.metrics
+    for run in (r for r in runs if r is not baseline):
         assert run.data.metrics["synth/disgust/fid_fer"] >= 0
         gamma = [m.value for m in client.get_metric_history(run.info.run_id, "gan_disgust/gamma")]
         assert gamma and 0 < gamma[-1] <= 0.5  # linear from 0 towards γ_max = 0.5
     assert "Weighted cycle loss ablation" in out.stdout
     assert "Birenbaum (slides): 65.45" in out.stdout  # his disgust with synthetic data, 36/55
     assert "| l1 | — | — |" in out.stdout  # γ does not apply to the plain L1 cycle loss
+    assert "Birenbaum (slides): 65.09" in out.stdout  # his baseline, beside our baseline arm
+    assert out.stdout.count("Δ overall acc vs baseline") >= 1 and "(control)" in out.stdout
 
 
 def test_cycle_gamma_search_stops_on_validation_fid(tmp_path):

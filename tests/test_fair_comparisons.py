@@ -1,0 +1,213 @@
+"""Fair comparisons by construction: one optimizer-step budget per comparison, scales that
+only shrink or declare their deviations, shared controls, and `--dry-run`."""
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from analysis.cells import BudgetMismatch, Column, Paired, metric_table
+from study import launch
+from study.fill import grid_cells
+from study.runner import LaunchOptions, trial_space
+from study.spec import SCALES, Scale, StudySpec, list_studies, load_study, undeclared_deviations
+from trainables import cyclegan, fit
+from trainables.cyclegan import dag_budget, oversampled, parse_config as parse_cyclegan, spread_draw
+from trainables.reporting import InProcessReporter
+
+STUDY_SCALES = [(name, scale) for name in list_studies() for scale in SCALES]
+
+
+@pytest.mark.parametrize("name,scale", STUDY_SCALES)
+def test_every_study_and_scale_dry_runs_as_json_and_only_shrinks_or_declares(name, scale, tmp_path, monkeypatch,
+                                                                              capsys):
+    monkeypatch.chdir(tmp_path)
+    study = load_study(name)
+    assert undeclared_deviations(study, scale) == []
+    assert launch.main([name, "--scale", scale, "--dry-run", "--json"]) == 0
+    found = json.loads(capsys.readouterr().out)
+    assert found["study"] == name and found["scale"] == scale
+    assert found["deviations"] == study.scales[scale].deviations
+    assert found["cells"] and all(c["config"]["dataset"] == "synthfaces" for c in found["cells"])
+    assert list(tmp_path.iterdir()) == []  # wrote nothing: no store, no Tune directory
+    import ray
+    assert not ray.is_initialized()
+
+
+def _spec(**smoke):
+    smoke["config"] = {"epochs": 2, "width": 0.25, **smoke.get("config", {})}
+    paper = Scale(config={"epochs": 40, "width": 1.0}, grid={"seed": [0, 1, 2]})
+    return StudySpec(name="toy", description="", trainable="classifier", base_config={"net": "simple", "lr": 1e-4},
+                     grid={"seed": [0, 1, 2]}, variant_keys=(),
+                     scales={"smoke": Scale(**smoke), "cpu": Scale(config={"epochs": 2, "width": 0.5}),
+                             "paper": paper})
+
+
+@pytest.mark.parametrize("smoke, problem", [
+    ({"config": {"lr": 3e-4}}, "lr=0.0003 (paper: 0.0001)"),  # a recipe change, undeclared
+    ({"config": {"epochs": 80}}, "epochs=80 (paper: 40)"),  # a size raised, not shrunk
+    ({"config": {"dropout": 0.1}}, "dropout=0.1 (paper: None)"),
+    ({"grid": {"seed": [7]}}, "grid seed values [7]"),
+    ({"deviations": {"lr": "stale"}}, "deviations declared for ['lr'], which do not differ"),
+])
+def test_a_scale_that_changes_the_recipe_without_declaring_it_does_not_load(smoke, problem):
+    with pytest.raises(ValueError, match="smoke") as err:
+        _spec(**smoke)
+    assert problem in str(err.value)
+
+
+def test_a_declared_deviation_and_pure_shrinking_load():
+    study = _spec(config={"lr": 3e-4, "epochs": 2, "width": 0.25}, grid={"seed": [0]},
+                  deviations={"lr": "small nets need it"})
+    assert study.deviations("smoke") == {"lr": "small nets need it"}
+
+
+def test_dry_run_lists_command_line_keys_as_deviations(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert launch.main(["baseline", "--dry-run", "--json", "--set", "lr=0.01", "--set", "net=zhu_cnn"]) == 0
+    found = json.loads(capsys.readouterr().out)
+    assert found["deviations"] == {"lr": "set on the command line to 0.01", "net": "set on the command line to "
+                                                                                  '"zhu_cnn"'}
+    assert [c["config"]["net"] for c in found["cells"]] == ["zhu_cnn"] and found["cells"][0]["config"]["lr"] == 0.01
+
+
+def test_dry_run_refuses_a_bad_config_without_starting_anything(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert launch.main(["baseline", "--dry-run", "--set", "steps=3"]) == 2  # 3 steps cannot fill 15 rounds
+    assert "steps" in capsys.readouterr().err and list(tmp_path.iterdir()) == []
+
+
+# --- the step budget ---------------------------------------------------------------------
+
+def _split(n, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return fit.TensorSplit(torch.randint(0, 256, (n, 1, 8, 8), generator=g, dtype=torch.uint8),
+                           torch.randint(0, 3, (n,), generator=g))
+
+
+def _fit_counting_steps(n_train, steps, epochs=3, tmp_path=None, monkeypatch=None):
+    made = []
+
+    def counting(net, opts):
+        opt = torch.optim.SGD(net.parameters(), lr=opts.lr)
+        opt.taken = 0
+        opt.register_step_post_hook(lambda o, *_: setattr(o, "taken", o.taken + 1))
+        made.append(opt)
+        return opt
+
+    monkeypatch.setattr(fit, "make_optimizer", counting)
+    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 3))
+    opts = fit.FitOptions(epochs=epochs, batch_size=16, lr=0.1, optimizer="sgd", weight_decay=0.0,
+                          schedule="onecycle", augment=False, label_smoothing=0.0, seed=0, steps=steps)
+    reporter = InProcessReporter(tmp_path / f"r{n_train}-{steps}")
+    fit.fit(net, _split(n_train), _split(30, 1), opts, reporter, torch.device("cpu"), lambda last, best: {})
+    return made[0].taken, [r["budget/steps"] for r in reporter.history]
+
+
+def test_a_step_budget_takes_the_same_optimizer_steps_whatever_the_training_set(tmp_path, monkeypatch):
+    # 50 images are ~4 batches of 16, 500 are ~32: under a budget of 14 steps both take 14,
+    # split 4 + 5 + 5 over three rounds (14·1//3 = 4, 14·2//3 = 9).
+    for n in (50, 500):
+        taken, reported = _fit_counting_steps(n, 14, tmp_path=tmp_path, monkeypatch=monkeypatch)
+        assert taken == 14 and reported == [4, 9, 14]
+
+
+def test_without_a_budget_steps_follow_the_training_set(tmp_path, monkeypatch):
+    assert _fit_counting_steps(50, None, tmp_path=tmp_path, monkeypatch=monkeypatch) == (12, [4, 8, 12])
+    assert _fit_counting_steps(500, None, tmp_path=tmp_path, monkeypatch=monkeypatch) == (96, [32, 64, 96])
+
+
+def test_dag_splits_the_baseline_budget_half_and_half():
+    cfg = parse_cyclegan({"arm": "dag", "steps": 136, "epochs": 8})
+    pre, finetune = dag_budget(cfg, n_synthetic=5000)
+    assert (pre.steps, pre.epochs) == (68, 4)
+    assert finetune == {"epochs": 4, "steps": 68, "steps_before": 68}
+    odd = parse_cyclegan({"arm": "dag", "steps": 101, "epochs": 3})
+    pre, finetune = dag_budget(odd, n_synthetic=10)
+    assert pre.steps + finetune["steps"] == 101 and finetune["steps_before"] == pre.steps == 50
+
+
+def test_spread_draw_takes_each_item_once_before_any_twice():
+    rng = np.random.default_rng(0)
+    drawn = spread_draw(7, 17, rng)  # 17 = 2 × 7 + 3
+    counts = np.bincount(drawn, minlength=7)
+    assert len(drawn) == 17 and sorted(counts) == [2, 2, 2, 2, 3, 3, 3]
+    assert sorted(drawn[:7]) == list(range(7)) and sorted(drawn[7:14]) == list(range(7))
+
+
+def test_oversampling_repeats_the_class_to_the_count_the_gan_adds():
+    from trainables.classifier import load_real_data
+    cfg = parse_cyclegan({"arm": "oversample+disgust", "dataset_options": {"n_images": 300}, "n_folds": 5})
+    real = load_real_data(cfg.classifier)
+    train_labels = real.labels[real.splits.train]
+    n_neutral = int((train_labels == real.class_names.index("neutral")).sum())
+    disgust_idx = real.splits.train[train_labels == real.class_names.index("disgust")]
+    images, labels = oversampled(cfg.gan, real, seed=0)
+    assert len(labels) == n_neutral and set(labels) == {real.class_names.index("disgust")}
+    # every added image is one of the real training disgust images, each used ⌊n/d⌋ or ⌈n/d⌉ times
+    own = {real.data.images[i].tobytes(): 0 for i in disgust_idx}
+    for image in images:
+        own[image.tobytes()] += 1
+    low = n_neutral // len(disgust_idx)
+    assert set(own.values()) <= {low, low + 1} and sum(own.values()) == n_neutral
+
+
+def test_oversample_arm_names_parse_and_pair_with_their_gan_arm():
+    assert cyclegan.parse_arm("oversample+disgust,sad") == ("oversample", ("disgust", "sad"))
+    assert cyclegan.control_of("+sad") == "oversample+sad" and cyclegan.control_of("dag") is None
+    with pytest.raises(Exception, match="oversample"):
+        cyclegan.parse_arm("oversample")
+
+
+# --- shared controls and budgets in tables ---------------------------------------------
+
+def test_a_shared_control_runs_once_per_seed():
+    study = load_study("cycle_gamma")
+    opts = LaunchOptions(scale="smoke", dataset="synthfaces", data_root=None, storage_path="", tracking_uri="")
+    axes, cells = grid_cells(trial_space(study, opts, False), study)
+    baseline = [c for c in cells if c["arm"] == "baseline"]
+    gan = [c for c in cells if c["arm"] == "+disgust"]
+    # smoke: cycle loss {l1, weighted} × adversarial loss {lsgan, wgan-gp}, one seed and fold
+    assert len(gan) == 4 and len(baseline) == 1 and len(cells) == 5
+
+
+def _runs(budgets, accs, arms=("baseline", "+disgust"), extra=None):
+    rows = []
+    for arm, budget, acc in zip(arms, budgets, accs):
+        for seed, a in enumerate(acc):
+            rows.append({"parent_run_id": "p", "seed": seed, "fold": 0, "procedural": False, "param.arm": arm,
+                         "budget/steps": budget, "test/acc": a, **(extra or {}).get(arm, {})})
+    return pd.DataFrame(rows)
+
+
+def test_a_table_refuses_to_pair_arms_of_different_budgets():
+    runs = _runs([100, 200], [[0.5, 0.6, 0.55], [0.6, 0.7, 0.6]])
+    with pytest.raises(BudgetMismatch, match=r"\[200\] optimizer steps.*\[100\]"):
+        metric_table(runs, name="t", title="t", group_by=["param.arm"], columns=[Column("acc", "test/acc")],
+                     paired=Paired(arm="param.arm", control="baseline"))
+    declared = metric_table(runs, name="t", title="t", group_by=["param.arm"], columns=[Column("acc", "test/acc")],
+                            paired=Paired(arm="param.arm", control="baseline", unequal_budget="the paper's rule"))
+    assert list(declared.cells["budget (steps)"]) == ["100", "200"]
+    assert any("Unequal budgets, declared" in note and "the paper's rule" in note for note in declared.footnotes)
+
+
+def test_a_shared_control_pairs_with_every_setting_on_seed():
+    rows = []
+    for seed, base in enumerate([0.50, 0.60, 0.55]):
+        rows.append({"param.arm": "baseline", "param.cycle_loss": "l1", "seed": seed, "test/acc": base})
+        rows.append({"param.arm": "+disgust", "param.cycle_loss": "l1", "seed": seed, "test/acc": base + 0.01})
+        rows.append({"param.arm": "+disgust", "param.cycle_loss": "weighted", "seed": seed,
+                     "test/acc": base + [0.02, 0.04, 0.06][seed]})
+    runs = pd.DataFrame(rows).assign(parent_run_id="p", fold=0, procedural=False, **{"budget/steps": 50})
+    table = metric_table(runs, name="t", title="t", group_by=["param.arm", "param.cycle_loss"],
+                         columns=[Column("acc", "test/acc")],
+                         paired=Paired(arm="param.arm", control="baseline", shared_control=True))
+    delta = dict(zip(table.cells["cycle_loss"] + "/" + table.cells["arm"], table.cells["Δ acc vs baseline"]))
+    # by hand: l1 differences 1, 1, 1 points (no spread); weighted 2, 4, 6 points, mean 4
+    assert delta["l1/+disgust"].startswith("+1.00 ± 0.00 (n=3)")
+    assert delta["weighted/+disgust"].startswith("+4.00 ±") and delta["weighted/+disgust"].endswith("(n=3)")
+    half = float(delta["weighted/+disgust"].split("± ")[1].split(" ")[0])
+    assert math.isclose(half, 4.303 * 2 / math.sqrt(3), abs_tol=0.01)  # t(0.975, 2) × sd / √n
