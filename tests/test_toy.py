@@ -100,7 +100,9 @@ def test_smoke_study_prints_the_table_beside_the_paper(tmp_path):
     assert record["parent_run_id"] in out.stdout
     stats = pd.read_csv(tmp_path / "reports" / "cyclegan_toy" / "cyclegan_toy.stats.csv")
     ours = stats[stats["kind"] == "ours"]
-    assert set(ours["training set"]) == {"linear SVM, real only", "+ 900 CycleGAN points"}
+    assert set(ours["training set"]) == {"linear SVM, real only", "+ 900 CycleGAN points", "+ repeated minority points"}
     assert (ours["n"] == 2).all() and ours["mean"].between(0, 1).all()
     minority = ours[ours["column"] == "minority acc"].set_index("training set")["mean"]
     assert minority["+ 900 CycleGAN points"] > minority["linear SVM, real only"]
+    cheap = pd.read_csv(tmp_path / "reports" / "cyclegan_toy" / "cyclegan_toy_vs_oversample.stats.csv")
+    assert (cheap["kind"] == "paired_diff").sum() == 2  # the GAN row's two Δ vs oversampling
