@@ -1,7 +1,9 @@
 """CycleGAN toy: does a CycleGAN that translates a majority class into a 10× smaller
 minority class fix a linear SVM's margins? Zhu et al. 2017, §4.1: three 2-D Gaussians with
 1000 / 1000 / 100 training points, 93.3 % test accuracy on real data, 98.0 % with 900
-generated minority points (trainables/toy.py says what the paper leaves open).
+generated minority points (trainables/toy.py says what the paper leaves open). Each run
+also scores the cheap alternative, the minority points repeated to the same count, and
+the tables pair the GAN with it as well as with real only.
 
 The toy draws its own data from the seed; the launch's dataset (default synthfaces) is
 loaded for the run's tags only. Scales differ only in the number of seeds and GAN steps.
@@ -11,7 +13,8 @@ from study.spec import Scale, StudySpec
 
 STUDY = StudySpec(
     name="cyclegan_toy",
-    description="Zhu et al. §4.1 toy: linear SVM on three 2-D Gaussians, real vs + 900 CycleGAN points",
+    description="Zhu et al. §4.1 toy: linear SVM on three 2-D Gaussians, real vs + 900 CycleGAN points vs "
+                "oversampling (the 100 minority points repeated to 900)",
     trainable="cyclegan_toy",
     base_config={"n_major": 1000, "n_minor": 100, "n_generated": 900, "adv_loss": "lsgan", "lambda_cyc": 10.0},
     grid={"seed": list(range(10))},

@@ -261,6 +261,39 @@ def test_classical_table_paired_difference_and_procedural_warning(store):
     assert "includes 0" in effect or "excludes 0" in effect
 
 
+# cyclegan_toy: one run per seed holds all three arms (overall test accuracy per seed)
+TOY = {"real_only": [0.93, 0.92, 0.95], "augmented": [0.97, 0.99, 0.96], "oversample": [0.98, 0.96, 0.97]}
+
+
+def _toy_runs() -> pd.DataFrame:
+    rows = [{"run_id": f"toy{seed}", "parent_run_id": "p", "status": "FINISHED", "dataset": "synthfaces",
+             "scale": "cpu", "procedural": True, "seed": seed, "fold": 0, "param.n_generated": "900",
+             **{f"test/acc_{arm}": accs[seed] for arm, accs in TOY.items()},
+             **{f"test/acc_minor_{arm}": accs[seed] - 0.1 for arm, accs in TOY.items()}}
+            for seed in range(3)]
+    return pd.DataFrame(rows[::-1])  # pairing must follow the seed, not the row order
+
+
+def test_toy_tables_pair_the_gan_with_real_only_and_with_oversampling():
+    table, cheap = build_tables("cyclegan_toy", _toy_runs())
+    assert table.cells["training set"].tolist() == [
+        "linear SVM, real only", "+ 900 CycleGAN points", "+ repeated minority points"]
+    over = _row(table, **{"training set": "+ repeated minority points"})
+    assert over["overall acc"] == cell(TOY["oversample"]) and over["overall acc (paper)"] == ""
+    assert _row(table, **{"training set": "linear SVM, real only"})["overall acc (paper)"] == "Zhu et al. 2017: 93.30"
+    gan = _row(table, **{"training set": "+ 900 CycleGAN points"})
+    assert gan["overall acc (paper)"] == "Zhu et al. 2017: 98.00"
+    assert gan["Δ overall acc vs linear SVM, real only"] == cell([0.04, 0.07, 0.01], signed=True)
+    # GAN − oversample by seed, by hand: 0.97 − 0.98, 0.99 − 0.96, 0.96 − 0.97
+    diffs = [-0.01, 0.03, -0.01]
+    gan = _row(cheap, **{"training set": "+ 900 CycleGAN points"})
+    assert gan["Δ overall acc vs + repeated minority points"] == cell(diffs, signed=True)
+    assert gan["Δ minority acc vs + repeated minority points"] == cell(diffs, signed=True)
+    assert _row(cheap, **{"training set": "+ repeated minority points"})[
+        "Δ overall acc vs + repeated minority points"] == "(control)"
+    assert "cheap alternative" in cheap.title and len(cheap.cells) == 2
+
+
 def test_unknown_study_lists_known_layouts():
     with pytest.raises(ReportError, match="baseline, classical_augmentation"):
         get_layout("nope")

@@ -2,13 +2,15 @@
 
 import json
 
+import numpy as np
+
 import pandas as pd
 import pytest
 
 from tests.test_launch import launch
 from trainables.config import ConfigError
 from trainables.reporting import InProcessReporter
-from trainables.toy import train_toy
+from trainables.toy import MINOR, draw_data, oversampled, parse_toy_config, train_toy
 
 SEED0 = {"seed": 0, "threads": 1, "gan_steps": 500}
 SHORT = {"seed": 1, "threads": 1, "gan_steps": 400, "report_every": 200}
@@ -38,6 +40,28 @@ def test_generated_points_help_the_minority_class(seed0):
     assert final["val/acc_best"] == max(m["val/acc"] for m in reporter.history)
     assert all("val/acc_best" in m for m in reporter.history)  # Tune's metric, in every report
     assert final["data/n_generated"] == 900 and "points.csv" in reporter.artifacts
+
+
+@pytest.mark.parametrize("sizes, n_train, repeats", [
+    # 2 × 1000 + 100 + 900: each minority point once real and 9 times repeated
+    ({"n_minor": 100, "n_generated": 900}, 3000, {10: 100}),
+    # 2 × 1000 + 30 + 100: 3 copies of each (90) and 10 more drawn once: 10 points × 5, 20 × 4
+    ({"n_minor": 30, "n_generated": 100}, 2130, {5: 10, 4: 20}),
+])
+def test_oversample_repeats_each_minority_point_equally(sizes, n_train, repeats):
+    cfg = parse_toy_config({"seed": 3, "n_major": 1000, **sizes})
+    x, y = oversampled(draw_data(cfg), cfg)
+    assert len(x) == len(y) == n_train
+    assert np.bincount(y).tolist() == [1000, 1000, n_train - 2000]
+    _, counts = np.unique(x[y == MINOR], axis=0, return_counts=True)
+    assert dict(zip(*np.unique(counts, return_counts=True))) == repeats
+
+
+def test_a_trial_reports_the_oversampling_control(seed0):
+    final, reporter = seed0
+    assert 0 <= final["test/acc_oversample"] <= 1 and 0 <= final["test/acc_minor_oversample"] <= 1
+    assert final["test/acc_minor_oversample"] > final["test/acc_minor_real_only"]
+    assert all(m["val/acc_oversample"] == final["val/acc_oversample"] for m in reporter.history)
 
 
 def test_same_seed_same_numbers(seed0, tmp_path):
@@ -76,7 +100,9 @@ def test_smoke_study_prints_the_table_beside_the_paper(tmp_path):
     assert record["parent_run_id"] in out.stdout
     stats = pd.read_csv(tmp_path / "reports" / "cyclegan_toy" / "cyclegan_toy.stats.csv")
     ours = stats[stats["kind"] == "ours"]
-    assert set(ours["training set"]) == {"linear SVM, real only", "+ 900 CycleGAN points"}
+    assert set(ours["training set"]) == {"linear SVM, real only", "+ 900 CycleGAN points", "+ repeated minority points"}
     assert (ours["n"] == 2).all() and ours["mean"].between(0, 1).all()
     minority = ours[ours["column"] == "minority acc"].set_index("training set")["mean"]
     assert minority["+ 900 CycleGAN points"] > minority["linear SVM, real only"]
+    cheap = pd.read_csv(tmp_path / "reports" / "cyclegan_toy" / "cyclegan_toy_vs_oversample.stats.csv")
+    assert (cheap["kind"] == "paired_diff").sum() == 2  # the GAN row's two Δ vs oversampling

@@ -5,7 +5,10 @@ Three 2-D Gaussians N(μ_m, Σ) with the paper's μ_1 = (0, 6), μ_2 = (6.5, 7),
 μ_3 = (2, 2) and Σ = [[2, 1], [1, 2]]; 1000 / 1000 / 100 training points (class 3 is the
 minority) and 100 test points per class. A linear SVM is trained on the real points
 (paper: 93.3 %), then a CycleGAN translates reference-class points into 900 minority
-points and the same SVM is retrained on real + generated (paper: 98.0 %).
+points and the same SVM is retrained on real + generated (paper: 98.0 %). The same trial
+also trains it on the cheap alternative the GAN must beat, `oversample`: the real points
+plus the 100 real minority points repeated up to the same 900 extra points (no GAN), tested
+on the same test draw.
 
 Where the paper is silent: the reference class is class 1 (μ_1, the majority class
 nearest the minority; `reference` picks the other); the SVM is scikit-learn's LinearSVC
@@ -197,6 +200,17 @@ def _augmented(data: ToyData, generated: np.ndarray) -> tuple[np.ndarray, np.nda
             np.concatenate([data.train_y, np.full(len(generated), MINOR)]))
 
 
+def oversampled(data: ToyData, cfg: ToyConfig) -> tuple[np.ndarray, np.ndarray]:
+    """The real training set plus its own minority points repeated to `n_generated` extra
+    points: the control a generator must beat. Each point is repeated
+    ⌊n_generated / n_minor⌋ times and the remainder drawn without replacement, so no
+    minority point weighs more than one copy above another."""
+    minor = data.train_x[data.train_y == MINOR]
+    copies, rest = divmod(cfg.n_generated, len(minor))
+    pick = np.random.default_rng([cfg.seed, 4]).choice(len(minor), rest, replace=False)
+    return _augmented(data, np.concatenate([np.tile(minor, (copies, 1)), minor[pick]]))
+
+
 def _save(path: Path, nets, opt_g, opt_d, step, batches, best) -> None:
     torch.save({"nets": nets.state_dict(), "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
                 "step": step, "batches": batches.get_state(), "best": best}, path / "state.pt")
@@ -212,12 +226,14 @@ def _write_points(reporter: Reporter, data: ToyData, generated: np.ndarray) -> N
         reporter.log_artifact(path)
 
 
-def _final(reporter, data: ToyData, real_svm, generated: np.ndarray, cfg: ToyConfig) -> dict:
+def _final(reporter, data: ToyData, real_svm, over_svm, generated: np.ndarray, cfg: ToyConfig) -> dict:
     acc_real, minor_real = accuracies(real_svm, data.test_x, data.test_y)
+    acc_over, minor_over = accuracies(over_svm, data.test_x, data.test_y)
     acc_aug, minor_aug = accuracies(fit_svm(*_augmented(data, generated), cfg), data.test_x, data.test_y)
     _write_points(reporter, data, generated)
     return {"test/acc_real_only": acc_real, "test/acc_minor_real_only": minor_real,
             "test/acc_augmented": acc_aug, "test/acc_minor_augmented": minor_aug,
+            "test/acc_oversample": acc_over, "test/acc_minor_oversample": minor_over,
             "data/n_train": len(data.train_x), "data/n_generated": len(generated), "data/n_test": len(data.test_x)}
 
 
@@ -233,6 +249,8 @@ def train_toy(config: dict, reporter: Reporter) -> dict:
     domain_b = translate.norm(data.train_x[data.train_y == MINOR])
     real_svm = fit_svm(data.train_x, data.train_y, cfg)
     val_real, _ = accuracies(real_svm, data.val_x, data.val_y)
+    over_svm = fit_svm(*oversampled(data, cfg), cfg)
+    val_over, _ = accuracies(over_svm, data.val_x, data.val_y)
 
     torch.manual_seed(cfg.seed)
     nets = build_nets(cfg.hidden)
@@ -261,11 +279,12 @@ def train_toy(config: dict, reporter: Reporter) -> dict:
         if val_acc > best["val"]:
             best = {"val": val_acc, "step": step, "generator_ab": copy.deepcopy(nets["generator_ab"].state_dict())}
         metrics = {"step": step, **{f"train/{k}": v for k, v in logs.items()}, "val/acc": val_acc,
-                   "val/acc_best": best["val"], "val/best_step": best["step"], "val/acc_real_only": val_real}
+                   "val/acc_best": best["val"], "val/best_step": best["step"], "val/acc_real_only": val_real,
+                   "val/acc_oversample": val_over}
         if step == cfg.gan_steps:
             chosen = copy.deepcopy(nets["generator_ab"])
             chosen.load_state_dict(best["generator_ab"])
-            metrics.update(_final(reporter, data, real_svm, translate(chosen), cfg))
+            metrics.update(_final(reporter, data, real_svm, over_svm, translate(chosen), cfg))
         with tempfile.TemporaryDirectory(prefix="ferlab-ckpt-") as tmp:
             _save(Path(tmp), nets, opt_g, opt_d, step, batches, best)
             reporter.report(metrics, checkpoint_dir=tmp)
