@@ -235,7 +235,9 @@ def _check_budgets(both: pd.DataFrame, arm: str, paired: Paired, where: str, not
         return
     budgets = {value: sorted({int(v) for v in both.loc[both["_arm"] == value, BUDGET].dropna()})
                for value in (arm, paired.control)}
-    if budgets[arm] == budgets[paired.control] and len(budgets[arm]) <= 1:
+    if not budgets[arm] or not budgets[paired.control]:  # one side has no runs (or logged none): no Δ to guard
+        return
+    if budgets[arm] == budgets[paired.control] and len(budgets[arm]) == 1:
         return
     text = (f"{where} trained for {budgets[arm]} optimizer steps, its control "
             f"{_label(paired.arm)}={paired.control} for {budgets[paired.control]}")
