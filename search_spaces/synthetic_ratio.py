@@ -13,8 +13,10 @@ faces and not from more training. `steps` is what real only trained for before t
 tables.
 
 Regenerates their Table 2 (training and test accuracy per k) and Fig. 8 (blind accuracy
-vs k, 95 % CI band), per family; finds the k with the best blind accuracy and whether
-accuracy falls beyond it, and the confusion matrix and per-class P/R/F1 of that k (Figs. 9–10).
+vs k, 95 % CI band), per family. The best k is chosen on real validation accuracy
+(`val/acc_best`: held-out real subjects, the epoch's own criterion), never on the blind
+set; the blind set is reported once at that k, with whether accuracy falls beyond it, and
+that k's confusion matrix and per-class P/R/F1 (Figs. 9–10).
 
 The synthetic faces come from one generator chain per training split (identity source +
 StarGAN, trained on that split's real faces, `gan_seed` 0) and one generated set of 20

@@ -266,13 +266,18 @@ def test_launch_runs_every_train_set_in_both_budget_families_and_prints_their_ta
         assert f"Synthetic ratio (their Table 2 and Fig. 8), budget family '{family}'" in out.stdout
         assert f"Figure: synthetic_ratio_{family}.png, beside this table" in out.stdout
         assert (tmp_path / "reports" / "synthetic_ratio" / f"synthetic_ratio_{family}.png").is_file()
+    assert "Best k (chosen on validation)" in out.stdout
     parent = runs[0].data.tags["mlflow.parentRunId"]  # the launch's regenerated tables and figures, on its parent run
     attached = {a.path for a in client.list_artifacts(parent, "report/synthetic_ratio")}
     assert {f"report/synthetic_ratio/synthetic_ratio_{f}.{ext}" for f in ("epochs", "steps")
             for ext in ("md", "csv", "png")} <= attached
 
-# --- the tables: budget families -------------------
+# --- the tables: budget families, and the best k chosen on validation -------------------
 
+# By hand: validation is best at real+2x (0.70), the blind set at real+1x (0.45), the test
+# split (1 − validation) at real; each seed adds 0.01 to validation and blind, so their
+# means are these plus 0.01. 'synthetic' is best on validation and blind and must not be
+# chosen: it is not a real(+k×) row.
 VAL_BY_SET = {"real": 0.50, "real+1x": 0.60, "real+2x": 0.70, "real+3x": 0.65, "synthetic": 0.95}
 BLIND_BY_SET = {"real": 0.30, "real+1x": 0.45, "real+2x": 0.40, "real+3x": 0.35, "synthetic": 0.99}
 # the 'epochs' family's optimizer steps: one more batch a pass per synthetic unit
@@ -297,6 +302,41 @@ def _ratio_runs(families=("steps",)) -> "pd.DataFrame":
                              "train/acc_at_best_val": 0.9, "blind/macro_f1_at_best_val": 0.3,
                              **{f"blind/cm_{a}_{b}": float(a == b) for a in EKMAN for b in EKMAN}})
     return pd.DataFrame(rows)
+
+
+def test_best_k_is_chosen_on_validation_and_the_blind_set_reported_at_it():
+    from analysis.ratio_tables import best_train_set, synthetic_ratio_tables
+
+    runs = _ratio_runs()
+    assert best_train_set(runs) == "real+2x"  # the blind set would say real+1x
+    tables = {t.name: t for t in synthetic_ratio_tables(runs)}
+    peak = tables["synthetic_ratio_steps_peak"]
+    assert "the best k (chosen on validation) is real+2x" in peak.title
+    # real+2x's blind accuracy over seeds: 0.40, 0.41, 0.42 -> mean 41.00, half-width
+    # t(0.975, 2) * 0.01 / sqrt(3) = 4.303 * 0.005774 = 2.48 points
+    assert "Best k (chosen on validation): real+2x" in peak.footnotes[0]
+    assert "Its blind accuracy: 41.00 ± 2.48 (n=3) %" in peak.footnotes[0]
+    assert sorted(peak.cells["train_set"]) == ["real+2x", "real+3x"]  # real+1x is below the chosen k
+    assert "falls beyond real+2x" in peak.footnotes[1]  # real+3x: 0.35 - 0.40 on every seed
+    assert "real+2x (best k, chosen on validation)" in set(tables["synthetic_ratio_steps_per_class"].cells["train set"])
+    assert "chosen on validation: real+2x" in tables["synthetic_ratio_steps_confusion"].title
+
+
+def test_the_k_chooser_reads_no_blind_or_test_column():
+    """Blind and test columns reversed between train sets, then all NaN: the choice stays."""
+    from analysis.ratio_tables import best_train_set
+
+    runs = _ratio_runs()
+    held_out = [c for c in runs if c.startswith(("blind/", "test/"))]
+    order = list(VAL_BY_SET)
+    reversed_sets = runs["param.train_set"].map(dict(zip(order, reversed(order))))
+    swapped = runs.copy()
+    for col in held_out:  # each run gets the values of the mirrored train set: real+3x ↔ real, ...
+        by_set = runs.groupby(["param.train_set", "seed"])[col].first()
+        swapped[col] = [by_set[(s, seed)] for s, seed in zip(reversed_sets, runs["seed"])]
+    assert swapped.groupby("param.train_set")["blind/acc_at_best_val"].mean().idxmax() != "real+1x"
+    assert best_train_set(swapped) == "real+2x"
+    assert best_train_set(runs.assign(**{c: float("nan") for c in held_out})) == "real+2x"
 
 
 def test_each_budget_family_gets_its_own_tables_and_only_epochs_pairs_unequal_budgets():

@@ -4,7 +4,8 @@ synthetic faces, where one unit has as many new identities as the real training 
 has subjects, each in all six expressions (trainables.balanced_synthetic).
 
 The epoch is chosen on the real validation split (subjects disjoint from training and
-test); the trial reports, at that epoch and at the last one, the held-out real test
+test; its accuracy there, `val/acc_best`, is also what the tables choose the best k on);
+the trial reports, at that epoch and at the last one, the held-out real test
 split (`test/...`) and a blind cross-database set (`blind/...`: another dataset, its
 official test split where it has one, else all its images, restricted to the six
 Ekman classes): accuracy, macro-F1, per-class precision/recall/F1 and, at the chosen
