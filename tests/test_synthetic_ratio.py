@@ -121,7 +121,9 @@ def test_config_errors_say_what_was_expected():
     for bad, message in (({"train_set": "real+0x"}, "'real', 'synthetic' or 'real\\+<k>x'"),
                          ({"train_set": "real+5x", "max_ratio": 2}, "raise max_ratio"),
                          ({"cross_dataset": "fer2013"}, "needs cross_root"),
-                         ({"identity_source": "stylegan"}, "allowed values: \\['dcgan', 'fesgan'\\]")):
+                         ({"identity_source": "stylegan"}, "allowed values: \\['dcgan', 'fesgan'\\]"),
+                         ({"budget": "equal"}, "allowed values: \\['epochs', 'steps'\\]"),
+                         ({"budget": "steps"}, "budget 'steps' trains every train set for `steps`")):
         with pytest.raises(ConfigError, match=message):
             synthetic_ratio.parse_config(bad)
 
@@ -168,6 +170,7 @@ def test_no_test_or_blind_image_reaches_a_generator_or_the_classifier(tmp_path, 
     unit = len(np.unique(real.data.subjects[real.splits.train]))
     assert out["synth/identities_per_unit"] == unit
     assert out["data/n_train"] == len(real.splits.train) + 2 * unit * 6
+    assert out["budget/steps"] == math.ceil(out["data/n_train"] / 32)  # budget 'epochs': one pass in batches of 32
     for key in ("test/acc_at_best_val", "blind/acc_at_best_val", "train/acc_at_best_val", "blind/f1_sad_at_best_val"):
         assert 0 <= out[key] <= 1
     cm = sum(out[f"blind/cm_{a}_{b}"] for a in EKMAN for b in EKMAN)
@@ -187,6 +190,27 @@ def test_synthetic_only_trains_on_one_unit_and_no_real_face(tmp_path):
     assert again["synth/generated_here"] == 0.0 and again["stargan/from_cache"] == 1.0
 
 
+def test_budget_steps_gives_every_train_set_the_same_optimizer_steps(tmp_path, monkeypatch):
+    """Under 'steps' real only and real + 2× both train 6 steps (2 report rounds of 3),
+    though one pass in batches of 32 is fewer than 6 for the one and more for the other;
+    under 'epochs' (the default, checked above) the larger set takes more. The synthetic
+    faces' content does not matter here: noise of the right shape, no generator chain."""
+    def noise_faces(cfg, real, reporter, device):
+        n = cfg.ratio.ratio * synthetic_ratio.identities_per_unit(real)
+        rng = np.random.default_rng(0)
+        return balanced_synthetic.BalancedSet(rng.integers(0, 256, (6 * n, 48, 48), dtype=np.uint8),
+                                              np.tile(np.arange(6), n), np.repeat(np.arange(n), 6)), {}
+
+    monkeypatch.setattr(synthetic_ratio, "synthetic_faces", noise_faces)
+    found = {}
+    for train_set in ("real", "real+2x"):
+        config = {**TINY, "train_set": train_set, "budget": "steps", "steps": 6, "epochs": 2,
+                  "cache_dir": str(tmp_path)}
+        found[train_set] = synthetic_ratio.train_synthetic_ratio(config, InProcessReporter(tmp_path / train_set))
+    assert [found[s]["budget/steps"] for s in found] == [6, 6]
+    assert math.ceil(found["real"]["data/n_train"] / 32) < 6 < math.ceil(found["real+2x"]["data/n_train"] / 32)
+
+
 @pytest.mark.skipif(not (CK_DIR.is_dir() and FER_DIR.is_dir()),
                     reason="real CK+48 and FER2013 not found under ../shared/datasets (set FERLAB_DATASETS)")
 def test_ckplus_training_faces_and_fer2013_blind_set_are_the_six_ekman_classes():
@@ -202,8 +226,9 @@ def test_ckplus_training_faces_and_fer2013_blind_set_are_the_six_ekman_classes()
 
 # --- the study, launched ----------------------------------------------------------------
 
-def test_launch_runs_every_train_set_generates_once_and_prints_table_2_and_fig_8(tmp_path):
-    """Real local Ray and MLflow, the smoke study cut to four training sets and k ≤ 2."""
+def test_launch_runs_every_train_set_in_both_budget_families_and_prints_their_tables(tmp_path):
+    """Real local Ray and MLflow, the smoke study cut to four training sets and k ≤ 2, in
+    both budget families: 'epochs' (one pass) and 'steps' (4 optimizer steps each)."""
     import json
 
     from mlflow import MlflowClient
@@ -212,31 +237,130 @@ def test_launch_runs_every_train_set_generates_once_and_prints_table_2_and_fig_8
 
     out = launch("synthetic_ratio", "--set", 'train_set=["real","synthetic","real+1x","real+2x"]',
                  "--set", "max_ratio=2", "--set", "source_iters=20", "--set", "stargan_iters=20",
-                 "--set", "min_steps=4", "--set", "epochs=1", "--set", "judge_epochs=1",
+                 "--set", "steps=4", "--set", "epochs=1", "--set", "judge_epochs=1",
                  "--set", 'dataset_options={"n_images": 300, "n_subjects": 12}', cwd=tmp_path)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     record = json.loads(next((tmp_path / "ray_results").glob("*/ferlab_launch.json")).read_text())
     client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
     runs = client.search_runs([record["experiment_id"]],
                               filter_string=f"tags.`mlflow.parentRunId` = '{record['parent_run_id']}'")
-    by_set = {r.data.params["train_set"]: r for r in runs}
-    assert sorted(by_set) == ["real", "real+1x", "real+2x", "synthetic"] and len(runs) == 4
+    by_set = {(r.data.params["budget"], r.data.params["train_set"]): r for r in runs}
+    sets = ["real", "real+1x", "real+2x", "synthetic"]
+    assert sorted(by_set) == [(b, s) for b in ("epochs", "steps") for s in sets] and len(runs) == 8
     assert {r.info.status for r in runs} == {"FINISHED"}
-    with_synthetic = [by_set[s].data.metrics for s in ("synthetic", "real+1x", "real+2x")]
+    with_synthetic = [r.data.metrics for (_, s), r in by_set.items() if s != "real"]
     assert sum(m["synth/generated_here"] for m in with_synthetic) == 1  # one generation for the whole study
     assert sum(m["stargan/from_cache"] == 0 for m in with_synthetic) == 1
     unit = with_synthetic[0]["synth/identities_per_unit"]
-    real_n = by_set["real"].data.metrics["data/n_train"]
-    assert [by_set[s].data.metrics["data/n_train"] for s in ("real+1x", "real+2x")] == [real_n + 6 * unit,
-                                                                                       real_n + 12 * unit]
-    for run in runs:
-        assert run.data.tags["variant"] == run.data.params["train_set"]
+    real_n = by_set["epochs", "real"].data.metrics["data/n_train"]
+    assert [by_set["epochs", s].data.metrics["data/n_train"] for s in ("real+1x", "real+2x")] == [
+        real_n + 6 * unit, real_n + 12 * unit]
+    for (budget, train_set), run in by_set.items():
+        assert run.data.tags["variant"] == f"{budget}-{train_set}"
         assert 0 <= run.data.metrics["blind/acc_at_best_val"] <= 1
-    assert "synthetic_samples.png" in {a.path for a in client.list_artifacts(by_set["real+2x"].info.run_id)}
-    assert "Synthetic ratio (their Table 2 and Fig. 8)" in out.stdout
-    assert "Figure: synthetic_ratio.png, beside this table" in out.stdout
-    assert (tmp_path / "reports" / "synthetic_ratio" / "synthetic_ratio.png").is_file()
-    parent = runs[0].data.tags["mlflow.parentRunId"]  # the launch's regenerated table and figure, on its parent run
+        # 'epochs': one pass over the training set in batches of 64; 'steps': 4 whatever its size
+        n = run.data.metrics["data/n_train"]
+        assert run.data.metrics["budget/steps"] == (4 if budget == "steps" else math.ceil(n / 64))
+    assert "synthetic_samples.png" in {a.path for a in client.list_artifacts(by_set["steps", "real+2x"].info.run_id)}
+    for family in ("epochs", "steps"):
+        assert f"Synthetic ratio (their Table 2 and Fig. 8), budget family '{family}'" in out.stdout
+        assert f"Figure: synthetic_ratio_{family}.png, beside this table" in out.stdout
+        assert (tmp_path / "reports" / "synthetic_ratio" / f"synthetic_ratio_{family}.png").is_file()
+    assert "Best k (chosen on validation)" in out.stdout
+    parent = runs[0].data.tags["mlflow.parentRunId"]  # the launch's regenerated tables and figures, on its parent run
     attached = {a.path for a in client.list_artifacts(parent, "report/synthetic_ratio")}
-    assert {"report/synthetic_ratio/synthetic_ratio.md", "report/synthetic_ratio/synthetic_ratio.csv",
-            "report/synthetic_ratio/synthetic_ratio.png"} <= attached
+    assert {f"report/synthetic_ratio/synthetic_ratio_{f}.{ext}" for f in ("epochs", "steps")
+            for ext in ("md", "csv", "png")} <= attached
+
+# --- the tables: budget families, and the best k chosen on validation -------------------
+
+# By hand: validation is best at real+2x (0.70), the blind set at real+1x (0.45), the test
+# split (1 − validation) at real; each seed adds 0.01 to validation and blind, so their
+# means are these plus 0.01. 'synthetic' is best on validation and blind and must not be
+# chosen: it is not a real(+k×) row.
+VAL_BY_SET = {"real": 0.50, "real+1x": 0.60, "real+2x": 0.70, "real+3x": 0.65, "synthetic": 0.95}
+BLIND_BY_SET = {"real": 0.30, "real+1x": 0.45, "real+2x": 0.40, "real+3x": 0.35, "synthetic": 0.99}
+# the 'epochs' family's optimizer steps: one more batch a pass per synthetic unit
+EPOCH_STEPS = {"real": 12, "real+1x": 24, "real+2x": 36, "real+3x": 48, "synthetic": 12}
+
+
+def _ratio_runs(families=("steps",)) -> "pd.DataFrame":
+    import pandas as pd
+
+    rows = []
+    for family in families:
+        for train_set in VAL_BY_SET:
+            for seed in range(3):
+                rows.append({"run_id": f"{family}-{train_set}-{seed}", "parent_run_id": "p", "status": "FINISHED",
+                             "dataset": "synthfaces", "scale": "smoke", "procedural": True, "seed": seed, "fold": 0,
+                             "param.budget": family, "param.train_set": train_set,
+                             "param.cross_dataset": "synthfaces",
+                             "budget/steps": 60 if family == "steps" else EPOCH_STEPS[train_set],
+                             "val/acc_best": VAL_BY_SET[train_set] + 0.01 * seed,
+                             "blind/acc_at_best_val": BLIND_BY_SET[train_set] + 0.01 * seed,
+                             "test/acc_at_best_val": 1 - VAL_BY_SET[train_set],
+                             "train/acc_at_best_val": 0.9, "blind/macro_f1_at_best_val": 0.3,
+                             **{f"blind/cm_{a}_{b}": float(a == b) for a in EKMAN for b in EKMAN}})
+    return pd.DataFrame(rows)
+
+
+def test_best_k_is_chosen_on_validation_and_the_blind_set_reported_at_it():
+    from analysis.ratio_tables import best_train_set, synthetic_ratio_tables
+
+    runs = _ratio_runs()
+    assert best_train_set(runs) == "real+2x"  # the blind set would say real+1x
+    tables = {t.name: t for t in synthetic_ratio_tables(runs)}
+    peak = tables["synthetic_ratio_steps_peak"]
+    assert "the best k (chosen on validation) is real+2x" in peak.title
+    # real+2x's blind accuracy over seeds: 0.40, 0.41, 0.42 -> mean 41.00, half-width
+    # t(0.975, 2) * 0.01 / sqrt(3) = 4.303 * 0.005774 = 2.48 points
+    assert "Best k (chosen on validation): real+2x" in peak.footnotes[0]
+    assert "Its blind accuracy: 41.00 ± 2.48 (n=3) %" in peak.footnotes[0]
+    assert sorted(peak.cells["train_set"]) == ["real+2x", "real+3x"]  # real+1x is below the chosen k
+    assert "falls beyond real+2x" in peak.footnotes[1]  # real+3x: 0.35 - 0.40 on every seed
+    assert "real+2x (best k, chosen on validation)" in set(tables["synthetic_ratio_steps_per_class"].cells["train set"])
+    assert "chosen on validation: real+2x" in tables["synthetic_ratio_steps_confusion"].title
+
+
+def test_the_k_chooser_reads_no_blind_or_test_column():
+    """Blind and test columns reversed between train sets, then all NaN: the choice stays."""
+    from analysis.ratio_tables import best_train_set
+
+    runs = _ratio_runs()
+    held_out = [c for c in runs if c.startswith(("blind/", "test/"))]
+    order = list(VAL_BY_SET)
+    reversed_sets = runs["param.train_set"].map(dict(zip(order, reversed(order))))
+    swapped = runs.copy()
+    for col in held_out:  # each run gets the values of the mirrored train set: real+3x ↔ real, ...
+        by_set = runs.groupby(["param.train_set", "seed"])[col].first()
+        swapped[col] = [by_set[(s, seed)] for s, seed in zip(reversed_sets, runs["seed"])]
+    assert swapped.groupby("param.train_set")["blind/acc_at_best_val"].mean().idxmax() != "real+1x"
+    assert best_train_set(swapped) == "real+2x"
+    assert best_train_set(runs.assign(**{c: float("nan") for c in held_out})) == "real+2x"
+
+
+def test_each_budget_family_gets_its_own_tables_and_only_epochs_pairs_unequal_budgets():
+    from analysis.cells import BudgetMismatch
+    from analysis.ratio_tables import synthetic_ratio_tables
+
+    runs = _ratio_runs(("epochs", "steps"))
+    tables = synthetic_ratio_tables(runs)
+    assert [t.name for t in tables] == [f"synthetic_ratio_{f}{part}" for f in ("epochs", "steps")
+                                        for part in ("", "_peak", "_per_class", "_confusion")]
+    for table in tables:
+        family = "epochs" if "_epochs" in table.name else "steps"
+        assert f"budget family '{family}'" in table.title
+    epochs, steps = tables[0], tables[4]
+    assert dict(zip(epochs.cells["train_set"], epochs.cells["budget (steps)"])) == {
+        k: str(v) for k, v in EPOCH_STEPS.items()}
+    assert set(steps.cells["budget (steps)"]) == {"60"}
+    declared = [n for n in epochs.footnotes if n.startswith("Unequal budgets, declared")]
+    assert len(declared) == 3  # real+1x, +2x, +3x against real only (synthetic: 12 steps, as real)
+    assert all(n.endswith("Picha et al.'s protocol: fixed epochs, so a larger training set gets more optimizer "
+                          "steps.") for n in declared)
+    assert not [n for n in steps.footnotes if "Unequal budgets" in n]
+    # the equal-steps family declares nothing: a run off its budget makes the table refuse
+    off = runs.copy()
+    off.loc[(off["param.budget"] == "steps") & (off["param.train_set"] == "real+1x"), "budget/steps"] = 59
+    with pytest.raises(BudgetMismatch, match="real\\+1x trained for \\[59\\] optimizer steps"):
+        synthetic_ratio_tables(off)

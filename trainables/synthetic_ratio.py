@@ -4,12 +4,18 @@ synthetic faces, where one unit has as many new identities as the real training 
 has subjects, each in all six expressions (trainables.balanced_synthetic).
 
 The epoch is chosen on the real validation split (subjects disjoint from training and
-test); the trial reports, at that epoch and at the last one, the held-out real test
+test; its accuracy there, `val/acc_best`, is also what the tables choose the best k on);
+the trial reports, at that epoch and at the last one, the held-out real test
 split (`test/...`) and a blind cross-database set (`blind/...`: another dataset, its
 official test split where it has one, else all its images, restricted to the six
 Ekman classes): accuracy, macro-F1, per-class precision/recall/F1 and, at the chosen
 epoch, the confusion matrix (`test/cm_<true>_<pred>`, `blind/cm_<true>_<pred>`, counts). `train/acc_at_best_val` is the
 chosen epoch's accuracy on its own training set (their Table 2's training accuracy).
+
+The classifier's budget (`budget`): "epochs", Picha et al.'s protocol, trains `epochs`
+passes over the training set, so a larger k gets more optimizer steps; "steps" trains
+`steps` optimizer steps (ClassifierConfig.steps) whatever the training set's size, so k
+changes the data and not the amount of training. Every report logs `budget/steps`.
 
 The generator chain (identity source, StarGAN) is trained on the real training split
 only, with `gan_seed` (not the trial's seed), once per training split: the trials that
@@ -18,7 +24,6 @@ split depends on the seed (subject folds are shuffled by it), each seed has its 
 
 import dataclasses
 import hashlib
-import math
 import re
 import tempfile
 from dataclasses import dataclass
@@ -67,7 +72,11 @@ class RatioConfig:
     stargan_batch_size: int = 16
     stargan_n_critic: int = 5
     gan_seed: int = 0
-    min_steps: int = 0  # epochs are raised until a trial takes at least this many optimiser steps
+    # "epochs": `epochs` passes over the data (the paper's rule); "steps": the classifier's
+    # `steps` optimizer steps, equal for every train set. The study sets `steps` in both
+    # families (one grid); the "epochs" family does not use it: its `budget/steps` says
+    # what it trained.
+    budget: str = "epochs"
     judge_net: str = "simple"
     judge_width: float = 0.25
     judge_epochs: int = 10
@@ -99,7 +108,7 @@ class RatioConfig:
         return 1 if self.train_set == "synthetic" else int(match.group(2) or 0)
 
 
-CHOICES = {"identity_source": tuple(IDENTITY_SOURCES)}
+CHOICES = {"identity_source": tuple(IDENTITY_SOURCES), "budget": ("epochs", "steps")}
 
 
 @dataclass(frozen=True)
@@ -115,6 +124,9 @@ def parse_config(config: dict) -> RatioTrial:
         classifier = parse_classifier_config({k: v for k, v in config.items() if k not in keys})
     except ConfigError as err:
         raise ConfigError(f"{err} (synthetic-ratio keys: {sorted(keys)})") from None
+    if ratio.budget == "steps" and classifier.steps is None:
+        raise ConfigError("budget 'steps' trains every train set for `steps` optimizer steps; set steps (e.g. the "
+                          "steps real only takes under the 'epochs' budget)")
     return RatioTrial(ratio, classifier)
 
 
@@ -315,9 +327,8 @@ def train_synthetic_ratio(config: dict, reporter: Reporter) -> dict:
         return out
 
     net = build_net(clf, len(EKMAN), device)
-    epochs = max(clf.epochs, math.ceil(r.min_steps / math.ceil(len(train.y) / clf.batch_size)))
-    metrics["data/epochs"] = epochs
-    return {**metrics, **fit(net, train, val, fit_options(clf, epochs), reporter, device, on_finish)}
+    opts = dataclasses.replace(fit_options(clf), steps=clf.steps if r.budget == "steps" else None)
+    return {**metrics, **fit(net, train, val, opts, reporter, device, on_finish)}
 
 
 def write_predictions(reporter: Reporter, name: str, labels: np.ndarray, probs: np.ndarray) -> None:
