@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from trainables.config import ConfigError
-from trainables.cyclegan import parse_arm, parse_config, train_cyclegan_trial
+from trainables.cyclegan import parse_arm, parse_config, reference_draw, train_cyclegan_trial
 from trainables.cyclegan_fit import GANOptions, train_cyclegan
 from trainables.reporting import InProcessReporter, StageReporter
 from trainables.synthetic_cache import synthetic_path, synthetic_set
@@ -119,16 +119,30 @@ def test_synthetic_set_is_generated_once(tmp_path):
         calls.append(1)
         return np.full((5, 48, 48), 7, np.uint8)
 
-    first, hit1 = synthetic_set(tmp_path, "abc", "disgust", 5, 0, generate)
-    second, hit2 = synthetic_set(tmp_path, "abc", "disgust", 5, 0, generate)
+    first, hit1 = synthetic_set(tmp_path, "abc", "disgust", 5, 0, generate, draw="d")
+    second, hit2 = synthetic_set(tmp_path, "abc", "disgust", 5, 0, generate, draw="d")
     assert (hit1, hit2) == (False, True) and len(calls) == 1
     assert np.array_equal(first, second)
-    synthetic_set(tmp_path, "abc", "disgust", 5, 1, generate)  # another seed is another set
+    synthetic_set(tmp_path, "abc", "disgust", 5, 1, generate, draw="d")  # another seed is another set
     assert len(calls) == 2
+    synthetic_set(tmp_path, "abc", "disgust", 5, 0, generate, draw="e")  # another draw of the inputs too
+    assert len(calls) == 3
     with pytest.raises(ValueError, match="expected uint8 4"):
-        synthetic_set(tmp_path, "abd", "disgust", 4, 0, generate)
-    assert not synthetic_path(tmp_path, "abd", "disgust", 4, 0).exists()
+        synthetic_set(tmp_path, "abd", "disgust", 4, 0, generate, draw="d")
+    assert not synthetic_path(tmp_path, "abd", "disgust", 4, 0, "d").exists()
     assert not list((tmp_path / "synthetic").glob(".tmp-*"))
+
+
+@pytest.mark.parametrize("n, count", [(7, 3), (7, 7), (7, 23), (10, 40), (1, 4)])
+def test_reference_draw_translates_every_image_once_before_any_repeat(n, count):
+    idx = reference_draw(n, count, [3, 1])
+    assert len(idx) == count
+    for start in range(0, count, n):  # each block of n draws: no repeat, and full blocks hold every image
+        block = idx[start:start + n]
+        assert len(set(block.tolist())) == len(block) and set(block.tolist()) <= set(range(n))
+    times = np.bincount(idx, minlength=n)
+    assert set(times.tolist()) <= {count // n, -(-count // n)}
+    assert np.array_equal(idx, reference_draw(n, count, [3, 1]))  # seeded
 
 
 def test_trial_reports_gan_then_classifier_and_the_second_trial_reuses_the_set(tmp_path, monkeypatch):

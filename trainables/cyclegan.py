@@ -164,6 +164,17 @@ def gan_options(gan: CycleGANConfig, seed: int) -> GANOptions:
                       width=gan.gan_width, n_blocks=gan.gan_blocks, seed=seed)
 
 
+REFERENCE_DRAW = "each-once-then-tiled"  # names the draw below in the synthetic-set cache key
+
+
+def reference_draw(n: int, count: int, seed) -> np.ndarray:
+    """`count` indices into n reference images: seeded permutations of all n, tiled, so
+    every image is translated once before any is translated again (each appears
+    floor(count/n) or ceil(count/n) times)."""
+    rng = np.random.default_rng(seed)
+    return np.concatenate([rng.permutation(n) for _ in range(-(-count // n))])[:count]
+
+
 def _to_gan(images: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(resize_images(images, GAN_SIZE)).float().div_(127.5).sub_(1).unsqueeze(1)
 
@@ -339,12 +350,13 @@ def synthesize(cfg: CycleGANTrial, real: RealData, reporter: Reporter, restored:
     for target in targets:
         G, F = obtain_generators(cfg, real, target, judge, reporter, restored, carried, device)
         count = gan.synthetic_count or len(ref_train)
-        rng = np.random.default_rng([clf.seed, EMOTIONS.index(target)])
 
         def generate():
-            return translate(G, ref_train[rng.integers(0, len(ref_train), count)], device)
+            return translate(G, ref_train[reference_draw(len(ref_train), count, [clf.seed, EMOTIONS.index(target)])],
+                             device)
 
-        images, hit = synthetic_set(clf.cache_dir, state_hash(G), target, count, clf.seed, generate)
+        images, hit = synthetic_set(clf.cache_dir, state_hash(G), target, count, clf.seed, generate,
+                                    draw=REFERENCE_DRAW)
         synth_images.append(images)
         synth_labels.append(np.full(count, real.class_names.index(target)))
         tgt_val = ClassImages(real, real.splits.val, target, _EVAL_CAP).images
