@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from trainables.config import ConfigError
-from trainables.cyclegan import parse_arm, parse_config, reference_draw, train_cyclegan_trial
-from trainables.cyclegan_fit import GANOptions, train_cyclegan
+from trainables.cyclegan import gan_options, parse_arm, parse_config, reference_draw, train_cyclegan_trial
+from trainables.cyclegan_fit import GANOptions, create_nets, train_cyclegan
 from trainables.reporting import InProcessReporter, StageReporter
 from trainables.synthetic_cache import synthetic_path, synthetic_set
 
@@ -44,6 +44,7 @@ class StopAt(InProcessReporter):
     ({"adv_loss": "hinge"}, "'adv_loss'"),
     ({"gamma_max": 1.5}, "gamma_max"),
     ({"gan_epochs": 0}, "gan_epochs"),
+    ({"n_critic": 0}, "n_critic"),
     ({"no_such_key": 1}, "CycleGAN keys"),
 ])
 def test_bad_config_says_what_is_wrong(bad, message):
@@ -92,6 +93,29 @@ def test_wgan_gp_and_vanilla_train_without_nans(tmp_path):
         reporter = InProcessReporter(tmp_path / adv)
         train_cyclegan(ref, tgt, opts, reporter, torch.device("cpu"), lambda nets, epoch: {})
         assert all(np.isfinite(v) for v in reporter.history[-1].values())
+
+
+@pytest.mark.parametrize("adv", ["lsgan", "vanilla", "wgan-gp"])
+def test_a_wgan_gp_critic_has_no_batch_norm(adv):
+    """The gradient penalty is per sample: a batch-norm critic's scores depend on the whole
+    batch (Gulrajani et al. 2017 use none); Zhu et al.'s Table 5 discriminator keeps it."""
+    opts = gan_options(parse_config({**TINY, "adv_loss": adv}).gan, seed=0)
+    nets = create_nets(opts)
+    kinds = {type(m) for d in (nets.disc_r, nets.disc_t) for m in d.modules()}
+    assert (torch.nn.BatchNorm2d in kinds) == (adv != "wgan-gp")
+    assert opts.n_critic == (5 if adv == "wgan-gp" else 1)  # Gulrajani et al.'s n_critic by default
+
+
+@pytest.mark.parametrize("adv, n_critic", [("wgan-gp", 3), ("lsgan", 1)])
+def test_the_critic_takes_n_critic_updates_per_generator_update(tmp_path, adv, n_critic):
+    ref, tgt = _domains(2)  # 12 and 7 images, batch 4: ceil(12 / 4) = 3 generator updates per epoch
+    opts = GANOptions(**{**OPTS.__dict__, "adv_loss": adv, "epochs": 2, "n_critic": n_critic})
+    reporter = InProcessReporter(tmp_path / adv)
+    train_cyclegan(ref, tgt, opts, reporter, torch.device("cpu"), lambda nets, epoch: {})
+    state = torch.load(reporter.checkpoint_path / "cyclegan.pt", weights_only=False)
+    steps = {name: {int(s["step"]) for s in state[name]["state"].values()} for name in ("opt_g", "opt_d")}
+    assert steps == {"opt_g": {2 * 3}, "opt_d": {2 * 3 * n_critic}}
+    assert all(np.isfinite(v) for v in reporter.history[-1].values())
 
 
 def test_stage_reporter_keeps_carried_files_and_its_own_state(tmp_path):

@@ -74,6 +74,7 @@ class CycleGANConfig:
     soft_labels: bool = False
     lr_decay: bool = True
     gp_weight: float = 10.0
+    n_critic: int | None = None  # D updates per G update; None: 5 for wgan-gp (Gulrajani et al.), else 1
     pretrain_epochs: int | None = None
     judge_net: str = "simple"
     judge_width: float = 0.25
@@ -91,6 +92,8 @@ class CycleGANConfig:
                               f"{self.gan_epochs}, {self.gan_batch_size}, {self.gan_blocks}")
         if not 0 <= self.gamma_max <= 1:
             raise ConfigError(f"gamma_max must be in [0, 1], got {self.gamma_max}")
+        if self.n_critic is not None and self.n_critic < 1:
+            raise ConfigError(f"n_critic must be ≥ 1 (or unset), got {self.n_critic}")
         if self.synthetic_count is not None and self.synthetic_count < 1:
             raise ConfigError(f"synthetic_count must be ≥ 1 (or unset), got {self.synthetic_count}")
         if self.inception_weights is not None and not Path(self.inception_weights).is_file():
@@ -161,7 +164,8 @@ def gan_options(gan: CycleGANConfig, seed: int) -> GANOptions:
                       adv_loss=gan.adv_loss, cycle_loss=gan.cycle_loss, gamma_max=gan.gamma_max,
                       gamma_schedule=gan.gamma_schedule, lambda_cyc=gan.lambda_cyc,
                       real_label=0.9 if gan.soft_labels else 1.0, lr_decay=gan.lr_decay, gp_weight=gan.gp_weight,
-                      width=gan.gan_width, n_blocks=gan.gan_blocks, seed=seed)
+                      width=gan.gan_width, n_blocks=gan.gan_blocks, seed=seed,
+                      n_critic=gan.n_critic or (5 if gan.adv_loss == "wgan-gp" else 1))
 
 
 REFERENCE_DRAW = "each-once-then-tiled"  # names the draw below in the synthetic-set cache key
