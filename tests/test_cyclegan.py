@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from trainables.config import ConfigError
+from trainables.data import EMOTIONS
 from trainables.cyclegan import gan_options, parse_arm, parse_config, reference_draw, train_cyclegan_trial
 from trainables.cyclegan_fit import GANOptions, create_nets, train_cyclegan
 from trainables.reporting import InProcessReporter, StageReporter
@@ -189,6 +190,19 @@ def test_trial_reports_gan_then_classifier_and_the_second_trial_reuses_the_set(t
     assert again["synth/disgust/from_cache"] == 1.0
     assert not [h for h in second.history if "gan_disgust/epoch" in h]  # no GAN training either
     assert sets[0].stat().st_mtime_ns == stamp
+
+
+def test_each_gan_epoch_reports_validation_kid_and_the_trial_carries_it(tmp_path, monkeypatch):
+    """`val/kid_fer` is cycle_gamma_search's metric: ASHA needs it after every GAN epoch."""
+    monkeypatch.setenv("FERLAB_CACHE_DIR", str(tmp_path / "cache"))
+    balanced = {"n_images": 420, "n_subjects": 24, "class_weights": {c: 1 for c in EMOTIONS[:7]}}
+    reporter = InProcessReporter(tmp_path / "trial")
+    final = train_cyclegan_trial({**TINY, "dataset_options": balanced, "epochs": 1}, reporter)
+    gan_reports = [h for h in reporter.history if "gan_disgust/epoch" in h]
+    assert len(gan_reports) == 2
+    assert all(np.isfinite(h["val/kid_fer"]) and h["val/fid_fer"] >= 0 for h in gan_reports)
+    assert all("val/kid_fer" in h for h in reporter.history)  # the classifier's reports carry it
+    assert final["val/kid_fer"] == final["synth/disgust/kid_fer"]
 
 
 def test_killed_trial_resumes_mid_gan_to_the_same_result(tmp_path, monkeypatch):

@@ -267,7 +267,12 @@ def obtain_generators(cfg: CycleGANTrial, real: RealData, target: str, judge: Ju
         if len(ref_val) < 2 or len(tgt_val) < 2:
             return {}
         fake = translate(nets.generator_rt, ref_val, device)
-        return {"val/fid_fer": frechet_distance(judge.features(fake), judge.features(tgt_val)),
+        fake_feats, real_feats = judge.features(fake), judge.features(tgt_val)
+        # KID beside FID: unbiased, so meaningful with a few dozen validation images, where
+        # FID's covariance of the judge's features is singular (what cycle_gamma_search optimises)
+        return {"val/fid_fer": frechet_distance(fake_feats, real_feats),
+                "val/kid_fer": kernel_inception_distance(fake_feats, real_feats,
+                                                         subset_size=min(100, len(fake), len(tgt_val))),
                 "val/agreement": classifier_agreement(judge.probs(fake), target_index)}
 
     stage = StageReporter(reporter, f"gan_{target}", restored, carried)
@@ -369,8 +374,9 @@ def synthesize(cfg: CycleGANTrial, real: RealData, reporter: Reporter, restored:
             metrics.update({f"synth/{target}/{k}": v for k, v in found.items()})
         metrics[f"synth/{target}/n"] = count
         metrics[f"synth/{target}/from_cache"] = float(hit)
-        if "val/fid_fer" not in metrics and f"synth/{target}/fid_fer" in metrics:
-            metrics["val/fid_fer"] = metrics[f"synth/{target}/fid_fer"]
+        for key in ("fid_fer", "kid_fer"):
+            if f"val/{key}" not in metrics and f"synth/{target}/{key}" in metrics:
+                metrics[f"val/{key}"] = metrics[f"synth/{target}/{key}"]
         with tempfile.TemporaryDirectory(prefix="ferlab-samples-") as samples:
             sample = ref_train[:8]
             fake = translate(G, sample, device)
