@@ -117,11 +117,14 @@ def _split_hash(real: RealData) -> str:
     return hashlib.sha256(b"|".join(np.asarray(s, np.int64).tobytes() for s in (real.splits.train, real.splits.val, real.splits.test))).hexdigest()
 
 
+STAGE1_VERSION = 2  # 2: D_img's class head as Table I; a changed stage 1 must not load an older cached one
+
+
 def pretrained_path(cfg: FESRConfig, real: RealData, identity_key: str) -> Path:
     """Where stage 1's FESGAN is kept: keyed by everything stage 1 depends on."""
     opts = dataclasses.asdict(cfg.options())
     opts["lambdas"] = opts["lambdas"][:5]  # λ6 weighs R's intra-class loss: stage 2 only
-    key = sha256_json({"content": real.data.content_hash, "split": _split_hash(real),
+    key = sha256_json({"version": STAGE1_VERSION, "content": real.data.content_hash, "split": _split_hash(real),
                        "switches": pretrained_gan_key(get_variant(cfg.variant)), "identity": identity_key,
                        "options": {k: v for k, v in opts.items() if k not in ("joint_iters", "report_every", "r_width")}})
     return cache_root(cfg.cache_dir) / "fesgan" / f"stage1-{key[:32]}.pt"
