@@ -90,6 +90,23 @@ def test_each_variant_computes_exactly_its_loss_terms(name):
     assert terms == [s for s in (stage1, stage2) if s is not None]
 
 
+def test_fesr_real_decodes_each_real_input_into_every_expression():
+    """Section IV-D: FESR_Real "generate[s] images with all expressions from the input
+    images": for each real x, G_dec([g(x), u(k)]) for k = 1..K, labelled k."""
+    trainer = _trainer("FESR_Real")
+    g = torch.Generator().manual_seed(2)
+    x, v = torch.rand(3, 1, 48, 48, generator=g) * 2 - 1, torch.rand(3, K, generator=g)
+    with torch.no_grad():
+        x_pf, y_pf = trainer.synthesize(x, torch.tensor([0, 1, 2]), v, z=None)
+        assert x_pf.shape == (3 * K, 1, 48, 48)
+        assert y_pf.tolist() == list(range(K)) * 3
+        enc, dec = trainer.nets["encoder"], trainer.nets["decoder"]
+        for i in range(3):
+            for k in range(K):
+                u = v[i:i + 1] * (2 * torch.nn.functional.one_hot(torch.tensor([k]), K).float() - 1)
+                assert torch.allclose(x_pf[i * K + k], dec(enc(x[i:i + 1]), u)[0], atol=1e-5)
+
+
 def test_sl_keeps_fesgan_frozen_in_stage_two_and_jl_does_not():
     for name, changes in (("FESR_SL", False), ("FESR_JL", True)):
         trainer = _trainer(name)
