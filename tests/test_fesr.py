@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from trainables.fesr_fit import FESROptions, FESRTrainer, expression_code, intra_class_loss
-from trainables.fesr_variants import VARIANTS
+from trainables.fesr_variants import FESR_VARIANTS, VARIANTS
 
 K = 7
 TINY = FESROptions(size=48, gan_width=0.0625, r_width=0.0625, batch_size=4, pretrain_iters=1, joint_iters=1)
@@ -88,6 +88,14 @@ def test_each_variant_computes_exactly_its_loss_terms(name):
     stage1, stage2 = EXPECTED[name]
     terms = [set(trainer.step(t)) for t in range(trainer.total_iters)]
     assert terms == [s for s in (stage1, stage2) if s is not None]
+
+
+@pytest.mark.parametrize("name", FESR_VARIANTS)
+def test_every_fesr_variant_gives_r_joint_iters_optimizer_steps(name):
+    trainer = _trainer(name)
+    for t in range(trainer.total_iters):
+        trainer.step(t)
+    assert trainer.recognizer_steps == TINY.joint_iters
 
 
 def test_fesr_real_decodes_each_real_input_into_every_expression():
@@ -186,6 +194,20 @@ def test_variants_that_pretrain_share_one_stage1_fesgan(tmp_path, monkeypatch):
     train_fesr({**TRIAL, "variant": "FESR_OneSt"}, one)  # no stage 1 at all
     assert [h["stage"] for h in one.history] == [2.0, 2.0]
     assert len(list((tmp_path / "cache" / "fesgan").glob("stage1-*.pt"))) == 1
+
+
+def test_variants_report_equal_budget_steps_for_r(tmp_path, monkeypatch):
+    """BASELINE (no FESGAN, no stage 1) and FESR_JL (stage 1, then joint): R takes
+    `joint_iters` optimizer steps in both, and every report says how many so far."""
+    monkeypatch.setenv("FERLAB_CACHE_DIR", str(tmp_path / "cache"))
+    finals = {}
+    for name in ("BASELINE", "FESR_JL"):
+        reporter = InProcessReporter(tmp_path / name)
+        finals[name] = train_fesr({**TRIAL, "variant": name}, reporter)
+        steps = [h["budget/steps"] for h in reporter.history]
+        stage1 = TRIAL["pretrain_iters"] // TRIAL["report_every"] if name == "FESR_JL" else 0
+        assert steps == [0.0] * stage1 + [3.0, 6.0]  # reports every 3 iterations, R from stage 2 on
+    assert finals["BASELINE"]["budget/steps"] == finals["FESR_JL"]["budget/steps"] == TRIAL["joint_iters"]
 
 
 def test_fesgan_variant_reports_synthesis_metrics(tmp_path, monkeypatch):

@@ -10,7 +10,8 @@ classifier here. FESGAN-only variants (FG…) report the synthesis metrics of
 trainables.fesgan_eval instead.
 
 Reports come every `report_every` iterations, each with a checkpoint that resumes the
-run exactly."""
+run exactly, and each says `budget/steps`, the optimizer steps R has taken so far: every
+FESR variant ends at `joint_iters`, so the ablation compares R trained equally long."""
 
 import dataclasses
 import hashlib
@@ -213,6 +214,7 @@ def train_fesr(config: dict, reporter: Reporter) -> dict:
         if t % cfg.report_every and t != trainer.total_iters and not boundary:
             continue
         metrics = {**fixed, "iteration": t, "stage": 2.0 if trainer.in_stage2(t - 1) else 1.0,
+                   "budget/steps": float(trainer.recognizer_steps),
                    **{f"loss/{k}": v / count for k, v in sums.items()}}
         sums, count = {}, 0
         if trainer.in_stage2(t - 1):

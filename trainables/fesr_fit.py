@@ -224,6 +224,13 @@ class FESRTrainer:
             self._update("g", torch.stack(g_terms).sum())
         return {name: float(value.detach()) for name, value in logs.items()}
 
+    @property
+    def recognizer_steps(self) -> int:
+        """Optimizer steps R has taken (Adam's own count, kept in checkpoints): the budget
+        every FESR variant gives R, `joint_iters`."""
+        opt = self.optims.get("r")
+        return max((int(state["step"]) for state in opt.state.values()), default=0) if opt else 0
+
     def _update(self, name: str, loss: torch.Tensor) -> None:
         opt = self.optims[name]
         opt.zero_grad(set_to_none=True)
