@@ -325,13 +325,15 @@ def cycle_gamma(runs: pd.DataFrame) -> list[Table]:
     columns = [Column("overall acc", "test/acc_at_best_val", "acc"),
                Column(f"{target} acc", f"test/acc_{target}_at_best_val", f"acc_{target}"),
                Column(f"FID (FER-classifier features), {target}", f"synth/{target}/fid_fer", scale=1.0),
+               Column(f"KID ×10³ (FER-classifier features), {target}", f"synth/{target}/kid_fer", scale=1000.0),
                Column("cycle SSIM", f"synth/{target}/ssim_cycle"),
                Column(f"judged {target}", f"synth/{target}/agreement")]
     ablation = metric_table(
         runs, name="cycle_gamma_ablation",
         title="Weighted cycle loss ablation (neutral → disgust): downstream test accuracy at the "
-              "best-validation epoch (%), FID (raw) and cycle SSIM (×100), each setting paired with the "
-              "baseline arm (same recipe and step budget, no synthetic images)",
+              "best-validation epoch (%), FID (raw), KID (×10³; cycle_gamma_search's metric) and cycle SSIM "
+              "(×100), each setting paired with the baseline arm (same recipe and step budget, no synthetic "
+              "images)",
         group_by=axes, columns=columns, paired=paired)
     per_class = metric_table(
         runs, name="cycle_gamma_per_class",

@@ -7,8 +7,9 @@ import pytest
 import torch
 
 from trainables.config import ConfigError
-from trainables.cyclegan import parse_arm, parse_config, train_cyclegan_trial
-from trainables.cyclegan_fit import GANOptions, train_cyclegan
+from trainables.data import EMOTIONS
+from trainables.cyclegan import gan_options, parse_arm, parse_config, reference_draw, train_cyclegan_trial
+from trainables.cyclegan_fit import GANOptions, create_nets, train_cyclegan
 from trainables.reporting import InProcessReporter, StageReporter
 from trainables.synthetic_cache import synthetic_path, synthetic_set
 
@@ -44,6 +45,7 @@ class StopAt(InProcessReporter):
     ({"adv_loss": "hinge"}, "'adv_loss'"),
     ({"gamma_max": 1.5}, "gamma_max"),
     ({"gan_epochs": 0}, "gan_epochs"),
+    ({"n_critic": 0}, "n_critic"),
     ({"no_such_key": 1}, "CycleGAN keys"),
 ])
 def test_bad_config_says_what_is_wrong(bad, message):
@@ -94,6 +96,29 @@ def test_wgan_gp_and_vanilla_train_without_nans(tmp_path):
         assert all(np.isfinite(v) for v in reporter.history[-1].values())
 
 
+@pytest.mark.parametrize("adv", ["lsgan", "vanilla", "wgan-gp"])
+def test_a_wgan_gp_critic_has_no_batch_norm(adv):
+    """The gradient penalty is per sample: a batch-norm critic's scores depend on the whole
+    batch (Gulrajani et al. 2017 use none); Zhu et al.'s Table 5 discriminator keeps it."""
+    opts = gan_options(parse_config({**TINY, "adv_loss": adv}).gan, seed=0)
+    nets = create_nets(opts)
+    kinds = {type(m) for d in (nets.disc_r, nets.disc_t) for m in d.modules()}
+    assert (torch.nn.BatchNorm2d in kinds) == (adv != "wgan-gp")
+    assert opts.n_critic == (5 if adv == "wgan-gp" else 1)  # Gulrajani et al.'s n_critic by default
+
+
+@pytest.mark.parametrize("adv, n_critic", [("wgan-gp", 3), ("lsgan", 1)])
+def test_the_critic_takes_n_critic_updates_per_generator_update(tmp_path, adv, n_critic):
+    ref, tgt = _domains(2)  # 12 and 7 images, batch 4: ceil(12 / 4) = 3 generator updates per epoch
+    opts = GANOptions(**{**OPTS.__dict__, "adv_loss": adv, "epochs": 2, "n_critic": n_critic})
+    reporter = InProcessReporter(tmp_path / adv)
+    train_cyclegan(ref, tgt, opts, reporter, torch.device("cpu"), lambda nets, epoch: {})
+    state = torch.load(reporter.checkpoint_path / "cyclegan.pt", weights_only=False)
+    steps = {name: {int(s["step"]) for s in state[name]["state"].values()} for name in ("opt_g", "opt_d")}
+    assert steps == {"opt_g": {2 * 3}, "opt_d": {2 * 3 * n_critic}}
+    assert all(np.isfinite(v) for v in reporter.history[-1].values())
+
+
 def test_stage_reporter_keeps_carried_files_and_its_own_state(tmp_path):
     parent = InProcessReporter(tmp_path / "trial")
     carried = tmp_path / "carried"
@@ -119,16 +144,30 @@ def test_synthetic_set_is_generated_once(tmp_path):
         calls.append(1)
         return np.full((5, 48, 48), 7, np.uint8)
 
-    first, hit1 = synthetic_set(tmp_path, "abc", "disgust", 5, 0, generate)
-    second, hit2 = synthetic_set(tmp_path, "abc", "disgust", 5, 0, generate)
+    first, hit1 = synthetic_set(tmp_path, "abc", "disgust", 5, 0, generate, draw="d")
+    second, hit2 = synthetic_set(tmp_path, "abc", "disgust", 5, 0, generate, draw="d")
     assert (hit1, hit2) == (False, True) and len(calls) == 1
     assert np.array_equal(first, second)
-    synthetic_set(tmp_path, "abc", "disgust", 5, 1, generate)  # another seed is another set
+    synthetic_set(tmp_path, "abc", "disgust", 5, 1, generate, draw="d")  # another seed is another set
     assert len(calls) == 2
+    synthetic_set(tmp_path, "abc", "disgust", 5, 0, generate, draw="e")  # another draw of the inputs too
+    assert len(calls) == 3
     with pytest.raises(ValueError, match="expected uint8 4"):
-        synthetic_set(tmp_path, "abd", "disgust", 4, 0, generate)
-    assert not synthetic_path(tmp_path, "abd", "disgust", 4, 0).exists()
+        synthetic_set(tmp_path, "abd", "disgust", 4, 0, generate, draw="d")
+    assert not synthetic_path(tmp_path, "abd", "disgust", 4, 0, "d").exists()
     assert not list((tmp_path / "synthetic").glob(".tmp-*"))
+
+
+@pytest.mark.parametrize("n, count", [(7, 3), (7, 7), (7, 23), (10, 40), (1, 4)])
+def test_reference_draw_translates_every_image_once_before_any_repeat(n, count):
+    idx = reference_draw(n, count, [3, 1])
+    assert len(idx) == count
+    for start in range(0, count, n):  # each block of n draws: no repeat, and full blocks hold every image
+        block = idx[start:start + n]
+        assert len(set(block.tolist())) == len(block) and set(block.tolist()) <= set(range(n))
+    times = np.bincount(idx, minlength=n)
+    assert set(times.tolist()) <= {count // n, -(-count // n)}
+    assert np.array_equal(idx, reference_draw(n, count, [3, 1]))  # seeded
 
 
 def test_trial_reports_gan_then_classifier_and_the_second_trial_reuses_the_set(tmp_path, monkeypatch):
@@ -151,6 +190,19 @@ def test_trial_reports_gan_then_classifier_and_the_second_trial_reuses_the_set(t
     assert again["synth/disgust/from_cache"] == 1.0
     assert not [h for h in second.history if "gan_disgust/epoch" in h]  # no GAN training either
     assert sets[0].stat().st_mtime_ns == stamp
+
+
+def test_each_gan_epoch_reports_validation_kid_and_the_trial_carries_it(tmp_path, monkeypatch):
+    """`val/kid_fer` is cycle_gamma_search's metric: ASHA needs it after every GAN epoch."""
+    monkeypatch.setenv("FERLAB_CACHE_DIR", str(tmp_path / "cache"))
+    balanced = {"n_images": 420, "n_subjects": 24, "class_weights": {c: 1 for c in EMOTIONS[:7]}}
+    reporter = InProcessReporter(tmp_path / "trial")
+    final = train_cyclegan_trial({**TINY, "dataset_options": balanced, "epochs": 1}, reporter)
+    gan_reports = [h for h in reporter.history if "gan_disgust/epoch" in h]
+    assert len(gan_reports) == 2
+    assert all(np.isfinite(h["val/kid_fer"]) and h["val/fid_fer"] >= 0 for h in gan_reports)
+    assert all("val/kid_fer" in h for h in reporter.history)  # the classifier's reports carry it
+    assert final["val/kid_fer"] == final["synth/disgust/kid_fer"]
 
 
 def test_killed_trial_resumes_mid_gan_to_the_same_result(tmp_path, monkeypatch):

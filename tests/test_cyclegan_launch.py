@@ -3,6 +3,7 @@ the smoke scale shrunk further with `--set` (tiny GANs, one or two epochs)."""
 
 import json
 
+import numpy as np
 import pytest
 from mlflow import MlflowClient
 
@@ -96,20 +97,25 @@ def test_cycle_gamma_grid_and_its_table(tmp_path):
         gamma = [m.value for m in client.get_metric_history(run.info.run_id, "gan_disgust/gamma")]
         assert gamma and 0 < gamma[-1] <= 0.5  # linear from 0 towards γ_max = 0.5
     assert "Weighted cycle loss ablation" in out.stdout
+    assert "KID ×10³ (FER-classifier features), disgust" in out.stdout  # cycle_gamma_search's metric
     assert "Birenbaum (slides): 65.45" in out.stdout  # his disgust with synthetic data, 36/55
     assert "| l1 | — | — |" in out.stdout  # γ does not apply to the plain L1 cycle loss
     assert "Birenbaum (slides): 65.09" in out.stdout  # his baseline, beside our baseline arm
     assert out.stdout.count("Δ overall acc vs baseline") >= 1 and "(control)" in out.stdout
 
 
-def test_cycle_gamma_search_stops_on_validation_fid(tmp_path):
+def test_cycle_gamma_search_stops_on_validation_kid(tmp_path):
+    from search_spaces.cycle_gamma_search import STUDY
+    assert (STUDY.metric, STUDY.mode) == ("val/kid_fer", "min")  # unbiased on a few dozen validation images
     out = launch("cycle_gamma_search", "--scale", "smoke", "--num-samples", "3", "--max-concurrent", "2",
                  *SHRINK, *BALANCED, "--set", "gan_epochs=2", cwd=tmp_path)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     client, record, runs = _children(tmp_path)
     assert len(runs) == 3
     for run in runs:
+        kid = client.get_metric_history(run.info.run_id, "val/kid_fer")  # unbiased: may dip below 0
         fid = client.get_metric_history(run.info.run_id, "val/fid_fer")
+        assert kid and all(np.isfinite(m.value) for m in kid)
         assert fid and all(m.value >= 0 for m in fid)
 
 

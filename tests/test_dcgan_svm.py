@@ -14,7 +14,7 @@ from sklearn.metrics import roc_curve as sklearn_roc_curve
 from tests.test_launch import CKPLUS
 from trainables import dcgan_svm
 from trainables.dcgan_fit import DCGANTrainer
-from trainables.dcgan_pretrain import pretrain_dcgan
+from trainables.dcgan_pretrain import pretrain_dcgan, trainer_options
 from trainables.reporting import InProcessReporter
 from trainables.roc import auc, ovr_auc, roc_curve
 from trainables.svm_tuning import SVMSearch, cv_folds, tune_svm
@@ -81,6 +81,17 @@ def test_the_dcgan_is_given_images_only(tmp_path, monkeypatch):
     expected = torch.from_numpy(dcgan_svm.resize_images(pre.images, 48)).float().div_(127.5).sub_(1).unsqueeze(1)
     assert images.shape == expected.shape and torch.equal(images, expected)
     assert not set(pre.idx) & set(test.idx)  # the pre-training side never holds a test image
+
+
+@pytest.mark.parametrize("override, beta1", [({}, 0.9), ({"dcgan_beta1": 0.5}, 0.5)])
+def test_the_study_s_dcgan_uses_the_papers_adam_beta1(override, beta1):
+    """Alharbawee & Pugeault: "a momentum coefficient term, denoted by β_1, was chosen to be
+    0.9"; Radford's 0.5 stays selectable."""
+    from search_spaces.dcgan_svm import STUDY
+    cfg = dcgan_svm.parse_config({**STUDY.base_config, "dcgan_width": 0.0625, **override})
+    trainer = DCGANTrainer(trainer_options(dcgan_svm.pretrain_options(cfg)), torch.zeros(2, 1, 64, 64),
+                           torch.device("cpu"))
+    assert [opt.param_groups[0]["betas"] for opt in (trainer.opt_g, trainer.opt_d)] == [(beta1, 0.999)] * 2
 
 
 def _row_hashes(x: np.ndarray) -> set[str]:

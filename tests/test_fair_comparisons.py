@@ -4,7 +4,6 @@ only shrink or declare their deviations, shared controls, and `--dry-run`."""
 import json
 import math
 
-import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -15,7 +14,7 @@ from study.fill import grid_cells
 from study.runner import LaunchOptions, trial_space
 from study.spec import SCALES, Scale, StudySpec, list_studies, load_study, undeclared_deviations
 from trainables import cyclegan, fit
-from trainables.cyclegan import dag_budget, oversampled, parse_config as parse_cyclegan, spread_draw
+from trainables.cyclegan import dag_budget, oversampled, parse_config as parse_cyclegan
 from trainables.reporting import InProcessReporter
 
 STUDY_SCALES = [(name, scale) for name in list_studies() for scale in SCALES]
@@ -128,14 +127,6 @@ def test_dag_splits_the_baseline_budget_half_and_half():
     odd = parse_cyclegan({"arm": "dag", "steps": 101, "epochs": 3})
     pre, finetune = dag_budget(odd, n_synthetic=10)
     assert pre.steps + finetune["steps"] == 101 and finetune["steps_before"] == pre.steps == 50
-
-
-def test_spread_draw_takes_each_item_once_before_any_twice():
-    rng = np.random.default_rng(0)
-    drawn = spread_draw(7, 17, rng)  # 17 = 2 × 7 + 3
-    counts = np.bincount(drawn, minlength=7)
-    assert len(drawn) == 17 and sorted(counts) == [2, 2, 2, 2, 3, 3, 3]
-    assert sorted(drawn[:7]) == list(range(7)) and sorted(drawn[7:14]) == list(range(7))
 
 
 def test_oversampling_repeats_the_class_to_the_count_the_gan_adds():

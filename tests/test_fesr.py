@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from trainables.fesr_fit import FESROptions, FESRTrainer, expression_code, intra_class_loss
-from trainables.fesr_variants import VARIANTS
+from trainables.fesr_variants import FESR_VARIANTS, VARIANTS
 
 K = 7
 TINY = FESROptions(size=48, gan_width=0.0625, r_width=0.0625, batch_size=4, pretrain_iters=1, joint_iters=1)
@@ -90,6 +90,31 @@ def test_each_variant_computes_exactly_its_loss_terms(name):
     assert terms == [s for s in (stage1, stage2) if s is not None]
 
 
+@pytest.mark.parametrize("name", FESR_VARIANTS)
+def test_every_fesr_variant_gives_r_joint_iters_optimizer_steps(name):
+    trainer = _trainer(name)
+    for t in range(trainer.total_iters):
+        trainer.step(t)
+    assert trainer.recognizer_steps == TINY.joint_iters
+
+
+def test_fesr_real_decodes_each_real_input_into_every_expression():
+    """Section IV-D: FESR_Real "generate[s] images with all expressions from the input
+    images": for each real x, G_dec([g(x), u(k)]) for k = 1..K, labelled k."""
+    trainer = _trainer("FESR_Real")
+    g = torch.Generator().manual_seed(2)
+    x, v = torch.rand(3, 1, 48, 48, generator=g) * 2 - 1, torch.rand(3, K, generator=g)
+    with torch.no_grad():
+        x_pf, y_pf = trainer.synthesize(x, torch.tensor([0, 1, 2]), v, z=None)
+        assert x_pf.shape == (3 * K, 1, 48, 48)
+        assert y_pf.tolist() == list(range(K)) * 3
+        enc, dec = trainer.nets["encoder"], trainer.nets["decoder"]
+        for i in range(3):
+            for k in range(K):
+                u = v[i:i + 1] * (2 * torch.nn.functional.one_hot(torch.tensor([k]), K).float() - 1)
+                assert torch.allclose(x_pf[i * K + k], dec(enc(x[i:i + 1]), u)[0], atol=1e-5)
+
+
 def test_sl_keeps_fesgan_frozen_in_stage_two_and_jl_does_not():
     for name, changes in (("FESR_SL", False), ("FESR_JL", True)):
         trainer = _trainer(name)
@@ -169,6 +194,20 @@ def test_variants_that_pretrain_share_one_stage1_fesgan(tmp_path, monkeypatch):
     train_fesr({**TRIAL, "variant": "FESR_OneSt"}, one)  # no stage 1 at all
     assert [h["stage"] for h in one.history] == [2.0, 2.0]
     assert len(list((tmp_path / "cache" / "fesgan").glob("stage1-*.pt"))) == 1
+
+
+def test_variants_report_equal_budget_steps_for_r(tmp_path, monkeypatch):
+    """BASELINE (no FESGAN, no stage 1) and FESR_JL (stage 1, then joint): R takes
+    `joint_iters` optimizer steps in both, and every report says how many so far."""
+    monkeypatch.setenv("FERLAB_CACHE_DIR", str(tmp_path / "cache"))
+    finals = {}
+    for name in ("BASELINE", "FESR_JL"):
+        reporter = InProcessReporter(tmp_path / name)
+        finals[name] = train_fesr({**TRIAL, "variant": name}, reporter)
+        steps = [h["budget/steps"] for h in reporter.history]
+        stage1 = TRIAL["pretrain_iters"] // TRIAL["report_every"] if name == "FESR_JL" else 0
+        assert steps == [0.0] * stage1 + [3.0, 6.0]  # reports every 3 iterations, R from stage 2 on
+    assert finals["BASELINE"]["budget/steps"] == finals["FESR_JL"]["budget/steps"] == TRIAL["joint_iters"]
 
 
 def test_fesgan_variant_reports_synthesis_metrics(tmp_path, monkeypatch):

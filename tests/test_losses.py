@@ -93,6 +93,12 @@ def test_cyclegan_shapes():
     assert fake.shape == x.shape and fake.abs().max() <= 1
     assert nets.disc_t(fake).shape == (3, 1, 3, 3)
     assert set(nets.modules()) == {"generator_rt", "generator_tr", "disc_r", "disc_t"}
+    critic = create_cyclegan(width=0.125, n_blocks=2, disc_norm="layer").disc_t
+    assert critic(fake).shape == (3, 1, 3, 3)
+    # layer norm: each image's score is its own, whatever else is in the batch
+    assert torch.allclose(critic(fake[:1]), critic(fake)[:1], atol=1e-6)
+    with pytest.raises(ValueError, match="known: batch, layer"):
+        create_cyclegan(width=0.125, n_blocks=1, disc_norm="instance")
 
 
 def test_gradient_penalty_of_a_linear_critic_on_vectors():

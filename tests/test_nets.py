@@ -35,3 +35,17 @@ def test_paper_sizes():
 def test_unknown_net_lists_known():
     with pytest.raises(ValueError, match="known nets: .*simple"):
         create_net("resnet9000", n_classes=7)
+
+
+@pytest.mark.parametrize("size, last_kernel", [(128, 4), (64, 4), (48, 3)])
+def test_fesgan_image_discriminator_class_head_is_table_one(size, last_kernel):
+    """FESR Table I, D_img's class head: Conv(1024,4,2), LReLU, Conv(K,4,1) — the last conv
+    covers the whole 4×4 map (3×3 at 48 px) and gives the K logits, no pooling."""
+    from trainables.nets.fesgan import ImageDiscriminator
+    d = ImageDiscriminator(size, 7, width=1.0)
+    convs = [m for m in d.cls.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert [(c.out_channels, c.kernel_size, c.stride) for c in convs] == [(1024, (4, 4), (2, 2)),
+                                                                          (7, (last_kernel,) * 2, (1, 1))]
+    assert convs[1].padding == (0, 0)
+    assert not any(isinstance(m, (torch.nn.AdaptiveAvgPool2d, torch.nn.AvgPool2d)) for m in d.cls.modules())
+    assert d(torch.zeros(2, 1, size, size))[1].shape == (2, 7)

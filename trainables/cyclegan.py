@@ -80,6 +80,7 @@ class CycleGANConfig:
     soft_labels: bool = False
     lr_decay: bool = True
     gp_weight: float = 10.0
+    n_critic: int | None = None  # D updates per G update; None: 5 for wgan-gp (Gulrajani et al.), else 1
     pretrain_epochs: int | None = None
     judge_net: str = "simple"
     judge_width: float = 0.25
@@ -98,6 +99,8 @@ class CycleGANConfig:
                               f"{self.gan_epochs}, {self.gan_batch_size}, {self.gan_blocks}")
         if not 0 <= self.gamma_max <= 1:
             raise ConfigError(f"gamma_max must be in [0, 1], got {self.gamma_max}")
+        if self.n_critic is not None and self.n_critic < 1:
+            raise ConfigError(f"n_critic must be ≥ 1 (or unset), got {self.n_critic}")
         if self.synthetic_count is not None and self.synthetic_count < 1:
             raise ConfigError(f"synthetic_count must be ≥ 1 (or unset), got {self.synthetic_count}")
         if self.inception_weights is not None and not Path(self.inception_weights).is_file():
@@ -181,7 +184,19 @@ def gan_options(gan: CycleGANConfig, seed: int) -> GANOptions:
                       adv_loss=gan.adv_loss, cycle_loss=gan.cycle_loss, gamma_max=gan.gamma_max,
                       gamma_schedule=gan.gamma_schedule, lambda_cyc=gan.lambda_cyc,
                       real_label=0.9 if gan.soft_labels else 1.0, lr_decay=gan.lr_decay, gp_weight=gan.gp_weight,
-                      width=gan.gan_width, n_blocks=gan.gan_blocks, seed=seed)
+                      width=gan.gan_width, n_blocks=gan.gan_blocks, seed=seed,
+                      n_critic=gan.n_critic or (5 if gan.adv_loss == "wgan-gp" else 1))
+
+
+REFERENCE_DRAW = "each-once-then-tiled"  # names the draw below in the synthetic-set cache key
+
+
+def reference_draw(n: int, count: int, seed) -> np.ndarray:
+    """`count` indices into n reference images: seeded permutations of all n, tiled, so
+    every image is translated once before any is translated again (each appears
+    floor(count/n) or ceil(count/n) times)."""
+    rng = np.random.default_rng(seed)
+    return np.concatenate([rng.permutation(n) for _ in range(-(-count // n))])[:count]
 
 
 def _to_gan(images: np.ndarray) -> torch.Tensor:
@@ -272,7 +287,12 @@ def obtain_generators(cfg: CycleGANTrial, real: RealData, target: str, judge: Ju
         if len(ref_val) < 2 or len(tgt_val) < 2:
             return {}
         fake = translate(nets.generator_rt, ref_val, device)
-        return {"val/fid_fer": frechet_distance(judge.features(fake), judge.features(tgt_val)),
+        fake_feats, real_feats = judge.features(fake), judge.features(tgt_val)
+        # KID beside FID: unbiased, so meaningful with a few dozen validation images, where
+        # FID's covariance of the judge's features is singular (what cycle_gamma_search optimises)
+        return {"val/fid_fer": frechet_distance(fake_feats, real_feats),
+                "val/kid_fer": kernel_inception_distance(fake_feats, real_feats,
+                                                         subset_size=min(100, len(fake), len(tgt_val))),
                 "val/agreement": classifier_agreement(judge.probs(fake), target_index)}
 
     stage = StageReporter(reporter, f"gan_{target}", restored, carried)
@@ -364,13 +384,6 @@ def dag_budget(cfg: CycleGANTrial, n_synthetic: int) -> tuple[FitOptions, dict]:
                  "steps_before": clf.steps // 2}
 
 
-def spread_draw(n: int, count: int, rng: np.random.Generator) -> np.ndarray:
-    """`count` indices into `n` items, each item once before any twice: whole seeded
-    permutations, then a seeded part of one more."""
-    reps, rest = divmod(count, n)
-    return np.concatenate([rng.permutation(n) for _ in range(reps)] + [rng.permutation(n)[:rest]])
-
-
 def oversampled(gan: CycleGANConfig, real: RealData, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """The oversampling control: each target class's real training images repeated to
     the count a GAN arm would add for it (`synthetic_count`, else the reference class's
@@ -381,8 +394,7 @@ def oversampled(gan: CycleGANConfig, real: RealData, seed: int) -> tuple[np.ndar
         own = ClassImages(real, real.splits.train, target).images
         if len(own) == 0:
             raise ConfigError(f"arm {gan.arm!r}: the training split has no {target!r} image to repeat")
-        rng = np.random.default_rng([seed, EMOTIONS.index(target), 1])
-        images.append(own[spread_draw(len(own), count, rng)])
+        images.append(own[reference_draw(len(own), count, [seed, EMOTIONS.index(target), 1])])
         labels.append(np.full(count, real.class_names.index(target)))
     return np.concatenate(images), np.concatenate(labels)
 
@@ -404,12 +416,13 @@ def synthesize(cfg: CycleGANTrial, real: RealData, reporter: Reporter, restored:
     for target in targets:
         G, F = obtain_generators(cfg, real, target, judge, reporter, restored, carried, device)
         count = gan.synthetic_count or len(ref_train)
-        rng = np.random.default_rng([clf.seed, EMOTIONS.index(target)])
 
         def generate():
-            return translate(G, ref_train[rng.integers(0, len(ref_train), count)], device)
+            return translate(G, ref_train[reference_draw(len(ref_train), count, [clf.seed, EMOTIONS.index(target)])],
+                             device)
 
-        images, hit = synthetic_set(clf.cache_dir, state_hash(G), target, count, clf.seed, generate)
+        images, hit = synthetic_set(clf.cache_dir, state_hash(G), target, count, clf.seed, generate,
+                                    draw=REFERENCE_DRAW)
         synth_images.append(images)
         synth_labels.append(np.full(count, real.class_names.index(target)))
         tgt_val = ClassImages(real, real.splits.val, target, _EVAL_CAP).images
@@ -418,8 +431,9 @@ def synthesize(cfg: CycleGANTrial, real: RealData, reporter: Reporter, restored:
             metrics.update({f"synth/{target}/{k}": v for k, v in found.items()})
         metrics[f"synth/{target}/n"] = count
         metrics[f"synth/{target}/from_cache"] = float(hit)
-        if "val/fid_fer" not in metrics and f"synth/{target}/fid_fer" in metrics:
-            metrics["val/fid_fer"] = metrics[f"synth/{target}/fid_fer"]
+        for key in ("fid_fer", "kid_fer"):
+            if f"val/{key}" not in metrics and f"synth/{target}/{key}" in metrics:
+                metrics[f"val/{key}"] = metrics[f"synth/{target}/{key}"]
         with tempfile.TemporaryDirectory(prefix="ferlab-samples-") as samples:
             sample = ref_train[:8]
             fake = translate(G, sample, device)

@@ -1,6 +1,7 @@
 """Unsupervised DCGAN training (Radford et al. 2016): the non-saturating GAN loss, Adam
-at lr 2e-4 with β1 = 0.5. The trainer is given images only — there is no label argument,
-so no label can reach it."""
+at lr 2e-4 with β1 = 0.5 (Radford's; Alharbawee & Pugeault state 0.9, the default of
+trainables.dcgan_pretrain). The trainer is given images only — there is no label
+argument, so no label can reach it."""
 
 from dataclasses import dataclass
 
@@ -15,6 +16,7 @@ class DCGANOptions:
     iters: int = 2000
     batch_size: int = 128
     lr: float = 2e-4
+    beta1: float = 0.5  # Adam's β1; β2 = 0.999
     width: float = 1.0
     size: int = 64
     seed: int = 0
@@ -27,8 +29,8 @@ class DCGANTrainer:
         torch.manual_seed(opts.seed)
         self.generator = DCGenerator(opts.size, opts.width).to(device)
         self.discriminator = DCDiscriminator(opts.size, opts.width).to(device)
-        self.opt_g = torch.optim.Adam(self.generator.parameters(), opts.lr, betas=(0.5, 0.999))
-        self.opt_d = torch.optim.Adam(self.discriminator.parameters(), opts.lr, betas=(0.5, 0.999))
+        self.opt_g = torch.optim.Adam(self.generator.parameters(), opts.lr, betas=(opts.beta1, 0.999))
+        self.opt_d = torch.optim.Adam(self.discriminator.parameters(), opts.lr, betas=(opts.beta1, 0.999))
 
     def step(self, t: int) -> dict[str, float]:
         o = self.opts

@@ -31,10 +31,16 @@ class PretrainOptions:
     epochs: int = 300  # the paper's
     batch_size: int = 128
     lr: float = 2e-4
+    beta1: float = 0.9  # the paper's Adam β1 ("β_1 … 0.9"), not Radford's 0.5
     width: float = 1.0
     size: int = 64
     seed: int = 0
     eval_samples: int = 500
+
+
+def trainer_options(opts: PretrainOptions) -> DCGANOptions:
+    return DCGANOptions(batch_size=opts.batch_size, lr=opts.lr, beta1=opts.beta1, width=opts.width, size=opts.size,
+                        seed=opts.seed)
 
 
 def mean_pair_ssim(images: np.ndarray, pairs: int, seed: int) -> float:
@@ -83,7 +89,7 @@ def pretrain_dcgan(images: np.ndarray, opts: PretrainOptions, judge, device: tor
     x = torch.from_numpy(real).float().div_(127.5).sub_(1).unsqueeze(1)
     key = sha256_json({"images": _images_hash(real), "options": asdict(opts), "inception": inception is not None})
     path = cache_root(cache_dir) / "dcgan" / f"dcgan-{key[:32]}.pt"
-    dc = DCGANOptions(batch_size=opts.batch_size, lr=opts.lr, width=opts.width, size=opts.size, seed=opts.seed)
+    dc = trainer_options(opts)
     steps = math.ceil(len(x) / opts.batch_size)
     fixed_z = torch.randn(64, Z_DIM, generator=torch.Generator().manual_seed(opts.seed))
 

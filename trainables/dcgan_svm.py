@@ -61,6 +61,7 @@ class DCGANSVMConfig:
     dcgan_width: float = 1.0
     dcgan_batch_size: int = 128
     dcgan_lr: float = 2e-4
+    dcgan_beta1: float = 0.9  # Adam's β1 as the paper states; 0.5 is Radford's
     dcgan_size: int = 64
     dcgan_max_images: int | None = None  # a seeded sample of the pre-training images (CPU scales)
     dcgan_seed: int = 0  # one DCGAN per study, not per trial seed (the seeds vary the SVM's folds and search)
@@ -103,6 +104,8 @@ class DCGANSVMConfig:
                               "inception_v3 state dict, or leave it unset (no IS; FID on FER features only)")
         if min(self.dcgan_epochs, self.svm_trials, self.eval_samples) < 1 or self.inner_folds < 2:
             raise ConfigError("dcgan_epochs, svm_trials and eval_samples must be ≥ 1 and inner_folds ≥ 2")
+        if not 0 <= self.dcgan_beta1 < 1:
+            raise ConfigError(f"dcgan_beta1 must be in [0, 1), got {self.dcgan_beta1}")
 
 
 CHOICES = {"features": FEATURES, "protocol": ("auto", "official", "kfold", "subject_kfold"),
@@ -219,6 +222,12 @@ def cached_features(cfg: DCGANSVMConfig, extractor_key: str, side: Side, extract
         return found
 
 
+def pretrain_options(cfg: DCGANSVMConfig) -> PretrainOptions:
+    return PretrainOptions(epochs=cfg.dcgan_epochs, batch_size=cfg.dcgan_batch_size, lr=cfg.dcgan_lr,
+                           beta1=cfg.dcgan_beta1, width=cfg.dcgan_width, size=cfg.dcgan_size, seed=cfg.dcgan_seed,
+                           eval_samples=cfg.eval_samples)
+
+
 def train_dcgan_svm(config: dict, reporter: Reporter) -> dict:
     cfg = parse_config(config)
     if cfg.threads:
@@ -234,9 +243,7 @@ def train_dcgan_svm(config: dict, reporter: Reporter) -> dict:
     if judge is not None:
         metrics["judge/val_acc"] = judge.val_acc
     if cfg.features == "dcgan":
-        opts = PretrainOptions(epochs=cfg.dcgan_epochs, batch_size=cfg.dcgan_batch_size, lr=cfg.dcgan_lr,
-                               width=cfg.dcgan_width, size=cfg.dcgan_size, seed=cfg.dcgan_seed,
-                               eval_samples=cfg.eval_samples)
+        opts = pretrain_options(cfg)
         inception = InceptionFeatures(cfg.inception_weights, device) if cfg.inception_weights else None
         disc, record = pretrain_dcgan(pre.images, opts, judge, device, cfg.cache_dir, inception)  # images, no labels
         extractor = ("dcgan", sha256_json(dataclasses.asdict(opts)), pre.key)

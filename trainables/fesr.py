@@ -10,7 +10,8 @@ classifier here. FESGAN-only variants (FG…) report the synthesis metrics of
 trainables.fesgan_eval instead.
 
 Reports come every `report_every` iterations, each with a checkpoint that resumes the
-run exactly."""
+run exactly, and each says `budget/steps`, the optimizer steps R has taken so far: every
+FESR variant ends at `joint_iters`, so the ablation compares R trained equally long."""
 
 import dataclasses
 import hashlib
@@ -117,11 +118,14 @@ def _split_hash(real: RealData) -> str:
     return hashlib.sha256(b"|".join(np.asarray(s, np.int64).tobytes() for s in (real.splits.train, real.splits.val, real.splits.test))).hexdigest()
 
 
+STAGE1_VERSION = 2  # 2: D_img's class head as Table I; a changed stage 1 must not load an older cached one
+
+
 def pretrained_path(cfg: FESRConfig, real: RealData, identity_key: str) -> Path:
     """Where stage 1's FESGAN is kept: keyed by everything stage 1 depends on."""
     opts = dataclasses.asdict(cfg.options())
     opts["lambdas"] = opts["lambdas"][:5]  # λ6 weighs R's intra-class loss: stage 2 only
-    key = sha256_json({"content": real.data.content_hash, "split": _split_hash(real),
+    key = sha256_json({"version": STAGE1_VERSION, "content": real.data.content_hash, "split": _split_hash(real),
                        "switches": pretrained_gan_key(get_variant(cfg.variant)), "identity": identity_key,
                        "options": {k: v for k, v in opts.items() if k not in ("joint_iters", "report_every", "r_width")}})
     return cache_root(cfg.cache_dir) / "fesgan" / f"stage1-{key[:32]}.pt"
@@ -210,6 +214,7 @@ def train_fesr(config: dict, reporter: Reporter) -> dict:
         if t % cfg.report_every and t != trainer.total_iters and not boundary:
             continue
         metrics = {**fixed, "iteration": t, "stage": 2.0 if trainer.in_stage2(t - 1) else 1.0,
+                   "budget/steps": float(trainer.recognizer_steps),
                    **{f"loss/{k}": v / count for k, v in sums.items()}}
         sums, count = {}, 0
         if trainer.in_stage2(t - 1):

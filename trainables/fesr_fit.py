@@ -4,7 +4,20 @@ P_pre iterations, then FESGAN and the recognition network R jointly (eqs. 22–2
 Every iteration draws its batch, labels, v and z from a generator seeded by (seed,
 iteration), and reseeds torch's global generator (dropout) the same way, so a run
 resumed from a checkpoint repeats the uninterrupted one exactly on the same device.
-Images are N×1×S×S in [-1, 1]."""
+Images are N×1×S×S in [-1, 1].
+
+Declared deviation from the paper's text: L_rec (eq. 10) and L_id (eq. 12) are written
+as L1 norms, E[‖x − x_rec‖₁] and E[‖F_id(x_rec) − F_id(x)‖₁]; here they are per-element
+means, the norm divided by the number of pixels S² (one channel) and by the identity
+feature's dimension d (128 for our stand-in, 256 for Light CNN-29). A constant factor,
+absorbed by λ: the paper's λ2 on the literal norm equals λ2·S² on our mean (10 → 163,840
+at 128 px), its λ3 equals λ3·d. We keep the paper's numbers (λ2 = 10, λ3 = 5) on the
+means because (1) only then do they balance the O(1) adversarial and classification
+terms of eqs. 22 and 25 — a literal pixel sum at 128 px weighted by 10 outweighs them by
+about four orders of magnitude, which would leave an auto-encoder (StarGAN's code, too,
+takes its L1 reconstruction term as a mean); (2) a mean keeps each λ's meaning the same
+at 48, 64 and 128 px, where a sum scales with S². The intra-class terms (eqs. 15–16)
+are Euclidean norms, as written."""
 
 import copy
 from dataclasses import dataclass
@@ -116,15 +129,22 @@ class FESRTrainer:
         draws = {"x": self.images[idx], "y": y, "x_pr": self.images[partner], "y_other": other,
                  "v_hat": torch.rand(b, k, generator=gen), "v_rec": torch.rand(b, k, generator=gen),
                  "v_pf": torch.rand(b, k, generator=gen), "z": torch.rand(b, CODE_DIM, generator=gen) * 2 - 1,
-                 "x_src": self.images[torch.randint(0, n, (b,), generator=gen)],
                  "gp_gen": torch.Generator().manual_seed(self.opts.seed * 7_919 + t)}
         return {key: (val.to(self.device) if isinstance(val, torch.Tensor) else val) for key, val in draws.items()}
 
-    def synthesize(self, y: torch.Tensor, v: torch.Tensor, z: torch.Tensor | None = None,
-                   x_src: torch.Tensor | None = None) -> torch.Tensor:
-        """x^{p,f}: G_dec([z, u(y)]) (eq. 13), or from g(x_src) where the variant says so."""
-        code = self.nets["encoder"](x_src) if self.variant.synthetic_from == "gx" else z
-        return self.nets["decoder"](code, expression_code(y, self.k, v))
+    def synthesize(self, x: torch.Tensor, y: torch.Tensor, v: torch.Tensor,
+                   z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """R's synthetic images and their labels: x^{p,f} = G_dec([z, u(y)]) (eq. 13), one per
+        real image, labelled y; or, for FESR_Real, every real input x decoded from g(x) into
+        all K expressions (Section IV-D: "we generate images with all expressions from the
+        input images"), K per real image, labelled by expression, each input's K sharing
+        its intensities v."""
+        if self.variant.synthetic_from == "gx":
+            labels = torch.arange(self.k, device=x.device).repeat(len(x))
+            code = self.nets["encoder"](x).repeat_interleave(self.k, dim=0)
+            u = expression_code(labels, self.k, v.repeat_interleave(self.k, dim=0))
+            return self.nets["decoder"](code, u), labels
+        return self.nets["decoder"](z, expression_code(y, self.k, v)), y
 
     def step(self, t: int) -> dict[str, float]:
         """Iteration t of Algorithm 1; returns the value of every loss term it computed."""
@@ -179,33 +199,37 @@ class FESRTrainer:
             r = self.nets["recognizer"]
             x_pf = None
             if v.gan:
-                if gan_trains:
-                    x_pf = self.synthesize(y, d["v_pf"], d["z"], d["x_src"])
-                else:
-                    with torch.no_grad():
-                        x_pf = self.synthesize(y, d["v_pf"], d["z"], d["x_src"])
+                with torch.set_grad_enabled(gan_trains):
+                    x_pf, y_pf = self.synthesize(x, y, d["v_pf"], d["z"])
             # One forward pass over x, x^{p,f} and x^{p,r} (R has no batch statistics, so this
             # is the same as three passes, in fewer and larger operations).
             parts = [x] + ([x_pf.detach()] if x_pf is not None else []) + ([d["x_pr"]] if x_pf is not None
                                                                              and v.intra else [])
-            feats = r.features(torch.cat(parts)).split(len(x))
+            feats = r.features(torch.cat(parts)).split([len(p) for p in parts])
             f_x = feats[0]
             logs["r_cls_real"] = F.cross_entropy(r.cls(f_x), y)
             loss_r = logs["r_cls_real"]
             if x_pf is not None:
                 f_pf = feats[1]
-                logs["r_cls_fake"] = F.cross_entropy(r.cls(f_pf), y)
+                logs["r_cls_fake"] = F.cross_entropy(r.cls(f_pf), y_pf)
                 loss_r = loss_r + logs["r_cls_fake"]
                 if v.intra:
                     logs["intra_rr"], logs["intra_rf"] = intra_class_loss(f_x, feats[2], f_pf, v.rdbp)
                     loss_r = loss_r + lam[5] * (logs["intra_rr"] + logs["intra_rf"])
             self._update("r", loss_r)
             if gan_trains:  # eq. 25: R's classification of the synthetic images also trains G
-                logs["g_cls_r"] = F.cross_entropy(r(x_pf), y)
+                logs["g_cls_r"] = F.cross_entropy(r(x_pf), y_pf)
                 g_terms.append(lam[3] * logs["g_cls_r"])
         if gan_trains:  # line 19
             self._update("g", torch.stack(g_terms).sum())
         return {name: float(value.detach()) for name, value in logs.items()}
+
+    @property
+    def recognizer_steps(self) -> int:
+        """Optimizer steps R has taken (Adam's own count, kept in checkpoints): the budget
+        every FESR variant gives R, `joint_iters`."""
+        opt = self.optims.get("r")
+        return max((int(state["step"]) for state in opt.state.values()), default=0) if opt else 0
 
     def _update(self, name: str, loss: torch.Tensor) -> None:
         opt = self.optims[name]

@@ -18,7 +18,7 @@ class Variant:
     joint: bool = True  # stage 2 keeps training FESGAN, with R's loss on G (eq. 25)
     intra: bool = True  # the intra-class loss (λ6 > 0)
     rdbp: bool = True  # real-data-guided back-propagation for the real–synthetic term
-    synthetic_from: str = "z"  # "z": x^{p,f} = G_dec([z, u(y)]); "gx": from g(x) of real inputs
+    synthetic_from: str = "z"  # "z": x^{p,f} = G_dec([z, u(y)]); "gx": g(x) of each real input, all K expressions
     rec: bool = True  # L_rec
     identity: bool = True  # L_id
     d_img: bool = True  # the image discriminator (adversarial head and classifier)
@@ -42,7 +42,8 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
                                                    "(no RDBP)", rdbp=False),
     _FESR,
     replace(_FESR, name="FESR_Real", description="as FESR_JL-IL, but R's synthetic images come from g(x) of "
-                                                 "real inputs with all expressions, not from the prior z",
+                                                 "real inputs, each decoded into all K expressions, not from "
+                                                 "the prior z",
             intra=False, synthetic_from="gx"),
     _FG,
     replace(_FG, name="FG-CO", description="FESGAN without content learning (no L_rec, no L_id)", rec=False,

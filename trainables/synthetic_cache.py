@@ -1,7 +1,8 @@
 """The content-addressed store of generated (synthetic) image sets.
 
 A set is named by what determines it: the generator's weights hash, the class, the
-count and the sampling seed. Any trial that needs the same set — another arm, seed of
+count, the sampling seed and the name of the draw of the generator's inputs (a changed
+draw makes new names, so a set made by an older draw is never served). Any trial that needs the same set — another arm, seed of
 the classifier, or a resumed trial — loads it instead of generating it again. Writes
 go to a temporary file renamed into place, so a killed writer leaves no half set."""
 
@@ -28,16 +29,16 @@ def state_hash(module: torch.nn.Module) -> str:
     return h.hexdigest()
 
 
-def synthetic_path(cache_dir, generator_hash: str, class_name: str, count: int, seed: int) -> Path:
-    key = sha256_json({"generator": generator_hash, "class": class_name, "count": count, "seed": seed})
+def synthetic_path(cache_dir, generator_hash: str, class_name: str, count: int, seed: int, draw: str) -> Path:
+    key = sha256_json({"generator": generator_hash, "class": class_name, "count": count, "seed": seed, "draw": draw})
     return cache_root(cache_dir) / "synthetic" / f"{class_name}-{count}-{key[:32]}.npz"
 
 
 def synthetic_set(cache_dir, generator_hash: str, class_name: str, count: int, seed: int,
-                  generate: Callable[[], np.ndarray]) -> tuple[np.ndarray, bool]:
+                  generate: Callable[[], np.ndarray], *, draw: str) -> tuple[np.ndarray, bool]:
     """(uint8 count×H×W images, whether they came from the cache). `generate` runs
     only on a miss, and must return exactly `count` uint8 images."""
-    path = synthetic_path(cache_dir, generator_hash, class_name, count, seed)
+    path = synthetic_path(cache_dir, generator_hash, class_name, count, seed, draw)
     if path.exists():
         with np.load(path) as stored:
             if str(stored["generator"]) == generator_hash and len(stored["images"]) == count:

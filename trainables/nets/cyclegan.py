@@ -6,6 +6,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+NORMS = ("batch", "layer")
+
 
 def _conv_bn_relu(c_in: int, c_out: int, kernel: int, stride: int) -> list[nn.Module]:
     return [nn.Conv2d(c_in, c_out, kernel, stride, padding=kernel // 2, padding_mode="reflect"),
@@ -45,16 +47,25 @@ class Generator(nn.Module):
 class Discriminator(nn.Module):
     """Table 5: four 4×4 stride-2 convs (64-128-256-512) and a 4×4 conv to one channel:
     a patch score map (3×3 at 48×48 input), no sigmoid — the adversarial loss decides.
-    `features(x)` is the last hidden layer, f_D of Birenbaum's weighted cycle loss."""
+    `features(x)` is the last hidden layer, f_D of Birenbaum's weighted cycle loss.
 
-    def __init__(self, width: float = 1.0):
+    `norm`: `batch` (Table 5), or `layer` for a WGAN-GP critic. The gradient penalty is
+    per sample (the critic's gradient with respect to each input alone); batch norm makes
+    every score depend on the whole batch, so that gradient is not the one penalised, and
+    Gulrajani et al. (2017, "Improved Training of Wasserstein GANs", §4) drop batch norm
+    from the critic and recommend layer norm in its place (here GroupNorm with one group:
+    each image normalised over channels and pixels, with a per-channel scale and shift)."""
+
+    def __init__(self, width: float = 1.0, norm: str = "batch"):
         super().__init__()
+        if norm not in NORMS:
+            raise ValueError(f"unknown discriminator norm {norm!r}; known: {', '.join(NORMS)}")
         chans = [1] + [max(4, int(c * width)) for c in (64, 128, 256, 512)]
         layers: list[nn.Module] = []
         for k, (c_in, c_out) in enumerate(zip(chans, chans[1:])):
             layers.append(nn.Conv2d(c_in, c_out, 4, 2, 1))
             if k > 0:  # no normalisation on the first layer, as in DCGAN/CycleGAN practice
-                layers.append(nn.BatchNorm2d(c_out))
+                layers.append(nn.BatchNorm2d(c_out) if norm == "batch" else nn.GroupNorm(1, c_out))
             layers.append(nn.LeakyReLU(0.2, inplace=True))
         self.hidden = nn.Sequential(*layers)
         # 'same' padding for an even kernel, spelled out (torch warns on padding="same" here)
@@ -80,5 +91,6 @@ class CycleGANNets:
         return dict(self.__dict__)
 
 
-def create_cyclegan(width: float = 1.0, n_blocks: int = 6) -> CycleGANNets:
-    return CycleGANNets(Generator(width, n_blocks), Generator(width, n_blocks), Discriminator(width), Discriminator(width))
+def create_cyclegan(width: float = 1.0, n_blocks: int = 6, disc_norm: str = "batch") -> CycleGANNets:
+    return CycleGANNets(Generator(width, n_blocks), Generator(width, n_blocks), Discriminator(width, disc_norm),
+                        Discriminator(width, disc_norm))

@@ -77,9 +77,10 @@ class Decoder(nn.Module):
 
 class ImageDiscriminator(nn.Module):
     """D_img: a shared stack of Conv(…,4,2) + leaky ReLU (no normalisation: WGAN-GP's
-    penalty is per sample) to an 8×8 or smaller map; an adversarial head (one critic
-    score per image, no sigmoid) and an auxiliary K-class head (Conv(1024,4,2), leaky
-    ReLU, then class logits pooled over the map)."""
+    penalty is per sample) to an 8×8 or smaller map; an adversarial head (Conv(1,4,2):
+    the mean of its map is the critic score, no sigmoid) and Table I's auxiliary K-class
+    head, Conv(1024,4,2), leaky ReLU, Conv(K,4,1): unpadded on the 4×4 map (64 and 128
+    px) it gives the K logits directly; at 48 px the map is 3×3 and the last kernel 3×3."""
 
     def __init__(self, size: int, n_classes: int, width: float = 1.0):
         super().__init__()
@@ -91,8 +92,9 @@ class ImageDiscriminator(nn.Module):
         self.shared = nn.Sequential(*layers)
         self.adv = nn.Conv2d(chans[-1], 1, 4, 2, 1)
         top = _channels(width, (1024,))[0]
+        end = size >> (n + 1)  # the class head's map: 4 at 64 and 128 px, 3 at 48
         self.cls = nn.Sequential(nn.Conv2d(chans[-1], top, 4, 2, 1), nn.LeakyReLU(0.2, inplace=True),
-                                 nn.Conv2d(top, n_classes, 1), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+                                 nn.Conv2d(top, n_classes, end, 1), nn.Flatten())
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(critic score per image, class logits)."""
