@@ -21,10 +21,12 @@ from typing import Mapping, Sequence
 import pandas as pd
 
 from analysis import ReportError
-from analysis.references import Reference
+from analysis.references import Claim, Reference, comparable
 from analysis.runs import PARAM_PREFIX
-from analysis.stats import Interval, mean_ci, paired_frame_diff, paired_t_p_value
+from analysis.stats import (CORRECTED_T, Interval, PairedTest, holm, mean_ci, minimal_detectable_effect,
+                            paired_test, pairs_needed, rate_ci)
 from analysis.tables import PROCEDURAL_WARNING, Table, compare_to_ci, fmt_ci
+from analysis.verdicts import Gate, claim_verdict, flag_text
 
 CLASSES = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral", "contempt")
 # Tables report the test metrics at the epoch chosen on validation, never the best test.
@@ -105,16 +107,35 @@ def _where(group_by: list[str], key: tuple) -> str:
     return ", ".join(f"{_label(g)}={k}" for g, k in zip(group_by, key))
 
 
-def _effect_verdict(diff: Interval) -> str:
+def _effect_verdict(diff: Interval, p_holm: float) -> str:
     if diff.n < 2:
         return f"n={diff.n} pairs: no CI"
     if not diff.excludes_zero():
         return "95 % CI includes 0: no effect shown"
+    if not p_holm < 0.05:
+        return "95 % CI excludes 0, but not after Holm's correction for this table's comparisons"
     points = abs(diff.mean) * 100.0
     if points < MIN_EFFECT_POINTS and diff.n < MIN_EFFECT_PAIRS:
         return (f"95 % CI excludes 0, but an effect under {MIN_EFFECT_POINTS} points needs "
                 f"≥ {MIN_EFFECT_PAIRS} paired seeds (STYLE.md): not called an effect")
     return "95 % CI excludes 0: an effect"
+
+
+@dataclass
+class _Comparison:
+    """One Δ cell's paired test, kept until the table's p-values are Holm-adjusted."""
+
+    row: int
+    where: str
+    column: Column
+    arm: str
+    test: PairedTest
+    stats_at: int
+
+
+def _ours(values, scale: float, confidence: float) -> Interval:
+    """A rate's interval stays in [0, 1] (logit scale); other metrics get Student-t."""
+    return rate_ci(values, confidence) if scale == 100.0 else mean_ci(values, confidence)
 
 
 def _citations(used: list[Reference]) -> list[str]:
@@ -131,13 +152,18 @@ def _citations(used: list[Reference]) -> list[str]:
 def metric_table(runs: pd.DataFrame, *, name: str, title: str, group_by: list[str],
                  columns: Sequence[Column],
                  references: Mapping[tuple, Sequence[Reference]] | None = None,
-                 paired: Paired | None = None, confidence: float = 0.95) -> Table:
+                 paired: Paired | None = None, confidence: float = 0.95,
+                 claims: Sequence[Claim] = (), gates: Mapping[str, Gate] | None = None) -> Table:
     """One table: a row per group of ``group_by`` values, our aggregated ``columns``,
     the papers' numbers beside them, and paired Δ columns when ``paired`` is given.
 
     ``references`` maps a row key (tuple of ``group_by`` values, as strings) to the
     records shown in that row; a record lands in the column whose ``ref_metric``
-    equals its ``metric``. ``runs`` must be FINISHED runs of one setting.
+    equals its ``metric``, judged against our interval only on its own dataset.
+    ``claims``: the papers' claimed effects among the paired comparisons, each given a
+    verdict; ``gates``: the synthesis gate of each GAN arm value. Rows whose runs
+    collapsed or were still improving are flagged. ``runs`` must be FINISHED runs of
+    one setting.
     """
     missing = [g for g in group_by if g not in runs.columns]
     if missing:
@@ -146,60 +172,93 @@ def metric_table(runs: pd.DataFrame, *, name: str, title: str, group_by: list[st
     references = references or {}
     ref_metrics = {r.metric for refs in references.values() for r in refs}
     procedural = bool(runs["procedural"].fillna(False).astype(bool).any())
-    rows, stats, used, verdicts, effects = [], [], [], [], []
+    datasets = sorted(runs["dataset"].dropna().astype(str).unique()) if "dataset" in runs else []
+    rows, stats, used, verdicts, effects, comparisons, flags = [], [], [], [], [], [], []
     for key, sub in _ordered_groups(runs, group_by, paired):
         key = tuple(str(k) for k in key)
         row = {_label(g): k for g, k in zip(group_by, key)}
         base = dict(row)
         if BUDGET in runs:
             row[BUDGET_LABEL] = budget_text(sub)
+        flagged = flag_text(sub)
+        row["flags"] = flagged
+        if flagged:
+            flags.append(f"{_where(group_by, key)}: {flagged}")
         for col in columns:
-            ours = mean_ci(sub[col.metric] if col.metric in sub else [], confidence)
+            ours = _ours(sub[col.metric] if col.metric in sub else [], col.scale, confidence)
             row[col.label] = fmt_ci(ours, scale=col.scale)
             stats.append({**base, "column": col.label, "metric": col.metric, "kind": "ours",
                           **ours._asdict(), "low": ours.low, "high": ours.high})
             if col.ref_metric not in ref_metrics:
                 continue
             refs = [r for r in references.get(key, []) if r.metric == col.ref_metric]
+            ours_data = _data_judged(sub, col, datasets)
+            same = {r: comparable(r.dataset, ours_data, procedural) for r in refs}
             # Several records in one cell (two test splits, two datasets): name each one's row.
             row[f"{col.label} (paper)"] = "; ".join(
-                f"{r.label}{f' ({r.row})' if len(refs) > 1 else ''}: {r.value:.2f}" for r in refs)
+                f"{r.label}{f' ({r.row})' if len(refs) > 1 else ''}: {r.value:.2f}" if same[r]
+                else f"{r.label}, {r.dataset}: not comparable" for r in refs)
             for r in refs:
                 used.append(r)
                 note = f" ({r.notes})" if r.notes else ""
+                judged = (compare_to_ci(r.value, ours) if same[r] else
+                          f"their data ({r.dataset}) is not ours ({ours_data or ', '.join(datasets) or 'unknown'}"
+                          f"{', procedural' if procedural else ''}): not comparable, no verdict")
                 verdicts.append(f"{r.label}, '{r.row}', {r.column} = {r.value:.2f}{note}, "
-                                f"beside {_where(group_by, key)}: {compare_to_ci(r.value, ours)}"
-                                + (" (procedural data: illustration only)." if procedural
-                                   else "."))
+                                f"beside {_where(group_by, key)}: {judged}.")
                 stats.append({**base, "column": col.label, "metric": col.metric,
                               "kind": "paper", "mean": r.value / 100.0, "paper": r.label,
                               "source": r.source})
         if paired is not None:
-            _add_paired(row, base, key, runs, group_by, columns, paired, confidence,
-                        stats, effects)
+            comparisons += _add_paired(row, base, key, runs, group_by, columns, paired, confidence,
+                                       stats, effects, len(rows))
         rows.append(row)
+    claim_lines = _judge(comparisons, rows, stats, effects, runs, paired, claims, gates or {}, datasets)
     cells = pd.DataFrame(rows).fillna("")
+    if not flags:
+        cells = cells.drop(columns="flags")
     footnotes = _citations(used) + verdicts + effects
     if paired is not None:
+        tests = sorted({c.test.test for c in comparisons})
         footnotes.append(f"Δ = the row's {_label(paired.arm)} − {_label(paired.arm)} {paired.control}, in percentage "
                          f"points, mean ± 95 % CI half-width over runs paired on "
-                         f"{', '.join(paired.keys)}; n = number of pairs.")
+                         f"{', '.join(paired.keys)}; n = number of pairs. Test: {'; '.join(tests) or 'none'}"
+                         + (" (the pairs share training data across folds: the variance of the mean difference "
+                            "is inflated by n_test/n_train of the actual splits)" if CORRECTED_T in tests else "")
+                         + (f"; p-values Holm-adjusted across this table's {len(comparisons)} comparisons"
+                            if len(comparisons) > 1 else "") + ". MDE: the smallest true Δ the test detects with "
+                         "80 % power at this n and the observed paired SD.")
+    if flags:
+        footnotes.append("Flags: collapsed = ≥ 90 % of a run's test predictions in one class; still improving = "
+                         "the chosen epoch (or iteration) in the last 10 % of the budget.")
     if procedural:
         footnotes.append(f"Ours is {PROCEDURAL_WARNING}.")
     stats_frame = pd.DataFrame(stats)
     if "n" in stats_frame:  # paper rows have no n; keep the others integer
         stats_frame["n"] = stats_frame["n"].astype("Int64")
     return Table(name=name, title=title, context="", cells=cells, footnotes=footnotes,
-                 stats=stats_frame)
+                 stats=stats_frame, verdicts=claim_lines, flags=flags)
 
 
-def _add_paired(row, base, key, runs, group_by, columns, paired, confidence, stats, effects):
-    """Fill the Δ cells of one row: this arm minus the control with the same other keys."""
+def _data_judged(sub: pd.DataFrame, col: Column, datasets: list[str]) -> str | None:
+    """The dataset our number in this column was measured on: the blind set for blind
+    metrics, else the launch's dataset (None when the rows mix several)."""
+    if col.metric.startswith("blind/") and "param.cross_dataset" in sub:
+        found = sub["param.cross_dataset"].dropna().astype(str).unique()
+    else:
+        found = datasets
+    return found[0] if len(found) == 1 else None
+
+
+def _add_paired(row, base, key, runs, group_by, columns, paired, confidence, stats, effects,
+                row_at: int) -> list[_Comparison]:
+    """Fill the Δ cells of one row: this arm minus the control with the same other keys;
+    returns each cell's test for the table's Holm adjustment and verdicts."""
     arm_at = group_by.index(paired.arm)
     if key[arm_at] == paired.control:
         for col in columns:
             row[f"Δ {col.label} vs {paired.control}"] = "(control)"
-        return
+        return []
     others = [(g, k) for j, (g, k) in enumerate(zip(group_by, key)) if j != arm_at]
     mask = pd.Series(True, index=runs.index)
     for g, k in others:
@@ -208,18 +267,86 @@ def _add_paired(row, base, key, runs, group_by, columns, paired, confidence, sta
         mask = (mask & (runs[paired.arm].astype(str) == key[arm_at])) | (runs[paired.arm].astype(str) == paired.control)
     both = runs[mask].assign(_arm=runs[paired.arm].astype(str))
     _check_budgets(both, key[arm_at], paired, _where(group_by, key), effects)
+    found = []
     for col in columns:
-        diff = paired_frame_diff(both, "_arm", key[arm_at], paired.control, col.metric,
-                                 list(paired.keys), confidence)
+        pairs = paired_values(both, key[arm_at], paired.control, col.metric, list(paired.keys))
+        test = paired_test(pairs["diff"], test_train_ratio(pairs), confidence)
         label = f"Δ {col.label} vs {paired.control}"
-        row[label] = fmt_ci(diff, scale=col.scale, signed=True)
+        row[label] = fmt_ci(test.diff, scale=col.scale, signed=True)
         stats.append({**base, "column": label, "metric": col.metric, "kind": "paired_diff",
-                      **diff._asdict(), "low": diff.low, "high": diff.high})
-        if not math.isnan(diff.mean):
-            p = paired_t_p_value(diff, confidence)
-            test = "" if math.isnan(p) else f" (paired t-test p = {p:.3g})"
-            effects.append(f"{_where(group_by, key)} − {paired.control}, {col.label}: "
-                           f"{fmt_ci(diff, scale=col.scale, signed=True)} points{test}: {_effect_verdict(diff)}.")
+                      **test.diff._asdict(), "low": test.diff.low, "high": test.diff.high, "p": test.p,
+                      "test": test.test})
+        if not math.isnan(test.diff.mean):
+            found.append(_Comparison(row_at, _where(group_by, key), col, key[arm_at], test, len(stats) - 1))
+    return found
+
+
+def paired_values(both: pd.DataFrame, arm: str, control: str, metric: str, keys: list[str]) -> pd.DataFrame:
+    """The arm's and the control's runs matched on ``keys``: their difference in
+    ``metric``, and each pair's folds and split sizes (for the design's test)."""
+    if metric not in both:
+        return pd.DataFrame({"diff": []})
+    sides = []
+    for value in (arm, control):
+        side = both[both["_arm"] == value]
+        if side.set_index(keys).index.has_duplicates:
+            raise ValueError(f"duplicate pairing keys {keys} among the runs of {value!r}")
+        sides.append(side.set_index(keys))
+    joined = sides[0].join(sides[1], how="inner", lsuffix="", rsuffix="_control")
+    joined = joined.dropna(subset=[metric, f"{metric}_control"])
+    out = pd.DataFrame({"diff": joined[metric].astype(float) - joined[f"{metric}_control"].astype(float)})
+    for column in ("data/n_train", "data/n_test"):
+        if column in joined:
+            out[column] = joined[column].astype(float)
+    if "fold" in joined.index.names:
+        out["fold"] = joined.index.get_level_values("fold")
+    return out
+
+
+def test_train_ratio(pairs: pd.DataFrame) -> float | None:
+    """n_test / n_train of the design when the pairs span several cross-validation folds
+    (their training sets overlap), else None: independent seeds on one fixed split."""
+    if "fold" not in pairs or pairs["fold"].nunique() < 2:
+        return None
+    if "data/n_train" in pairs and "data/n_test" in pairs and pairs["data/n_train"].notna().any():
+        return float(pairs["data/n_test"].mean() / pairs["data/n_train"].mean())
+    k = pairs["fold"].nunique()  # no split sizes logged: a k-fold split's test/train ratio
+    return 1 / (k - 1)
+
+
+def _judge(comparisons: list[_Comparison], rows: list[dict], stats: list[dict], effects: list[str],
+           runs: pd.DataFrame, paired: Paired | None, claims: Sequence[Claim], gates: Mapping[str, Gate],
+           datasets: list[str]) -> list[str]:
+    """Holm-adjust the table's p-values, write each comparison's footnote (with its MDE),
+    and give each claimed effect its verdict (in the row's `verdict` cell); returns the
+    verdict lines for the launch's summary."""
+    adjusted = holm([c.test.p for c in comparisons])
+    lines = []
+    for c, p_holm in zip(comparisons, adjusted):
+        diff, scale = c.test.diff, c.column.scale
+        mde = minimal_detectable_effect(c.test.sd, diff.n, c.test.ratio)
+        stats[c.stats_at].update(p_holm=p_holm, mde=mde)
+        p_text = "" if math.isnan(c.test.p) else (
+            f" ({c.test.test}, p = {c.test.p:.3g}" + (f", Holm-adjusted p = {p_holm:.3g}" if len(comparisons) > 1 else "")
+            + (f"; MDE {scale * mde:.2f} points" if not math.isnan(mde) else "") + ")")
+        effects.append(f"{c.where} − {paired.control}, {c.column.label}: {fmt_ci(diff, scale=scale, signed=True)} "
+                       f"points{p_text}: {_effect_verdict(diff, p_holm)}.")
+        for claim in claims:
+            if (claim.arm, claim.control, claim.metric) != (c.arm, paired.control, c.column.metric):
+                continue
+            arm_runs = runs[runs[paired.arm].astype(str) == c.arm]
+            gate = gates[c.arm].check(arm_runs) if claim.gan and c.arm in gates else None
+            verdict = claim_verdict(c.test, p_holm, 1 if claim.effect > 0 else -1, mde, gate)
+            rows[c.row]["verdict"] = "; ".join(filter(None, [rows[c.row].get("verdict"), verdict]))
+            need = pairs_needed(abs(claim.effect) / 100, c.test.sd, c.test.ratio) if diff.n >= 2 else None
+            lines.append(f"{claim.label} ({claim.source}, {claim.dataset}): {claim.statement} "
+                         f"({claim.arm} − {claim.control} = {claim.effect:+.2f} points). Ours on "
+                         f"{', '.join(datasets) or 'unknown data'}: {fmt_ci(diff, scale=scale, signed=True)} points "
+                         f"→ {verdict}" + (f"; synthesis: {gate[1]}" if gate else "")
+                         + (f"; {need} pairs would detect the paper's effect" if need else
+                            "; no number of pairs of this design would detect the paper's effect"
+                            if diff.n >= 2 else "") + ".")
+    return lines
 
 
 def budget_text(runs: pd.DataFrame) -> str:

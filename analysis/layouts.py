@@ -27,6 +27,7 @@ from analysis.cells import (Column, Paired, class_columns, metric_table,  # noqa
 from analysis.dcgan_tables import dcgan_svm_tables
 from analysis.ratio_tables import synthetic_ratio_tables
 from analysis.tables import Table, describe_runs
+from analysis.verdicts import Gate
 
 SETTING = ["dataset", "scale", "procedural"]
 
@@ -275,7 +276,8 @@ def _source_tables(runs: pd.DataFrame) -> list[Table]:
     seven_way = metric_table(
         runs, name="cyclegan_augmentation_7way",
         title="CycleGAN augmentation: 7-way accuracy per class (recall) at the best-validation epoch, by arm (%)",
-        group_by=group_by, columns=overall_columns() + class_columns(runs), paired=paired)
+        group_by=group_by, columns=overall_columns() + class_columns(runs), paired=paired,
+        claims=references.claims(paper="zhu2017"), gates=CYCLEGAN_GATES)
     dag = runs[runs["param.arm"].astype(str).isin(["baseline", "dag"])]
     tables = [ovr, seven_way] + _against_oversampling(runs, group_by[:-1])
     if (dag["param.arm"].astype(str) == "dag").any():
@@ -334,7 +336,8 @@ def cycle_gamma(runs: pd.DataFrame) -> list[Table]:
               "best-validation epoch (%), FID (raw), KID (×10³; cycle_gamma_search's metric) and cycle SSIM "
               "(×100), each setting paired with the baseline arm (same recipe and step budget, no synthetic "
               "images)",
-        group_by=axes, columns=columns, paired=paired)
+        group_by=axes, columns=columns, paired=paired, claims=references.claims(paper="birenbaum"),
+        gates=CYCLEGAN_GATES)
     per_class = metric_table(
         runs, name="cycle_gamma_per_class",
         title="Baseline + synthetic data (Birenbaum's slide 'Simple Classifier - Results'): per-class "
@@ -370,6 +373,17 @@ _FESR_DATA_NOTE = ("FESR's CK+ numbers are on 128×128 Dlib-aligned faces with a
                    "(Light CNN cannot be downloaded here).")
 
 
+# The synthesis gate of a FESR variant whose R learns from synthesised faces: the share the
+# real-data judge calls the intended expression (trainables.fesr logs it).
+FESR_GATES = {v: Gate("synth/agreement", "synth/real_recall", "synth/chance")
+              for v in ("FESR_OneSt", "FESR_SL", "FESR_JL-IL", "FESR_JL-RDBP", "FESR_JL", "FESR_Real")}
+# A CycleGAN arm's gate: its targets' judged share against the judge's recall on real images.
+CYCLEGAN_GATES = {"+disgust": Gate("synth/disgust/agreement", "synth/disgust/real_target_agreement"),
+                  "+sad": Gate("synth/sad/agreement", "synth/sad/real_target_agreement"),
+                  "+all": Gate("synth/*/agreement", "synth/*/real_target_agreement"),
+                  "dag": Gate("synth/*/agreement", "synth/*/real_target_agreement")}
+
+
 @register_layout("fesr_ablation", "FESR Fig. 8 / Table V: the seven variants, paired against BASELINE and "
                                   "against FESR_JL over folds and seeds")
 def fesr_ablation(runs: pd.DataFrame) -> list[Table]:
@@ -380,7 +394,8 @@ def fesr_ablation(runs: pd.DataFrame) -> list[Table]:
         title="FESR ablation (their Fig. 8): test accuracy at the best-validation iteration, by variant, "
               "paired with BASELINE over folds and seeds (%)",
         group_by=group_by, columns=overall_columns(),
-        references=_fesr_refs(runs, group_by), paired=Paired(arm="param.variant", control="BASELINE"))
+        references=_fesr_refs(runs, group_by), paired=Paired(arm="param.variant", control="BASELINE"),
+        claims=references.claims(paper="fesr"), gates=FESR_GATES)
     main.footnotes.append(_FESR_DATA_NOTE)
     per_class = metric_table(
         runs, name="fesr_ablation_per_class",
@@ -392,7 +407,8 @@ def fesr_ablation(runs: pd.DataFrame) -> list[Table]:
             runs, name="fesr_ablation_vs_jl",
             title="FESR ablation: every variant against the full method FESR_JL, paired over folds and seeds (%)",
             group_by=group_by, columns=overall_columns(),
-            paired=Paired(arm="param.variant", control="FESR_JL"))
+            paired=Paired(arm="param.variant", control="FESR_JL"), claims=references.claims(paper="fesr"),
+            gates=FESR_GATES)
         tables.append(vs_jl)
     return tables
 

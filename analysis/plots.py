@@ -41,7 +41,9 @@ def per_class_chart(table: Table, path: str | Path) -> Path | None:
     fig, ax = plt.subplots(figsize=(1.2 * len(classes) + 2, 4))
     for i, row in enumerate(rows):
         sub = ours[ours["row"] == row].set_index("cls").reindex(classes)
-        err = (sub["half_width"] * 100).fillna(0).to_numpy()
+        # asymmetric where the interval is (a rate's, from the logit scale)
+        err = np.vstack([(sub["mean"] - sub["low"]) * 100, (sub["high"] - sub["mean"]) * 100])
+        err = np.nan_to_num(np.clip(err, 0, None))
         ax.bar(x + i * width, sub["mean"] * 100, width, yerr=err, capsize=3, label=row)
         paper = stats[(stats["kind"] == "paper") & (stats["row"] == row)]
         for _, p in paper.iterrows():

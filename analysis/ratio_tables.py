@@ -18,7 +18,7 @@ import pandas as pd
 from analysis import ReportError, references
 from analysis.cells import AT_BEST, Column, Paired, metric_table
 from analysis.plots import save_figure
-from analysis.stats import mean_ci
+from analysis.stats import rate_ci
 from analysis.tables import Table, fmt_ci
 
 TRAIN_SET = "param.train_set"
@@ -202,7 +202,7 @@ def peak_table(runs: pd.DataFrame, family: str) -> Table:
     else:
         verdict = (f"No k beyond {best} is lower with a 95 % CI that excludes 0: a fall beyond the best k is not "
                    "shown on our data.")
-    blind_at_best = fmt_ci(mean_ci(runs.loc[runs[TRAIN_SET].astype(str) == best, BLIND]))
+    blind_at_best = fmt_ci(rate_ci(runs.loc[runs[TRAIN_SET].astype(str) == best, BLIND]))
     table.footnotes[:0] = [
         f"Best k (chosen on validation): {best}, the real(+k×) row with the highest mean real validation accuracy "
         f"({VAL}); no test or blind number enters the choice. Its blind accuracy: {blind_at_best} %.",
@@ -224,7 +224,7 @@ def per_class_table(runs: pd.DataFrame, family: str) -> Table:
                    "class": c}
             for name, key in (("precision", "precision"), ("recall", "recall"), ("F1", "f1")):
                 metric = f"blind/{key}_{c}{AT_BEST}"
-                ci = mean_ci(sub[metric] if metric in sub else [])
+                ci = rate_ci(sub[metric] if metric in sub else [])
                 row[name] = fmt_ci(ci)
                 stats.append({"train_set": train_set, "class": c, "measure": name, **ci._asdict()})
             rows.append(row)

@@ -284,3 +284,72 @@ def one(**fields) -> Reference:
 # FESR Section IV-B: λ1..λ6 "empirically set to 1, 10, 5, 1, 1 and 0.001" (hyper-parameters,
 # not results: the loss_weights report shows them beside the best λ found).
 FESR_LAMBDAS = {"lambda1": 1.0, "lambda2": 10.0, "lambda3": 5.0, "lambda4": 1.0, "lambda5": 1.0, "lambda6": 0.001}
+
+
+# --- claimed effects, each judged by a verdict (analysis.verdicts) ----------------------
+
+@dataclass(frozen=True)
+class Claim:
+    """A paper's claim that an arm beats (or trails) its control: ``effect`` is the paper's
+    arm − control in points, its sign the claimed direction. ``metric`` is our run column
+    the claim is judged on; ``gan`` marks an arm whose synthetic images must pass the
+    synthesis gate before the claim is judged."""
+
+    paper: str
+    source: str
+    dataset: str  # the paper's
+    arm: str
+    control: str
+    metric: str
+    effect: float
+    statement: str
+    gan: bool = True
+
+    @property
+    def label(self) -> str:
+        return PAPERS[self.paper].label
+
+
+def _fesr_claims() -> list[Claim]:
+    ck = {v: values[0] for v, values in _FESR_FIG8.items()}
+    pairs = [("FESR_JL", "BASELINE", "joint learning with synthetic faces beats R on real faces only"),
+             ("FESR_JL-IL", "FESR_JL", "the intra-class loss helps"),
+             ("FESR_JL-RDBP", "FESR_JL", "RDBP helps over plain back-propagation"),
+             ("FESR_SL", "FESR_JL", "joint learning beats separate learning"),
+             ("FESR_OneSt", "FESR_JL", "pre-training FESGAN first helps")]
+    return [Claim("fesr", "Fig. 8", "CK+", arm, control, "test/acc_at_best_val", round(ck[arm] - ck[control], 2),
+                  statement) for arm, control, statement in pairs]
+
+
+def _cyclegan_claims() -> list[Claim]:
+    base = _ZHU_T1["All"][0]
+    zhu = [Claim("zhu2017", "Table 1", "FER2013 (20 % sampled)", arm, "baseline", "test/acc_at_best_val",
+                 round(value - base, 2), f"{arm} beats baseline") for arm, value in
+           (("+disgust", _ZHU_T1["All"][1]), ("+sad", _ZHU_T1["All"][2]))]
+    zhu.append(Claim("zhu2017", "Table 2", "FER2013 (20 % sampled)", "dag", "baseline", "test/acc_at_best_val",
+                     round(94.71 - base, 2), "DAG (pre-train on generated, fine-tune on real) beats baseline"))
+    birenbaum = Claim("birenbaum", _BIR_SLIDE, "FER2013", "+disgust", "baseline", "test/acc_at_best_val",
+                      round(66.26 - 65.09, 2), "adding CycleGAN disgust faces beats the baseline")
+    return zhu + [birenbaum]
+
+
+CLAIMS: tuple[Claim, ...] = tuple(_fesr_claims() + _cyclegan_claims())
+
+
+def claims(**fields) -> list[Claim]:
+    """Claims whose fields equal every given value, e.g. ``claims(paper="fesr")``."""
+    return [c for c in CLAIMS if all(getattr(c, k) == v for k, v in fields.items())]
+
+
+# Our dataset names → the papers' dataset names they are the same data as. A paper's
+# number is judged only beside runs on its own dataset.
+SAME_DATA = {"fer2013": "FER2013", "ckplus": "CK+"}
+
+
+def comparable(reference_dataset: str, ours: str | None, procedural: bool = False) -> bool:
+    """Whether a paper's number on ``reference_dataset`` may be judged beside our runs on
+    ``ours`` (a registered dataset name): the same data, and not procedural. A simulated
+    experiment (Zhu et al.'s toy Gaussians) is the same data wherever it runs."""
+    if reference_dataset.startswith("toy:"):
+        return True
+    return not procedural and ours in SAME_DATA and reference_dataset.split(" (")[0] == SAME_DATA[ours]

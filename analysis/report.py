@@ -52,9 +52,22 @@ def render_report(study: str, tracking_uri: str | None = None, parent: str = "la
 
         if study in MANIFOLD_PLOTS:
             manifold_plots(study, runs, _client(tracking_uri), out)
-    markdown = "\n".join(to_markdown(t) for t in tables)
+    markdown = "\n".join(to_markdown(t) for t in tables) + summary(tables)
     (out / "report.md").write_text(markdown, encoding="utf-8")
     return markdown
+
+
+def summary(tables) -> str:
+    """The verdict on each paper claim the tables judge, then the flagged rows, one line
+    each: what a reader needs before any number."""
+    verdicts = [line for t in tables for line in t.verdicts]
+    flags = [f"{t.name}: {line}" for t in tables for line in t.flags]
+    text = ""
+    if flags:
+        text += "\n**Flags** (collapsed or still-improving runs):\n\n" + "\n".join(f"- {f}" for f in flags) + "\n"
+    if verdicts:
+        text += "\n**Verdicts**:\n\n" + "\n".join(f"- {v}" for v in verdicts) + "\n"
+    return text
 
 
 def _parser() -> argparse.ArgumentParser:

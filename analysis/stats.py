@@ -6,8 +6,17 @@ Why paired: an ablation arm and its control trained on the same seed and fold sh
 the split and the initialisation, so the per-pair differences cancel most of the
 seed-to-seed variance that two independent intervals would double-count.
 
+Why corrected: pairs over cross-validation folds share most of their training data, so
+their differences are correlated and the plain paired t-test is anti-conservative. The
+corrected resampled t-test (Nadeau & Bengio 2003) inflates the variance of the mean
+difference from s²/n to (1/n + n_test/n_train)·s², with the ratio taken from the actual
+splits; pairs over independent seeds on one fixed split keep the plain paired t.
+
+Why a logit interval for rates: a Student-t interval of a few accuracies near 0 or 1 (or
+far apart) runs past [0, 1]; the t-interval of their logits, mapped back, cannot.
+
 All functions are unit-free: pass fractions and get fractions back; the tables scale
-to % themselves.
+to % themselves. scipy supplies every distribution.
 """
 
 from __future__ import annotations
@@ -18,22 +27,25 @@ from typing import Iterable, NamedTuple
 import numpy as np
 import pandas as pd
 from scipy import stats as _st
+from scipy.optimize import brentq
 
 
 class Interval(NamedTuple):
-    """``mean ± half_width`` from ``n`` values; half_width is NaN when n < 2."""
+    """``mean ± half_width`` from ``n`` values; half_width is NaN when n < 2. An
+    asymmetric interval (a rate's, from the logit scale) gives its ``bounds``."""
 
     mean: float
     half_width: float
     n: int
+    bounds: tuple[float, float] | None = None
 
     @property
     def low(self) -> float:
-        return self.mean - self.half_width
+        return self.bounds[0] if self.bounds else self.mean - self.half_width
 
     @property
     def high(self) -> float:
-        return self.mean + self.half_width
+        return self.bounds[1] if self.bounds else self.mean + self.half_width
 
     def contains(self, value: float) -> bool | None:
         """Whether ``value`` lies in the closed interval; None when there is none."""
@@ -108,3 +120,115 @@ def paired_t_p_value(diff: Interval, confidence: float = 0.95) -> float:
         return 0.0 if diff.mean != 0 else 1.0
     sem = diff.half_width / float(_st.t.ppf(0.5 + confidence / 2.0, df=diff.n - 1))
     return float(2 * _st.t.sf(abs(diff.mean) / sem, df=diff.n - 1))
+
+
+# --- rates, corrected tests, multiplicity and power -------------------------------------
+
+LOGIT_EPS = 1e-3  # rates of exactly 0 or 1 are moved this far in before the logit
+
+
+def rate_ci(values: Iterable[float], confidence: float = 0.95) -> Interval:
+    """Mean of rates in [0, 1] with the Student-t interval of their logits mapped back:
+    it stays inside (0, 1) however few or spread the values. The mean is the plain mean;
+    ``bounds`` the mapped interval (it brackets the mean of the logits' inverse, which can
+    sit a little off the plain mean for skewed values)."""
+    x = np.asarray(list(values), dtype=float)
+    x = x[~np.isnan(x)]
+    plain = mean_ci(x, confidence)
+    if plain.n < 2:
+        return plain
+    logits = _st.logistic.ppf(np.clip(x, LOGIT_EPS, 1 - LOGIT_EPS))
+    on_logits = mean_ci(logits, confidence)
+    low, high = (float(_st.logistic.cdf(v)) for v in (on_logits.low, on_logits.high))
+    return Interval(plain.mean, (high - low) / 2, plain.n, (low, high))
+
+
+class PairedTest(NamedTuple):
+    """A paired comparison: the interval of the mean difference, its two-sided p-value,
+    the test's name, and the minimal effect it could detect at 80 % power."""
+
+    diff: Interval
+    p: float
+    test: str
+    sd: float
+    ratio: float | None  # n_test / n_train of the design, None for independent pairs
+
+
+PLAIN_T = "paired t-test"
+CORRECTED_T = "corrected resampled t-test (Nadeau & Bengio 2003)"
+
+
+def paired_test(diffs: Iterable[float], test_train_ratio: float | None = None,
+                confidence: float = 0.95) -> PairedTest:
+    """The paired differences' interval and p-value: the corrected resampled t-test when
+    the pairs share training data (``test_train_ratio`` = n_test / n_train of the splits),
+    else the plain paired t-test."""
+    d = np.asarray(list(diffs), dtype=float)
+    d = d[~np.isnan(d)]
+    n = int(d.size)
+    name = PLAIN_T if test_train_ratio is None else CORRECTED_T
+    if n < 2:
+        mean = float(d.mean()) if n else math.nan
+        return PairedTest(Interval(mean, math.nan, n), math.nan, name, math.nan, test_train_ratio)
+    mean, sd = float(d.mean()), float(d.std(ddof=1))
+    se = sd * math.sqrt(1 / n + (test_train_ratio or 0.0))
+    t_crit = float(_st.t.ppf(0.5 + confidence / 2, df=n - 1))
+    if se == 0:
+        p = 0.0 if mean != 0 else 1.0
+    else:
+        p = float(2 * _st.t.sf(abs(mean) / se, df=n - 1))
+    return PairedTest(Interval(mean, t_crit * se, n), p, name, sd, test_train_ratio)
+
+
+def holm(p_values: Iterable[float]) -> list[float]:
+    """Holm's step-down adjusted p-values, in the input order; NaNs stay NaN and do not
+    count as tests."""
+    p = list(p_values)
+    order = sorted((v, i) for i, v in enumerate(p) if not math.isnan(v))
+    m, running, out = len(order), 0.0, [math.nan] * len(p)
+    for rank, (value, i) in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * value))
+        out[i] = running
+    return out
+
+
+def power(effect: float, sd: float, n: int, test_train_ratio: float | None = None, alpha: float = 0.05) -> float:
+    """Power of the two-sided (corrected) paired t-test at level ``alpha`` to detect a true
+    mean difference ``effect`` with paired SD ``sd`` over ``n`` pairs (noncentral t)."""
+    if n < 2 or sd <= 0:
+        return math.nan
+    se = sd * math.sqrt(1 / n + (test_train_ratio or 0.0))
+    df, t_crit, nc = n - 1, float(_st.t.ppf(1 - alpha / 2, n - 1)), abs(effect) / se
+    # the wrong-sign tail vanishes for a large nc, where scipy's nct.cdf returns NaN
+    return float(_st.nct.sf(t_crit, df, nc) + np.nan_to_num(_st.nct.cdf(-t_crit, df, nc)))
+
+
+def minimal_detectable_effect(sd: float, n: int, test_train_ratio: float | None = None, alpha: float = 0.05,
+                              target: float = 0.8) -> float:
+    """The smallest true mean difference the test detects with probability ``target``."""
+    if n < 2 or not sd > 0:
+        return math.nan
+    se = sd * math.sqrt(1 / n + (test_train_ratio or 0.0))
+    hi = se * float(_st.t.ppf(1 - alpha / 2, n - 1))
+    while power(hi, sd, n, test_train_ratio, alpha) < target:
+        hi *= 2
+    return float(brentq(lambda e: power(e, sd, n, test_train_ratio, alpha) - target, 0.0, hi))
+
+
+def pairs_needed(effect: float, sd: float, test_train_ratio: float | None = None, alpha: float = 0.05,
+                 target: float = 0.8, n_max: int = 10_000) -> int | None:
+    """The fewest pairs that detect ``effect`` with probability ``target``; None when no
+    n up to ``n_max`` does (under the correction, more folds of one design cannot shrink
+    the variance below ratio·sd²)."""
+    if not sd > 0:
+        return 2
+    if power(effect, sd, n_max, test_train_ratio, alpha) < target:
+        return None
+    lo, hi = 2, n_max
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if power(effect, sd, mid, test_train_ratio, alpha) >= target:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo

@@ -32,6 +32,8 @@ class Table:
     footnotes: list[str] = field(default_factory=list)
     stats: pd.DataFrame = field(default_factory=pd.DataFrame)  # tidy numbers behind cells
     plot: Callable[["Table", Path], Path | None] | None = None  # its figure, drawn from `stats`
+    verdicts: list[str] = field(default_factory=list)  # one line per claimed effect judged
+    flags: list[str] = field(default_factory=list)  # rows whose runs collapsed or still improved
 
 
 # --- cell formatting -----------------------------------------------------------------
@@ -42,6 +44,8 @@ def fmt_ci(interval: Interval, scale: float = 100.0, signed: bool = False) -> st
     if interval.n == 0:
         return "—"
     mean = f"{interval.mean * scale:+.2f}" if signed else f"{interval.mean * scale:.2f}"
+    if interval.bounds is not None:  # asymmetric (a rate's, from the logit scale)
+        return f"{mean} [{interval.low * scale:.2f}, {interval.high * scale:.2f}] (n={interval.n})"
     half = "n/a" if math.isnan(interval.half_width) else f"{interval.half_width * scale:.2f}"
     return f"{mean} ± {half} (n={interval.n})"
 

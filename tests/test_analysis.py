@@ -47,9 +47,16 @@ def ci(values):
 
 
 def cell(values, signed=False):
+    """A table cell: a Δ (signed) as mean ± Student-t half-width; a rate as its mean and
+    the Student-t interval of its logits mapped back, [low, high]."""
     mean, half, n = ci(values)
     m = f"{100 * mean:+.2f}" if signed else f"{100 * mean:.2f}"
-    return f"{m} ± {'n/a' if math.isnan(half) else f'{100 * half:.2f}'} (n={n})"
+    if signed or n < 2:
+        return f"{m} ± {'n/a' if math.isnan(half) else f'{100 * half:.2f}'} (n={n})"
+    logits = [math.log(v / (1 - v)) for v in values]
+    centre, spread, _ = ci(logits)
+    low, high = (1 / (1 + math.exp(-(centre + sign * spread))) for sign in (-1, 1))
+    return f"{m} [{100 * low:.2f}, {100 * high:.2f}] (n={n})"
 
 
 # --- the fixture store ---------------------------------------------------------------
@@ -150,7 +157,7 @@ def _row(table, **keys):
 # --- stats ---------------------------------------------------------------------------
 
 def test_mean_ci_matches_student_t():
-    mean, half, n = mean_ci(SIMPLE_ACC)
+    mean, half, n, _ = mean_ci(SIMPLE_ACC)
     assert n == 3 and mean == pytest.approx(np.mean(SIMPLE_ACC))
     assert half == pytest.approx(ci(SIMPLE_ACC)[1])
     assert mean_ci([0.5, float("nan")]).n == 1
@@ -161,7 +168,7 @@ def test_mean_ci_matches_student_t():
 def test_paired_diff_matches_by_key_and_rejects_duplicates():
     a = pd.Series([0.52, 0.58, 0.54, 0.9], index=[0, 1, 2, 7])
     b = pd.Series([0.53, 0.50, 0.55], index=[2, 0, 1])  # shuffled; 7 has no partner
-    mean, half, n = paired_diff_ci(a, b)
+    mean, half, n, _ = paired_diff_ci(a, b)
     diffs = np.array(AUG["classical"]) - np.array(AUG["none"])
     assert n == 3 and mean == pytest.approx(diffs.mean())
     assert half == pytest.approx(ci(diffs)[1])
@@ -373,7 +380,7 @@ def test_render_report_writes_markdown_latex_csv(store, tmp_path):
     assert "### Baseline" in markdown and cell(SIMPLE_ACC) in markdown
     assert (out / "baseline.md").read_text() == markdown
     tex = (out / "baseline.tex").read_text()
-    assert r"\begin{tabular}" in tex and r"$\pm$" in tex and r"\%" in tex
+    assert r"\begin{tabular}" in tex and cell(SIMPLE_ACC).split(" (")[0] in tex and r"\%" in tex
     assert "65.09" in tex and " % " not in tex.replace(r"\%", "")
     csv = pd.read_csv(out / "baseline.csv", keep_default_na=False)
     assert list(csv.columns)[:3] == ["net", "overall acc", "overall acc (paper)"]
