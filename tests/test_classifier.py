@@ -41,6 +41,14 @@ def test_classification_metrics_by_hand():
     assert m["macro_f1"] == pytest.approx(np.mean([0.5, 0.8, 2 / 3]))
 
 
+def test_top_pred_share_by_hand():
+    """The share of predictions in the most-predicted class, whatever the labels: 3 of 4
+    predictions say "a"."""
+    m = classification_metrics(np.array([0, 1, 2, 1]), np.array([0, 0, 0, 1]), ["a", "b", "c"])
+    assert m["top_pred_share"] == pytest.approx(0.75)
+    assert classification_metrics(np.array([0, 1]), np.array([1, 1]), ["a", "b"])["top_pred_share"] == 1.0
+
+
 def test_class_without_test_images_gets_no_accuracy():
     m = classification_metrics(np.array([0, 0]), np.array([0, 1]), ["a", "b"])
     assert "acc_b" not in m and m["ovr_acc_b"] == 0.5
