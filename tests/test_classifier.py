@@ -80,6 +80,19 @@ def test_reports_once_per_epoch_and_final_metrics(tmp_path):
     assert confusion.values.sum() == final["data/n_test"]
 
 
+def test_reports_where_the_chosen_epoch_lies_and_prediction_collapse(tmp_path):
+    """`selection/at_fraction` = (chosen epoch + 1) / epochs in every report, the chosen
+    epoch being the first best `val/acc` so far; `top_pred_share` at both test points."""
+    reporter = InProcessReporter(tmp_path)
+    final = train_classifier(TINY, reporter)
+    val_acc = [h["val/acc"] for h in reporter.history]
+    for epoch, report in enumerate(reporter.history):
+        chosen = int(np.argmax(val_acc[:epoch + 1]))  # argmax returns the first of equal maxima
+        assert report["selection/at_fraction"] == pytest.approx((chosen + 1) / TINY["epochs"])
+    for key in ("test/top_pred_share", "test/top_pred_share_at_best_val"):
+        assert 1 / 7 <= final[key] <= 1.0
+
+
 def test_same_seed_same_metrics(tmp_path):
     a = train_classifier({**TINY, "epochs": 2}, InProcessReporter(tmp_path / "a"))
     b = train_classifier({**TINY, "epochs": 2}, InProcessReporter(tmp_path / "b"))
