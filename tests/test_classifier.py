@@ -41,6 +41,14 @@ def test_classification_metrics_by_hand():
     assert m["macro_f1"] == pytest.approx(np.mean([0.5, 0.8, 2 / 3]))
 
 
+def test_top_pred_share_by_hand():
+    """The share of predictions in the most-predicted class, whatever the labels: 3 of 4
+    predictions say "a"."""
+    m = classification_metrics(np.array([0, 1, 2, 1]), np.array([0, 0, 0, 1]), ["a", "b", "c"])
+    assert m["top_pred_share"] == pytest.approx(0.75)
+    assert classification_metrics(np.array([0, 1]), np.array([1, 1]), ["a", "b"])["top_pred_share"] == 1.0
+
+
 def test_class_without_test_images_gets_no_accuracy():
     m = classification_metrics(np.array([0, 0]), np.array([0, 1]), ["a", "b"])
     assert "acc_b" not in m and m["ovr_acc_b"] == 0.5
@@ -70,6 +78,19 @@ def test_reports_once_per_epoch_and_final_metrics(tmp_path):
     assert (predictions["label"] == predictions["pred"]).mean() == pytest.approx(final["test/acc_at_best_val"])
     confusion = pd.read_csv(reporter.artifacts["confusion_matrix.csv"], index_col=0)
     assert confusion.values.sum() == final["data/n_test"]
+
+
+def test_reports_where_the_chosen_epoch_lies_and_prediction_collapse(tmp_path):
+    """`selection/at_fraction` = (chosen epoch + 1) / epochs in every report, the chosen
+    epoch being the first best `val/acc` so far; `top_pred_share` at both test points."""
+    reporter = InProcessReporter(tmp_path)
+    final = train_classifier(TINY, reporter)
+    val_acc = [h["val/acc"] for h in reporter.history]
+    for epoch, report in enumerate(reporter.history):
+        chosen = int(np.argmax(val_acc[:epoch + 1]))  # argmax returns the first of equal maxima
+        assert report["selection/at_fraction"] == pytest.approx((chosen + 1) / TINY["epochs"])
+    for key in ("test/top_pred_share", "test/top_pred_share_at_best_val"):
+        assert 1 / 7 <= final[key] <= 1.0
 
 
 def test_same_seed_same_metrics(tmp_path):

@@ -1,6 +1,7 @@
 """FESR's pieces in-process: the expression code, RDBP's stop-gradient, and, per variant,
 the exact set of loss terms an iteration computes in each stage."""
 
+import numpy as np
 import pytest
 import torch
 
@@ -134,7 +135,7 @@ from trainables.reporting import InProcessReporter  # noqa: E402
 
 TRIAL = {"dataset_options": {"n_images": 420, "n_subjects": 24}, "n_folds": 4, "gan_width": 0.0625,
          "r_width": 0.0625, "pretrain_iters": 6, "joint_iters": 6, "report_every": 3, "batch_size": 8,
-         "identity_epochs": 1, "threads": 1}
+         "identity_epochs": 1, "judge_width": 0.125, "judge_epochs": 1, "threads": 1}
 
 
 class Interrupt(Exception):
@@ -208,6 +209,41 @@ def test_variants_report_equal_budget_steps_for_r(tmp_path, monkeypatch):
         stage1 = TRIAL["pretrain_iters"] // TRIAL["report_every"] if name == "FESR_JL" else 0
         assert steps == [0.0] * stage1 + [3.0, 6.0]  # reports every 3 iterations, R from stage 2 on
     assert finals["BASELINE"]["budget/steps"] == finals["FESR_JL"]["budget/steps"] == TRIAL["joint_iters"]
+
+
+def test_synthetic_data_variant_reports_its_images_quality_and_where_r_was_chosen(tmp_path, monkeypatch):
+    """FESR_JL: the judge's agreement on the images R is given, its recall on real faces
+    and chance, with their grid; every stage-2 report says where R's chosen iteration (the
+    first best `val/acc`) lies in its `joint_iters`. BASELINE has no synthetic images."""
+    monkeypatch.setenv("FERLAB_CACHE_DIR", str(tmp_path / "cache"))
+    reporter = InProcessReporter(tmp_path / "jl")
+    final = train_fesr({**TRIAL, "variant": "FESR_JL"}, reporter)
+    for key in ("synth/agreement", "synth/real_recall", "synth/chance"):
+        assert 0.0 <= final[key] <= 1.0, key
+    assert final["synth/chance"] == pytest.approx(1 / K)
+    assert "samples_synthesis.png" in reporter.artifacts
+    stage2 = [h for h in reporter.history if h["stage"] == 2.0]
+    val_acc = [h["val/acc"] for h in stage2]
+    for i, report in enumerate(stage2):
+        chosen = int(np.argmax(val_acc[:i + 1]))
+        expected = (chosen + 1) * TRIAL["report_every"] / TRIAL["joint_iters"]
+        assert report["selection/at_fraction"] == pytest.approx(expected)
+    assert all("selection/at_fraction" not in h for h in reporter.history if h["stage"] == 1.0)
+    base = train_fesr({**TRIAL, "variant": "BASELINE"}, InProcessReporter(tmp_path / "base"))
+    assert "synth/agreement" not in base and "selection/at_fraction" in base
+
+
+@pytest.mark.parametrize("name", ["FESR_JL", "FESR_Real"])
+def test_r_synthetic_images_are_identities_by_expressions(name):
+    """A row of K images per identity (a prior code z, or g(x) of a validation image)."""
+    from trainables.fesgan_eval import r_synthetic_images
+
+    trainer = _trainer(name)
+    val_x = torch.rand(5, 1, 48, 48) * 2 - 1
+    images = r_synthetic_images(trainer, val_x, seed=0)
+    n = 5 if name == "FESR_Real" else len(images) // K
+    assert images.shape == (n * K, 1, 48, 48) and n >= 5
+    assert not torch.equal(images[0], images[1])  # one identity, two expressions
 
 
 def test_fesgan_variant_reports_synthesis_metrics(tmp_path, monkeypatch):

@@ -11,6 +11,10 @@
   pairs of a real test image and a face decoded from its own code (same identity) or
   from another subject's code (different identity), one per expression each;
   verification accuracy at the best cosine threshold.
+- `synth/agreement`, `synth/real_recall`, `synth/chance` (FESR variants whose R trains
+  on synthetic images, `synthesis_gate`): whether the images R is given show their
+  labelled expression to a judge that reads real faces, beside that judge's own recall
+  on real faces and chance; and `samples_synthesis.png`, those images as a grid.
 - artifacts: `fesgan_samples.png` (inputs, reconstructions, each expression),
   `fesgan_intensity.png` (their Fig. 6: one face, each expression at five intensities),
   `fesgan_prior.png` (new identities from z), and `r_features.npz` (R's features of real
@@ -86,8 +90,8 @@ def synthesis_metrics(cfg, trainer: FESRTrainer, real, images: torch.Tensor, dev
                    Path(tmp) / "fesgan_prior.png")
         for name in ("fesgan_samples.png", "fesgan_intensity.png", "fesgan_prior.png"):
             reporter.log_artifact(str(Path(tmp) / name))
-    if trainer.variant.recognizer:
-        return out  # the FESR variants are scored by R; the synthesis table is fesgan_ablation's
+    if trainer.variant.recognizer:  # scored by R; the synthesis table is fesgan_ablation's
+        return synthesis_gate(cfg, trainer, real, images, device, reporter)
     codes = encode(trainer, test_x)
     subjects = None if real.data.subjects is None else np.asarray(real.data.subjects)[splits.test]
     if subjects is not None:
@@ -98,8 +102,7 @@ def synthesis_metrics(cfg, trainer: FESRTrainer, real, images: torch.Tensor, dev
             out["synthesis/n_pairs"] = float(len(src))
         if identity is not None:
             out.update(_verification(trainer, identity, test_x, codes, subjects))
-    judge = real_data_judge(real.data.images, real.labels, splits.train, splits.val, k, real.data.content_hash,
-                            JudgeOptions(), device, cfg.cache_dir)
+    judge = trial_judge(cfg, real, k, device)
     train_y = labels[splits.train]
     generated = to_uint8(decode(trainer, prior_codes(len(train_y), cfg.seed + 1), train_y, 1.0))
     real_u8 = to_uint8(images[splits.train])
@@ -110,6 +113,66 @@ def synthesis_metrics(cfg, trainer: FESRTrainer, real, images: torch.Tensor, dev
     out["synthesis/agreement"] = float(np.mean(probs.argmax(1) == train_y.numpy()))
     out["judge/val_acc"] = judge.val_acc
     return out
+
+
+def trial_judge(cfg, real, k: int, device):
+    """The real-data judge: trained on the real training split only (selected on
+    validation), with a fixed seed whatever the trial's, so the trials of a study that
+    share a split share one cached judge."""
+    return real_data_judge(real.data.images, real.labels, real.splits.train, real.splits.val, k,
+                           real.data.content_hash, JudgeOptions(width=cfg.judge_width, epochs=cfg.judge_epochs),
+                           device, cfg.cache_dir)
+
+
+@torch.no_grad()
+def r_synthetic_images(trainer: FESRTrainer, val_x: torch.Tensor, seed: int, batch: int = 32) -> torch.Tensor:
+    """Synthetic images made as the variant makes them for R (FESRTrainer.synthesize,
+    intensities v ~ U(0, 1) as in training), n identities × K expressions, identity-major
+    (row i, column c: identity i with expression c). Identities are prior codes z, or, for
+    `synthetic_from="gx"`, g(x) of the real validation images (unseen by the GAN, not
+    its training images). N×1×S×S, [-1, 1]."""
+    k = trainer.k
+    for name in ("encoder", "decoder"):
+        trainer.nets[name].eval()
+    gen = torch.Generator().manual_seed(seed)
+    gx = trainer.variant.synthetic_from == "gx"
+    n = min(_CAP, len(val_x)) if gx else _CAP
+    v = torch.rand(n, k, generator=gen)
+    z = prior_codes(n, seed)
+    out = []
+    for i in range(0, n, batch):
+        part_v = v[i:i + batch].to(trainer.device)
+        if gx:
+            images, _ = trainer.synthesize(val_x[i:i + batch].to(trainer.device), None, part_v, None)
+        else:
+            m = len(part_v)
+            labels = torch.arange(k, device=trainer.device).repeat(m)
+            images, _ = trainer.synthesize(None, labels, part_v.repeat_interleave(k, dim=0),
+                                           z[i:i + batch].to(trainer.device).repeat_interleave(k, dim=0))
+        out.append(images.cpu())
+    return torch.cat(out)
+
+
+def synthesis_gate(cfg, trainer: FESRTrainer, real, images: torch.Tensor, device, reporter,
+                   rows: int = 8) -> dict:
+    """`synth/agreement`: the share of R's kind of synthetic images (`r_synthetic_images`,
+    every expression equally often) the judge calls their intended expression;
+    `synth/real_recall`: the judge's mean per-class recall on real validation images (what
+    agreement can be expected to reach); `synth/chance`: 1 / K. Logs `samples_synthesis.png`
+    (a row per identity, a column per expression). `images`: every image, in the GAN's range."""
+    k = trainer.k
+    synthetic = to_uint8(r_synthetic_images(trainer, images[real.splits.val], cfg.seed + 3))
+    intended = np.tile(np.arange(k), len(synthetic) // k)
+    judge = trial_judge(cfg, real, k, device)
+    val_y = real.labels[real.splits.val]
+    val_pred = judge.probs(real.data.images[real.splits.val]).argmax(1)
+    recalls = [float(np.mean(val_pred[val_y == c] == c)) for c in range(k) if np.any(val_y == c)]
+    with tempfile.TemporaryDirectory(prefix="ferlab-synth-") as tmp:
+        path = Path(tmp) / "samples_synthesis.png"
+        _save_grid(synthetic[:rows * k].reshape(-1, k, *synthetic.shape[-2:]), path)
+        reporter.log_artifact(str(path))
+    return {"synth/agreement": float(np.mean(judge.probs(synthetic).argmax(1) == intended)),
+            "synth/real_recall": float(np.mean(recalls)), "synth/chance": 1 / k, "judge/val_acc": judge.val_acc}
 
 
 def _verification(trainer, identity, test_x, codes, subjects) -> dict:

@@ -6,8 +6,11 @@ that pre-train (SL, JL-IL, JL-RDBP, JL, Real) train it once per fold and seed. S
 trains R (and, jointly, FESGAN). R's iteration is chosen on the validation split (carved
 from the training folds by subject) and tested on the held-out fold; `test/...` metrics
 are reported at that iteration (`_at_best_val`) and at the last one, as for every
-classifier here. FESGAN-only variants (FG…) report the synthesis metrics of
-trainables.fesgan_eval instead.
+classifier here. Stage-2 reports say `selection/at_fraction`, where R's chosen iteration
+lies in its budget (near 1: still improving when the budget ended). The variants whose R
+trains on synthetic images also report the quality of those images (`synth/...`,
+trainables.fesgan_eval.synthesis_gate); FESGAN-only variants (FG…) report the synthesis
+metrics of trainables.fesgan_eval instead.
 
 Reports come every `report_every` iterations, each with a checkpoint that resumes the
 run exactly, and each says `budget/steps`, the optimizer steps R has taken so far: every
@@ -64,6 +67,8 @@ class FESRConfig:
     identity: str = "auto"  # "auto" | "off" | a local network file (.pt2 torch.export, or TorchScript)
     identity_width: float = 0.5
     identity_epochs: int = 15
+    judge_width: float = 0.25  # the real-data judge (trainables.judge) scoring synthetic images
+    judge_epochs: int = 10
     trunk_weights: str | None = None  # a local network file, as `identity`: R's frozen first layers
     device: str = "auto"
     threads: int | None = None
@@ -222,7 +227,8 @@ def train_fesr(config: dict, reporter: Reporter) -> dict:
             acc = float((preds == val_y).mean())
             if acc > best["acc"]:
                 best = {"acc": acc, "t": t, "state": trainer.recognizer_copy()}
-            metrics.update({"val/acc": acc, "val/acc_best": best["acc"], "best_iteration": best["t"]})
+            metrics.update({"val/acc": acc, "val/acc_best": best["acc"], "best_iteration": best["t"],
+                            "selection/at_fraction": selection_fraction(best["t"], trainer)})
         if boundary and stage1_cache is not None and not stage1_cache.exists():
             torch_save_atomic(trainer.gan_state(), stage1_cache)
         if t == trainer.total_iters:
@@ -232,6 +238,13 @@ def train_fesr(config: dict, reporter: Reporter) -> dict:
             Checkpoint.save(Path(tmp), trainer, t, best, history)
             reporter.report(metrics, checkpoint_dir=tmp)
     return metrics
+
+
+def selection_fraction(chosen_t: int, trainer: FESRTrainer) -> float:
+    """Where R's chosen iteration lies in its budget: its stage-2 iterations up to the chosen
+    report over `joint_iters` (R trains in stage 2 only), so (chosen report + 1) / reports
+    when the reports are evenly spaced, as fit.py's (best_epoch + 1) / epochs."""
+    return (chosen_t - trainer.pretrain_iters) / trainer.opts.joint_iters
 
 
 def finish(cfg: FESRConfig, trainer: FESRTrainer, real: RealData, images: torch.Tensor, labels: torch.Tensor,

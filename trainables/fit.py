@@ -169,6 +169,11 @@ def fit(net: nn.Module, train: TensorSplit, val: TensorSplit, opts: FitOptions, 
     had so far (with `opts.steps_before`). On the last round `on_finish(last_net,
     best_net)` returns the final test metrics, which go into that epoch's report.
 
+    Every report says `selection/at_fraction` = (best_epoch + 1) / epochs, the share of the
+    report rounds run up to the round chosen on validation so far (the first of equal
+    best accuracies): 1.0 at the end means the last round was chosen, so the net was
+    still improving when its budget ran out.
+
     Resumes from `reporter.restore()` when a checkpoint exists."""
     net.to(device)
     opt = make_optimizer(net, opts)
@@ -190,7 +195,8 @@ def fit(net: nn.Module, train: TensorSplit, val: TensorSplit, opts: FitOptions, 
         first, steps = round_steps(opts, len(train.x), epoch)
         metrics = {"epoch": epoch, "train/loss": train_loss, "train/acc": train_acc, "val/loss": val_loss,
                    "val/acc": val_acc, "val/acc_best": best_val, "best_epoch": best_epoch,
-                   "budget/steps": opts.steps_before + first + steps}
+                   "budget/steps": opts.steps_before + first + steps,
+                   "selection/at_fraction": (best_epoch + 1) / opts.epochs}
         history.append(metrics)
         if epoch == opts.epochs - 1:
             best_net = copy.deepcopy(net)

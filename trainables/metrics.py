@@ -1,6 +1,8 @@
 """Classification metrics under one key scheme: `acc`, `macro_f1`, `acc_<class>` (per-class
-accuracy = recall) and `ovr_acc_<class>` (one-vs-rest accuracy, (TP + TN) / N, which is
-what Zhu et al.'s per-class tables most likely report)."""
+accuracy = recall), `ovr_acc_<class>` (one-vs-rest accuracy, (TP + TN) / N, which is
+what Zhu et al.'s per-class tables most likely report) and `top_pred_share` (the share of
+predictions in the most-predicted class: near 1 for a collapsed classifier that says one
+class whatever it sees, whose accuracy is then just that class's share)."""
 
 import numpy as np
 from sklearn.metrics import f1_score
@@ -20,6 +22,7 @@ def classification_metrics(labels: np.ndarray, preds: np.ndarray, class_names: l
     out = {
         "acc": float(np.trace(cm) / total),
         "macro_f1": float(f1_score(labels, preds, labels=list(range(n)), average="macro", zero_division=0)),
+        "top_pred_share": float(cm.sum(axis=0).max() / total),
     }
     for k, name in enumerate(class_names):
         tp = cm[k, k]
