@@ -3,6 +3,7 @@ smoke scale shrunk further with `--set` (a few iterations per stage)."""
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -63,6 +64,15 @@ def test_report_pairs_variants_against_baseline_and_jl_beside_fig8(ablation, tmp
     # pairs over subject-independent folds share training data: the corrected test
     assert "corrected resampled t-test (Nadeau & Bengio 2003), p =" in out.stdout
     assert "against the full method FESR_JL" in out.stdout
+    # A verdict on each of the paper's claims ends the printed report; a variant whose synthetic faces
+    # fail the quality gate is never called contradicted (at this size FESGAN draws no face).
+    verdicts = [line for line in out.stdout.splitlines() if line.startswith("- FESR (IEEE TMM) (Fig. 8, CK+)")]
+    assert len(verdicts) == 5 and out.stdout.rstrip().endswith(verdicts[-1])
+    for line in verdicts:
+        judged, gate = (float(x) for x in re.findall(r"judged as intended ([\d.]+) % against a gate of ([\d.]+) %",
+                                                     line)[0])
+        if judged < gate:
+            assert "→ inconclusive (synthesis failed the quality gate)" in line, line
     # Regenerable from MLflow alone, with the t-SNE of R's features for JL-IL vs JL.
     report = subprocess.run([sys.executable, "-m", "analysis.report", "fesr_ablation", "--out", str(tmp_path)],
                             cwd=cwd, capture_output=True, text=True, timeout=600,

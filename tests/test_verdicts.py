@@ -161,3 +161,31 @@ def test_collapsed_and_still_improving_runs_are_flagged():
                          columns=[Column("overall acc", "test/acc_at_best_val", "acc")])
     assert table.cells.loc[0, "flags"] == "collapsed (1/3), still improving (2/3)"
     assert table.flags == ["net=simple: collapsed (1/3), still improving (2/3)"]
+
+
+# --- end to end ----------------------------------------------------------------------------
+
+def _blank_imagefolder(root, per_class=12):
+    """Seven class folders of one identical grey face: nothing tells the classes apart,
+    so a trained net predicts one class for every test image."""
+    from PIL import Image
+
+    for emotion in ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"):
+        (root / emotion).mkdir(parents=True)
+        for i in range(per_class):
+            Image.new("L", (48, 48), 128).save(root / emotion / f"{emotion}_{i:02d}.png")
+    return root
+
+
+def test_a_baseline_launch_on_other_data_judges_no_fer2013_number_and_flags_collapse(tmp_path):
+    from tests.test_launch import launch
+
+    data = _blank_imagefolder(tmp_path / "faces")
+    out = launch("baseline", "--dataset", "imagefolder", "--data-root", str(data), "--set", "net=simple",
+                 "--set", "steps=24", "--set", "epochs=3", cwd=tmp_path)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    assert "Birenbaum (slides), FER2013: not comparable" in out.stdout
+    birenbaum = [line for line in out.stdout.splitlines() if "Birenbaum (slides), '" in line]
+    assert birenbaum and all("not comparable, no verdict" in line for line in birenbaum)
+    assert not any("our 95 % CI" in line for line in birenbaum)
+    assert "collapsed (1/1)" in out.stdout and "**Flags**" in out.stdout
