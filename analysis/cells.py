@@ -314,6 +314,16 @@ def test_train_ratio(pairs: pd.DataFrame) -> float | None:
     return 1 / (k - 1)
 
 
+def _gate(runs: pd.DataFrame, paired: Paired, arms: tuple[str, ...], gates: Mapping[str, Gate]):
+    """The synthesis gate of a comparison: failed when either side's synthetic images
+    failed theirs (a GAN arm paired with another GAN arm), else the arm's own result."""
+    results = [(arm, gates[arm].check(runs[runs[paired.arm].astype(str) == arm])) for arm in arms if arm in gates]
+    failed = [f"{arm}: {text}" for arm, (passed, text) in results if passed is False]
+    if failed:
+        return False, "; ".join(failed)
+    return results[0][1] if results else None
+
+
 def _judge(comparisons: list[_Comparison], rows: list[dict], stats: list[dict], effects: list[str],
            runs: pd.DataFrame, paired: Paired | None, claims: Sequence[Claim], gates: Mapping[str, Gate],
            datasets: list[str]) -> list[str]:
@@ -334,8 +344,7 @@ def _judge(comparisons: list[_Comparison], rows: list[dict], stats: list[dict], 
         for claim in claims:
             if (claim.arm, claim.control, claim.metric) != (c.arm, paired.control, c.column.metric):
                 continue
-            arm_runs = runs[runs[paired.arm].astype(str) == c.arm]
-            gate = gates[c.arm].check(arm_runs) if claim.gan and c.arm in gates else None
+            gate = _gate(runs, paired, (c.arm, paired.control), gates) if claim.gan else None
             verdict = claim_verdict(c.test, p_holm, 1 if claim.effect > 0 else -1, mde, gate)
             rows[c.row]["verdict"] = "; ".join(filter(None, [rows[c.row].get("verdict"), verdict]))
             need = pairs_needed(abs(claim.effect) / 100, c.test.sd, c.test.ratio) if diff.n >= 2 else None
