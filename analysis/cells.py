@@ -40,6 +40,7 @@ class Column:
     metric: str  # run column aggregated, e.g. "test/acc_at_best_val"
     ref_metric: str | None = None  # Reference.metric the papers' numbers are filed under
     scale: float = 100.0  # shown as mean × scale: 100 for rates in %, 1 for raw values (FID)
+    rate: bool = True  # bounded in [0, 1] (accuracy, F1, AUC): its interval stays inside (SSIM is not)
 
 
 BUDGET = "budget/steps"
@@ -133,9 +134,9 @@ class _Comparison:
     stats_at: int
 
 
-def _ours(values, scale: float, confidence: float) -> Interval:
+def _ours(values, col: Column, confidence: float) -> Interval:
     """A rate's interval stays in [0, 1] (logit scale); other metrics get Student-t."""
-    return rate_ci(values, confidence) if scale == 100.0 else mean_ci(values, confidence)
+    return rate_ci(values, confidence) if col.rate and col.scale == 100.0 else mean_ci(values, confidence)
 
 
 def _citations(used: list[Reference]) -> list[str]:
@@ -185,7 +186,7 @@ def metric_table(runs: pd.DataFrame, *, name: str, title: str, group_by: list[st
         if flagged:
             flags.append(f"{_where(group_by, key)}: {flagged}")
         for col in columns:
-            ours = _ours(sub[col.metric] if col.metric in sub else [], col.scale, confidence)
+            ours = _ours(sub[col.metric] if col.metric in sub else [], col, confidence)
             row[col.label] = fmt_ci(ours, scale=col.scale)
             stats.append({**base, "column": col.label, "metric": col.metric, "kind": "ours",
                           **ours._asdict(), "low": ours.low, "high": ours.high})

@@ -54,7 +54,8 @@ def quality_table(runs: pd.DataFrame) -> Table:
                Column("KID (FER-CNN features)", "dcgan/kid_fer", scale=1.0)]
     if with_inception:
         columns += [Column("IS", "dcgan/is", scale=1.0), Column("FID (Inception)", "dcgan/fid_inception", scale=1.0)]
-    columns += [Column("SSIM of sample pairs", "dcgan/ssim_samples"), Column("SSIM of real pairs", "dcgan/ssim_real")]
+    columns += [Column("SSIM of sample pairs", "dcgan/ssim_samples", rate=False),
+                Column("SSIM of real pairs", "dcgan/ssim_real", rate=False)]
     table = metric_table(
         dcgan, name="dcgan_svm_quality",
         title="DCGAN sample quality at the last epoch (their Table VII): FID and KID on the baseline CNN's "

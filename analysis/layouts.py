@@ -328,7 +328,7 @@ def cycle_gamma(runs: pd.DataFrame) -> list[Table]:
                Column(f"{target} acc", f"test/acc_{target}_at_best_val", f"acc_{target}"),
                Column(f"FID (FER-classifier features), {target}", f"synth/{target}/fid_fer", scale=1.0),
                Column(f"KID ×10³ (FER-classifier features), {target}", f"synth/{target}/kid_fer", scale=1000.0),
-               Column("cycle SSIM", f"synth/{target}/ssim_cycle"),
+               Column("cycle SSIM", f"synth/{target}/ssim_cycle", rate=False),
                Column(f"judged {target}", f"synth/{target}/agreement")]
     ablation = metric_table(
         runs, name="cycle_gamma_ablation",
@@ -427,7 +427,7 @@ def fesgan_ablation(runs: pd.DataFrame) -> list[Table]:
               "(PSNR in dB, FID raw; SSIM, agreement and verification rate ×100)",
         group_by=group_by,
         columns=[Column("PSNR (same subject, target expression)", "synthesis/psnr", "psnr", scale=1.0),
-                 Column("SSIM", "synthesis/ssim", "ssim"),
+                 Column("SSIM", "synthesis/ssim", "ssim", rate=False),
                  Column("FID (FER-classifier features)", "synthesis/fid_fer", scale=1.0),
                  Column("judged as intended expression", "synthesis/agreement"),
                  Column("identity verification rate", "synthesis/verification_rate", "verification_rate")],
