@@ -346,16 +346,19 @@ def _judge(comparisons: list[_Comparison], rows: list[dict], stats: list[dict], 
             if (claim.arm, claim.control, claim.metric) != (c.arm, paired.control, c.column.metric):
                 continue
             gate = _gate(runs, paired, (c.arm, paired.control), gates) if claim.gan else None
-            verdict = claim_verdict(c.test, p_holm, 1 if claim.effect > 0 else -1, mde, gate)
+            verdict = claim_verdict(c.test, p_holm, claim.sign, mde, gate)
             rows[c.row]["verdict"] = "; ".join(filter(None, [rows[c.row].get("verdict"), verdict]))
-            need = pairs_needed(abs(claim.effect) / 100, c.test.sd, c.test.ratio) if diff.n >= 2 else None
+            need = (pairs_needed(abs(claim.effect) / 100, c.test.sd, c.test.ratio)
+                    if diff.n >= 2 and claim.effect is not None else None)
+            claimed = ("no number for the control" if claim.effect is None
+                       else f"{claim.arm} − {claim.control} = {claim.effect:+.2f} points")
             lines.append(f"{claim.label} ({claim.source}, {claim.dataset}): {claim.statement} "
-                         f"({claim.arm} − {claim.control} = {claim.effect:+.2f} points). Ours on "
+                         f"({claimed}). Ours on "
                          f"{', '.join(datasets) or 'unknown data'}: {fmt_ci(diff, scale=scale, signed=True)} points "
                          f"→ {verdict}" + (f"; synthesis: {gate[1]}" if gate else "")
                          + (f"; {need} pairs would detect the paper's effect" if need else
                             "; no number of pairs of this design would detect the paper's effect"
-                            if diff.n >= 2 else "") + ".")
+                            if diff.n >= 2 and claim.effect is not None else "") + ".")
     return lines
 
 

@@ -291,8 +291,9 @@ FESR_LAMBDAS = {"lambda1": 1.0, "lambda2": 10.0, "lambda3": 5.0, "lambda4": 1.0,
 @dataclass(frozen=True)
 class Claim:
     """A paper's claim that an arm beats (or trails) its control: ``effect`` is the paper's
-    arm − control in points, its sign the claimed direction. ``metric`` is our run column
-    the claim is judged on; ``gan`` marks an arm whose synthetic images must pass the
+    arm − control in points, its sign the claimed direction (None where the paper gives no
+    number for the control: then ``direction`` says it). ``metric`` is our run column the
+    claim is judged on; ``gan`` marks an arm whose synthetic images must pass the
     synthesis gate before the claim is judged."""
 
     paper: str
@@ -301,9 +302,14 @@ class Claim:
     arm: str
     control: str
     metric: str
-    effect: float
+    effect: float | None
     statement: str
     gan: bool = True
+    direction: int = 0  # +1 / -1 where `effect` is None
+
+    @property
+    def sign(self) -> int:
+        return self.direction if self.effect is None else (1 if self.effect > 0 else -1)
 
     @property
     def label(self) -> str:
@@ -333,7 +339,15 @@ def _cyclegan_claims() -> list[Claim]:
     return zhu + [birenbaum]
 
 
-CLAIMS: tuple[Claim, ...] = tuple(_fesr_claims() + _cyclegan_claims())
+def _alharbawee_claims() -> list[Claim]:
+    # The paper reports no raw-pixel baseline: "GAN features beat pixels" is our reading of its
+    # claim that the unsupervised features suffice for expression recognition.
+    return [Claim("alharbawee", "conclusions (no pixel baseline in the paper)", "their eight dataset pairs", "dcgan",
+                  "pixels", "test/acc", None, "DCGAN discriminator features beat raw pixels under the same SVM",
+                  gan=False, direction=+1)]
+
+
+CLAIMS: tuple[Claim, ...] = tuple(_fesr_claims() + _cyclegan_claims() + _alharbawee_claims())
 
 
 def claims(**fields) -> list[Claim]:
