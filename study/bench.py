@@ -218,7 +218,7 @@ def bench_platform_overhead(quick: bool, n_trials: int = 4, epochs: int | None =
 
         MlflowClient(store).search_experiments()  # a researcher's store exists already: not timed
         command = [sys.executable, "-m", "study.launch", "baseline", "--set", "net=zhu_cnn", "--set", "width=0.25",
-                   "--set", f"epochs={epochs}", "--set", f"seed={list(range(n_trials))}",
+                   "--set", f"epochs={epochs}", "--set", "steps=null", "--set", f"seed={list(range(n_trials))}",
                    "--set", f"dataset_options={json.dumps({'n_images': n_images, 'n_subjects': 24})}",
                    "--max-concurrent", "2", "--cpus-per-trial", "1", "--tracking-uri", store]
         env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]), "FERLAB_CACHE_DIR": cwd}
