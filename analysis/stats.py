@@ -98,19 +98,6 @@ def paired_diff_ci(a: pd.Series, b: pd.Series, confidence: float = 0.95) -> Inte
     return mean_ci(joined["a"] - joined["b"], confidence)
 
 
-def paired_frame_diff(frame: pd.DataFrame, arm_column: str, arm: str, control: str,
-                      metric: str, keys: list[str], confidence: float = 0.95) -> Interval:
-    """``paired_diff_ci`` on a runs DataFrame: rows with ``arm_column == arm`` minus
-    rows with ``arm_column == control``, matched on the ``keys`` columns."""
-    def side(value: str) -> pd.Series:
-        rows = frame[frame[arm_column] == value]
-        if metric not in rows.columns:
-            return pd.Series(dtype=float)
-        return rows.set_index(keys)[metric].astype(float)
-
-    return paired_diff_ci(side(arm), side(control), confidence)
-
-
 def paired_t_p_value(diff: Interval, confidence: float = 0.95) -> float:
     """Two-sided p-value of the paired t-test that the mean difference is 0, from the
     interval of the differences (its half-width is t_crit · sem); NaN below 2 pairs."""
