@@ -24,6 +24,6 @@ def start_ray(address: str | None) -> None:
         # bare ray.init() would join, and share with whatever else runs there). No
         # prestarted workers (Ray's internal settings): Ray starts one per CPU when the
         # driver connects, the trials' actors start workers of their own and never use
-        # them (88a2be4's message has the A/B timings).
+        # them (the commit that added this setting has the A/B timings).
         ray.init(address="local", include_dashboard=False, log_to_driver=True,
                  _system_config={"enable_worker_prestart": False, "prestart_worker_first_driver": False})
