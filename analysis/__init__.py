@@ -7,7 +7,8 @@ report can be rebuilt on a machine that cannot train.
 Modules: ``runs`` (MLflow → DataFrame), ``stats`` (Student-t intervals),
 ``references`` (the papers' numbers, each with its source), ``tables`` (the
 ``Table`` value and its Markdown/LaTeX/CSV renderers), ``layouts`` (which tables a
-study gets, by study name), ``plots`` and ``report`` (the CLI).
+study gets: one module per study, named like its search space), ``plots`` and
+``report`` (the CLI).
 """
 
 

@@ -305,7 +305,7 @@ def _ratio_runs(families=("steps",)) -> "pd.DataFrame":
 
 
 def test_best_k_is_chosen_on_validation_and_the_blind_set_reported_at_it():
-    from analysis.ratio_tables import best_train_set, synthetic_ratio_tables
+    from analysis.layouts.synthetic_ratio import best_train_set, synthetic_ratio_tables
 
     runs = _ratio_runs()
     assert best_train_set(runs) == "real+2x"  # the blind set would say real+1x
@@ -325,7 +325,7 @@ def test_best_k_is_chosen_on_validation_and_the_blind_set_reported_at_it():
 
 def test_the_k_chooser_reads_no_blind_or_test_column():
     """Blind and test columns reversed between train sets, then all NaN: the choice stays."""
-    from analysis.ratio_tables import best_train_set
+    from analysis.layouts.synthetic_ratio import best_train_set
 
     runs = _ratio_runs()
     held_out = [c for c in runs if c.startswith(("blind/", "test/"))]
@@ -342,7 +342,7 @@ def test_the_k_chooser_reads_no_blind_or_test_column():
 
 def test_each_budget_family_gets_its_own_tables_and_only_epochs_pairs_unequal_budgets():
     from analysis.cells import BudgetMismatch
-    from analysis.ratio_tables import synthetic_ratio_tables
+    from analysis.layouts.synthetic_ratio import synthetic_ratio_tables
 
     runs = _ratio_runs(("epochs", "steps"))
     tables = synthetic_ratio_tables(runs)

@@ -9,6 +9,7 @@ import pandas as pd
 
 from analysis import ReportError, references
 from analysis.cells import Column, Paired, metric_table
+from analysis.layouts.registry import register_layout
 from analysis.tables import Table
 
 FEATURES = "param.features"
@@ -95,6 +96,8 @@ def paper_table() -> Table:
                  footnotes=[references.PAPERS["alharbawee"].citation])
 
 
+@register_layout("dcgan_svm", "Alharbawee & Pugeault: DCGAN / pixel / CNN features into a tuned SVM, the "
+                             "cross-dataset matrix, and the DCGAN's sample quality")
 def dcgan_svm_tables(runs: pd.DataFrame) -> list[Table]:
     if FEATURES not in runs:
         raise ReportError("dcgan_svm runs need the param 'features'")

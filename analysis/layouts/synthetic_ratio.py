@@ -17,6 +17,7 @@ import pandas as pd
 
 from analysis import ReportError, references
 from analysis.cells import AT_BEST, Column, Paired, metric_table
+from analysis.layouts.registry import register_layout
 from analysis.plots import save_figure
 from analysis.stats import rate_ci
 from analysis.tables import Table, fmt_ci
@@ -306,6 +307,9 @@ def confusion_plot(table: Table, path: str | Path) -> Path | None:
     return save_figure(fig, path)
 
 
+@register_layout("synthetic_ratio", "Picha et al. Table 2 / Fig. 8: accuracy by synthetic ratio on held-out and "
+                                   "blind cross-database faces, the best k, its per-class P/R/F1 and confusion "
+                                   "matrix")
 def synthetic_ratio_tables(runs: pd.DataFrame) -> list[Table]:
     if TRAIN_SET not in runs:
         raise ReportError("synthetic_ratio runs need the param 'train_set'")
