@@ -24,16 +24,27 @@ from analysis import ReportError
 from analysis.layouts import LAYOUTS, build_tables, get_layout, list_layouts
 from analysis.plots import per_class_chart
 from analysis.runs import load_runs
-from analysis.tables import to_markdown, write_table
+from analysis.tables import Table, to_markdown, write_table
 
 def render_report(study: str, tracking_uri: str | None = None, parent: str = "latest",
                   out_dir: str | Path | None = None, plots: bool = True) -> str:
     """Build the study's tables, write them into ``out_dir`` (default
-    ``reports/<study>/``) and return them as one Markdown string.
-
-    The launcher calls this at the end of a launch; it raises ``ReportError`` for
-    anything the user can fix.
+    ``reports/<study>/``) and return them as one Markdown string. Raises
+    ``ReportError`` for anything the user can fix.
     """
+    return full_markdown(write_report(study, tracking_uri, parent, out_dir, plots))
+
+
+def full_markdown(tables: list[Table]) -> str:
+    """Every table in full, then the summary: what ``report.md`` holds."""
+    return "\n".join(to_markdown(t) for t in tables) + summary(tables)
+
+
+def write_report(study: str, tracking_uri: str | None = None, parent: str = "latest",
+                 out_dir: str | Path | None = None, plots: bool = True) -> list[Table]:
+    """Build the study's tables and write them, their figures and ``report.md`` into
+    ``out_dir`` (default ``reports/<study>/``); returns the tables. The launcher calls
+    this at the end of a launch and prints them in short (analysis.console)."""
     get_layout(study)  # an unknown study fails before MLflow is opened
     runs = load_runs(study, tracking_uri=tracking_uri, parent=parent, statuses=None)
     tables = build_tables(study, runs)
@@ -52,9 +63,8 @@ def render_report(study: str, tracking_uri: str | None = None, parent: str = "la
 
         if study in MANIFOLD_PLOTS:
             manifold_plots(study, runs, _client(tracking_uri), out)
-    markdown = "\n".join(to_markdown(t) for t in tables) + summary(tables)
-    (out / "report.md").write_text(markdown, encoding="utf-8")
-    return markdown
+    (out / "report.md").write_text(full_markdown(tables), encoding="utf-8")
+    return tables
 
 
 def summary(tables) -> str:

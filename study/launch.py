@@ -131,7 +131,8 @@ def main(argv=None) -> int:
         return 0
     if args.address is None and not args.fill_missing:  # a fill may find nothing to run
         start_local_ray_while_importing()
-    from analysis.report import render_report
+    from analysis.console import console_report
+    from analysis.report import write_report
     from study.runner import LaunchOptions, launch, plan_fill
     from study.tracking import resolve_tracking_uri
     from trainables.config import ConfigError
@@ -159,8 +160,8 @@ def main(argv=None) -> int:
             opts, root, cells = plan_fill(study, opts, args.fill_missing)
             if not cells:
                 print(f"Nothing to fill: every cell of launch {root} has a FINISHED run.\n")
-                for name in study.tables:
-                    print(render_report(name, tracking_uri=opts.tracking_uri, parent=root))
+                print(console_report([(Path("reports") / name, write_report(name, opts.tracking_uri, root))
+                                      for name in study.tables]))
                 return 0
             print(f"Filling {len(cells)} cell(s) of launch {root}: " + "; ".join(map(str, cells)))
             fill = (root, cells)
@@ -178,8 +179,8 @@ def main(argv=None) -> int:
     if unfinished:
         print(f"Interrupted: continue with  python -m study.launch {study.name} --resume {record['name']}")
         return 130
-    for name in study.tables:
-        print(report_to_parent(name, record["tracking_uri"], record["parent_run_id"]))
+    print(console_report([(Path("reports") / name, report_to_parent(name, record["tracking_uri"], record["parent_run_id"]))
+                          for name in study.tables]))
     return 1 if results.num_errors else 0
 
 
@@ -194,7 +195,7 @@ def start_local_ray_while_importing() -> None:
 
     def heavy_imports():
         try:
-            for module in ("study.runner", "analysis.report"):
+            for module in ("study.runner", "analysis.console"):
                 importlib.import_module(module)
         except BaseException as err:  # re-raised in the main thread
             failed.append(err)
@@ -209,19 +210,19 @@ def start_local_ray_while_importing() -> None:
         raise failed[0]
 
 
-def report_to_parent(table: str, tracking_uri: str, parent_run_id: str) -> str:
+def report_to_parent(table: str, tracking_uri: str, parent_run_id: str) -> list:
     """The launch's regenerated table (Markdown, LaTeX, CSV, plots) written to
     reports/<table>/ and attached to its parent run under report/<table>/, so the MLflow
-    UI shows it beside the runs it came from."""
+    UI shows it beside the runs it came from; returns its tables, for the console."""
     from mlflow import MlflowClient
 
-    from analysis.report import render_report
+    from analysis.report import write_report
 
     with tempfile.TemporaryDirectory() as tmp:
-        markdown = render_report(table, tracking_uri=tracking_uri, parent=parent_run_id, out_dir=tmp)
+        tables = write_report(table, tracking_uri=tracking_uri, parent=parent_run_id, out_dir=tmp)
         shutil.copytree(tmp, Path("reports") / table, dirs_exist_ok=True)
         MlflowClient(tracking_uri).log_artifacts(parent_run_id, tmp, artifact_path=f"report/{table}")
-    return markdown
+    return tables
 
 
 def exit_now(code: int) -> None:

@@ -20,6 +20,7 @@ from study import optuna_storage
 from study import storage
 from study import tracking
 from study.faults import parse_faults
+from study.progress import ProgressLines
 from study.ray_init import start_ray
 from study.spec import StudyError, StudySpec
 from study.trial import TRAINABLES, platform_keys, run_trial
@@ -330,11 +331,17 @@ def launch(study: StudySpec, opts: LaunchOptions, resume_path: str | None = None
             # killed in between leaves trials that cannot restore (tests/test_cloud_storage.py
             # met it). The snapshot goes up every 10 s.
             cloud = storage.is_uri(opts.storage_path)
+            # num_to_keep=1 forces a snapshot at every checkpoint, by design: Tune's warning
+            # that snapshots come often would repeat all launch long.
+            os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
             # Every child carries what reproduces it: commit, dirty flag, versions, data hash.
             logger = tracking.TrialRunLogger(record["tracking_uri"], record["experiment_id"], record["parent_run_id"],
                                              record["run_tags"], study.variant_keys)
+            # verbose=0: Tune's status tables and per-trial result dumps give way to a few
+            # lines per state change (study.progress).
             run_config = tune.RunConfig(
-                name=record["name"], storage_path=opts.storage_path, callbacks=[logger], verbose=1,
+                name=record["name"], storage_path=opts.storage_path, verbose=0,
+                callbacks=[logger, ProgressLines(study.metric)],
                 stop=tracking.FinishedTrialStopper(record["tracking_uri"], record["experiment_id"],
                                                    record["parent_run_id"]),
                 failure_config=tune.FailureConfig(max_failures=study.max_failures),

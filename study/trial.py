@@ -6,8 +6,10 @@ Config keys starting with `_` belong to the platform, not the training function:
 injected for the tests, study.faults)."""
 
 import json
+import logging
 import shutil
 import socket
+import sys
 import tempfile
 from pathlib import Path
 
@@ -112,7 +114,23 @@ def trial_storage_dir() -> tuple[pafs.FileSystem, str]:
     return storage.storage_filesystem, storage.trial_fs_path
 
 
+# Ray logs every checkpoint a trial saves at INFO, and the driver echoes each line.
+CHECKPOINT_LOGGER = "ray.train._internal.storage"
+
+
+def quiet_exit_in_finalizer(unraisable) -> None:
+    """`sys.unraisablehook` of a trial's worker. At the end of a launch Ray stops the
+    workers with SIGTERM, and Ray's handler raises SystemExit wherever the worker is; in a
+    finalizer (a weakref callback of the garbage collector) Python cannot raise it and
+    prints "Exception ignored in ... SystemExit: 1" with a traceback, which the driver
+    echoes. The worker is exiting either way; any other unraisable error still prints."""
+    if not issubclass(unraisable.exc_type, SystemExit):
+        sys.__unraisablehook__(unraisable)
+
+
 def run_trial(config: dict, trainable_name: str) -> None:
+    logging.getLogger(CHECKPOINT_LOGGER).setLevel(logging.WARNING)
+    sys.unraisablehook = quiet_exit_in_finalizer
     config, platform = platform_keys(config)
     faults = [f for f in parse_faults(platform.get("_fault")) if f.hits(config)]
     watchdog = None

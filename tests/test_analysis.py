@@ -433,3 +433,26 @@ def test_paired_t_p_value_matches_scipy_ttest_rel():
     b = pd.Series([0.89, 0.87, 0.90, 0.91, 0.90])
     assert paired_t_p_value(paired_diff_ci(a, b)) == pytest.approx(ttest_rel(a, b).pvalue, rel=1e-9)
     assert math.isnan(paired_t_p_value(paired_diff_ci(a[:1], b[:1])))
+
+
+def test_console_report_shows_headline_columns_and_each_footnote_once(store, tmp_path):
+    from analysis.console import PER_CLASS, base_label, console_report
+    from analysis.report import write_report
+
+    tables = write_report("baseline", tracking_uri=store["uri"], out_dir=tmp_path, plots=False)
+    full = tables[0]
+    assert any(base_label(c) in PER_CLASS for c in full.cells.columns)
+    text = console_report([(Path("reports/baseline"), tables), (Path("reports/other"), tables)])
+    headers = [line for line in text.splitlines() if line.startswith("| net |")]
+    assert len(headers) == 2 and cell(SIMPLE_ACC) in text
+    for header in headers:
+        shown = [c.strip() for c in header.strip("|").split("|")]
+        assert "overall acc" in shown and not any(base_label(c) in PER_CLASS for c in shown)
+    assert "per-class columns: reports/baseline/baseline.md" in text
+    numbered = [line for line in text.splitlines() if line[:1].isdigit() and ". " in line]
+    assert len(numbered) == len({line.split(". ", 1)[1] for line in numbered})  # none printed twice
+    assert f"Also footnote(s) {', '.join(str(n + 1) for n in range(len(numbered)))} above." in text
+    # a paper's numbers judged alike beside one row share a footnote, each number still in it
+    for note in full.footnotes:
+        if ", beside " in note and " = " in note:
+            assert note.split(", beside ")[0].split("', ", 1)[1] in text

@@ -166,6 +166,15 @@ def test_baseline_on_real_ckplus_uses_subject_folds(tmp_path):
                  "--set", "epochs=2", "--set", "steps=24", cwd=tmp_path)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     assert "dataset ckplus, scale smoke" in out.stdout and "procedural" not in out.stdout.split("###", 1)[1]
+    console = out.stdout + out.stderr  # what a person sees
+    assert len(console.splitlines()) <= 80, console
+    assert "Traceback" not in console and "finished iteration" not in console
+    header = next(line for line in out.stdout.splitlines() if line.startswith("| net |"))
+    columns = [c.strip() for c in header.strip("|").split("|")]
+    assert {"budget (steps)", "overall acc", "overall acc (paper)", "macro-F1"} <= set(columns)
+    assert not any(c.startswith("acc ") for c in columns)  # per-class: in the report files
+    assert "per-class columns: reports/baseline/baseline.md" in out.stdout
+    assert "trials: 0 pending, 0 running, 3 done, 0 failed" in out.stdout  # the progress lines' last
     record = json.loads(next((tmp_path / "ray_results").glob("*/ferlab_launch.json")).read_text())
     client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
     children = client.search_runs([record["experiment_id"]], f"tags.`mlflow.parentRunId` = '{record['parent_run_id']}'")

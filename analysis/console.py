@@ -1,0 +1,81 @@
+"""The tables as a launch prints them: short enough to read in a terminal.
+
+Each table keeps its rows, its headline columns (overall metrics, the papers' numbers
+beside them, Δ vs the control, verdict, flags) and its context line; its per-class
+columns stay in the report files (``python -m analysis.report`` and the launch's
+``reports/<table>/`` hold every table in full). Footnotes are numbered once across all
+tables: one that two tables share is printed once, and a paper's numbers judged alike
+in one row ("not comparable, no verdict") share one footnote.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+
+from analysis.cells import CLASSES
+from analysis.report import summary
+from analysis.tables import Table, to_markdown
+
+PER_CLASS = {f"{kind} {c}" for kind in ("acc", "ovr acc") for c in CLASSES}  # cells.class_columns' labels
+# cells.metric_table's note on one paper number: "<paper>, '<row>', <column> = <value> (<notes>),
+# beside <row of ours>: <verdict>."
+PAPER_NOTE = re.compile(r"^(?P<head>.+?, '[^']*'), (?P<item>.+ = .+), beside (?P<where>[^:]+): (?P<verdict>.+)$")
+
+
+def base_label(column: str) -> str:
+    """The metric a column shows: "Δ acc fear vs none" and "acc fear (paper)" → "acc fear"."""
+    if column.startswith("Δ "):
+        column = column[2:].rsplit(" vs ", 1)[0]
+    return column.removesuffix(" (paper)")
+
+
+def headline(table: Table) -> Table:
+    """The table without its per-class columns and footnotes."""
+    keep = [c for c in table.cells.columns if base_label(c) not in PER_CLASS]
+    return dataclasses.replace(table, cells=table.cells[keep], footnotes=[])
+
+
+def merge_paper_notes(notes: list[str]) -> list[str]:
+    """One footnote per paper, row of ours and verdict, listing that paper's numbers,
+    where several of its numbers got the same verdict beside the same row."""
+    merged: dict[tuple, list[str]] = {}
+    out: list[str | tuple] = []
+    for note in notes:
+        found = PAPER_NOTE.match(note)
+        if found is None:
+            out.append(note)
+            continue
+        key = (found["head"], found["where"], found["verdict"])
+        if key not in merged:
+            merged[key] = []
+            out.append(key)
+        merged[key].append(found["item"])
+    return [item if isinstance(item, str) else
+            f"{item[0]}, {'; '.join(merged[item])}, beside {item[1]}: {item[2]}" for item in out]
+
+
+def console_report(reports: list[tuple[Path, list[Table]]]) -> str:
+    """`reports`: (the directory a study table's files went to, its tables). Returns
+    the headline tables, the footnotes once each, then the summary (flags, verdicts)."""
+    numbers: dict[str, int] = {}
+    parts = []
+    for where, tables in reports:
+        for table in tables:
+            shown = headline(table)
+            text = to_markdown(shown)
+            hidden = len(table.cells.columns) - len(shown.cells.columns)
+            if hidden:
+                text += f"\n{hidden} per-class columns: {where / (table.name + '.md')}\n"
+            earlier, lines = [], []
+            for note in merge_paper_notes(table.footnotes):
+                if note in numbers:
+                    earlier.append(numbers[note])
+                    continue
+                numbers[note] = len(numbers) + 1
+                lines.append(f"{numbers[note]}. {' '.join(note.split())}")
+            if earlier:
+                lines.append("Also footnote(s) " + ", ".join(map(str, earlier)) + " above.")
+            parts.append(text + ("\n" + "\n".join(lines) + "\n" if lines else ""))
+    return "\n".join(parts) + summary([t for _, tables in reports for t in tables])
