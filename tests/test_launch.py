@@ -100,6 +100,9 @@ def test_launch_prints_where_and_the_table(four_trials):
     assert "classical" in out.stdout and "none" in out.stdout
     assert "procedural demo data" in out.stdout
     assert (cwd / "reports" / "classical_augmentation").is_dir()
+    console = out.stdout + out.stderr  # what a person sees, on the built-in data wherever the suite runs
+    assert len(console.splitlines()) <= 80, console
+    assert "Traceback" not in console and "finished iteration" not in console
 
 
 def test_resume_of_finished_launch_adds_no_runs(four_trials):
