@@ -237,7 +237,7 @@ def _transfer_table(runs: pd.DataFrame) -> Table:
     return table
 
 
-OVERSAMPLE = "oversample"  # the arm prefix of trainables.cyclegan's oversampling controls
+OVERSAMPLE = "oversample"  # the arm prefix of trainables.trials.cyclegan's oversampling controls
 
 
 def _against_oversampling(runs: pd.DataFrame, group_by: list[str]) -> list[Table]:
@@ -374,7 +374,7 @@ _FESR_DATA_NOTE = ("FESR's CK+ numbers are on 128×128 Dlib-aligned faces with a
 
 
 # The synthesis gate of a FESR variant whose R learns from synthesised faces: the share the
-# real-data judge calls the intended expression (trainables.fesr logs it).
+# real-data judge calls the intended expression (trainables.trials.fesr logs it).
 FESR_GATES = {v: Gate("synth/agreement", "synth/real_recall", "synth/chance")
               for v in ("FESR_OneSt", "FESR_SL", "FESR_JL-IL", "FESR_JL-RDBP", "FESR_JL", "FESR_Real")}
 # A CycleGAN arm's gate: its targets' judged share against the judge's recall on real images.
