@@ -1,7 +1,7 @@
 """CycleGAN toy: does a CycleGAN that translates a majority class into a 10× smaller
 minority class fix a linear SVM's margins? Zhu et al. 2017, §4.1: three 2-D Gaussians with
 1000 / 1000 / 100 training points, 93.3 % test accuracy on real data, 98.0 % with 900
-generated minority points (trainables/toy.py says what the paper leaves open). Each run
+generated minority points (trainables/trials/toy.py says what the paper leaves open). Each run
 also scores the cheap alternative, the minority points repeated to the same count, and
 the tables pair the GAN with it as well as with real only.
 

@@ -12,7 +12,7 @@ Scales: `smoke` (synthfaces, 1/8-width, a few hundred iterations: plumbing only)
 """
 
 from study.spec import Scale, StudySpec
-from trainables.fesr_variants import FESGAN_VARIANTS
+from trainables.gans.fesr_variants import FESGAN_VARIANTS
 
 STUDY = StudySpec(
     name="fesgan_ablation",

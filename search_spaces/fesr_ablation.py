@@ -11,7 +11,7 @@ nets, batch 16, the paper's λ, 10 folds × 3 seeds, on a GPU).
 """
 
 from study.spec import Scale, StudySpec
-from trainables.fesr_variants import FESR_VARIANTS
+from trainables.gans.fesr_variants import FESR_VARIANTS
 
 STUDY = StudySpec(
     name="fesr_ablation",

@@ -15,7 +15,7 @@ import math
 from ray import tune
 
 from study.spec import Scale, StudySpec
-from trainables.fesr_fit import PAPER_LAMBDAS
+from trainables.gans.fesr_fit import PAPER_LAMBDAS
 
 LAMBDAS = tuple(f"lambda{k}" for k in range(1, 7))
 

@@ -10,7 +10,7 @@ from ray.tune.search.sample import Domain
 from study.fill import grid_cells
 from study.runner import LaunchOptions, check_configs, launch_deviations, trial_space
 from study.spec import StudyError, StudySpec
-from trainables.config import ConfigError
+from trainables.core.config import ConfigError
 from trainables.data import list_datasets
 from trainables.data.registry import OFFICIAL_SPLIT
 

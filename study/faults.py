@@ -15,7 +15,7 @@ resumes and finishes)."""
 import time
 from dataclasses import dataclass, field
 
-from trainables.config import from_dict
+from trainables.core.config import from_dict
 
 
 class InjectedFailure(RuntimeError):

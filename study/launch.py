@@ -135,7 +135,7 @@ def main(argv=None) -> int:
     from analysis.report import write_report
     from study.runner import LaunchOptions, launch, plan_fill
     from study.tracking import resolve_tracking_uri
-    from trainables.config import ConfigError
+    from trainables.core.config import ConfigError
     from trainables.data import DataError
 
     try:

@@ -23,8 +23,9 @@ from study.faults import parse_faults
 from study.progress import ProgressLines
 from study.ray_init import start_ray
 from study.spec import StudyError, StudySpec
-from study.trial import TRAINABLES, platform_keys, run_trial
+from study.trial import platform_keys, run_trial
 from trainables.data import load_dataset
+from trainables.trials.registry import UnknownTrainable, get_trainable
 
 
 @dataclass(frozen=True)
@@ -96,9 +97,10 @@ def _resolved(key: str, value):
 def check_configs(study: StudySpec, space: dict) -> None:
     """Validate every grid point (and one sample of each searched domain) in the driver,
     so a bad study fails at once with the trainable's message, before any run exists."""
-    if study.trainable not in TRAINABLES:
-        raise StudyError(f"study {study.name!r} names unknown trainable {study.trainable!r}; known: {sorted(TRAINABLES)}")
-    _, parse = TRAINABLES[study.trainable]
+    try:
+        _, parse = get_trainable(study.trainable)
+    except UnknownTrainable as err:
+        raise StudyError(f"study {study.name!r}: {err}") from None
     axes = {k: v["grid_search"] for k, v in space.items() if isinstance(v, dict) and "grid_search" in v}
     fixed = {k: (v.sample() if isinstance(v, Domain) else v) for k, v in space.items() if k not in axes}
     for values in itertools.product(*axes.values()):

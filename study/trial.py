@@ -20,17 +20,7 @@ from ray import tune
 from study.faults import Faults, parse_faults
 from study.watchdog import Watchdog
 
-from trainables import classifier, cyclegan, dcgan_svm, fesr, synthetic_ratio, toy
-
-# name -> (training function, config validator run in the driver before any trial starts)
-TRAINABLES = {
-    "classifier": (classifier.train_classifier, classifier.parse_config),
-    "cyclegan": (cyclegan.train_cyclegan_trial, cyclegan.parse_config),
-    "cyclegan_toy": (toy.train_toy, toy.parse_toy_config),
-    "fesr": (fesr.train_fesr, fesr.parse_config),
-    "dcgan_svm": (dcgan_svm.train_dcgan_svm, dcgan_svm.parse_config),
-    "synthetic_ratio": (synthetic_ratio.train_synthetic_ratio, synthetic_ratio.parse_config),
-}
+from trainables.trials.registry import get_trainable
 
 
 PROGRESS = "ferlab_progress.json"  # in every checkpoint: how many reports the trial had made
@@ -138,7 +128,7 @@ def run_trial(config: dict, trainable_name: str) -> None:
         watchdog = Watchdog(platform["_watchdog_s"], trial_storage_dir()).start()
     reporter = TuneReporter(Faults(faults) if faults else None, watchdog)
     try:
-        train, _ = TRAINABLES[trainable_name]
+        train, _ = get_trainable(trainable_name)
         train(config, reporter)
     finally:
         if watchdog is not None:

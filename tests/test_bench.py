@@ -1,4 +1,4 @@
-"""`python -m study.bench` on tiny cases: the report's shape, and ratios computed from the
+"""`python -m bench` on tiny cases: the report's shape, and ratios computed from the
 measurements it records (no speed is asserted here; the bench itself judges its goals)."""
 
 import gzip
@@ -7,7 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from study import bench
+import bench
+from bench import data, training
 
 
 def write_fer2013(root, n=300):
@@ -35,7 +36,7 @@ def test_dataset_load_without_files_is_not_measured(tmp_path):
 
 
 def test_concurrency_ratio_is_throughput_of_two_over_one(tmp_path):
-    config = {**bench._training_config(quick=True), "epochs": 1, "dataset_options": {"n_images": 120, "n_subjects": 12}}
+    config = {**training._training_config(quick=True), "epochs": 1, "dataset_options": {"n_images": 120, "n_subjects": 12}}
     row = bench.bench_concurrency(quick=True, config=config)
     one, two = row.measured["one_alone_s"], row.measured["two_at_once_s"]
     assert one > 0 and two > 0
@@ -44,7 +45,7 @@ def test_concurrency_ratio_is_throughput_of_two_over_one(tmp_path):
 
 
 def test_cli_prints_the_table_and_writes_every_row_to_json(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(bench, "DATASETS", tmp_path)  # no FER2013 here: that row says so
+    monkeypatch.setattr(data, "DATASETS", tmp_path)  # no FER2013 here: that row says so
     out = tmp_path / "bench.json"
     assert bench.main(["--quick", "--only", "gpu_packing", "dataset_load", "--json", str(out)]) == 0
     printed = capsys.readouterr().out
@@ -84,7 +85,7 @@ def test_synthetic_cache_counts_generations_and_times_the_second_trial_both_ways
 
 
 def test_gpu_bench_trial_is_the_studys_paper_trial():
-    from study.gpu_bench import PAPER_TRIAL
+    from bench.gpu import PAPER_TRIAL
     from study.spec import load_study
 
     study = load_study("fesr_ablation")
@@ -94,12 +95,12 @@ def test_gpu_bench_trial_is_the_studys_paper_trial():
 
 
 def test_gpu_bench_packing_machinery_on_cpu():
-    from study import gpu_bench
+    from bench import gpu
 
-    tiny = {**gpu_bench.PAPER_TRIAL, "image_size": 48, "gan_width": 0.125, "r_width": 0.125, "batch_size": 4,
+    tiny = {**gpu.PAPER_TRIAL, "image_size": 48, "gan_width": 0.125, "r_width": 0.125, "batch_size": 4,
             "pretrain_iters": 100, "joint_iters": 100, "n_folds": 4,
             "dataset_options": {"n_images": 280, "n_subjects": 12}, "threads": 1}
-    report = gpu_bench.run(steps=2, packings=[1, 2], config=tiny, device="cpu", modes=False)
+    report = gpu.run(steps=2, packings=[1, 2], config=tiny, device="cpu", modes=False)
     runs = report["runs"]
     assert [(r["k"], r["amp"], r["channels_last"], r["threads"]) for r in runs] == [(1, False, False, 1),
                                                                                    (2, False, False, 1)]

@@ -4,10 +4,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from trainables.classifier import train_classifier
-from trainables.config import ConfigError
-from trainables.metrics import classification_metrics
-from trainables.reporting import InProcessReporter
+from trainables.core.config import ConfigError
+from trainables.core.metrics import classification_metrics
+from trainables.core.reporting import InProcessReporter
+from trainables.trials.classifier import train_classifier
 
 TINY = {"dataset": "synthfaces", "dataset_options": {"n_images": 360, "n_subjects": 24}, "net": "zhu_cnn",
         "width": 0.25, "epochs": 3, "batch_size": 32, "n_folds": 4, "augment": "classical", "threads": 1}

@@ -6,12 +6,13 @@ import pandas as pd
 import pytest
 import torch
 
-from trainables.config import ConfigError
+from trainables.core.caches import synthetic_path, synthetic_set
+from trainables.core.config import ConfigError
+from trainables.core.reporting import InProcessReporter, StageReporter
 from trainables.data import EMOTIONS
-from trainables.cyclegan import gan_options, parse_arm, parse_config, reference_draw, train_cyclegan_trial
-from trainables.cyclegan_fit import GANOptions, create_nets, train_cyclegan
-from trainables.reporting import InProcessReporter, StageReporter
-from trainables.synthetic_cache import synthetic_path, synthetic_set
+from trainables.gans.cyclegan_fit import GANOptions, create_nets, train_cyclegan
+from trainables.gans.cyclegan_synthesis import reference_draw
+from trainables.trials.cyclegan import gan_options, parse_arm, parse_config, train_cyclegan_trial
 
 TINY = {"arm": "+disgust", "dataset_options": {"n_images": 420, "n_subjects": 24}, "net": "zhu_cnn", "width": 0.25,
         "epochs": 2, "batch_size": 32, "n_folds": 4, "gan_epochs": 2, "gan_width": 0.125, "gan_blocks": 1,

@@ -12,12 +12,12 @@ from sklearn.metrics import roc_auc_score
 from sklearn.metrics import roc_curve as sklearn_roc_curve
 
 from tests.test_launch import CKPLUS
-from trainables import dcgan_svm
-from trainables.dcgan_fit import DCGANTrainer
-from trainables.dcgan_pretrain import pretrain_dcgan, trainer_options
-from trainables.reporting import InProcessReporter
-from trainables.roc import auc, ovr_auc, roc_curve
-from trainables.svm_tuning import SVMSearch, cv_folds, tune_svm
+from trainables.core.reporting import InProcessReporter
+from trainables.core.roc import auc, ovr_auc, roc_curve
+from trainables.core.svm_tuning import SVMSearch, cv_folds, tune_svm
+from trainables.gans.dcgan_fit import DCGANTrainer
+from trainables.gans.dcgan_pretrain import pretrain_dcgan, trainer_options
+from trainables.trials import dcgan_svm
 
 TINY = {"dataset_options": {"n_images": 240, "n_subjects": 12}, "n_folds": 4, "dcgan_epochs": 2,
         "dcgan_width": 0.0625, "dcgan_batch_size": 32, "dcgan_size": 48, "eval_samples": 40, "svm_trials": 3,

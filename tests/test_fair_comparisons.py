@@ -14,9 +14,10 @@ from study import launch
 from study.fill import grid_cells
 from study.runner import LaunchOptions, trial_space
 from study.spec import Scale, StudySpec, load_study
-from trainables import cyclegan, fit
-from trainables.cyclegan import dag_budget, oversampled, parse_config as parse_cyclegan
-from trainables.reporting import InProcessReporter
+from trainables.core import fit
+from trainables.core.reporting import InProcessReporter
+from trainables.trials import cyclegan
+from trainables.trials.cyclegan import dag_budget, oversampled, parse_config as parse_cyclegan
 
 def _spec(**smoke):
     smoke["config"] = {"epochs": 2, "width": 0.25, **smoke.get("config", {})}
@@ -112,7 +113,7 @@ def test_dag_splits_the_baseline_budget_half_and_half():
 
 
 def test_oversampling_repeats_the_class_to_the_count_the_gan_adds():
-    from trainables.classifier import load_real_data
+    from trainables.trials.classifier import load_real_data
     cfg = parse_cyclegan({"arm": "oversample+disgust", "dataset_options": {"n_images": 300}, "n_folds": 5})
     real = load_real_data(cfg.classifier)
     train_labels = real.labels[real.splits.train]

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from trainables.metrics import classifier_agreement, frechet_distance, kernel_inception_distance, ssim_psnr
+from trainables.core.metrics import classifier_agreement, frechet_distance, kernel_inception_distance, ssim_psnr
 
 
 def test_frechet_distance_known_answers():
@@ -46,7 +46,7 @@ def test_inception_fid_from_a_local_weights_file(tmp_path):
     torchvision state dict is loaded (random weights stand in for the real file)."""
     from torchvision.models import inception_v3
 
-    from trainables.inception import InceptionFeatures
+    from trainables.core.inception import InceptionFeatures
 
     torch.manual_seed(0)
     path = tmp_path / "inception.pth"
@@ -67,7 +67,7 @@ def test_inception_fid_from_a_local_weights_file(tmp_path):
 
 
 def test_inception_score_by_hand():
-    from trainables.metrics import inception_score
+    from trainables.core.metrics import inception_score
 
     assert inception_score(np.full((20, 5), 0.2), splits=2) == pytest.approx(1.0)  # no information
     assert inception_score(np.eye(4)[np.arange(20) % 4], splits=1) == pytest.approx(4.0, rel=1e-6)  # confident, even

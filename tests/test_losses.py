@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from trainables.losses import (cycle_loss, disc_loss, gamma_at, gen_adv_loss, gradient_penalty, linear_decay,
+from trainables.gans.losses import (cycle_loss, disc_loss, gamma_at, gen_adv_loss, gradient_penalty, linear_decay,
                                realness)
 from trainables.nets.cyclegan import create_cyclegan
 

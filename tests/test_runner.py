@@ -8,7 +8,7 @@ from ray import tune
 
 from study.runner import LaunchOptions, check_configs, launch, trial_space
 from study.spec import Scale, StudySpec, StudyError
-from trainables.config import ConfigError
+from trainables.core.config import ConfigError
 
 SMALL = {"epochs": 3, "width": 0.25, "batch_size": 32, "threads": 1}
 SEARCH = StudySpec(

@@ -13,7 +13,7 @@ from study import launch
 from study.spec import SCALES, list_studies, load_study, undeclared_deviations
 # The trainable registry, name -> (training function, config validator): the one import to
 # repoint when the registry moves.
-from study.trial import TRAINABLES
+from trainables.trials.registry import TRAINABLES
 
 REPO = Path(__file__).resolve().parents[1]
 STUDIES = list_studies()

@@ -10,15 +10,16 @@ import pytest
 import torch
 
 from tests.test_data_real import CK_DIR, FER_COUNTS, FER_DIR
-from trainables import balanced_synthetic, synthetic_ratio
-from trainables.balanced_synthetic import EKMAN, balanced_set, generate_balanced
-from trainables.config import ConfigError
-from trainables.identity_sources import IdentitySource
+from trainables.core.config import ConfigError
+from trainables.core.reporting import InProcessReporter
+from trainables.gans import balanced_synthetic
+from trainables.gans.balanced_synthetic import EKMAN, balanced_set, generate_balanced
+from trainables.gans.identity_sources import IdentitySource
+from trainables.gans.stargan_fit import (StarGANOptions, StarGANTrainer, domain_classification_loss,
+                                    reconstruction_loss)
 from trainables.nets.dcgan import Z_DIM, DCGenerator
 from trainables.nets.stargan import StarDiscriminator, StarGenerator
-from trainables.reporting import InProcessReporter
-from trainables.stargan_fit import (StarGANOptions, StarGANTrainer, domain_classification_loss,
-                                    reconstruction_loss)
+from trainables.trials import synthetic_ratio
 
 CPU = torch.device("cpu")
 TINY = {"dataset_options": {"n_images": 240, "n_subjects": 12}, "n_folds": 4, "net": "picha_cnn",
@@ -138,9 +139,9 @@ def test_no_test_or_blind_image_reaches_a_generator_or_the_classifier(tmp_path, 
     fit, and compare them row by row with the test split and the blind set, prepared the
     same way."""
     seen = {"gan": [], "fit": []}
-    import trainables.dcgan_fit as dcgan_fit
-    import trainables.fesr_fit as fesr_fit
-    import trainables.stargan_fit as stargan_fit
+    import trainables.gans.dcgan_fit as dcgan_fit
+    import trainables.gans.fesr_fit as fesr_fit
+    import trainables.gans.stargan_fit as stargan_fit
 
     for module, cls in ((dcgan_fit, "DCGANTrainer"), (stargan_fit, "StarGANTrainer"), (fesr_fit, "FESRTrainer")):
         original = getattr(module, cls).__init__

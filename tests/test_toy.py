@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 
 from tests.test_launch import launch
-from trainables.config import ConfigError
-from trainables.reporting import InProcessReporter
-from trainables.toy import MINOR, draw_data, oversampled, parse_toy_config, train_toy
+from trainables.core.config import ConfigError
+from trainables.core.reporting import InProcessReporter
+from trainables.trials.toy import MINOR, draw_data, oversampled, parse_toy_config, train_toy
 
 SEED0 = {"seed": 0, "threads": 1, "gan_steps": 500}
 SHORT = {"seed": 1, "threads": 1, "gan_steps": 400, "report_every": 200}

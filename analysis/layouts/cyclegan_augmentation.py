@@ -93,7 +93,7 @@ def _transfer_table(runs: pd.DataFrame) -> Table:
     return table
 
 
-OVERSAMPLE = "oversample"  # the arm prefix of trainables.cyclegan's oversampling controls
+OVERSAMPLE = "oversample"  # the arm prefix of trainables.trials.cyclegan's oversampling controls
 
 
 def _against_oversampling(runs: pd.DataFrame, group_by: list[str]) -> list[Table]:

@@ -23,7 +23,7 @@ def _fesr_refs(runs: pd.DataFrame, group_by: list[str], database: str = "CK+") -
 
 
 # The synthesis gate of a FESR variant whose R learns from synthesised faces: the share the
-# real-data judge calls the intended expression (trainables.fesr logs it).
+# real-data judge calls the intended expression (trainables.trials.fesr logs it).
 FESR_GATES = {v: Gate("synth/agreement", "synth/real_recall", "synth/chance")
               for v in ("FESR_OneSt", "FESR_SL", "FESR_JL-IL", "FESR_JL-RDBP", "FESR_JL", "FESR_Real")}
 

@@ -3,7 +3,7 @@
 Parsing FER2013's 300 MB of text takes seconds; loading the parsed arrays takes a fraction
 of a second. An entry is a folder of `.npy` files whose images are memory-mapped
 copy-on-write: concurrent trials on one node share one copy of the pixels in the page
-cache instead of reading one each (study.bench's memory row), and a trial that writes to
+cache instead of reading one each (bench.data's memory row), and a trial that writes to
 its images changes only its own pages. Writes go to a temporary folder in the cache
 followed by a rename, so a reader never sees a half-written entry; one that fails to load
 is rebuilt.

@@ -4,35 +4,18 @@ on a file lock and then load the result. Training saves a partial checkpoint eve
 hundred iterations next to the final file, so a trial killed mid-training — or another
 trial that takes over — resumes from there, not from scratch."""
 
-import fcntl
-import os
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Protocol
 
 import torch
 
-from trainables.synthetic_cache import torch_save_atomic
+from trainables.core.caches import file_lock, torch_save_atomic
 
 
 class IterativeTrainer(Protocol):
     def step(self, t: int) -> dict[str, float]: ...
     def state_dict(self) -> dict: ...
     def load_state_dict(self, state: dict) -> None: ...
-
-
-@contextmanager
-def file_lock(path: Path):
-    """An exclusive advisory lock on `<path>.lock`, held for the block (across processes
-    on one machine or on a shared file system that honours flock)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
 
 
 def train_resumable(trainer: IterativeTrainer, iters: int, partial: Path, save_every: int = 200) -> dict[str, float]:

@@ -28,8 +28,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from trainables.fesr_variants import Variant
-from trainables.losses import gradient_penalty
+from trainables.gans.fesr_variants import Variant
+from trainables.gans.losses import gradient_penalty
 from trainables.nets.fesgan import CODE_DIM, Decoder, Encoder, ImageDiscriminator, LatentDiscriminator, Recognizer
 
 PAPER_LAMBDAS = (1.0, 10.0, 5.0, 1.0, 1.0, 0.001)  # λ1..λ6, Section IV-B

@@ -20,9 +20,9 @@ from typing import Callable
 
 import torch
 
-from trainables.losses import cycle_loss, disc_loss, gamma_at, gen_adv_loss, gradient_penalty, linear_decay
+from trainables.core.reporting import Reporter
+from trainables.gans.losses import cycle_loss, disc_loss, gamma_at, gen_adv_loss, gradient_penalty, linear_decay
 from trainables.nets.cyclegan import CycleGANNets, create_cyclegan
-from trainables.reporting import Reporter
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class GANOptions:
     width: float
     n_blocks: int
     seed: int
-    n_critic: int = 1  # discriminator updates per generator update (trainables.cyclegan: 5 for wgan-gp)
+    n_critic: int = 1  # discriminator updates per generator update (trainables.trials.cyclegan: 5 for wgan-gp)
 
 
 def _set_requires_grad(modules, flag: bool) -> None:

@@ -2,7 +2,7 @@
 (`features`: `dcgan`, the penultimate layer of a DCGAN discriminator trained without
 labels; `pixels`, the raw image; `cnn`, the penultimate layer of the baseline CNN trained
 with labels on the pre-training dataset) into an SVM whose C and γ Optuna tunes by
-cross-validation on the training side (trainables.svm_tuning), tested once.
+cross-validation on the training side (trainables.core.svm_tuning), tested once.
 
 Sides: the DCGAN (and the baseline CNN) learn from `pretrain_dataset` (default: the
 training dataset); the SVM trains on `dataset` and is tested on `test_dataset`. With no
@@ -13,7 +13,7 @@ all of `dataset`'s training images and tests on the other's official test split 
 all of it), on the classes both share. A pre-training dataset that is the test dataset
 never sees the test images, even without labels.
 
-The DCGAN's per-epoch measurements (trainables.dcgan_pretrain) are reported as the
+The DCGAN's per-epoch measurements (trainables.gans.dcgan_pretrain) are reported as the
 trial's first reports, one per epoch, then the SVM's result."""
 
 import dataclasses
@@ -26,17 +26,17 @@ import numpy as np
 import pandas as pd
 import torch
 
-from trainables.classifier import device_for, resolve_protocol
-from trainables.config import ConfigError, from_dict
+from trainables.core.caches import file_lock
+from trainables.core.config import ConfigError, from_dict
+from trainables.core.inception import InceptionFeatures
+from trainables.core.judge import JudgeOptions, real_data_judge
+from trainables.core.real_data import device_for, resolve_protocol
+from trainables.core.reporting import Reporter
+from trainables.core.roc import roc_curve
+from trainables.core.svm_tuning import SVMSearch, fit_and_test, tune_svm
 from trainables.data import EMOTIONS, DataError, FaceData, list_datasets, load_dataset, make_splits, resize_images
 from trainables.data.cache import cache_root, sha256_json
-from trainables.dcgan_pretrain import PretrainOptions, discriminator_features, pretrain_dcgan
-from trainables.inception import InceptionFeatures
-from trainables.judge import JudgeOptions, real_data_judge
-from trainables.reporting import Reporter
-from trainables.roc import roc_curve
-from trainables.shared_gans import file_lock
-from trainables.svm_tuning import SVMSearch, fit_and_test, tune_svm
+from trainables.gans.dcgan_pretrain import PretrainOptions, discriminator_features, pretrain_dcgan
 
 FEATURES = ("dcgan", "pixels", "cnn")
 

@@ -16,14 +16,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from trainables.classifier import images_split
+from trainables.core.caches import file_lock, torch_save_atomic
+from trainables.core.fit import FitOptions, _normalise, fit
+from trainables.core.real_data import images_split
+from trainables.core.reporting import InProcessReporter
 from trainables.data import resize_images
 from trainables.data.cache import cache_root, sha256_json
-from trainables.fit import FitOptions, _normalise, fit
 from trainables.nets import create_net, net_spec
-from trainables.reporting import InProcessReporter
-from trainables.shared_gans import file_lock
-from trainables.synthetic_cache import torch_save_atomic
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from trainables.losses import gradient_penalty
+from trainables.gans.losses import gradient_penalty
 from trainables.nets.stargan import StarDiscriminator, StarGenerator
 
 

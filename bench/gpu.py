@@ -11,7 +11,7 @@ The memory a trial peaks at is measured alone first; a packing runs only where k
 peaks fit, and each process is held to 1/k of the GPU (`set_per_process_memory_fraction`),
 so one trial overrunning its share fails alone instead of the others.
 
-    python -m study.gpu_bench [--steps 40] [--packings 1 2 4 8] [--json gpu_bench.json]"""
+    python -m bench.gpu [--steps 40] [--packings 1 2 4 8] [--json gpu_bench.json]"""
 
 import argparse
 import json
@@ -23,6 +23,8 @@ import tempfile
 import threading
 import time
 from contextlib import nullcontext
+
+from bench.rows import Row, not_measured
 
 # search_spaces/fesr_ablation.py's paper scale over its base config (tests/test_bench.py
 # checks they agree; the study module itself needs Ray, which a bare GPU machine lacks).
@@ -36,7 +38,7 @@ def _measure(config: dict, steps: int, fraction: float, amp: bool, channels_last
     """One packed trial: build, warm up, wait for the others, time both stages."""
     import torch
 
-    from trainables.fesr import build_trainer, parse_config
+    from trainables.trials.fesr import build_trainer, parse_config
 
     try:
         if device == "cuda":
@@ -149,8 +151,33 @@ def run(steps: int, packings: list[int], config: dict | None = None, device: str
             "config": {k: v for k, v in config.items() if k != "cache_dir"}, "runs": runs}
 
 
+def bench_gpu_packing(quick: bool) -> list[Row]:
+    """This module's packings, as rows: trials/hour with k trials on one GPU vs one."""
+    figure, goal = "GPU: fesr_ablation paper trials/hour, best packing vs 1 per GPU", "≥ 3×"
+    import torch
+
+    if not torch.cuda.is_available():
+        return [not_measured(figure, goal, "no GPU on this machine")]
+    report = run(steps=10 if quick else 40, packings=[1, 2, 4, 8])
+    runs = [r for r in report["runs"] if "trials_per_hour" in r]
+    alone = next(r for r in runs if r["k"] == 1 and not r["amp"] and not r["channels_last"])
+    rows = []
+    for r in report["runs"]:
+        name = f"GPU ({report['device']}): {r['k']} fesr_ablation paper trial(s) packed, {mode(r)}"
+        if "error" in r:
+            rows.append(not_measured(name, goal, r["error"]))
+            continue
+        ratio = r["trials_per_hour"] / alone["trials_per_hour"]
+        rows.append(Row(figure=name, ours=f"{r['trials_per_hour']:.2f} trials/h",
+                        comparison=f"{alone['trials_per_hour']:.2f} with 1, fp32", ratio=ratio, goal=goal,
+                        passed=ratio >= 3, note=f"GPU busy {r['gpu_utilisation_pct'] or 0:.0f} % of samples, peak "
+                                                f"{r['peak_bytes'] / 2**30:.2f} GiB a trial, {r['threads']} threads",
+                        measured=r))
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m study.gpu_bench", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.gpu", description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=40, help="timed iterations per stage and trial")
     parser.add_argument("--packings", type=int, nargs="+", default=[1, 2, 4, 8])
     parser.add_argument("--json", default="gpu_bench.json")
@@ -159,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     if not torch.cuda.is_available():
-        print("error: no GPU here: python -m study.gpu_bench measures GPU packing only", file=sys.stderr)
+        print("error: no GPU here: python -m bench.gpu measures GPU packing only", file=sys.stderr)
         return 2
     partial: list[dict] = []
 

@@ -1,7 +1,7 @@
 """The FESR and FESGAN variants by name, as the paper defines them (Section IV-C for the
 FESGAN variants of Fig. 4, Section IV-D for the FESR variants of Fig. 8 / Table V).
 
-A variant is a set of switches; `trainables.fesr_fit` computes exactly the loss terms
+A variant is a set of switches; `trainables.gans.fesr_fit` computes exactly the loss terms
 the switches leave on, and reports each one it computed under its name (g_adv_img, rec,
 intra_rf, …; tests/test_fesr.py lists them per variant)."""
 

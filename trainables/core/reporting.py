@@ -1,10 +1,15 @@
 """The small interface training code reports through, so one training function runs
 under Ray Tune (study.tune_reporter) and in a plain process or test (InProcessReporter)."""
 
+import os
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Protocol
+
+import pandas as pd
+
+from trainables.core.metrics import confusion_matrix
 
 
 class Reporter(Protocol):
@@ -96,3 +101,19 @@ def restored_carried(restored: str | None, carried_dir: Path) -> None:
     source = Path(restored) / "carried" if restored else None
     if source is not None and source.is_dir():
         shutil.copytree(source, carried_dir, dirs_exist_ok=True)
+
+
+def write_test_artifacts(reporter: Reporter, workdir: str, test_idx, labels, probs, class_names):
+    preds = probs.argmax(1)
+    table = pd.DataFrame({"index": test_idx, "label": [class_names[k] for k in labels],
+                          "pred": [class_names[k] for k in preds]})
+    for k, name in enumerate(class_names):
+        table[f"prob_{name}"] = probs[:, k]
+    pred_path = os.path.join(workdir, "predictions.csv")
+    table.to_csv(pred_path, index=False)
+    cm = pd.DataFrame(confusion_matrix(labels, preds, len(class_names)), index=class_names, columns=class_names)
+    cm.index.name = "true\\pred"
+    cm_path = os.path.join(workdir, "confusion_matrix.csv")
+    cm.to_csv(cm_path)
+    reporter.log_artifact(pred_path)
+    reporter.log_artifact(cm_path)

@@ -4,12 +4,17 @@ A set is named by what determines it: the generator's weights hash, the class, t
 count, the sampling seed and the name of the draw of the generator's inputs (a changed
 draw makes new names, so a set made by an older draw is never served). Any trial that needs the same set — another arm, seed of
 the classifier, or a resumed trial — loads it instead of generating it again. Writes
-go to a temporary file renamed into place, so a killed writer leaves no half set."""
+go to a temporary file renamed into place, so a killed writer leaves no half set.
 
+Beside it, the two primitives every cache here stands on: an atomic torch.save and a
+file lock under which one trial builds what the others then load."""
+
+import fcntl
 import hashlib
 import io
 import os
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable
 
@@ -71,3 +76,17 @@ def torch_save_atomic(obj, path: Path) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+@contextmanager
+def file_lock(path: Path):
+    """An exclusive advisory lock on `<path>.lock`, held for the block (across processes
+    on one machine or on a shared file system that honours flock)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)

@@ -5,7 +5,7 @@
   that real image (full intensity, v = 1); only where the dataset has subject ids.
 - `synthesis/fid_fer`, `synthesis/kid_fer`, `synthesis/agreement`: images decoded from the
   prior z with the training labels' expressions against the real training images, on
-  the features of the real-data judge (trainables.judge: FID on FER-classifier features,
+  the features of the real-data judge (trainables.core.judge: FID on FER-classifier features,
   not Inception), and the share the judge assigns to the intended expression.
 - `synthesis/verification_rate` (their Table IV protocol, with our identity extractor):
   pairs of a real test image and a face decoded from its own code (same identity) or
@@ -28,10 +28,10 @@ import numpy as np
 import torch
 from PIL import Image
 
-from trainables.fesr_fit import FESRTrainer, expression_code
-from trainables.identity import verification_rate
-from trainables.judge import JudgeOptions, real_data_judge
-from trainables.metrics import frechet_distance, kernel_inception_distance, ssim_psnr
+from trainables.core.judge import JudgeOptions, real_data_judge
+from trainables.core.metrics import frechet_distance, kernel_inception_distance, ssim_psnr
+from trainables.gans.fesr_fit import FESRTrainer, expression_code
+from trainables.gans.identity import verification_rate
 from trainables.nets.fesgan import CODE_DIM
 
 _CAP = 120  # test images used as probes (PSNR/SSIM pairs, verification)

@@ -15,11 +15,11 @@ steps; DAG splits them, half pre-training and half fine-tuning (Zhu et al., appe
 10,000 + 10,000 against 20,000). Every report carries `budget/steps`.
 
 Stages and what makes them cheap to repeat or resume:
-- the real-data judge (trainables.judge), cached per dataset and split;
+- the real-data judge (trainables.core.judge), cached per dataset and split;
 - each CycleGAN, checkpointed per epoch (a killed trial resumes mid-GAN), and kept in
   the cache keyed by data, split, classes and GAN options — another arm or trial that
   needs the same GAN loads it;
-- each synthetic set, in the content-addressed cache (trainables.synthetic_cache);
+- each synthetic set, in the content-addressed cache (trainables.core.caches);
 - the classifier (and DAG's pre-training), checkpointed per epoch as in the baseline.
 
 Zhu et al.'s Table 2 also fine-tunes the FER2013 model on small datasets (SFEW, JAFFE).
@@ -30,7 +30,6 @@ metrics are then that dataset's, and the source dataset's are kept as `source/te
 """
 
 import dataclasses
-import hashlib
 import json
 import tempfile
 from dataclasses import dataclass
@@ -38,27 +37,23 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 
-from trainables.classifier import (ClassifierConfig, RealData, _tensor_split, build_net, device_for, fit_options,
-                                   images_split, load_real_data, parse_config as parse_classifier_config,
-                                   replace_head, train_on_real)
-from trainables.config import ConfigError, from_dict
-from trainables.cyclegan_fit import GANOptions, train_cyclegan
-from trainables.data import EMOTIONS, list_datasets, resize_images
-from trainables.data.cache import cache_root, sha256_json
-from trainables.fit import FitOptions, finished_fit, fit, total_steps
-from trainables.inception import InceptionFeatures
-from trainables.judge import Judge, JudgeOptions, real_data_judge
-from trainables.losses import ADVERSARIAL, CYCLE, GAMMA_SCHEDULES
-from trainables.metrics import classifier_agreement, frechet_distance, kernel_inception_distance, ssim_psnr
+from trainables.core.caches import torch_save_atomic
+from trainables.core.config import ConfigError, from_dict
+from trainables.core.fit import FitOptions, finished_fit, fit, total_steps
+from trainables.core.inception import InceptionFeatures
+from trainables.core.judge import JudgeOptions, real_data_judge
+from trainables.core.real_data import RealData, device_for, images_split, judge_split, load_real_data, tensor_split
+from trainables.core.reporting import Reporter, StageReporter, restored_carried
+from trainables.data import EMOTIONS, list_datasets
+from trainables.gans.cyclegan_fit import GANOptions
+from trainables.gans.cyclegan_synthesis import (ClassImages, log_manifold, log_samples, obtain_generators, reference_draw,
+                                                synthetic_class)
+from trainables.gans.losses import ADVERSARIAL, CYCLE, GAMMA_SCHEDULES
 from trainables.nets import net_spec
-from trainables.nets.cyclegan import Generator
-from trainables.reporting import Reporter, StageReporter, restored_carried
-from trainables.synthetic_cache import state_hash, synthetic_set, torch_save_atomic
+from trainables.trials.classifier import (ClassifierConfig, build_net, fit_options, parse_config as parse_classifier_config,
+                                          replace_head, train_on_real)
 
-GAN_SIZE = 48  # Zhu et al. Table 4: 48×48×1
-_EVAL_CAP = 512  # validation images per domain for the per-epoch FID
 
 
 @dataclass(frozen=True)
@@ -188,149 +183,6 @@ def gan_options(gan: CycleGANConfig, seed: int) -> GANOptions:
                       n_critic=gan.n_critic or (5 if gan.adv_loss == "wgan-gp" else 1))
 
 
-REFERENCE_DRAW = "each-once-then-tiled"  # names the draw below in the synthetic-set cache key
-
-
-def reference_draw(n: int, count: int, seed) -> np.ndarray:
-    """`count` indices into n reference images: seeded permutations of all n, tiled, so
-    every image is translated once before any is translated again (each appears
-    floor(count/n) or ceil(count/n) times)."""
-    rng = np.random.default_rng(seed)
-    return np.concatenate([rng.permutation(n) for _ in range(-(-count // n))])[:count]
-
-
-def _to_gan(images: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(resize_images(images, GAN_SIZE)).float().div_(127.5).sub_(1).unsqueeze(1)
-
-
-def _to_uint8(x: torch.Tensor) -> np.ndarray:
-    return ((x[:, 0].clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).cpu().numpy()
-
-
-@torch.no_grad()
-def translate(generator: torch.nn.Module, images: np.ndarray, device: torch.device, batch: int = 256) -> np.ndarray:
-    """uint8 N×H×W in, uint8 N×48×48 out, generator in eval mode."""
-    generator.eval()
-    x = _to_gan(images)
-    return np.concatenate([_to_uint8(generator(x[i:i + batch].to(device))) for i in range(0, len(x), batch)]
-                          or [np.zeros((0, GAN_SIZE, GAN_SIZE), np.uint8)])
-
-
-class ClassImages:
-    """The real images of one class in one split, capped for per-epoch evaluation."""
-
-    def __init__(self, real: RealData, split: np.ndarray, class_name: str, cap: int | None = None):
-        idx = split[real.labels[split] == real.class_names.index(class_name)]
-        self.images = real.data.images[idx[:cap] if cap else idx]
-
-
-def quality_metrics(judge: Judge, generator, cycle_back, ref_val: np.ndarray, target_val: np.ndarray,
-                    target_index: int, device, inception=None) -> dict:
-    """Quality of G(reference) against the real target class, all on validation images:
-    FID/KID on the judge's features, the judge's agreement with the intended class
-    beside its rate of calling real reference images that class, and the cycle's
-    SSIM/PSNR (reference vs F(G(reference)))."""
-    fake = translate(generator, ref_val, device)
-    fake_feats, real_feats = judge.features(fake), judge.features(target_val)
-    rec = translate(cycle_back, fake, device)
-    ssim, psnr = ssim_psnr(resize_images(ref_val, GAN_SIZE), rec)
-    extra = {}
-    if inception is not None:
-        extra["fid_inception"] = frechet_distance(inception.features(fake), inception.features(target_val))
-    return {
-        **extra,
-        "fid_fer": frechet_distance(fake_feats, real_feats),
-        "kid_fer": kernel_inception_distance(fake_feats, real_feats, subset_size=min(100, len(fake), len(target_val))),
-        "agreement": classifier_agreement(judge.probs(fake), target_index),
-        "real_confusion": classifier_agreement(judge.probs(ref_val), target_index),
-        "real_target_agreement": classifier_agreement(judge.probs(target_val), target_index),
-        "ssim_cycle": ssim, "psnr_cycle": psnr,
-    }
-
-
-def _gan_path(cfg: CycleGANTrial, real: RealData, target: str) -> Path:
-    split = hashlib.sha256(real.splits.train.tobytes() + b"|" + real.splits.val.tobytes()).hexdigest()
-    key = sha256_json({"content": real.data.content_hash, "split": split, "reference": cfg.gan.reference,
-                       "target": target, "options": dataclasses.asdict(gan_options(cfg.gan, cfg.classifier.seed)),
-                       "size": GAN_SIZE})
-    return cache_root(cfg.classifier.cache_dir) / "cyclegans" / f"{cfg.gan.reference}-{target}-{key[:32]}.pt"
-
-
-def _sample_grid(reference: np.ndarray, fake: np.ndarray, rec: np.ndarray, path: Path) -> None:
-    """Three rows: real reference, fake target, reconstruction."""
-    rows = [np.concatenate(list(resize_images(r, GAN_SIZE)), axis=1) for r in (reference, fake, rec)]
-    Image.fromarray(np.concatenate(rows, axis=0)).resize((rows[0].shape[1] * 2, GAN_SIZE * 6),
-                                                         Image.NEAREST).save(path)
-
-
-def obtain_generators(cfg: CycleGANTrial, real: RealData, target: str, judge: Judge, reporter: Reporter,
-                      restored: str | None, carried: Path, device) -> tuple[Generator, Generator]:
-    """G: reference → target and F back, from the cache, or trained here (resumable)."""
-    path = _gan_path(cfg, real, target)
-    G, F = (Generator(cfg.gan.gan_width, cfg.gan.gan_blocks).to(device) for _ in range(2))
-    if path.exists():
-        state = torch.load(path, map_location=device, weights_only=True)
-        G.load_state_dict(state["generator_rt"])
-        F.load_state_dict(state["generator_tr"])
-        return G.eval(), F.eval()
-    train = real.splits.train
-    ref_train = ClassImages(real, train, cfg.gan.reference).images
-    tgt_train = ClassImages(real, train, target).images
-    ref_val = ClassImages(real, real.splits.val, cfg.gan.reference, _EVAL_CAP).images
-    tgt_val = ClassImages(real, real.splits.val, target, _EVAL_CAP).images
-    if min(len(ref_train), len(tgt_train)) < 2:
-        raise ConfigError(f"a CycleGAN {cfg.gan.reference}→{target} needs ≥ 2 training images per class; "
-                          f"the split has {len(ref_train)} and {len(tgt_train)}")
-    target_index = real.class_names.index(target)
-
-    def evaluate(nets, epoch):
-        if len(ref_val) < 2 or len(tgt_val) < 2:
-            return {}
-        fake = translate(nets.generator_rt, ref_val, device)
-        fake_feats, real_feats = judge.features(fake), judge.features(tgt_val)
-        # KID beside FID: unbiased, so meaningful with a few dozen validation images, where
-        # FID's covariance of the judge's features is singular (what cycle_gamma_search optimises)
-        return {"val/fid_fer": frechet_distance(fake_feats, real_feats),
-                "val/kid_fer": kernel_inception_distance(fake_feats, real_feats,
-                                                         subset_size=min(100, len(fake), len(tgt_val))),
-                "val/agreement": classifier_agreement(judge.probs(fake), target_index)}
-
-    stage = StageReporter(reporter, f"gan_{target}", restored, carried)
-    nets = train_cyclegan(_to_gan(ref_train), _to_gan(tgt_train), gan_options(cfg.gan, cfg.classifier.seed),
-                          stage, device, evaluate, prefix=f"gan_{target}")
-    torch_save_atomic({"generator_rt": nets.generator_rt.state_dict(), "generator_tr": nets.generator_tr.state_dict()}, path)
-    return nets.generator_rt.eval(), nets.generator_tr.eval()
-
-
-def log_manifold(reporter: Reporter, judge: Judge, real: RealData, synthetic: tuple[np.ndarray, np.ndarray],
-                 seed: int, cap: int = 600) -> None:
-    """`manifold.npz`: the judge's features of (a sample of) the real training images and
-    of the generated ones, with class and source, for the t-SNE plot of the training
-    manifold (Zhu et al. Fig. 4; analysis.manifold)."""
-    rng = np.random.default_rng(seed)
-    train = real.splits.train
-    real_idx = rng.permutation(train)[:cap]
-    synth_idx = rng.permutation(len(synthetic[1]))[:cap]
-    images = np.concatenate([resize_images(real.data.images[real_idx], GAN_SIZE), synthetic[0][synth_idx]])
-    labels = np.concatenate([real.labels[real_idx], synthetic[1][synth_idx]])
-    source = np.array(["real"] * len(real_idx) + ["generated"] * len(synth_idx))
-    with tempfile.TemporaryDirectory(prefix="ferlab-manifold-") as tmp:
-        path = Path(tmp) / "manifold.npz"
-        np.savez_compressed(path, features=judge.features(images).astype(np.float32), labels=labels, source=source,
-                            class_names=np.array(real.class_names))
-        reporter.log_artifact(str(path))
-
-
-def judge_split(clf: ClassifierConfig, real: RealData) -> np.ndarray:
-    """The training split before `class_fraction` sampling: the judge is a measuring
-    instrument, trained on all the real training data there is."""
-    if clf.class_fraction is None:
-        return real.splits.train
-    whole = load_real_data(dataclasses.replace(clf, class_fraction=None))
-    assert np.array_equal(whole.splits.val, real.splits.val) and np.array_equal(whole.splits.test, real.splits.test)
-    return whole.splits.train
-
-
 def train_cyclegan_trial(config: dict, reporter: Reporter) -> dict:
     """Run one trial; returns the last epoch's metrics (with the final test metrics)."""
     cfg = parse_config(config)
@@ -412,33 +264,19 @@ def synthesize(cfg: CycleGANTrial, real: RealData, reporter: Reporter, restored:
     inception = InceptionFeatures(gan.inception_weights, device) if gan.inception_weights else None
     synth_images, synth_labels = [], []
     ref_train = ClassImages(real, real.splits.train, gan.reference).images
-    ref_val = ClassImages(real, real.splits.val, gan.reference, _EVAL_CAP).images
     for target in targets:
-        G, F = obtain_generators(cfg, real, target, judge, reporter, restored, carried, device)
+        G, F = obtain_generators(gan_options(gan, clf.seed), gan.reference, target, real, judge, reporter, restored,
+                                 carried, device, clf.cache_dir)
         count = gan.synthetic_count or len(ref_train)
-
-        def generate():
-            return translate(G, ref_train[reference_draw(len(ref_train), count, [clf.seed, EMOTIONS.index(target)])],
-                             device)
-
-        images, hit = synthetic_set(clf.cache_dir, state_hash(G), target, count, clf.seed, generate,
-                                    draw=REFERENCE_DRAW)
+        images, found = synthetic_class(G, F, real, gan.reference, target, count, clf.seed, judge, device,
+                                        clf.cache_dir, inception)
         synth_images.append(images)
         synth_labels.append(np.full(count, real.class_names.index(target)))
-        tgt_val = ClassImages(real, real.splits.val, target, _EVAL_CAP).images
-        if len(ref_val) >= 2 and len(tgt_val) >= 2:
-            found = quality_metrics(judge, G, F, ref_val, tgt_val, real.class_names.index(target), device, inception)
-            metrics.update({f"synth/{target}/{k}": v for k, v in found.items()})
-        metrics[f"synth/{target}/n"] = count
-        metrics[f"synth/{target}/from_cache"] = float(hit)
+        metrics.update(found)
         for key in ("fid_fer", "kid_fer"):
             if f"val/{key}" not in metrics and f"synth/{target}/{key}" in metrics:
                 metrics[f"val/{key}"] = metrics[f"synth/{target}/{key}"]
-        with tempfile.TemporaryDirectory(prefix="ferlab-samples-") as samples:
-            sample = ref_train[:8]
-            fake = translate(G, sample, device)
-            _sample_grid(sample, fake, translate(F, fake, device), Path(samples) / f"samples_{target}.png")
-            reporter.log_artifact(str(Path(samples) / f"samples_{target}.png"))
+        log_samples(reporter, G, F, ref_train[:8], target, device)
     synthetic = (np.concatenate(synth_images), np.concatenate(synth_labels))
     log_manifold(reporter, judge, real, synthetic, clf.seed)
     return metrics, synthetic
@@ -493,7 +331,7 @@ def pretrain_fit(cfg: CycleGANTrial, real: RealData, synthetic: tuple[np.ndarray
     clf = cfg.classifier
     size = net_spec(clf.net).input_size
     train = images_split(*synthetic, size)
-    val = _tensor_split(real.data.images, real.labels, real.splits.val, size)
+    val = tensor_split(real.data.images, real.labels, real.splits.val, size)
     chosen = {}
 
     def keep_best(last_net, best_net):

@@ -1,7 +1,7 @@
 """One cell of Picha et al.'s synthetic-ratio study: their CNN (Table 1, 64×64, six Ekman
 classes) trained on real faces only, on synthetic faces only, or on real + k units of
 synthetic faces, where one unit has as many new identities as the real training split
-has subjects, each in all six expressions (trainables.balanced_synthetic).
+has subjects, each in all six expressions (trainables.gans.balanced_synthetic).
 
 The epoch is chosen on the real validation split (subjects disjoint from training and
 test; its accuracy there, `val/acc_best`, is also what the tables choose the best k on);
@@ -34,22 +34,22 @@ import pandas as pd
 import torch
 from PIL import Image
 
-from trainables.balanced_synthetic import EKMAN, BalancedSet, balanced_set
-from trainables.classifier import (ClassifierConfig, RealData, build_net, device_for, fit_options, images_split,
-                                   parse_config as parse_classifier_config, resolve_protocol)
-from trainables.config import ConfigError, from_dict
+from trainables.core.caches import state_hash
+from trainables.core.config import ConfigError, from_dict
+from trainables.core.fit import TensorSplit, fit, predict
+from trainables.core.judge import JudgeOptions, real_data_judge
+from trainables.core.metrics import classification_metrics, classifier_agreement, confusion_matrix, frechet_distance
+from trainables.core.real_data import RealData, device_for, images_split, resolve_protocol
+from trainables.core.reporting import Reporter
 from trainables.data import DataError, FaceData, list_datasets, load_dataset, make_splits, resize_images
 from trainables.data.cache import cache_root, sha256_json
-from trainables.fit import TensorSplit, fit, predict
-from trainables.identity_sources import IDENTITY_SOURCES, SourceOptions, to_uint8
-from trainables.judge import JudgeOptions, real_data_judge
-from trainables.metrics import classification_metrics, classifier_agreement, confusion_matrix, frechet_distance
+from trainables.gans.balanced_synthetic import EKMAN, BalancedSet, balanced_set
+from trainables.gans.identity_sources import IDENTITY_SOURCES, SourceOptions, to_uint8
+from trainables.gans.shared_gans import shared_state, train_resumable
+from trainables.gans.stargan_fit import StarGANOptions, StarGANTrainer
 from trainables.nets import net_spec
 from trainables.nets.stargan import StarGenerator
-from trainables.reporting import Reporter
-from trainables.shared_gans import shared_state, train_resumable
-from trainables.stargan_fit import StarGANOptions, StarGANTrainer
-from trainables.synthetic_cache import state_hash
+from trainables.trials.classifier import ClassifierConfig, build_net, fit_options, parse_config as parse_classifier_config
 
 GAN_SIZE = 48
 _TRAIN_SET = re.compile(r"^(real|synthetic|real\+([1-9][0-9]*)x)$")
@@ -190,7 +190,7 @@ def stargan_options(r: RatioConfig) -> StarGANOptions:
 
 
 def train_translator(cfg: RatioTrial, real: RealData, device) -> tuple[StarGenerator, dict]:
-    """StarGAN on the real training split (shared by the study, see trainables.shared_gans)."""
+    """StarGAN on the real training split (shared by the study, see trainables.gans.shared_gans)."""
     opts = stargan_options(cfg.ratio)
     train = real.splits.train
     images, domains = to_gan(real.data.images[train]), torch.from_numpy(real.labels[train]).long()

@@ -9,7 +9,7 @@ source is a generative model trained on the real training split).
   U(−1, 1) with the expression code u = 0, halfway between every expression.
 
 Each source is trained once per (data, split, options) and shared through the cache
-(trainables.shared_gans)."""
+(trainables.gans.shared_gans)."""
 
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -18,11 +18,11 @@ from typing import Callable
 import numpy as np
 import torch
 
+from trainables.core.caches import state_hash
 from trainables.data.cache import cache_root, sha256_json
-from trainables.dcgan_fit import DCGANOptions, DCGANTrainer
+from trainables.gans.dcgan_fit import DCGANOptions, DCGANTrainer
+from trainables.gans.shared_gans import shared_state, train_resumable
 from trainables.nets.dcgan import Z_DIM, DCGenerator
-from trainables.shared_gans import shared_state, train_resumable
-from trainables.synthetic_cache import state_hash
 
 
 @dataclass(frozen=True)
@@ -95,8 +95,8 @@ class _ZeroExpression(torch.nn.Module):
 
 def fesgan_source(images: torch.Tensor, labels: torch.Tensor, n_classes: int, opts: SourceOptions, data_key: str,
                   device: torch.device, cache_dir) -> tuple[IdentitySource, dict]:
-    from trainables.fesr_fit import FESROptions, FESRTrainer
-    from trainables.fesr_variants import get_variant
+    from trainables.gans.fesr_fit import FESROptions, FESRTrainer
+    from trainables.gans.fesr_variants import get_variant
     from trainables.nets.fesgan import CODE_DIM, Decoder
 
     fo = FESROptions(size=opts.size, gan_width=opts.width, batch_size=opts.batch_size, pretrain_iters=opts.iters,

@@ -1,4 +1,4 @@
-"""One FESR or FESGAN trial: a variant (trainables.fesr_variants) on one fold and seed.
+"""One FESR or FESGAN trial: a variant (trainables.gans.fesr_variants) on one fold and seed.
 
 Stage 1 (FESGAN alone, P_pre iterations) depends only on the data, split, FESGAN options
 and seed, not on what follows, so its result is cached and shared: the FESR variants
@@ -9,8 +9,8 @@ are reported at that iteration (`_at_best_val`) and at the last one, as for ever
 classifier here. Stage-2 reports say `selection/at_fraction`, where R's chosen iteration
 lies in its budget (near 1: still improving when the budget ended). The variants whose R
 trains on synthetic images also report the quality of those images (`synth/...`,
-trainables.fesgan_eval.synthesis_gate); FESGAN-only variants (FG…) report the synthesis
-metrics of trainables.fesgan_eval instead.
+trainables.gans.fesgan_eval.synthesis_gate); FESGAN-only variants (FG…) report the synthesis
+metrics of trainables.gans.fesgan_eval instead.
 
 Reports come every `report_every` iterations, each with a checkpoint that resumes the
 run exactly, and each says `budget/steps`, the optimizer steps R has taken so far: every
@@ -25,16 +25,18 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from trainables.classifier import ClassifierConfig, RealData, device_for, load_real_data, write_test_artifacts
-from trainables.config import ConfigError, from_dict
+from trainables.core.caches import torch_save_atomic
+from trainables.core.config import ConfigError, from_dict
+from trainables.core.metrics import classification_metrics
+from trainables.core.real_data import RealData, device_for, load_real_data
+from trainables.core.reporting import write_test_artifacts
+from trainables.core.reporting import Reporter
 from trainables.data import resize_images
 from trainables.data.cache import cache_root, sha256_json
-from trainables.fesr_fit import PAPER_LAMBDAS, FESROptions, FESRTrainer
-from trainables.fesr_variants import VARIANTS, get_variant, pretrained_gan_key
-from trainables.identity import IdentityOptions, identity_extractor, load_module
-from trainables.metrics import classification_metrics
-from trainables.reporting import Reporter
-from trainables.synthetic_cache import torch_save_atomic
+from trainables.gans.fesr_fit import PAPER_LAMBDAS, FESROptions, FESRTrainer
+from trainables.gans.fesr_variants import VARIANTS, get_variant, pretrained_gan_key
+from trainables.gans.identity import IdentityOptions, identity_extractor, load_module
+from trainables.trials.classifier import ClassifierConfig
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,7 @@ class FESRConfig:
     identity: str = "auto"  # "auto" | "off" | a local network file (.pt2 torch.export, or TorchScript)
     identity_width: float = 0.5
     identity_epochs: int = 15
-    judge_width: float = 0.25  # the real-data judge (trainables.judge) scoring synthetic images
+    judge_width: float = 0.25  # the real-data judge (trainables.core.judge) scoring synthetic images
     judge_epochs: int = 10
     trunk_weights: str | None = None  # a local network file, as `identity`: R's frozen first layers
     device: str = "auto"
@@ -162,7 +164,7 @@ class TrialSetup:
 
 
 def build_trainer(cfg: FESRConfig, device: torch.device) -> TrialSetup:
-    """The trial's data and its trainer, ready for iteration 0 (also what study.gpu_bench times)."""
+    """The trial's data and its trainer, ready for iteration 0 (also what bench.gpu times)."""
     variant = get_variant(cfg.variant)
     real = load_real_data(cfg.data_config())
     size, splits = cfg.image_size, real.splits
@@ -250,7 +252,7 @@ def selection_fraction(chosen_t: int, trainer: FESRTrainer) -> float:
 def finish(cfg: FESRConfig, trainer: FESRTrainer, real: RealData, images: torch.Tensor, labels: torch.Tensor,
            best: dict, reporter: Reporter, device, identity) -> dict:
     """The trial's final metrics and artifacts; `identity` (or None) measures verification."""
-    from trainables import fesgan_eval
+    from trainables.gans import fesgan_eval
 
     out = {"data/n_train": len(real.splits.train), "data/n_val": len(real.splits.val),
            "data/n_test": len(real.splits.test)}

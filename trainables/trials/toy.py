@@ -35,9 +35,9 @@ import torch
 from sklearn.svm import LinearSVC
 from torch import nn
 
-from trainables.config import ConfigError, from_dict
-from trainables.losses import cycle_loss, disc_loss, gen_adv_loss, linear_decay
-from trainables.reporting import Reporter
+from trainables.core.config import ConfigError, from_dict
+from trainables.core.reporting import Reporter
+from trainables.gans.losses import cycle_loss, disc_loss, gen_adv_loss, linear_decay
 
 MEANS = np.array([[0.0, 6.0], [6.5, 7.0], [2.0, 2.0]])
 COVARIANCE = np.array([[2.0, 1.0], [1.0, 2.0]])

@@ -20,9 +20,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from trainables.core.caches import torch_save_atomic
 from trainables.data.cache import cache_root, sha256_json
 from trainables.nets.fesgan import IdentityNet
-from trainables.synthetic_cache import torch_save_atomic
 
 Extractor = Callable[[torch.Tensor], torch.Tensor]
 

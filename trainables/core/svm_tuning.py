@@ -15,8 +15,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
-from trainables.metrics import classification_metrics, confusion_matrix
-from trainables.roc import ovr_auc
+from trainables.core.metrics import classification_metrics, confusion_matrix
+from trainables.core.roc import ovr_auc
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from trainables.core.metrics import classification_metrics
+from trainables.core.reporting import Reporter
 from trainables.data import batch_augment
-from trainables.metrics import classification_metrics
-from trainables.reporting import Reporter
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ def total_steps(opts: FitOptions, n_train: int) -> int:
 class TensorSplit:
     """Images as uint8 N×1×S×S, labels as contiguous class indices. Kept as bytes and made
     float [0, 1] a batch at a time (`as_unit_float`): a float32 copy of a FER2013 split is
-    4× its size in every concurrent trial (study.bench's memory row)."""
+    4× its size in every concurrent trial (bench.data's memory row)."""
 
     x: torch.Tensor
     y: torch.Tensor

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from trainables.core.caches import file_lock
 from trainables.data.cache import cache_root, sha256_json
-from trainables.identity_sources import IdentitySource, to_uint8
-from trainables.shared_gans import file_lock
+from trainables.gans.identity_sources import IdentitySource, to_uint8
 
 EKMAN = ("angry", "disgust", "fear", "happy", "sad", "surprise")  # = EMOTIONS[:6]
 

@@ -1,24 +1,20 @@
 """Train and evaluate one expression classifier on one dataset, split and seed.
 
-The function takes a plain config dict and a reporter (trainables.reporting), so it runs
+The function takes a plain config dict and a reporter (trainables.core.reporting), so it runs
 under Ray Tune and in a plain process alike. The epoch is chosen on validation only;
 test metrics are reported at that epoch (`..._at_best_val`) and at the last one."""
 
-import os
 import tempfile
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 import torch
 
-from trainables.config import ConfigError, from_dict
-from trainables.data import (EMOTIONS, FaceData, Splits, drop_cross_split_duplicates, load_dataset, make_splits,
-                              resize_images)
-from trainables.fit import FitOptions, TensorSplit, fit, test_metrics
-from trainables.metrics import confusion_matrix
+from trainables.core.config import ConfigError, from_dict
+from trainables.core.fit import FitOptions, fit, test_metrics
+from trainables.core.real_data import RealData, concat_splits, device_for, images_split, load_real_data, tensor_split
+from trainables.core.reporting import Reporter, write_test_artifacts
 from trainables.nets import create_net, list_nets, net_spec
-from trainables.reporting import Reporter
 
 
 @dataclass(frozen=True)
@@ -80,76 +76,6 @@ def parse_config(config: dict) -> ClassifierConfig:
     return cfg
 
 
-def resolve_protocol(cfg: ClassifierConfig, data) -> str:
-    """'auto' takes the official split where there is one, else subject-independent folds
-    where subjects are known, else stratified folds."""
-    if cfg.protocol != "auto":
-        return cfg.protocol
-    if data.usage is not None:
-        return "official"
-    return "subject_kfold" if data.subjects is not None else "kfold"
-
-
-def _tensor_split(images: np.ndarray, labels: np.ndarray, idx: np.ndarray, size: int) -> TensorSplit:
-    return images_split(images[idx], labels[idx], size)
-
-
-def images_split(images: np.ndarray, labels: np.ndarray, size: int) -> TensorSplit:
-    """uint8 N×H×W images and class indices as a TensorSplit at the net's input size."""
-    x = torch.from_numpy(resize_images(images, size)).unsqueeze(1)
-    return TensorSplit(x, torch.from_numpy(np.asarray(labels)).long())
-
-
-def concat_splits(a: TensorSplit, b: TensorSplit) -> TensorSplit:
-    return TensorSplit(torch.cat([a.x, b.x]), torch.cat([a.y, b.y]))
-
-
-def write_test_artifacts(reporter: Reporter, workdir: str, test_idx, labels, probs, class_names):
-    preds = probs.argmax(1)
-    table = pd.DataFrame({"index": test_idx, "label": [class_names[k] for k in labels],
-                          "pred": [class_names[k] for k in preds]})
-    for k, name in enumerate(class_names):
-        table[f"prob_{name}"] = probs[:, k]
-    pred_path = os.path.join(workdir, "predictions.csv")
-    table.to_csv(pred_path, index=False)
-    cm = pd.DataFrame(confusion_matrix(labels, preds, len(class_names)), index=class_names, columns=class_names)
-    cm.index.name = "true\\pred"
-    cm_path = os.path.join(workdir, "confusion_matrix.csv")
-    cm.to_csv(cm_path)
-    reporter.log_artifact(pred_path)
-    reporter.log_artifact(cm_path)
-
-
-@dataclass(frozen=True)
-class RealData:
-    """One dataset split for one trial, labels as contiguous class indices (CK+ has
-    contempt and no neutral, so indices follow the classes the dataset has)."""
-
-    data: FaceData
-    splits: Splits
-    class_names: list[str]
-    labels: np.ndarray
-
-
-def device_for(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
-
-
-def load_real_data(cfg: ClassifierConfig) -> RealData:
-    data = load_dataset(cfg.dataset, cfg.data_root, cache_dir=cfg.cache_dir, **cfg.dataset_options)
-    splits = make_splits(data, resolve_protocol(cfg, data), seed=cfg.seed, fold=cfg.fold, n_folds=cfg.n_folds,
-                         val_fraction=cfg.val_fraction, class_fraction=cfg.class_fraction)
-    if cfg.drop_duplicates:
-        splits = drop_cross_split_duplicates(data, splits)
-    class_names = list(data.classes())
-    remap = np.full(int(data.labels.max()) + 1, -1)
-    for k, name in enumerate(class_names):
-        remap[EMOTIONS.index(name)] = k
-    return RealData(data, splits, class_names, remap[data.labels])
-
-
 def build_net(cfg: ClassifierConfig, n_classes: int, device: torch.device) -> torch.nn.Module:
     torch.manual_seed(cfg.seed)
     options = {"width": cfg.width} | ({} if cfg.dropout is None else {"dropout": cfg.dropout})
@@ -200,7 +126,7 @@ def train_on_real(cfg: ClassifierConfig, real: RealData, reporter: Reporter,
     device = device_for(cfg.device)
     size = net_spec(cfg.net).input_size
     splits, labels = real.splits, real.labels
-    train, val, test = (_tensor_split(real.data.images, labels, idx, size)
+    train, val, test = (tensor_split(real.data.images, labels, idx, size)
                         for idx in (splits.train, splits.val, splits.test))
     if extra_train is not None:
         train = concat_splits(train, images_split(*extra_train, size))

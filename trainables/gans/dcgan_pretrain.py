@@ -4,7 +4,7 @@ its samples against real images on a real-data judge's features, the diversity o
 samples (mean SSIM of random sample pairs beside the same for real pairs: samples far
 more alike than real faces are a collapsing mode), and a fixed-z sample grid.
 
-The result is shared by every trial of a study that needs it (trainables.shared_gans):
+The result is shared by every trial of a study that needs it (trainables.gans.shared_gans):
 trained once per (images, options), resumable per epoch."""
 
 import io
@@ -16,14 +16,14 @@ import numpy as np
 import torch
 from PIL import Image
 
+from trainables.core.caches import torch_save_atomic
+from trainables.core.metrics import frechet_distance, inception_score, kernel_inception_distance
 from trainables.data import resize_images
 from trainables.data.cache import cache_root, sha256_json
-from trainables.dcgan_fit import DCGANOptions, DCGANTrainer
-from trainables.identity_sources import to_uint8
-from trainables.metrics import frechet_distance, inception_score, kernel_inception_distance
+from trainables.gans.dcgan_fit import DCGANOptions, DCGANTrainer
+from trainables.gans.identity_sources import to_uint8
+from trainables.gans.shared_gans import shared_state
 from trainables.nets.dcgan import Z_DIM, DCDiscriminator
-from trainables.shared_gans import shared_state
-from trainables.synthetic_cache import torch_save_atomic
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ def pretrain_dcgan(images: np.ndarray, opts: PretrainOptions, judge, device: tor
                    cache_dir, inception=None) -> tuple[DCDiscriminator, dict]:
     """(the trained discriminator, its record: `history` of per-epoch metrics, `grids`
     of PNG bytes per epoch, `from_cache`). `images`: uint8 N×H×W, no labels. With
-    `inception` (trainables.inception, local weights) the epochs also get IS and the
+    `inception` (trainables.core.inception, local weights) the epochs also get IS and the
     standard FID."""
     real = resize_images(images, opts.size)
     x = torch.from_numpy(real).float().div_(127.5).sub_(1).unsqueeze(1)

@@ -1,0 +1,175 @@
+"""Training benchmarks: two trainings at once vs one, trials through study.launch vs a
+plain loop (the platform's overhead), and the input pipeline's feed vs training speed."""
+
+import json
+import multiprocessing
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.rows import Row, not_measured
+
+
+def _training_config(quick: bool) -> dict:
+    return {"dataset": "synthfaces", "dataset_options": {"n_images": 360 if quick else 1200, "n_subjects": 24},
+            "net": "zhu_cnn", "width": 0.25, "epochs": 2 if quick else 4, "batch_size": 32, "n_folds": 4,
+            "augment": "classical", "threads": 1}
+
+
+def _train_once(config: dict, cache_dir: str) -> float:
+    """One classifier training in this process, on one thread (a trial's CPU share of 1)."""
+    os.environ["FERLAB_CACHE_DIR"] = cache_dir
+    from trainables.trials.classifier import train_classifier
+    from trainables.core.reporting import InProcessReporter
+
+    with tempfile.TemporaryDirectory() as workdir:
+        start = time.perf_counter()
+        train_classifier(config, InProcessReporter(workdir))
+        return time.perf_counter() - start
+
+
+def _trainings_at_once(n: int, config: dict, cache_dir: str) -> float:
+    """Wall seconds for n trainings in n fresh processes at once."""
+    context = multiprocessing.get_context("spawn")
+    start = time.perf_counter()
+    with context.Pool(n) as pool:
+        pool.starmap(_train_once, [(config, cache_dir)] * n)
+    return time.perf_counter() - start
+
+
+def bench_concurrency(quick: bool, config: dict | None = None) -> Row:
+    """Throughput of 2 one-thread trainings at once on 2 cores vs 1 alone; goal ≥ 1.8×."""
+    figure, goal = "concurrency: 2 trials at once vs 1 (trainings/s)", "≥ 1.8×"
+    if (os.cpu_count() or 1) < 2:
+        return not_measured(figure, goal, "fewer than 2 CPUs")
+    config = config or _training_config(quick)
+    with tempfile.TemporaryDirectory() as cache:
+        _trainings_at_once(1, {**config, "epochs": 1}, cache)  # warm the parse cache and the file cache
+        one_s = _trainings_at_once(1, config, cache)
+        two_s = _trainings_at_once(2, config, cache)
+    ratio = (2 / two_s) / (1 / one_s)
+    return Row(figure=figure, ours=f"{2 / two_s * 3600:.0f} trainings/h with 2", comparison=f"{3600 / one_s:.0f} with 1",
+               ratio=ratio, goal=goal, passed=ratio >= 1.8,
+               note="classifier trainings in fresh processes, torch on 1 thread each, process start included",
+               measured={"one_alone_s": one_s, "two_at_once_s": two_s})
+
+
+# --- platform overhead --------------------------------------------------------------------
+
+def bench_platform_overhead(quick: bool, n_trials: int = 4, epochs: int | None = None,
+                            n_images: int = 1200) -> Row:
+    """N identical short classifier trials (zhu_cnn, one seed each) through
+    `python -m study.launch`, 2 at a time, vs the very same trainings (the configs the
+    launch gave its trials, read back from Tune's params.json) in a plain 2-process pool.
+    Goal ≤ 1.10 (aim 1.05) for trials of ≥ 60 s; the per-trial fixed cost is reported."""
+    figure = f"platform overhead: {n_trials} trials via study.launch vs a plain loop, 2 at a time"
+    goal = "≤ 1.10 (aim 1.05)"
+    epochs = epochs or 40  # ~65 s a trial on one core of the development machine
+    with tempfile.TemporaryDirectory() as cwd:
+        store = f"sqlite:///{cwd}/mlflow.db"
+        from mlflow import MlflowClient
+
+        MlflowClient(store).search_experiments()  # a researcher's store exists already: not timed
+        command = [sys.executable, "-m", "study.launch", "baseline", "--set", "net=zhu_cnn", "--set", "width=0.25",
+                   "--set", f"epochs={epochs}", "--set", "steps=null", "--set", f"seed={list(range(n_trials))}",
+                   "--set", f"dataset_options={json.dumps({'n_images': n_images, 'n_subjects': 24})}",
+                   "--max-concurrent", "2", "--cpus-per-trial", "1", "--tracking-uri", store]
+        env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]), "FERLAB_CACHE_DIR": cwd}
+        start = time.perf_counter()
+        done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
+        launch_s = time.perf_counter() - start
+        if done.returncode != 0:
+            raise RuntimeError(f"the launch failed ({done.returncode}): {done.stderr[-2000:]}")
+        configs = [{k: v for k, v in json.loads(p.read_text()).items() if not k.startswith("_")}
+                   for p in sorted(Path(cwd, "ray_results").glob("*/run_trial_*/params.json"))]
+        assert len(configs) == n_trials, f"expected {n_trials} trial configs, found {len(configs)}"
+        context = multiprocessing.get_context("spawn")
+        start = time.perf_counter()
+        with context.Pool(2) as pool:
+            trial_s = pool.starmap(_train_once, [(config, cwd) for config in configs])
+        loop_s = time.perf_counter() - start
+    ratio = launch_s / loop_s
+    per_trial = (launch_s - loop_s) * 2 / n_trials  # wall a trial adds, 2 running at once
+    mean_trial = sum(trial_s) / len(trial_s)
+    return Row(figure=figure, ours=f"{launch_s:.1f} s launch", comparison=f"{loop_s:.1f} s loop", ratio=ratio,
+               goal=goal, passed=ratio <= 1.10 if mean_trial >= 60 else None,
+               note=(f"trials of {mean_trial:.0f} s; fixed cost {per_trial:.1f} s a trial (Ray, MLflow, checkpoints, "
+                     "the report)" + ("" if mean_trial >= 60 else "; the goal is for trials of ≥ 60 s")),
+               measured={"launch_s": launch_s, "loop_s": loop_s, "trial_s": trial_s, "fixed_cost_per_trial_s": per_trial})
+
+
+# --- input pipeline -------------------------------------------------------------------
+
+def _images_per_s(step, n_images: int, min_s: float) -> float:
+    """Images/s of `step()` (one batch of n_images), repeated for at least min_s."""
+    step()  # warm-up: allocations, lazy imports
+    done, start = 0, time.perf_counter()
+    while time.perf_counter() - start < min_s:
+        step()
+        done += n_images
+    return done / (time.perf_counter() - start)
+
+
+def bench_input_pipeline(quick: bool, nets: tuple[str, ...] = ("simple", "zhu_cnn", "picha_cnn")) -> list[Row]:
+    """Per classifier: images/s the training input path delivers (batch sampling from the
+    decoded, resized uint8 set, the float conversion and the classical augmentation,
+    `batch_augment`, as trainables/core/fit.py runs it) vs images/s the net trains at (forward,
+    backward, step) on one thread. Plus the albumentations arm, which no training loop uses
+    (it is `classical_augment`, for inspection and offline use), against zhu_cnn. Goal ≥ 10×."""
+    import numpy as np
+    import torch
+    import torch.nn.functional as F
+
+    from trainables.trials.classifier import build_net, parse_config
+    from trainables.data.augment import batch_augment, classical_augment, resize_images
+    from trainables.core.fit import _normalise
+    from trainables.nets.registry import net_spec
+
+    torch.set_num_threads(1)
+    min_s, batch = (1.0, 64) if quick else (5.0, 64)
+    rng = np.random.default_rng(0)
+    faces = rng.integers(0, 256, (2048, 48, 48), dtype=np.uint8)
+    rows, model_rates = [], {}
+    for name in nets:
+        size = net_spec(name).input_size
+        images = torch.from_numpy(resize_images(faces, size))
+        generator = torch.Generator().manual_seed(0)
+
+        def input_step():
+            idx = torch.randint(0, len(images), (batch,), generator=generator)
+            batch_augment(images[idx].unsqueeze(1).float().div_(255), generator)
+
+        net = build_net(parse_config({"net": name, "dataset": "synthfaces", "width": 1.0}),
+                        7, torch.device("cpu"))
+        opt = torch.optim.Adam(net.parameters())
+        x = _normalise(images[:batch].unsqueeze(1).float() / 255).contiguous(memory_format=torch.channels_last)
+        y = torch.randint(0, 7, (batch,))
+
+        def train_step():
+            loss = F.cross_entropy(net(x), y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+
+        feed, train = _images_per_s(input_step, batch, min_s), _images_per_s(train_step, batch, min_s)
+        model_rates[name] = train
+        ratio = feed / train
+        rows.append(Row(figure=f"input pipeline (torch batch_augment) vs {name} training", ours=f"{feed:.0f} img/s",
+                        comparison=f"{train:.0f} img/s trained", ratio=ratio, goal="≥ 10×", passed=ratio >= 10,
+                        note=f"{size}×{size}, full width, batch {batch}, 1 thread",
+                        measured={"input_images_per_s": feed, "train_images_per_s": train}))
+    if "zhu_cnn" in model_rates:
+        def albumentations_step():
+            idx = rng.integers(0, len(faces), batch)
+            np.stack([classical_augment(faces[i], rng) for i in idx])
+
+        feed = _images_per_s(albumentations_step, batch, min_s)
+        ratio = feed / model_rates["zhu_cnn"]
+        rows.append(Row(figure="albumentations arm (classical_augment, per image) vs zhu_cnn training",
+                        ours=f"{feed:.0f} img/s", comparison=f"{model_rates['zhu_cnn']:.0f} img/s trained", ratio=ratio,
+                        goal="≥ 10×", passed=ratio >= 10, note="not on any training path: the studies use batch_augment",
+                        measured={"input_images_per_s": feed, "train_images_per_s": model_rates["zhu_cnn"]}))
+    return rows

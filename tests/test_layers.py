@@ -1,0 +1,93 @@
+"""trainables/ in layers: trials -> gans -> core -> (data, nets). Read from the source with
+`ast`, so a wrong import fails here even where nothing runs it (an import inside a function)."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+TRAINABLES = ROOT / "trainables"
+LAYERS = {"data": 0, "nets": 0, "core": 1, "gans": 2, "trials": 3}  # an import may only point down or sideways
+MAX_MODULES_PER_FOLDER = 13
+MAX_LINES = 350
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def modules() -> dict[str, Path]:
+    return {module_name(p): p for p in sorted(TRAINABLES.rglob("*.py"))}
+
+
+def imported(path: Path) -> set[str]:
+    """The trainables modules `path` imports, anywhere in it (`from trainables.x import y`
+    counts as trainables.x.y when that is a module, else trainables.x)."""
+    known = modules()
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.startswith("trainables"))
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("trainables"):
+            for alias in node.names:
+                sub = f"{node.module}.{alias.name}"
+                found.add(sub if sub in known else node.module)
+    return found
+
+
+def layer(name: str) -> int | None:
+    parts = name.split(".")
+    return LAYERS.get(parts[1]) if len(parts) > 1 else None
+
+
+@pytest.mark.parametrize("name", sorted(modules()))
+def test_no_module_imports_from_a_higher_layer(name):
+    own = layer(name)
+    if own is None:
+        return
+    upward = sorted(m for m in imported(modules()[name]) if (layer(m) or 0) > own)
+    assert not upward, f"{name} imports from a higher layer: {upward}"
+
+
+def test_every_module_sits_in_a_layer():
+    assert [n for n in modules() if n != "trainables" and layer(n) is None] == []
+
+
+def test_no_import_cycle_between_trainables_modules():
+    """Over core, gans and trials: nets/ keeps its registration cycle (registry.py imports
+    the nets that register themselves with it), and a cycle through data or nets would
+    need an upward import, which the test above fails."""
+    known = {n: p for n, p in modules().items() if (layer(n) or 0) > 0}
+    graph = {name: sorted(m for m in imported(path) if m in known and m != name) for name, path in known.items()}
+    state: dict[str, str] = {}
+
+    def visit(name: str, path: list[str]) -> list[str] | None:
+        state[name] = "open"
+        for dep in graph[name]:
+            if state.get(dep) == "open":
+                return path + [name, dep]
+            if dep not in state and (cycle := visit(dep, path + [name])):
+                return cycle
+        state[name] = "done"
+        return None
+
+    for name in graph:
+        if name not in state and (cycle := visit(name, [])):
+            start = cycle.index(cycle[-1])
+            pytest.fail("import cycle: " + " -> ".join(cycle[start:]))
+
+
+def test_no_folder_holds_more_than_13_modules():
+    folders = {p.parent for p in TRAINABLES.rglob("*.py")}
+    crowded = {str(f.relative_to(ROOT)): n for f in folders
+               if (n := len([p for p in f.glob("*.py") if p.name not in ("__init__.py", "__main__.py")]))
+               > MAX_MODULES_PER_FOLDER}
+    assert not crowded, f"folders over {MAX_MODULES_PER_FOLDER} modules: {crowded}"
+
+
+def test_no_module_over_350_lines():
+    long = {str(p.relative_to(ROOT)): n for p in TRAINABLES.rglob("*.py")
+            if (n := len(p.read_text().splitlines())) > MAX_LINES}
+    assert not long, f"modules over {MAX_LINES} lines: {long}"

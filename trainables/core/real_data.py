@@ -1,0 +1,79 @@
+"""The real data of one trial: a dataset loaded, split for the trial's fold and seed, with
+labels as contiguous class indices; and the conversions to the tensors a net trains on."""
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from trainables.core.fit import TensorSplit
+from trainables.data import (EMOTIONS, FaceData, Splits, drop_cross_split_duplicates, load_dataset, make_splits,
+                              resize_images)
+
+
+def resolve_protocol(cfg, data) -> str:
+    """'auto' takes the official split where there is one, else subject-independent folds
+    where subjects are known, else stratified folds."""
+    if cfg.protocol != "auto":
+        return cfg.protocol
+    if data.usage is not None:
+        return "official"
+    return "subject_kfold" if data.subjects is not None else "kfold"
+
+
+def tensor_split(images: np.ndarray, labels: np.ndarray, idx: np.ndarray, size: int) -> TensorSplit:
+    """The images and labels at `idx` as a TensorSplit at the net's input size."""
+    return images_split(images[idx], labels[idx], size)
+
+
+def images_split(images: np.ndarray, labels: np.ndarray, size: int) -> TensorSplit:
+    """uint8 N×H×W images and class indices as a TensorSplit at the net's input size."""
+    x = torch.from_numpy(resize_images(images, size)).unsqueeze(1)
+    return TensorSplit(x, torch.from_numpy(np.asarray(labels)).long())
+
+
+def concat_splits(a: TensorSplit, b: TensorSplit) -> TensorSplit:
+    return TensorSplit(torch.cat([a.x, b.x]), torch.cat([a.y, b.y]))
+
+
+@dataclass(frozen=True)
+class RealData:
+    """One dataset split for one trial, labels as contiguous class indices (CK+ has
+    contempt and no neutral, so indices follow the classes the dataset has)."""
+
+    data: FaceData
+    splits: Splits
+    class_names: list[str]
+    labels: np.ndarray
+
+
+def device_for(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def load_real_data(cfg) -> RealData:
+    """`cfg`: a trial config with the data fields (dataset, data_root, dataset_options,
+    cache_dir, protocol, seed, fold, n_folds, val_fraction, class_fraction, drop_duplicates)."""
+    data = load_dataset(cfg.dataset, cfg.data_root, cache_dir=cfg.cache_dir, **cfg.dataset_options)
+    splits = make_splits(data, resolve_protocol(cfg, data), seed=cfg.seed, fold=cfg.fold, n_folds=cfg.n_folds,
+                         val_fraction=cfg.val_fraction, class_fraction=cfg.class_fraction)
+    if cfg.drop_duplicates:
+        splits = drop_cross_split_duplicates(data, splits)
+    class_names = list(data.classes())
+    remap = np.full(int(data.labels.max()) + 1, -1)
+    for k, name in enumerate(class_names):
+        remap[EMOTIONS.index(name)] = k
+    return RealData(data, splits, class_names, remap[data.labels])
+
+
+def judge_split(cfg, real: RealData) -> np.ndarray:
+    """The training split before `class_fraction` sampling: the judge is a measuring
+    instrument, trained on all the real training data there is."""
+    if cfg.class_fraction is None:
+        return real.splits.train
+    whole = load_real_data(dataclasses.replace(cfg, class_fraction=None))
+    assert np.array_equal(whole.splits.val, real.splits.val) and np.array_equal(whole.splits.test, real.splits.test)
+    return whole.splits.train
