@@ -31,10 +31,10 @@ from trainables.data import resize_images
 from trainables.data.cache import cache_root, sha256_json
 from trainables.fesr_fit import PAPER_LAMBDAS, FESROptions, FESRTrainer
 from trainables.fesr_variants import VARIANTS, get_variant, pretrained_gan_key
+from trainables.gans.checkpoint import load_checkpoint, save_atomic, save_checkpoint
 from trainables.identity import IdentityOptions, identity_extractor, load_module
 from trainables.metrics import classification_metrics
 from trainables.reporting import Reporter
-from trainables.synthetic_cache import torch_save_atomic
 
 
 @dataclass(frozen=True)
@@ -143,12 +143,12 @@ class Checkpoint:
 
     @staticmethod
     def save(directory: Path, trainer: FESRTrainer, t: int, best: dict, history: list) -> None:
-        torch.save({"trainer": trainer.state_dict(), "t": t, "best": best, "history": history},
-                   Path(directory) / Checkpoint.NAME)
+        save_checkpoint(Path(directory) / Checkpoint.NAME, trainer.bundle, t=t, best=best, history=history)
 
     @staticmethod
-    def load(directory: str, device) -> dict:
-        return torch.load(Path(directory) / Checkpoint.NAME, map_location=device, weights_only=False)
+    def load(directory: str, trainer: FESRTrainer, device) -> dict:
+        """Restore `trainer` in place; returns t, best and history."""
+        return load_checkpoint(Path(directory) / Checkpoint.NAME, trainer.bundle, map_location=device)
 
 
 @dataclass
@@ -200,8 +200,7 @@ def train_fesr(config: dict, reporter: Reporter) -> dict:
     identity_key = cfg.identity if variant.identity else "none"
     stage1_cache = pretrained_path(cfg, real, identity_key) if trainer.pretrain_iters and variant.recognizer else None
     if restored:
-        state = Checkpoint.load(restored, device)
-        trainer.load_state_dict(state["trainer"])
+        state = Checkpoint.load(restored, trainer, device)
         t, best, history = state["t"], state["best"], state["history"]
     elif stage1_cache is not None and stage1_cache.exists():
         trainer.load_state_dict(torch.load(stage1_cache, map_location=device, weights_only=True))
@@ -230,7 +229,7 @@ def train_fesr(config: dict, reporter: Reporter) -> dict:
             metrics.update({"val/acc": acc, "val/acc_best": best["acc"], "best_iteration": best["t"],
                             "selection/at_fraction": selection_fraction(best["t"], trainer)})
         if boundary and stage1_cache is not None and not stage1_cache.exists():
-            torch_save_atomic(trainer.gan_state(), stage1_cache)
+            save_atomic(trainer.gan_state(), stage1_cache)
         if t == trainer.total_iters:
             metrics.update(finish(cfg, trainer, real, images, labels, best, reporter, device, identity))
         history.append({k: v for k, v in metrics.items() if k.startswith(("loss/", "val/"))})

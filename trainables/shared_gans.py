@@ -12,13 +12,14 @@ from typing import Callable, Protocol
 
 import torch
 
-from trainables.synthetic_cache import torch_save_atomic
+from trainables.gans.checkpoint import load_checkpoint, save_atomic, save_checkpoint
+from trainables.gans.contract import GANBundle
 
 
 class IterativeTrainer(Protocol):
+    bundle: GANBundle
+
     def step(self, t: int) -> dict[str, float]: ...
-    def state_dict(self) -> dict: ...
-    def load_state_dict(self, state: dict) -> None: ...
 
 
 @contextmanager
@@ -41,9 +42,7 @@ def train_resumable(trainer: IterativeTrainer, iters: int, partial: Path, save_e
     the last `save_every` iterations."""
     t = 0
     if partial.exists():
-        state = torch.load(partial, map_location="cpu", weights_only=False)
-        trainer.load_state_dict(state["trainer"])
-        t = state["t"]
+        t = load_checkpoint(partial, trainer.bundle, map_location="cpu")["t"]
     sums: dict[str, float] = {}
     counts: dict[str, int] = {}
     while t < iters:
@@ -54,7 +53,7 @@ def train_resumable(trainer: IterativeTrainer, iters: int, partial: Path, save_e
             counts[name] = counts.get(name, 0) + 1
         t += 1
         if t % save_every == 0 and t < iters:
-            torch_save_atomic({"trainer": trainer.state_dict(), "t": t}, partial)
+            save_checkpoint(partial, trainer.bundle, t=t)
     return {k: v / counts[k] for k, v in sums.items()}
 
 
@@ -67,6 +66,6 @@ def shared_state(path: Path, build: Callable[[Path], dict]) -> tuple[dict, bool]
             return torch.load(path, map_location="cpu", weights_only=False), True
         partial = path.with_name(path.name + ".partial")
         state = build(partial)
-        torch_save_atomic(state, path)
+        save_atomic(state, path)
         partial.unlink(missing_ok=True)
         return state, False

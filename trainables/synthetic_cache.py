@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from trainables.data.cache import cache_root, sha256_json
+from trainables.gans.checkpoint import save_atomic as torch_save_atomic  # noqa: F401 (its callers import it from here)
 
 
 def state_hash(module: torch.nn.Module) -> str:
@@ -58,16 +59,3 @@ def synthetic_set(cache_dir, generator_hash: str, class_name: str, count: int, s
         Path(tmp).unlink(missing_ok=True)
         raise
     return images, False
-
-
-def torch_save_atomic(obj, path: Path) -> None:
-    """torch.save to a temporary file renamed into place: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pt")
-    os.close(fd)
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
