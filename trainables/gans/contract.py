@@ -22,6 +22,11 @@ class GANBundle:
     nets: dict[str, nn.Module]
     optims: dict[str, torch.optim.Optimizer]
 
+    def parameters(self):
+        """Every net's parameters, net by net."""
+        for net in self.nets.values():
+            yield from net.parameters()
+
     def train(self) -> "GANBundle":
         for net in self.nets.values():
             net.train()
