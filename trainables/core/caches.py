@@ -64,9 +64,9 @@ def synthetic_set(cache_dir, generator_hash: str, class_name: str, count: int, s
         raise
     return images, False
 
-
 def torch_save_atomic(obj, path: Path) -> None:
     """torch.save to a temporary file renamed into place: readers never see half a file."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pt")
     os.close(fd)

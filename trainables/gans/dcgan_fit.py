@@ -6,9 +6,12 @@ argument, so no label can reach it."""
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 
-from trainables.nets.dcgan import Z_DIM, DCDiscriminator, DCGenerator
+from trainables.gans import dcgan
+from trainables.gans.checkpoint import bundle_state, load_bundle_state
+from trainables.gans.contract import update
+from trainables.gans.dcgan import build_dcgan
+from trainables.nets.dcgan import Z_DIM
 
 
 @dataclass(frozen=True)
@@ -27,42 +30,32 @@ class DCGANTrainer:
         """`images`: N×1×S×S in [-1, 1], S = opts.size."""
         self.opts, self.images, self.device = opts, images, device
         torch.manual_seed(opts.seed)
-        self.generator = DCGenerator(opts.size, opts.width).to(device)
-        self.discriminator = DCDiscriminator(opts.size, opts.width).to(device)
-        self.opt_g = torch.optim.Adam(self.generator.parameters(), opts.lr, betas=(opts.beta1, 0.999))
-        self.opt_d = torch.optim.Adam(self.discriminator.parameters(), opts.lr, betas=(opts.beta1, 0.999))
+        self.bundle = build_dcgan(opts.size, opts.width, opts.lr, opts.beta1, device)
+        self.generator, self.discriminator = self.bundle.nets["generator"], self.bundle.nets["discriminator"]
+        self.opt_g, self.opt_d = self.bundle.optims["g"], self.bundle.optims["d"]
 
     def step(self, t: int) -> dict[str, float]:
+        """Iteration t: the discriminator's update, then the generator's on the same fakes."""
         o = self.opts
         gen = torch.Generator().manual_seed(o.seed * 1_000_003 + t)
         b = min(o.batch_size, len(self.images))
         x = self.images[torch.randint(0, len(self.images), (b,), generator=gen)].to(self.device)
         z = torch.randn(b, Z_DIM, generator=gen).to(self.device)
-        G, D = self.generator.train(), self.discriminator.train()
-        fake = G(z)
-        real_logit, fake_logit = D(x), D(fake.detach())
-        d_loss = (F.binary_cross_entropy_with_logits(real_logit, torch.ones_like(real_logit))
-                  + F.binary_cross_entropy_with_logits(fake_logit, torch.zeros_like(fake_logit)))
-        self.opt_d.zero_grad(set_to_none=True)
-        d_loss.backward()
-        self.opt_d.step()
-        g_logit = D(fake)
-        g_loss = F.binary_cross_entropy_with_logits(g_logit, torch.ones_like(g_logit))
-        self.opt_g.zero_grad(set_to_none=True)
-        g_loss.backward()
-        self.opt_g.step()
-        return {"d": d_loss.item(), "g": g_loss.item()}
+        batch = (x, z)
+        self.bundle.train()
+        fake = dcgan.generate(self.bundle, batch)
+        d_loss, d_logs = dcgan.d_step(self.bundle, batch, fake)
+        update(self.bundle.optims["d"], d_loss)
+        g_loss, g_logs = dcgan.g_step(self.bundle, batch, fake)
+        update(self.bundle.optims["g"], g_loss)
+        return {"d": d_logs["loss_d"], "g": g_logs["loss_g"]}
 
     @torch.no_grad()
     def sample(self, z: torch.Tensor) -> torch.Tensor:
         return self.generator.eval()(z.to(self.device))
 
     def state_dict(self) -> dict:
-        return {"generator": self.generator.state_dict(), "discriminator": self.discriminator.state_dict(),
-                "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict()}
+        return bundle_state(self.bundle)
 
     def load_state_dict(self, state: dict) -> None:
-        self.generator.load_state_dict(state["generator"])
-        self.discriminator.load_state_dict(state["discriminator"])
-        self.opt_g.load_state_dict(state["opt_g"])
-        self.opt_d.load_state_dict(state["opt_d"])
+        load_bundle_state(self.bundle, state)

@@ -16,14 +16,14 @@ import numpy as np
 import torch
 from PIL import Image
 
-from trainables.core.caches import torch_save_atomic
 from trainables.core.metrics import frechet_distance, inception_score, kernel_inception_distance
 from trainables.data import resize_images
 from trainables.data.cache import cache_root, sha256_json
 from trainables.gans.dcgan_fit import DCGANOptions, DCGANTrainer
+from trainables.gans.checkpoint import load_checkpoint, save_checkpoint
 from trainables.gans.identity_sources import to_uint8
-from trainables.gans.shared_gans import shared_state
 from trainables.nets.dcgan import Z_DIM, DCDiscriminator
+from trainables.gans.shared_gans import shared_state
 
 
 @dataclass(frozen=True)
@@ -97,8 +97,7 @@ def pretrain_dcgan(images: np.ndarray, opts: PretrainOptions, judge, device: tor
         trainer = DCGANTrainer(dc, x, device)
         epoch, history, grids = 0, [], {}
         if partial.exists():
-            state = torch.load(partial, map_location="cpu", weights_only=False)
-            trainer.load_state_dict(state["trainer"])
+            state = load_checkpoint(partial, trainer.bundle, map_location="cpu")
             epoch, history, grids = state["epoch"], state["history"], state["grids"]
         while epoch < opts.epochs:
             losses = [trainer.step(epoch * steps + i) for i in range(steps)]
@@ -109,8 +108,7 @@ def pretrain_dcgan(images: np.ndarray, opts: PretrainOptions, judge, device: tor
             grids[epoch] = _grid_png(to_uint8(trainer.sample(fixed_z)))
             epoch += 1
             if epoch < opts.epochs:
-                torch_save_atomic({"trainer": trainer.state_dict(), "epoch": epoch, "history": history,
-                                   "grids": grids}, partial)
+                save_checkpoint(partial, trainer.bundle, epoch=epoch, history=history, grids=grids)
         return {"discriminator": trainer.discriminator.state_dict(), "history": history, "grids": grids}
 
     state, hit = shared_state(path, build)

@@ -29,8 +29,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from trainables.gans.fesr_variants import Variant
-from trainables.gans.losses import gradient_penalty
-from trainables.nets.fesgan import CODE_DIM, Decoder, Encoder, ImageDiscriminator, LatentDiscriminator, Recognizer
+from trainables.gans import fesgan
+from trainables.gans.checkpoint import bundle_state, load_bundle_state
+from trainables.gans.contract import update
+from trainables.gans.fesgan import build_fesgan, expression_code, intra_class_loss
+from trainables.nets.fesgan import CODE_DIM
+
+__all__ = ["PAPER_LAMBDAS", "FESROptions", "FESRTrainer", "expression_code", "intra_class_loss"]
 
 PAPER_LAMBDAS = (1.0, 10.0, 5.0, 1.0, 1.0, 0.001)  # λ1..λ6, Section IV-B
 
@@ -50,27 +55,8 @@ class FESROptions:
     seed: int = 0
 
 
-def expression_code(labels: torch.Tensor, n_classes: int, v: torch.Tensor) -> torch.Tensor:
-    """u(y′) = v ⊙ (2y′ − 1) (eq. 2): +v_k for the target class, −v_k for the others."""
-    return v * (2 * F.one_hot(labels, n_classes).float() - 1)
-
-
-def intra_class_loss(f_x: torch.Tensor, f_pr: torch.Tensor, f_pf: torch.Tensor,
-                     rdbp: bool) -> tuple[torch.Tensor, torch.Tensor]:
-    """(L^r_dist, L^rf_dist) of eqs. 15–16, batch means of Euclidean distances. With RDBP
-    (eqs. 17–18) the real–synthetic term treats R_ext(x) as a constant: its gradient
-    reaches R only through the synthetic branch."""
-    real_real = (f_x - f_pr).norm(dim=1).mean()
-    anchor = f_x.detach() if rdbp else f_x
-    return real_real, (anchor - f_pf).norm(dim=1).mean()
-
-
-def _adam(params, lr: float) -> torch.optim.Adam:
-    return torch.optim.Adam(params, lr=lr, betas=(0.5, 0.999))
-
-
 class FESRTrainer:
-    """The four networks, their optimisers, and one iteration of Algorithm 1 for a variant.
+    """The variant's bundle (trainables.gans.fesgan) and one iteration of Algorithm 1.
     `identity` maps images to identity features (frozen), or is None (L_id off)."""
 
     def __init__(self, variant: Variant, opts: FESROptions, n_classes: int, images: torch.Tensor,
@@ -81,26 +67,8 @@ class FESRTrainer:
         self.by_class = [torch.nonzero(labels == c).flatten() for c in range(n_classes)]
         self.identity = identity if variant.identity else None
         torch.manual_seed(opts.seed)
-        self.nets: dict[str, nn.Module] = {}
-        if variant.gan:
-            self.nets["encoder"] = Encoder(opts.size, opts.gan_width)
-            self.nets["decoder"] = Decoder(opts.size, n_classes, opts.gan_width)
-            if variant.d_img:
-                self.nets["d_img"] = ImageDiscriminator(opts.size, n_classes, opts.gan_width)
-            if variant.d_z:
-                self.nets["d_z"] = LatentDiscriminator()
-        if variant.recognizer:
-            self.nets["recognizer"] = Recognizer(opts.size, n_classes, opts.r_width, trunk)
-        for net in self.nets.values():
-            net.to(device)
-        self.optims: dict[str, torch.optim.Optimizer] = {}
-        if variant.gan:
-            self.optims["g"] = _adam([*self.nets["encoder"].parameters(), *self.nets["decoder"].parameters()], opts.lr)
-            for name in ("d_img", "d_z"):
-                if name in self.nets:
-                    self.optims[name] = _adam(self.nets[name].parameters(), opts.lr)
-        if variant.recognizer:
-            self.optims["r"] = _adam([p for p in self.nets["recognizer"].parameters() if p.requires_grad], opts.lr)
+        self.bundle = build_fesgan(variant, opts.size, opts.gan_width, opts.r_width, opts.lr, n_classes, device, trunk)
+        self.nets, self.optims = self.bundle.nets, self.bundle.optims
 
     # --- schedule ---------------------------------------------------------------------
     @property
@@ -147,82 +115,36 @@ class FESRTrainer:
         return self.nets["decoder"](z, expression_code(y, self.k, v)), y
 
     def step(self, t: int) -> dict[str, float]:
-        """Iteration t of Algorithm 1; returns the value of every loss term it computed."""
-        v, lam, d = self.variant, self.opts.lambdas, self._draw(t)
-        x, y = d["x"], d["y"]
+        """Iteration t of Algorithm 1: D_z's update (lines 3–6), D_img's (lines 8–9), in stage
+        2 R's (lines 14–16), then G's (line 19); returns the value of every loss term computed."""
+        v, lam, batch, bundle = self.variant, self.opts.lambdas, self._draw(t), self.bundle
         stage2 = self.in_stage2(t)
         gan_trains = v.gan and (not stage2 or v.joint)
-        logs: dict[str, torch.Tensor] = {}
-        for net in self.nets.values():
-            net.train()
+        logs: dict[str, float] = {}
+        bundle.train()
         if gan_trains:
-            enc, dec = self.nets["encoder"], self.nets["decoder"]
-            code = enc(x)
-            if v.d_z:  # lines 3–6: D_z on the prior against g(x)
-                dz = self.nets["d_z"]
-                real, fake = dz(d["z"]), dz(code.detach())
-                logs["d_z"] = (F.binary_cross_entropy_with_logits(real, torch.ones_like(real))
-                               + F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake)))
-                self._update("d_z", logs["d_z"])
-            x_hat = dec(code, expression_code(d["y_other"], self.k, d["v_hat"]))  # line 7, eq. 3
-            if v.d_img:  # lines 8–9, eq. 23
-                dimg = self.nets["d_img"]
-                score_real, cls_real = dimg(x)
-                logs["d_adv_img"] = dimg.critic(x_hat.detach()).mean() - score_real.mean()
-                logs["gp"] = gradient_penalty(dimg.critic, x, x_hat.detach(), d["gp_gen"])
-                loss = lam[4] * (logs["d_adv_img"] + self.opts.gp_weight * logs["gp"])
-                if v.d_img_cls:
-                    logs["d_cls_real"] = F.cross_entropy(cls_real, y)
-                    loss = loss + logs["d_cls_real"]
-                self._update("d_img", loss)
-            x_rec = dec(code, expression_code(y, self.k, d["v_rec"]))  # line 10, eq. 11
-            g_terms = []
-            if v.d_img:
-                score_fake, cls_fake = self.nets["d_img"](x_hat)
-                logs["g_adv_img"] = -score_fake.mean()
-                g_terms.append(logs["g_adv_img"])
-                if v.d_img_cls:
-                    logs["g_cls_d"] = F.cross_entropy(cls_fake, d["y_other"])
-                    g_terms.append(lam[3] * logs["g_cls_d"])
+            tr = fesgan.translate(bundle, batch, self.k)
             if v.d_z:
-                score = self.nets["d_z"](code)
-                logs["g_adv_z"] = F.binary_cross_entropy_with_logits(score, torch.ones_like(score))
-                g_terms.append(lam[0] * logs["g_adv_z"])
-            if v.rec:
-                logs["rec"] = (x_rec - x).abs().mean()
-                g_terms.append(lam[1] * logs["rec"])
-            if self.identity is not None:
-                f_rec, f_x = self.identity(torch.cat([x_rec, x])).chunk(2)
-                logs["id"] = (f_rec - f_x.detach()).abs().mean()
-                g_terms.append(lam[2] * logs["id"])
-        if stage2:  # lines 14–16, eqs. 19–21, 26
-            r = self.nets["recognizer"]
-            x_pf = None
+                loss, step_logs = fesgan.dz_step(bundle, batch, tr.code)
+                update(self.optims["d_z"], loss)
+                logs.update(step_logs)
+            if v.d_img:
+                loss, step_logs = fesgan.dimg_step(bundle, batch, tr.x_hat, lam, self.opts.gp_weight, v.d_img_cls)
+                update(self.optims["d_img"], loss)
+                logs.update(step_logs)
+        synthetic = None
+        if stage2:
             if v.gan:
                 with torch.set_grad_enabled(gan_trains):
-                    x_pf, y_pf = self.synthesize(x, y, d["v_pf"], d["z"])
-            # One forward pass over x, x^{p,f} and x^{p,r} (R has no batch statistics, so this
-            # is the same as three passes, in fewer and larger operations).
-            parts = [x] + ([x_pf.detach()] if x_pf is not None else []) + ([d["x_pr"]] if x_pf is not None
-                                                                             and v.intra else [])
-            feats = r.features(torch.cat(parts)).split([len(p) for p in parts])
-            f_x = feats[0]
-            logs["r_cls_real"] = F.cross_entropy(r.cls(f_x), y)
-            loss_r = logs["r_cls_real"]
-            if x_pf is not None:
-                f_pf = feats[1]
-                logs["r_cls_fake"] = F.cross_entropy(r.cls(f_pf), y_pf)
-                loss_r = loss_r + logs["r_cls_fake"]
-                if v.intra:
-                    logs["intra_rr"], logs["intra_rf"] = intra_class_loss(f_x, feats[2], f_pf, v.rdbp)
-                    loss_r = loss_r + lam[5] * (logs["intra_rr"] + logs["intra_rf"])
-            self._update("r", loss_r)
-            if gan_trains:  # eq. 25: R's classification of the synthetic images also trains G
-                logs["g_cls_r"] = F.cross_entropy(r(x_pf), y_pf)
-                g_terms.append(lam[3] * logs["g_cls_r"])
-        if gan_trains:  # line 19
-            self._update("g", torch.stack(g_terms).sum())
-        return {name: float(value.detach()) for name, value in logs.items()}
+                    synthetic = self.synthesize(batch["x"], batch["y"], batch["v_pf"], batch["z"])
+            loss, step_logs = fesgan.r_step(bundle, batch, synthetic, lam, v)
+            update(self.optims["r"], loss)
+            logs.update(step_logs)
+        if gan_trains:
+            loss, step_logs = fesgan.g_step(bundle, batch, tr, lam, v, self.identity, synthetic)
+            update(self.optims["g"], loss)
+            logs.update(step_logs)
+        return logs
 
     @property
     def recognizer_steps(self) -> int:
@@ -231,29 +153,16 @@ class FESRTrainer:
         opt = self.optims.get("r")
         return max((int(state["step"]) for state in opt.state.values()), default=0) if opt else 0
 
-    def _update(self, name: str, loss: torch.Tensor) -> None:
-        opt = self.optims[name]
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-
     # --- state ------------------------------------------------------------------------
-    def state_dict(self, names: tuple[str, ...] | None = None) -> dict:
-        nets = {k: n.state_dict() for k, n in self.nets.items() if names is None or k in names}
-        opts = {k: o.state_dict() for k, o in self.optims.items()
-                if names is None or k in {"g": ("encoder",), "d_img": ("d_img",), "d_z": ("d_z",),
-                                          "r": ("recognizer",)}[k][0] in names}
-        return {"nets": nets, "optims": opts}
+    def state_dict(self) -> dict:
+        return bundle_state(self.bundle)
 
     def load_state_dict(self, state: dict) -> None:
-        for k, s in state["nets"].items():
-            self.nets[k].load_state_dict(s)
-        for k, s in state["optims"].items():
-            self.optims[k].load_state_dict(s)
+        load_bundle_state(self.bundle, state)
 
     def gan_state(self) -> dict:
         """FESGAN's networks and optimisers: what stage 1 leaves for stage 2."""
-        return self.state_dict(("encoder", "decoder", "d_img", "d_z"))
+        return bundle_state(self.bundle, nets=("encoder", "decoder", "d_img", "d_z"), optims=("g", "d_img", "d_z"))
 
     @torch.no_grad()
     def predict(self, images: torch.Tensor, batch: int = 256) -> np.ndarray:

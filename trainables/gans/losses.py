@@ -82,6 +82,17 @@ def cycle_loss(mode: str, original: torch.Tensor, reconstructed: torch.Tensor, d
     return loss, {"loss_cyc": loss.item(), "cyc_weight": weight.mean().item()}
 
 
+def classification_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """−log p(label | x): cross-entropy of class logits against class indices, batch mean
+    (StarGAN's L_cls, FESR's L_cls,D and L_cls,R)."""
+    return F.cross_entropy(logits, labels)
+
+
+def reconstruction_loss(original: torch.Tensor, reconstructed: torch.Tensor) -> torch.Tensor:
+    """E‖x − x_rec‖₁ as a per-element mean (StarGAN's L_rec, FESR's eq. 10)."""
+    return (original - reconstructed).abs().mean()
+
+
 def gamma_at(schedule: str, gamma_max: float, epoch: float, epochs: int) -> float:
     """γ of the weighted cycle loss as a pure function of the (fractional) epoch:
     `constant` γ_max, or `linear` from 0 at the start to γ_max at the last epoch."""
@@ -99,4 +110,4 @@ def linear_decay(step: int, total_steps: int, decay_start: float = 0.5) -> float
 
 
 __all__ = ["ADVERSARIAL", "CYCLE", "GAMMA_SCHEDULES", "disc_loss", "gen_adv_loss", "gradient_penalty",
-           "cycle_loss", "gamma_at", "linear_decay", "realness"]
+           "cycle_loss", "classification_loss", "reconstruction_loss", "gamma_at", "linear_decay", "realness"]

@@ -9,13 +9,15 @@ from typing import Callable, Protocol
 
 import torch
 
+from trainables.gans.checkpoint import load_checkpoint, save_checkpoint
+from trainables.gans.contract import GANBundle
 from trainables.core.caches import file_lock, torch_save_atomic
 
 
 class IterativeTrainer(Protocol):
+    bundle: GANBundle
+
     def step(self, t: int) -> dict[str, float]: ...
-    def state_dict(self) -> dict: ...
-    def load_state_dict(self, state: dict) -> None: ...
 
 
 def train_resumable(trainer: IterativeTrainer, iters: int, partial: Path, save_every: int = 200) -> dict[str, float]:
@@ -24,9 +26,7 @@ def train_resumable(trainer: IterativeTrainer, iters: int, partial: Path, save_e
     the last `save_every` iterations."""
     t = 0
     if partial.exists():
-        state = torch.load(partial, map_location="cpu", weights_only=False)
-        trainer.load_state_dict(state["trainer"])
-        t = state["t"]
+        t = load_checkpoint(partial, trainer.bundle, map_location="cpu")["t"]
     sums: dict[str, float] = {}
     counts: dict[str, int] = {}
     while t < iters:
@@ -37,7 +37,7 @@ def train_resumable(trainer: IterativeTrainer, iters: int, partial: Path, save_e
             counts[name] = counts.get(name, 0) + 1
         t += 1
         if t % save_every == 0 and t < iters:
-            torch_save_atomic({"trainer": trainer.state_dict(), "t": t}, partial)
+            save_checkpoint(partial, trainer.bundle, t=t)
     return {k: v / counts[k] for k, v in sums.items()}
 
 

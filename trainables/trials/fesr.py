@@ -35,6 +35,7 @@ from trainables.data import resize_images
 from trainables.data.cache import cache_root, sha256_json
 from trainables.gans.fesr_fit import PAPER_LAMBDAS, FESROptions, FESRTrainer
 from trainables.gans.fesr_variants import VARIANTS, get_variant, pretrained_gan_key
+from trainables.gans.checkpoint import load_checkpoint, save_checkpoint
 from trainables.gans.identity import IdentityOptions, identity_extractor, load_module
 from trainables.trials.classifier import ClassifierConfig
 
@@ -145,12 +146,12 @@ class Checkpoint:
 
     @staticmethod
     def save(directory: Path, trainer: FESRTrainer, t: int, best: dict, history: list) -> None:
-        torch.save({"trainer": trainer.state_dict(), "t": t, "best": best, "history": history},
-                   Path(directory) / Checkpoint.NAME)
+        save_checkpoint(Path(directory) / Checkpoint.NAME, trainer.bundle, t=t, best=best, history=history)
 
     @staticmethod
-    def load(directory: str, device) -> dict:
-        return torch.load(Path(directory) / Checkpoint.NAME, map_location=device, weights_only=False)
+    def load(directory: str, trainer: FESRTrainer, device) -> dict:
+        """Restore `trainer` in place; returns t, best and history."""
+        return load_checkpoint(Path(directory) / Checkpoint.NAME, trainer.bundle, map_location=device)
 
 
 @dataclass
@@ -202,8 +203,7 @@ def train_fesr(config: dict, reporter: Reporter) -> dict:
     identity_key = cfg.identity if variant.identity else "none"
     stage1_cache = pretrained_path(cfg, real, identity_key) if trainer.pretrain_iters and variant.recognizer else None
     if restored:
-        state = Checkpoint.load(restored, device)
-        trainer.load_state_dict(state["trainer"])
+        state = Checkpoint.load(restored, trainer, device)
         t, best, history = state["t"], state["best"], state["history"]
     elif stage1_cache is not None and stage1_cache.exists():
         trainer.load_state_dict(torch.load(stage1_cache, map_location=device, weights_only=True))

@@ -36,12 +36,16 @@ from sklearn.svm import LinearSVC
 from torch import nn
 
 from trainables.core.config import ConfigError, from_dict
+from trainables.gans.checkpoint import load_checkpoint, save_checkpoint
+from trainables.gans.contract import GANBundle, update
+from trainables.gans import cyclegan
+from trainables.gans.losses import linear_decay
 from trainables.core.reporting import Reporter
-from trainables.gans.losses import cycle_loss, disc_loss, gen_adv_loss, linear_decay
 
 MEANS = np.array([[0.0, 6.0], [6.5, 7.0], [2.0, 2.0]])
 COVARIANCE = np.array([[2.0, 1.0], [1.0, 2.0]])
 MINOR = 2
+CHECKPOINT = "state.pt"
 
 
 @dataclass(frozen=True)
@@ -122,53 +126,37 @@ def _mlp(n_out: int, hidden: int) -> nn.Sequential:
 
 
 def build_nets(hidden: int) -> nn.ModuleDict:
-    """A = the reference class, B = the minority class."""
-    return nn.ModuleDict({"generator_ab": _mlp(2, hidden), "generator_ba": _mlp(2, hidden),
-                          "disc_a": _mlp(1, hidden), "disc_b": _mlp(1, hidden)})
+    """Named as trainables.gans.cyclegan's nets: the reference class is domain R, the
+    minority class domain T."""
+    return nn.ModuleDict({"generator_rt": _mlp(2, hidden), "generator_tr": _mlp(2, hidden),
+                          "disc_r": _mlp(1, hidden), "disc_t": _mlp(1, hidden)})
 
 
-def g_step(nets: nn.ModuleDict, opt, a: torch.Tensor, b: torch.Tensor, cfg: ToyConfig) -> dict:
-    fake_b, fake_a = nets["generator_ab"](a), nets["generator_ba"](b)
-    adv_ab, _ = gen_adv_loss(cfg.adv_loss, nets["disc_b"](fake_b))
-    adv_ba, _ = gen_adv_loss(cfg.adv_loss, nets["disc_a"](fake_a))
-    cyc_a, _ = cycle_loss("l1", a, nets["generator_ba"](fake_b))
-    cyc_b, _ = cycle_loss("l1", b, nets["generator_ab"](fake_a))
-    loss = adv_ab + adv_ba + cfg.lambda_cyc * (cyc_a + cyc_b)
-    opt.zero_grad(set_to_none=True)
-    loss.backward()
-    opt.step()
-    return {"loss_g_adv": (adv_ab + adv_ba).item(), "loss_cyc": (cyc_a + cyc_b).item()}
-
-
-def d_step(nets: nn.ModuleDict, opt, a: torch.Tensor, b: torch.Tensor, cfg: ToyConfig) -> dict:
-    with torch.no_grad():
-        fake_b, fake_a = nets["generator_ab"](a), nets["generator_ba"](b)
-    loss_a, _ = disc_loss(cfg.adv_loss, nets["disc_a"](a), nets["disc_a"](fake_a))
-    loss_b, _ = disc_loss(cfg.adv_loss, nets["disc_b"](b), nets["disc_b"](fake_b))
-    loss = loss_a + loss_b
-    opt.zero_grad(set_to_none=True)
-    loss.backward()
-    opt.step()
-    return {"loss_d": loss.item()}
-
-
-def train_steps(nets, opt_g, opt_d, domain_a, domain_b, batches: torch.Generator, start: int, n: int,
+def train_steps(bundle: GANBundle, domain_a, domain_b, batches: torch.Generator, start: int, n: int,
                 cfg: ToyConfig) -> dict:
-    """`n` CycleGAN steps from step `start`; returns the mean of each logged loss."""
+    """`n` CycleGAN steps from step `start` (the generators' update, then the
+    discriminators' on fakes of the updated generators); returns the mean of each logged loss."""
+    losses = cyclegan.CycleGANLosses(cfg.adv_loss, "l1", cfg.lambda_cyc)
     sums: dict[str, float] = {}
     for step in range(start, start + n):
-        for opt in (opt_g, opt_d):
+        for opt in bundle.optims.values():
             for group in opt.param_groups:
                 group["lr"] = cfg.lr * linear_decay(step, cfg.gan_steps)
         a = domain_a[torch.randint(len(domain_a), (cfg.batch_size,), generator=batches)]
         b = domain_b[torch.randint(len(domain_b), (cfg.batch_size,), generator=batches)]
-        logs = {**g_step(nets, opt_g, a, b, cfg), **d_step(nets, opt_d, a, b, cfg)}
+        loss_g, logs_g = cyclegan.g_step(bundle, (a, b), cyclegan.translate(bundle, a, b), losses)
+        update(bundle.optims["g"], loss_g)
+        with torch.no_grad():
+            fakes = cyclegan.translate(bundle, a, b)
+        loss_d, logs_d = cyclegan.d_step(bundle, (a, b), fakes, losses)
+        update(bundle.optims["d"], loss_d)
+        logs = {"loss_g_adv": logs_g["loss_g_adv"], "loss_cyc": logs_g["loss_cyc"], **logs_d}
         sums = {k: sums.get(k, 0.0) + v for k, v in logs.items()}
     return {k: v / n for k, v in sums.items()}
 
 
 class Translator:
-    """Reference → minority points through `generator_ab`, in the data's own coordinates
+    """Reference → minority points through `generator_rt`, in the data's own coordinates
     (the nets see standardised ones)."""
 
     def __init__(self, data: ToyData, cfg: ToyConfig):
@@ -180,9 +168,9 @@ class Translator:
     def norm(self, x: np.ndarray) -> torch.Tensor:
         return (torch.from_numpy(x) - self.mean) / self.std
 
-    def __call__(self, generator_ab: nn.Module) -> np.ndarray:
+    def __call__(self, generator_rt: nn.Module) -> np.ndarray:
         with torch.no_grad():
-            return (generator_ab(self.norm(self.inputs)) * self.std + self.mean).numpy()
+            return (generator_rt(self.norm(self.inputs)) * self.std + self.mean).numpy()
 
 
 def fit_svm(x: np.ndarray, y: np.ndarray, cfg: ToyConfig) -> LinearSVC:
@@ -209,11 +197,6 @@ def oversampled(data: ToyData, cfg: ToyConfig) -> tuple[np.ndarray, np.ndarray]:
     copies, rest = divmod(cfg.n_generated, len(minor))
     pick = np.random.default_rng([cfg.seed, 4]).choice(len(minor), rest, replace=False)
     return _augmented(data, np.concatenate([np.tile(minor, (copies, 1)), minor[pick]]))
-
-
-def _save(path: Path, nets, opt_g, opt_d, step, batches, best) -> None:
-    torch.save({"nets": nets.state_dict(), "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
-                "step": step, "batches": batches.get_state(), "best": best}, path / "state.pt")
 
 
 def _write_points(reporter: Reporter, data: ToyData, generated: np.ndarray) -> None:
@@ -254,38 +237,31 @@ def train_toy(config: dict, reporter: Reporter) -> dict:
 
     torch.manual_seed(cfg.seed)
     nets = build_nets(cfg.hidden)
-    generators = [*nets["generator_ab"].parameters(), *nets["generator_ba"].parameters()]
-    discs = [*nets["disc_a"].parameters(), *nets["disc_b"].parameters()]
-    opt_g = torch.optim.Adam(generators, lr=cfg.lr, betas=(0.5, 0.999))
-    opt_d = torch.optim.Adam(discs, lr=cfg.lr, betas=(0.5, 0.999))
+    bundle = cyclegan.bundle_of(dict(nets.items()), cfg.adv_loss, cfg.lr, cfg.lr)
     batches = torch.Generator().manual_seed(cfg.seed)
-    step, best = 0, {"val": -1.0, "step": -1, "generator_ab": None}
+    step, best = 0, {"val": -1.0, "step": -1, "generator_rt": None}
     restored = reporter.restore()
     if restored:
-        state = torch.load(Path(restored) / "state.pt", weights_only=False)
-        nets.load_state_dict(state["nets"])
-        opt_g.load_state_dict(state["opt_g"])
-        opt_d.load_state_dict(state["opt_d"])
-        batches.set_state(state["batches"])
-        step, best = state["step"], state["best"]
+        extra = load_checkpoint(Path(restored) / CHECKPOINT, bundle, {"batches": batches})
+        step, best = extra["step"], extra["best"]
 
     metrics: dict = {}
     while step < cfg.gan_steps:
         n = min(cfg.report_every, cfg.gan_steps - step)
-        logs = train_steps(nets, opt_g, opt_d, domain_a, domain_b, batches, step, n, cfg)
+        logs = train_steps(bundle, domain_a, domain_b, batches, step, n, cfg)
         step += n
-        val_acc, _ = accuracies(fit_svm(*_augmented(data, translate(nets["generator_ab"])), cfg),
+        val_acc, _ = accuracies(fit_svm(*_augmented(data, translate(nets["generator_rt"])), cfg),
                                 data.val_x, data.val_y)
         if val_acc > best["val"]:
-            best = {"val": val_acc, "step": step, "generator_ab": copy.deepcopy(nets["generator_ab"].state_dict())}
+            best = {"val": val_acc, "step": step, "generator_rt": copy.deepcopy(nets["generator_rt"].state_dict())}
         metrics = {"step": step, **{f"train/{k}": v for k, v in logs.items()}, "val/acc": val_acc,
                    "val/acc_best": best["val"], "val/best_step": best["step"], "val/acc_real_only": val_real,
                    "val/acc_oversample": val_over}
         if step == cfg.gan_steps:
-            chosen = copy.deepcopy(nets["generator_ab"])
-            chosen.load_state_dict(best["generator_ab"])
+            chosen = copy.deepcopy(nets["generator_rt"])
+            chosen.load_state_dict(best["generator_rt"])
             metrics.update(_final(reporter, data, real_svm, over_svm, translate(chosen), cfg))
         with tempfile.TemporaryDirectory(prefix="ferlab-ckpt-") as tmp:
-            _save(Path(tmp), nets, opt_g, opt_d, step, batches, best)
+            save_checkpoint(Path(tmp) / CHECKPOINT, bundle, {"batches": batches}, step=step, best=best)
             reporter.report(metrics, checkpoint_dir=tmp)
     return metrics
