@@ -11,7 +11,7 @@ from trainables.core.config import ConfigError
 from trainables.core.reporting import InProcessReporter, StageReporter
 from trainables.data import EMOTIONS
 from trainables.gans.cyclegan_fit import GANOptions, create_nets, train_cyclegan
-from trainables.gans.cyclegan_synthesis import reference_draw
+from trainables.synthetic.cyclegan_synthesis import reference_draw
 from trainables.trials.cyclegan import gan_options, parse_arm, parse_config, train_cyclegan_trial
 
 TINY = {"arm": "+disgust", "dataset_options": {"n_images": 420, "n_subjects": 24}, "net": "zhu_cnn", "width": 0.25,

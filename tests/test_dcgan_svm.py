@@ -16,7 +16,7 @@ from trainables.core.reporting import InProcessReporter
 from trainables.core.roc import auc, ovr_auc, roc_curve
 from trainables.core.svm_tuning import SVMSearch, cv_folds, tune_svm
 from trainables.gans.dcgan_fit import DCGANTrainer
-from trainables.gans.dcgan_pretrain import pretrain_dcgan, trainer_options
+from trainables.synthetic.dcgan_pretrain import pretrain_dcgan, trainer_options
 from trainables.trials import dcgan_svm
 
 TINY = {"dataset_options": {"n_images": 240, "n_subjects": 12}, "n_folds": 4, "dcgan_epochs": 2,

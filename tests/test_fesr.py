@@ -130,7 +130,7 @@ def test_sl_keeps_fesgan_frozen_in_stage_two_and_jl_does_not():
 
 from trainables.core.config import ConfigError  # noqa: E402
 from trainables.core.reporting import InProcessReporter  # noqa: E402
-from trainables.gans.identity import IdentityOptions, identity_extractor  # noqa: E402
+from trainables.synthetic.identity import IdentityOptions, identity_extractor  # noqa: E402
 from trainables.trials.fesr import parse_config, train_fesr  # noqa: E402
 
 TRIAL = {"dataset_options": {"n_images": 420, "n_subjects": 24}, "n_folds": 4, "gan_width": 0.0625,
@@ -236,7 +236,7 @@ def test_synthetic_data_variant_reports_its_images_quality_and_where_r_was_chose
 @pytest.mark.parametrize("name", ["FESR_JL", "FESR_Real"])
 def test_r_synthetic_images_are_identities_by_expressions(name):
     """A row of K images per identity (a prior code z, or g(x) of a validation image)."""
-    from trainables.gans.fesgan_eval import r_synthetic_images
+    from trainables.synthetic.fesgan_eval import r_synthetic_images
 
     trainer = _trainer(name)
     val_x = torch.rand(5, 1, 48, 48) * 2 - 1

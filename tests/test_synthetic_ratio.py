@@ -13,8 +13,8 @@ from tests.test_data_real import CK_DIR, FER_COUNTS, FER_DIR
 from trainables.core.config import ConfigError
 from trainables.core.reporting import InProcessReporter
 from trainables.gans import balanced_synthetic
-from trainables.gans.balanced_synthetic import EKMAN, balanced_set, generate_balanced
-from trainables.gans.identity_sources import IdentitySource
+from trainables.synthetic.balanced_synthetic import EKMAN, balanced_set, generate_balanced
+from trainables.synthetic.identity_sources import IdentitySource
 from trainables.gans.stargan_fit import (StarGANOptions, StarGANTrainer, domain_classification_loss,
                                     reconstruction_loss)
 from trainables.nets.dcgan import Z_DIM, DCGenerator

@@ -1,1 +1,1 @@
-"""The GAN machinery the trials build on: losses, training loops, variants, identity sources and synthetic sets."""
+"""One GAN contract: each method a named bundle of nets and optimisers with pure steps returning (loss, logs), built from losses.py; the registry by name, the checkpoint helper, and the training loops that wire them."""

@@ -1,6 +1,6 @@
 """Unsupervised DCGAN training (Radford et al. 2016): the non-saturating GAN loss, Adam
 at lr 2e-4 with β1 = 0.5 (Radford's; Alharbawee & Pugeault state 0.9, the default of
-trainables.gans.dcgan_pretrain). The trainer is given images only — there is no label
+trainables.synthetic.dcgan_pretrain). The trainer is given images only — there is no label
 argument, so no label can reach it."""
 
 from dataclasses import dataclass

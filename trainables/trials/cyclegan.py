@@ -47,7 +47,7 @@ from trainables.core.real_data import RealData, device_for, images_split, judge_
 from trainables.core.reporting import Reporter, StageReporter, restored_carried
 from trainables.data import EMOTIONS, list_datasets
 from trainables.gans.cyclegan_fit import GANOptions
-from trainables.gans.cyclegan_synthesis import (ClassImages, log_manifold, log_samples, obtain_generators, reference_draw,
+from trainables.synthetic.cyclegan_synthesis import (ClassImages, log_manifold, log_samples, obtain_generators, reference_draw,
                                                 synthetic_class)
 from trainables.gans.losses import ADVERSARIAL, CYCLE, GAMMA_SCHEDULES
 from trainables.nets import net_spec

@@ -13,7 +13,7 @@ all of `dataset`'s training images and tests on the other's official test split 
 all of it), on the classes both share. A pre-training dataset that is the test dataset
 never sees the test images, even without labels.
 
-The DCGAN's per-epoch measurements (trainables.gans.dcgan_pretrain) are reported as the
+The DCGAN's per-epoch measurements (trainables.synthetic.dcgan_pretrain) are reported as the
 trial's first reports, one per epoch, then the SVM's result."""
 
 import dataclasses
@@ -36,7 +36,7 @@ from trainables.core.roc import roc_curve
 from trainables.core.svm_tuning import SVMSearch, fit_and_test, tune_svm
 from trainables.data import EMOTIONS, DataError, FaceData, list_datasets, load_dataset, make_splits, resize_images
 from trainables.data.cache import cache_root, sha256_json
-from trainables.gans.dcgan_pretrain import PretrainOptions, discriminator_features, pretrain_dcgan
+from trainables.synthetic.dcgan_pretrain import PretrainOptions, discriminator_features, pretrain_dcgan
 
 FEATURES = ("dcgan", "pixels", "cnn")
 

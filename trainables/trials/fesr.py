@@ -9,8 +9,8 @@ are reported at that iteration (`_at_best_val`) and at the last one, as for ever
 classifier here. Stage-2 reports say `selection/at_fraction`, where R's chosen iteration
 lies in its budget (near 1: still improving when the budget ended). The variants whose R
 trains on synthetic images also report the quality of those images (`synth/...`,
-trainables.gans.fesgan_eval.synthesis_gate); FESGAN-only variants (FG…) report the synthesis
-metrics of trainables.gans.fesgan_eval instead.
+trainables.synthetic.fesgan_eval.synthesis_gate); FESGAN-only variants (FG…) report the synthesis
+metrics of trainables.synthetic.fesgan_eval instead.
 
 Reports come every `report_every` iterations, each with a checkpoint that resumes the
 run exactly, and each says `budget/steps`, the optimizer steps R has taken so far: every
@@ -36,7 +36,7 @@ from trainables.data.cache import cache_root, sha256_json
 from trainables.gans.fesr_fit import PAPER_LAMBDAS, FESROptions, FESRTrainer
 from trainables.gans.fesr_variants import VARIANTS, get_variant, pretrained_gan_key
 from trainables.gans.checkpoint import load_checkpoint, save_checkpoint
-from trainables.gans.identity import IdentityOptions, identity_extractor, load_module
+from trainables.synthetic.identity import IdentityOptions, identity_extractor, load_module
 from trainables.trials.classifier import ClassifierConfig
 
 

@@ -1,7 +1,7 @@
 """One cell of Picha et al.'s synthetic-ratio study: their CNN (Table 1, 64×64, six Ekman
 classes) trained on real faces only, on synthetic faces only, or on real + k units of
 synthetic faces, where one unit has as many new identities as the real training split
-has subjects, each in all six expressions (trainables.gans.balanced_synthetic).
+has subjects, each in all six expressions (trainables.synthetic.balanced_synthetic).
 
 The epoch is chosen on the real validation split (subjects disjoint from training and
 test; its accuracy there, `val/acc_best`, is also what the tables choose the best k on);
@@ -43,9 +43,9 @@ from trainables.core.real_data import RealData, device_for, images_split, resolv
 from trainables.core.reporting import Reporter
 from trainables.data import DataError, FaceData, list_datasets, load_dataset, make_splits, resize_images
 from trainables.data.cache import cache_root, sha256_json
-from trainables.gans.balanced_synthetic import EKMAN, BalancedSet, balanced_set
-from trainables.gans.identity_sources import IDENTITY_SOURCES, SourceOptions, to_uint8
-from trainables.gans.shared_gans import shared_state, train_resumable
+from trainables.synthetic.balanced_synthetic import EKMAN, BalancedSet, balanced_set
+from trainables.synthetic.identity_sources import IDENTITY_SOURCES, SourceOptions, to_uint8
+from trainables.synthetic.shared_gans import shared_state, train_resumable
 from trainables.gans.stargan_fit import StarGANOptions, StarGANTrainer
 from trainables.nets import net_spec
 from trainables.nets.stargan import StarGenerator
@@ -190,7 +190,7 @@ def stargan_options(r: RatioConfig) -> StarGANOptions:
 
 
 def train_translator(cfg: RatioTrial, real: RealData, device) -> tuple[StarGenerator, dict]:
-    """StarGAN on the real training split (shared by the study, see trainables.gans.shared_gans)."""
+    """StarGAN on the real training split (shared by the study, see trainables.synthetic.shared_gans)."""
     opts = stargan_options(cfg.ratio)
     train = real.splits.train
     images, domains = to_gan(real.data.images[train]), torch.from_numpy(real.labels[train]).long()

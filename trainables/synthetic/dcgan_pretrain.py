@@ -4,7 +4,7 @@ its samples against real images on a real-data judge's features, the diversity o
 samples (mean SSIM of random sample pairs beside the same for real pairs: samples far
 more alike than real faces are a collapsing mode), and a fixed-z sample grid.
 
-The result is shared by every trial of a study that needs it (trainables.gans.shared_gans):
+The result is shared by every trial of a study that needs it (trainables.synthetic.shared_gans):
 trained once per (images, options), resumable per epoch."""
 
 import io
@@ -21,9 +21,9 @@ from trainables.data import resize_images
 from trainables.data.cache import cache_root, sha256_json
 from trainables.gans.dcgan_fit import DCGANOptions, DCGANTrainer
 from trainables.gans.checkpoint import load_checkpoint, save_checkpoint
-from trainables.gans.identity_sources import to_uint8
+from trainables.synthetic.identity_sources import to_uint8
 from trainables.nets.dcgan import Z_DIM, DCDiscriminator
-from trainables.gans.shared_gans import shared_state
+from trainables.synthetic.shared_gans import shared_state
 
 
 @dataclass(frozen=True)

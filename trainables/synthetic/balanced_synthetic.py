@@ -15,7 +15,7 @@ import torch
 
 from trainables.core.caches import file_lock
 from trainables.data.cache import cache_root, sha256_json
-from trainables.gans.identity_sources import IdentitySource, to_uint8
+from trainables.synthetic.identity_sources import IdentitySource, to_uint8
 
 EKMAN = ("angry", "disgust", "fear", "happy", "sad", "surprise")  # = EMOTIONS[:6]
 

@@ -9,7 +9,7 @@ source is a generative model trained on the real training split).
   U(−1, 1) with the expression code u = 0, halfway between every expression.
 
 Each source is trained once per (data, split, options) and shared through the cache
-(trainables.gans.shared_gans)."""
+(trainables.synthetic.shared_gans)."""
 
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -21,7 +21,7 @@ import torch
 from trainables.core.caches import state_hash
 from trainables.data.cache import cache_root, sha256_json
 from trainables.gans.dcgan_fit import DCGANOptions, DCGANTrainer
-from trainables.gans.shared_gans import shared_state, train_resumable
+from trainables.synthetic.shared_gans import shared_state, train_resumable
 from trainables.nets.dcgan import Z_DIM, DCGenerator
 
 

@@ -31,7 +31,7 @@ from PIL import Image
 from trainables.core.judge import JudgeOptions, real_data_judge
 from trainables.core.metrics import frechet_distance, kernel_inception_distance, ssim_psnr
 from trainables.gans.fesr_fit import FESRTrainer, expression_code
-from trainables.gans.identity import verification_rate
+from trainables.synthetic.identity import verification_rate
 from trainables.nets.fesgan import CODE_DIM
 
 _CAP = 120  # test images used as probes (PSNR/SSIM pairs, verification)
