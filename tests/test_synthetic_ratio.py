@@ -12,7 +12,7 @@ import torch
 from tests.test_data_real import CK_DIR, FER_COUNTS, FER_DIR
 from trainables.core.config import ConfigError
 from trainables.core.reporting import InProcessReporter
-from trainables.gans import balanced_synthetic
+from trainables.synthetic import balanced_synthetic
 from trainables.synthetic.balanced_synthetic import EKMAN, balanced_set, generate_balanced
 from trainables.synthetic.identity_sources import IdentitySource
 from trainables.gans.stargan_fit import (StarGANOptions, StarGANTrainer, domain_classification_loss,

@@ -252,7 +252,7 @@ def selection_fraction(chosen_t: int, trainer: FESRTrainer) -> float:
 def finish(cfg: FESRConfig, trainer: FESRTrainer, real: RealData, images: torch.Tensor, labels: torch.Tensor,
            best: dict, reporter: Reporter, device, identity) -> dict:
     """The trial's final metrics and artifacts; `identity` (or None) measures verification."""
-    from trainables.gans import fesgan_eval
+    from trainables.synthetic import fesgan_eval
 
     out = {"data/n_train": len(real.splits.train), "data/n_val": len(real.splits.val),
            "data/n_test": len(real.splits.test)}
