@@ -15,15 +15,16 @@ import math
 from ray import tune
 
 from study.spec import Scale, StudySpec
-from trainables.gans.fesr_fit import PAPER_LAMBDAS
+from trainables.gans.fesr_fit import FESROptions
+from trainables.trials.fesr import LAMBDA_KEYS as LAMBDAS
 
-LAMBDAS = tuple(f"lambda{k}" for k in range(1, 7))
+DEFAULTS = FESROptions()  # where FESR's defaults are declared, λ1..λ6 among them
 
 
 def reports_per_trial(config: dict) -> int:
-    every = int(config.get("report_every", 100))
-    return math.ceil(int(config.get("pretrain_iters", 1000)) / every) + math.ceil(
-        int(config.get("joint_iters", 1000)) / every)
+    every = int(config.get("report_every", DEFAULTS.report_every))
+    return math.ceil(int(config.get("pretrain_iters", DEFAULTS.pretrain_iters)) / every) + math.ceil(
+        int(config.get("joint_iters", DEFAULTS.joint_iters)) / every)
 
 
 STUDY = StudySpec(
@@ -50,7 +51,7 @@ STUDY = StudySpec(
     metric="val/acc",
     mode="max",
     search="optuna",
-    optuna_space={key: tune.loguniform(value / 10, value * 10) for key, value in zip(LAMBDAS, PAPER_LAMBDAS)},
+    optuna_space={key: tune.loguniform(value / 10, value * 10) for key, value in zip(LAMBDAS, DEFAULTS.lambdas)},
     early_stopping=True,
     reports_per_trial=reports_per_trial,
     tables=("loss_weights",),

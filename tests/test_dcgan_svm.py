@@ -89,7 +89,7 @@ def test_the_study_s_dcgan_uses_the_papers_adam_beta1(override, beta1):
     0.9"; Radford's 0.5 stays selectable."""
     from search_spaces.dcgan_svm import STUDY
     cfg = dcgan_svm.parse_config({**STUDY.base_config, "dcgan_width": 0.0625, **override})
-    trainer = DCGANTrainer(trainer_options(dcgan_svm.pretrain_options(cfg)), torch.zeros(2, 1, 64, 64),
+    trainer = DCGANTrainer(trainer_options(cfg.dcgan), torch.zeros(2, 1, 64, 64),
                            torch.device("cpu"))
     assert [opt.param_groups[0]["betas"] for opt in (trainer.opt_g, trainer.opt_d)] == [(beta1, 0.999)] * 2
 

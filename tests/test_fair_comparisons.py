@@ -113,9 +113,9 @@ def test_dag_splits_the_baseline_budget_half_and_half():
 
 
 def test_oversampling_repeats_the_class_to_the_count_the_gan_adds():
-    from trainables.trials.classifier import load_real_data
+    from trainables.core.real_data import load_real_data
     cfg = parse_cyclegan({"arm": "oversample+disgust", "dataset_options": {"n_images": 300}, "n_folds": 5})
-    real = load_real_data(cfg.classifier)
+    real = load_real_data(cfg.classifier.data, cfg.classifier.seed)
     train_labels = real.labels[real.splits.train]
     n_neutral = int((train_labels == real.class_names.index("neutral")).sum())
     disgust_idx = real.splits.train[train_labels == real.class_names.index("disgust")]

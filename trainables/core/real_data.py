@@ -2,7 +2,7 @@
 labels as contiguous class indices; and the conversions to the tensors a net trains on."""
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -12,7 +12,28 @@ from trainables.data import (EMOTIONS, FaceData, Splits, drop_cross_split_duplic
                               resize_images)
 
 
-def resolve_protocol(cfg, data) -> str:
+@dataclass(frozen=True)
+class DataConfig:
+    """Which data a trial trains and is tested on, and how it is split: the data section
+    of every trial config that loads a dataset for a classifier (its flat keys keep these
+    names). The split's seed is the trial's."""
+
+    dataset: str = "synthfaces"
+    data_root: str | None = None
+    dataset_options: dict = field(default_factory=dict)
+    cache_dir: str | None = None
+    protocol: str = "auto"
+    fold: int = 0
+    n_folds: int = 10
+    val_fraction: float = 0.1
+    class_fraction: float | None = None
+    drop_duplicates: bool = False
+
+
+PROTOCOLS = ("auto", "official", "kfold", "subject_kfold")
+
+
+def resolve_protocol(cfg: DataConfig, data) -> str:
     """'auto' takes the official split where there is one, else subject-independent folds
     where subjects are known, else stratified folds."""
     if cfg.protocol != "auto":
@@ -54,11 +75,10 @@ def device_for(name: str) -> torch.device:
     return torch.device(name)
 
 
-def load_real_data(cfg) -> RealData:
-    """`cfg`: a trial config with the data fields (dataset, data_root, dataset_options,
-    cache_dir, protocol, seed, fold, n_folds, val_fraction, class_fraction, drop_duplicates)."""
+def load_real_data(cfg: DataConfig, seed: int) -> RealData:
+    """The dataset of `cfg`, split for its fold with the trial's `seed`."""
     data = load_dataset(cfg.dataset, cfg.data_root, cache_dir=cfg.cache_dir, **cfg.dataset_options)
-    splits = make_splits(data, resolve_protocol(cfg, data), seed=cfg.seed, fold=cfg.fold, n_folds=cfg.n_folds,
+    splits = make_splits(data, resolve_protocol(cfg, data), seed=seed, fold=cfg.fold, n_folds=cfg.n_folds,
                          val_fraction=cfg.val_fraction, class_fraction=cfg.class_fraction)
     if cfg.drop_duplicates:
         splits = drop_cross_split_duplicates(data, splits)
@@ -69,11 +89,11 @@ def load_real_data(cfg) -> RealData:
     return RealData(data, splits, class_names, remap[data.labels])
 
 
-def judge_split(cfg, real: RealData) -> np.ndarray:
+def judge_split(cfg: DataConfig, seed: int, real: RealData) -> np.ndarray:
     """The training split before `class_fraction` sampling: the judge is a measuring
     instrument, trained on all the real training data there is."""
     if cfg.class_fraction is None:
         return real.splits.train
-    whole = load_real_data(dataclasses.replace(cfg, class_fraction=None))
+    whole = load_real_data(dataclasses.replace(cfg, class_fraction=None), seed)
     assert np.array_equal(whole.splits.val, real.splits.val) and np.array_equal(whole.splits.test, real.splits.test)
     return whole.splits.train

@@ -168,7 +168,8 @@ def obtain_generators(options: GANOptions, reference: str, target: str, real: Re
     stage = StageReporter(reporter, f"gan_{target}", restored, carried)
     nets = train_cyclegan(_to_gan(ref_train), _to_gan(tgt_train), options, stage, device, evaluate,
                           prefix=f"gan_{target}")
-    torch_save_atomic({"generator_rt": nets.generator_rt.state_dict(), "generator_tr": nets.generator_tr.state_dict()}, path)
+    torch_save_atomic({"generator_rt": nets.generator_rt.state_dict(),
+                       "generator_tr": nets.generator_tr.state_dict()}, path)
     return nets.generator_rt.eval(), nets.generator_tr.eval()
 
 

@@ -121,7 +121,7 @@ def trial_judge(cfg, real, k: int, device):
     share a split share one cached judge."""
     return real_data_judge(real.data.images, real.labels, real.splits.train, real.splits.val, k,
                            real.data.content_hash, JudgeOptions(width=cfg.judge_width, epochs=cfg.judge_epochs),
-                           device, cfg.cache_dir)
+                           device, cfg.data.cache_dir)
 
 
 @torch.no_grad()

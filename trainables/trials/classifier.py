@@ -5,34 +5,26 @@ under Ray Tune and in a plain process alike. The epoch is chosen on validation o
 test metrics are reported at that epoch (`..._at_best_val`) and at the last one."""
 
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from trainables.core.config import ConfigError, from_dict
+from trainables.core.config import ConfigError, from_flat, section
 from trainables.core.fit import FitOptions, fit, test_metrics
-from trainables.core.real_data import RealData, concat_splits, device_for, images_split, load_real_data, tensor_split
+from trainables.core.real_data import (PROTOCOLS, DataConfig, RealData, concat_splits, device_for, images_split,
+                                       load_real_data, tensor_split)
 from trainables.core.reporting import Reporter, write_test_artifacts
 from trainables.nets import create_net, list_nets, net_spec
 
 
 @dataclass(frozen=True)
 class ClassifierConfig:
-    dataset: str = "synthfaces"
-    data_root: str | None = None
-    dataset_options: dict = field(default_factory=dict)
-    cache_dir: str | None = None
+    data: DataConfig = section(DataConfig)
     net: str = "simple"
     width: float = 1.0
     dropout: float | None = None
-    protocol: str = "auto"
-    fold: int = 0
-    n_folds: int = 10
-    val_fraction: float = 0.1
-    class_fraction: float | None = None
-    drop_duplicates: bool = False
-    seed: int = 0
+    seed: int = 0  # the net's initialisation, the split's and the batches' order
     epochs: int = 30  # report rounds (validation, checkpoint); passes over the data when `steps` is None
     steps: int | None = None  # the optimizer-step budget, equal for every arm of a comparison
     batch_size: int = 64
@@ -59,7 +51,7 @@ class ClassifierConfig:
 
 
 CHOICES = {
-    "protocol": ("auto", "official", "kfold", "subject_kfold"),
+    "protocol": PROTOCOLS,
     "optimizer": ("adam", "adamw", "sgd"),
     "schedule": ("onecycle", "cosine", "constant"),
     "augment": ("none", "classical"),
@@ -69,7 +61,7 @@ CHOICES = {
 
 def parse_config(config: dict) -> ClassifierConfig:
     choices = {**CHOICES, "net": tuple(list_nets())}
-    cfg = from_dict(ClassifierConfig, config, choices)
+    cfg = from_flat(ClassifierConfig, config, choices)
     if cfg.dropout is not None and not net_spec(cfg.net).accepts("dropout"):
         takes = ", ".join(n for n in list_nets() if net_spec(n).accepts("dropout"))
         raise ConfigError(f"net {cfg.net!r} has fixed dropout; the 'dropout' option applies to: {takes}")
@@ -111,7 +103,7 @@ def train_classifier(config: dict, reporter: Reporter) -> dict:
     cfg = parse_config(config)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    return train_on_real(cfg, load_real_data(cfg), reporter)
+    return train_on_real(cfg, load_real_data(cfg.data, cfg.seed), reporter)
 
 
 def train_on_real(cfg: ClassifierConfig, real: RealData, reporter: Reporter,

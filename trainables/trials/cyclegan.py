@@ -47,12 +47,12 @@ from trainables.core.real_data import RealData, device_for, images_split, judge_
 from trainables.core.reporting import Reporter, StageReporter, restored_carried
 from trainables.data import EMOTIONS, list_datasets
 from trainables.gans.cyclegan_fit import GANOptions
-from trainables.synthetic.cyclegan_synthesis import (ClassImages, log_manifold, log_samples, obtain_generators, reference_draw,
-                                                synthetic_class)
+from trainables.synthetic.cyclegan_synthesis import (ClassImages, log_manifold, log_samples, obtain_generators,
+                                                     reference_draw, synthetic_class)
 from trainables.gans.losses import ADVERSARIAL, CYCLE, GAMMA_SCHEDULES
 from trainables.nets import net_spec
-from trainables.trials.classifier import (ClassifierConfig, build_net, fit_options, parse_config as parse_classifier_config,
-                                          replace_head, train_on_real)
+from trainables.trials.classifier import (ClassifierConfig, build_net, fit_options,
+                                          parse_config as parse_classifier_config, replace_head, train_on_real)
 
 
 
@@ -190,7 +190,7 @@ def train_cyclegan_trial(config: dict, reporter: Reporter) -> dict:
     if clf.threads:
         torch.set_num_threads(clf.threads)
     device = device_for(clf.device)
-    real = load_real_data(clf)
+    real = load_real_data(clf.data, clf.seed)
     mode, _ = parse_arm(gan.arm)
     if mode == "baseline" and gan.finetune_dataset is None:
         return train_on_real(clf, real, reporter)
@@ -258,18 +258,18 @@ def synthesize(cfg: CycleGANTrial, real: RealData, reporter: Reporter, restored:
     gan, clf = cfg.gan, cfg.classifier
     targets = target_classes(gan, real.class_names)
     judge_opts = JudgeOptions(gan.judge_net, gan.judge_width, gan.judge_epochs, gan.judge_seed)
-    judge = real_data_judge(real.data.images, real.labels, judge_split(clf, real), real.splits.val,
-                            len(real.class_names), real.data.content_hash, judge_opts, device, clf.cache_dir)
+    judge = real_data_judge(real.data.images, real.labels, judge_split(clf.data, clf.seed, real), real.splits.val,
+                            len(real.class_names), real.data.content_hash, judge_opts, device, clf.data.cache_dir)
     metrics: dict = {"judge/val_acc": judge.val_acc}
     inception = InceptionFeatures(gan.inception_weights, device) if gan.inception_weights else None
     synth_images, synth_labels = [], []
     ref_train = ClassImages(real, real.splits.train, gan.reference).images
     for target in targets:
         G, F = obtain_generators(gan_options(gan, clf.seed), gan.reference, target, real, judge, reporter, restored,
-                                 carried, device, clf.cache_dir)
+                                 carried, device, clf.data.cache_dir)
         count = gan.synthetic_count or len(ref_train)
         images, found = synthetic_class(G, F, real, gan.reference, target, count, clf.seed, judge, device,
-                                        clf.cache_dir, inception)
+                                        clf.data.cache_dir, inception)
         synth_images.append(images)
         synth_labels.append(np.full(count, real.class_names.index(target)))
         metrics.update(found)
@@ -286,11 +286,12 @@ def finetune_config(cfg: CycleGANTrial) -> ClassifierConfig:
     """The classifier config of the fine-tuning stage: the other dataset, its own split
     protocol (CK+48: subject-independent folds), all its training images."""
     gan, clf = cfg.gan, cfg.classifier
-    same = gan.finetune_dataset == clf.dataset
-    return dataclasses.replace(clf, dataset=gan.finetune_dataset, data_root=gan.finetune_root,
-                               dataset_options=clf.dataset_options if same else {}, protocol="auto",
-                               fold=gan.finetune_fold, class_fraction=None,
-                               epochs=gan.finetune_epochs or clf.epochs, steps=gan.finetune_steps or clf.steps)
+    same = gan.finetune_dataset == clf.data.dataset
+    data = dataclasses.replace(clf.data, dataset=gan.finetune_dataset, data_root=gan.finetune_root,
+                               dataset_options=clf.data.dataset_options if same else {}, protocol="auto",
+                               fold=gan.finetune_fold, class_fraction=None)
+    return dataclasses.replace(clf, data=data, epochs=gan.finetune_epochs or clf.epochs,
+                               steps=gan.finetune_steps or clf.steps)
 
 
 def classifier_stages(cfg: CycleGANTrial, real: RealData, reporter: Reporter, restored: str | None, carried: Path,
@@ -304,7 +305,8 @@ def classifier_stages(cfg: CycleGANTrial, real: RealData, reporter: Reporter, re
         stage = StageReporter(reporter, "classifier", restored, carried, metrics)
         return {**metrics, **train_on_real(clf, real, stage, extra_train=extra, net=net, **budget)}
     target_cfg = finetune_config(cfg)
-    target = load_real_data(target_cfg)  # before the long source stage: a bad dataset fails at once
+    # before the long source stage: a bad dataset fails at once
+    target = load_real_data(target_cfg.data, target_cfg.seed)
     source_state, source_metrics = carried / "source.pt", carried / "source_metrics.json"
     if not source_state.exists():
         stage = StageReporter(reporter, "classifier", restored, carried, metrics, prefix="source")

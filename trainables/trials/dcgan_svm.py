@@ -27,7 +27,7 @@ import pandas as pd
 import torch
 
 from trainables.core.caches import file_lock
-from trainables.core.config import ConfigError, from_dict
+from trainables.core.config import ConfigError, from_flat, section
 from trainables.core.inception import InceptionFeatures
 from trainables.core.judge import JudgeOptions, real_data_judge
 from trainables.core.real_data import device_for, resolve_protocol
@@ -39,6 +39,9 @@ from trainables.data.cache import cache_root, sha256_json
 from trainables.synthetic.dcgan_pretrain import PretrainOptions, discriminator_features, pretrain_dcgan
 
 FEATURES = ("dcgan", "pixels", "cnn")
+
+
+DCGAN_KEYS = ("epochs", "batch_size", "lr", "beta1", "width", "size", "seed")  # flat keys dcgan_<field>
 
 
 @dataclass(frozen=True)
@@ -57,15 +60,10 @@ class DCGANSVMConfig:
     fold: int = 0
     n_folds: int = 10
     seed: int = 0
-    dcgan_epochs: int = 300
-    dcgan_width: float = 1.0
-    dcgan_batch_size: int = 128
-    dcgan_lr: float = 2e-4
-    dcgan_beta1: float = 0.9  # Adam's β1 as the paper states; 0.5 is Radford's
-    dcgan_size: int = 64
+    # the DCGAN's pre-training; its seed (`dcgan_seed`) is one per study, not per trial seed
+    # (the seeds vary the SVM's folds and search)
+    dcgan: PretrainOptions = section(PretrainOptions, flat={f: f"dcgan_{f}" for f in DCGAN_KEYS})
     dcgan_max_images: int | None = None  # a seeded sample of the pre-training images (CPU scales)
-    dcgan_seed: int = 0  # one DCGAN per study, not per trial seed (the seeds vary the SVM's folds and search)
-    eval_samples: int = 500
     svm_trials: int = 30
     inner_folds: int = 10
     kernel: str = "rbf"
@@ -102,10 +100,10 @@ class DCGANSVMConfig:
         if self.inception_weights is not None and not Path(self.inception_weights).is_file():
             raise ConfigError(f"inception_weights {self.inception_weights!r} is not a file; give a local torchvision "
                               "inception_v3 state dict, or leave it unset (no IS; FID on FER features only)")
-        if min(self.dcgan_epochs, self.svm_trials, self.eval_samples) < 1 or self.inner_folds < 2:
+        if min(self.dcgan.epochs, self.svm_trials, self.dcgan.eval_samples) < 1 or self.inner_folds < 2:
             raise ConfigError("dcgan_epochs, svm_trials and eval_samples must be ≥ 1 and inner_folds ≥ 2")
-        if not 0 <= self.dcgan_beta1 < 1:
-            raise ConfigError(f"dcgan_beta1 must be in [0, 1), got {self.dcgan_beta1}")
+        if not 0 <= self.dcgan.beta1 < 1:
+            raise ConfigError(f"dcgan_beta1 must be in [0, 1), got {self.dcgan.beta1}")
 
 
 CHOICES = {"features": FEATURES, "protocol": ("auto", "official", "kfold", "subject_kfold"),
@@ -113,7 +111,7 @@ CHOICES = {"features": FEATURES, "protocol": ("auto", "official", "kfold", "subj
 
 
 def parse_config(config: dict) -> DCGANSVMConfig:
-    return from_dict(DCGANSVMConfig, config, CHOICES)
+    return from_flat(DCGANSVMConfig, config, CHOICES)
 
 
 @dataclass(frozen=True)
@@ -178,7 +176,7 @@ def experiment_sides(cfg: DCGANSVMConfig) -> tuple[Side, Side, Side]:
     if pre_data.content_hash == test.data.content_hash:
         pre_idx = np.setdiff1d(pre_idx, test.idx)  # never the test images, labelled or not
     if cfg.dcgan_max_images and len(pre_idx) > cfg.dcgan_max_images:
-        pre_idx = np.sort(np.random.default_rng(cfg.dcgan_seed).permutation(pre_idx)[:cfg.dcgan_max_images])
+        pre_idx = np.sort(np.random.default_rng(cfg.dcgan.seed).permutation(pre_idx)[:cfg.dcgan_max_images])
     if cfg.svm_max_train and len(train.idx) > cfg.svm_max_train:
         train = Side(train.data, _stratified_sample(train.labels, train.idx, cfg.svm_max_train, cfg.seed))
     return Side(pre_data, pre_idx), train, test
@@ -196,7 +194,7 @@ def _stratified_sample(labels: np.ndarray, idx: np.ndarray, n: int, seed: int) -
 def _judge(cfg: DCGANSVMConfig, pre: Side, device):
     """The baseline CNN on the pre-training side, labels used: the `cnn` features and the
     instrument for the DCGAN's FID."""
-    order = np.random.default_rng(cfg.dcgan_seed).permutation(len(pre.idx))
+    order = np.random.default_rng(cfg.dcgan.seed).permutation(len(pre.idx))
     n_val = max(len(np.unique(pre.labels)), len(order) // 10)
     labels = pre.data.labels
     classes = np.unique(labels[pre.idx])
@@ -204,7 +202,7 @@ def _judge(cfg: DCGANSVMConfig, pre: Side, device):
     remap[classes] = np.arange(len(classes))
     return real_data_judge(pre.data.images, remap[labels], pre.idx[order[n_val:]], pre.idx[order[:n_val]],
                            len(classes), pre.data.content_hash,
-                           JudgeOptions(cfg.judge_net, cfg.judge_width, cfg.judge_epochs, cfg.dcgan_seed), device,
+                           JudgeOptions(cfg.judge_net, cfg.judge_width, cfg.judge_epochs, cfg.dcgan.seed), device,
                            cfg.cache_dir)
 
 
@@ -222,12 +220,6 @@ def cached_features(cfg: DCGANSVMConfig, extractor_key: str, side: Side, extract
         return found
 
 
-def pretrain_options(cfg: DCGANSVMConfig) -> PretrainOptions:
-    return PretrainOptions(epochs=cfg.dcgan_epochs, batch_size=cfg.dcgan_batch_size, lr=cfg.dcgan_lr,
-                           beta1=cfg.dcgan_beta1, width=cfg.dcgan_width, size=cfg.dcgan_size, seed=cfg.dcgan_seed,
-                           eval_samples=cfg.eval_samples)
-
-
 def train_dcgan_svm(config: dict, reporter: Reporter) -> dict:
     cfg = parse_config(config)
     if cfg.threads:
@@ -243,13 +235,13 @@ def train_dcgan_svm(config: dict, reporter: Reporter) -> dict:
     if judge is not None:
         metrics["judge/val_acc"] = judge.val_acc
     if cfg.features == "dcgan":
-        opts = pretrain_options(cfg)
         inception = InceptionFeatures(cfg.inception_weights, device) if cfg.inception_weights else None
-        disc, record = pretrain_dcgan(pre.images, opts, judge, device, cfg.cache_dir, inception)  # images, no labels
-        extractor = ("dcgan", sha256_json(dataclasses.asdict(opts)), pre.key)
+        # images only, no labels
+        disc, record = pretrain_dcgan(pre.images, cfg.dcgan, judge, device, cfg.cache_dir, inception)
+        extractor = ("dcgan", sha256_json(dataclasses.asdict(cfg.dcgan)), pre.key)
 
         def extract(images):
-            return discriminator_features(disc, images, cfg.dcgan_size, device)
+            return discriminator_features(disc, images, cfg.dcgan.size, device)
 
         log_dcgan(reporter, record, metrics)
         metrics.update({k: v for k, v in record["history"][-1].items()})

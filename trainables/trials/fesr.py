@@ -26,47 +26,27 @@ import numpy as np
 import torch
 
 from trainables.core.caches import torch_save_atomic
-from trainables.core.config import ConfigError, from_dict
+from trainables.core.config import ConfigError, from_flat, section
 from trainables.core.metrics import classification_metrics
-from trainables.core.real_data import RealData, device_for, load_real_data
+from trainables.core.real_data import PROTOCOLS, DataConfig, RealData, device_for, load_real_data
 from trainables.core.reporting import write_test_artifacts
 from trainables.core.reporting import Reporter
 from trainables.data import resize_images
 from trainables.data.cache import cache_root, sha256_json
-from trainables.gans.fesr_fit import PAPER_LAMBDAS, FESROptions, FESRTrainer
+from trainables.gans.fesr_fit import FESROptions, FESRTrainer
 from trainables.gans.fesr_variants import VARIANTS, get_variant, pretrained_gan_key
 from trainables.gans.checkpoint import load_checkpoint, save_checkpoint
 from trainables.synthetic.identity import IdentityOptions, identity_extractor, load_module
-from trainables.trials.classifier import ClassifierConfig
+
+
+LAMBDA_KEYS = tuple(f"lambda{k}" for k in range(1, 7))  # the flat keys of FESROptions.lambdas, λ1..λ6
 
 
 @dataclass(frozen=True)
 class FESRConfig:
     variant: str = "FESR_JL"
-    dataset: str = "synthfaces"
-    data_root: str | None = None
-    dataset_options: dict = dataclasses.field(default_factory=dict)
-    cache_dir: str | None = None
-    protocol: str = "auto"
-    fold: int = 0
-    n_folds: int = 10
-    val_fraction: float = 0.1
-    seed: int = 0
-    image_size: int = 48
-    gan_width: float = 1.0
-    r_width: float = 1.0
-    batch_size: int = 16
-    lr: float = 1e-4
-    lambda1: float = PAPER_LAMBDAS[0]
-    lambda2: float = PAPER_LAMBDAS[1]
-    lambda3: float = PAPER_LAMBDAS[2]
-    lambda4: float = PAPER_LAMBDAS[3]
-    lambda5: float = PAPER_LAMBDAS[4]
-    lambda6: float = PAPER_LAMBDAS[5]
-    gp_weight: float = 10.0
-    pretrain_iters: int = 1000
-    joint_iters: int = 1000
-    report_every: int = 100
+    data: DataConfig = section(DataConfig)
+    fesr: FESROptions = section(FESROptions, flat={"size": "image_size", "lambdas": LAMBDA_KEYS})
     identity: str = "auto"  # "auto" | "off" | a local network file (.pt2 torch.export, or TorchScript)
     identity_width: float = 0.5
     identity_epochs: int = 15
@@ -77,44 +57,34 @@ class FESRConfig:
     threads: int | None = None
 
     def __post_init__(self):
-        if self.image_size not in (48, 64, 128):
-            raise ConfigError(f"image_size must be 48, 64 or 128 (the paper's is 128), got {self.image_size}")
-        if min(self.pretrain_iters, self.joint_iters) < 0 or self.report_every < 1 or self.batch_size < 2:
+        o = self.fesr
+        if o.size not in (48, 64, 128):
+            raise ConfigError(f"image_size must be 48, 64 or 128 (the paper's is 128), got {o.size}")
+        if min(o.pretrain_iters, o.joint_iters) < 0 or o.report_every < 1 or o.batch_size < 2:
             raise ConfigError("pretrain_iters and joint_iters must be ≥ 0, report_every ≥ 1 and batch_size ≥ 2; "
-                              f"got {self.pretrain_iters}, {self.joint_iters}, {self.report_every}, {self.batch_size}")
-        if min(self.lambdas) < 0:
-            raise ConfigError(f"λ1..λ6 must be ≥ 0, got {self.lambdas}")
+                              f"got {o.pretrain_iters}, {o.joint_iters}, {o.report_every}, {o.batch_size}")
+        if min(o.lambdas) < 0:
+            raise ConfigError(f"λ1..λ6 must be ≥ 0, got {o.lambdas}")
         for key in ("identity", "trunk_weights"):
             value = getattr(self, key)
             if value not in (None, "auto", "off") and not Path(value).is_file():
                 raise ConfigError(f"{key} {value!r} is not a file; give a local .pt2 (torch.export) or TorchScript file "
                                   + ("or 'auto' / 'off'" if key == "identity" else "or leave it unset"))
         variant = VARIANTS.get(self.variant)
-        if variant is not None and variant.recognizer and self.joint_iters < 1:
+        if variant is not None and variant.recognizer and o.joint_iters < 1:
             raise ConfigError(f"variant {self.variant} trains R: joint_iters must be ≥ 1")
 
     @property
-    def lambdas(self) -> tuple[float, ...]:
-        return (self.lambda1, self.lambda2, self.lambda3, self.lambda4, self.lambda5, self.lambda6)
-
-    def options(self) -> FESROptions:
-        return FESROptions(size=self.image_size, gan_width=self.gan_width, r_width=self.r_width,
-                           batch_size=self.batch_size, lr=self.lr, lambdas=self.lambdas, gp_weight=self.gp_weight,
-                           pretrain_iters=self.pretrain_iters, joint_iters=self.joint_iters,
-                           report_every=self.report_every, seed=self.seed)
-
-    def data_config(self) -> ClassifierConfig:
-        return ClassifierConfig(dataset=self.dataset, data_root=self.data_root, dataset_options=self.dataset_options,
-                                cache_dir=self.cache_dir, protocol=self.protocol, fold=self.fold,
-                                n_folds=self.n_folds, val_fraction=self.val_fraction, seed=self.seed)
+    def seed(self) -> int:
+        """The trial's seed: the split's, and FESGAN's and R's initialisation."""
+        return self.fesr.seed
 
 
-CHOICES = {"variant": tuple(VARIANTS), "protocol": ("auto", "official", "kfold", "subject_kfold"),
-           "device": ("auto", "cpu", "cuda")}
+CHOICES = {"variant": tuple(VARIANTS), "protocol": PROTOCOLS, "device": ("auto", "cpu", "cuda")}
 
 
 def parse_config(config: dict) -> FESRConfig:
-    return from_dict(FESRConfig, config, CHOICES)
+    return from_flat(FESRConfig, config, CHOICES)
 
 
 def to_gan_range(images: np.ndarray, size: int) -> torch.Tensor:
@@ -131,12 +101,12 @@ STAGE1_VERSION = 2  # 2: D_img's class head as Table I; a changed stage 1 must n
 
 def pretrained_path(cfg: FESRConfig, real: RealData, identity_key: str) -> Path:
     """Where stage 1's FESGAN is kept: keyed by everything stage 1 depends on."""
-    opts = dataclasses.asdict(cfg.options())
+    opts = dataclasses.asdict(cfg.fesr)
     opts["lambdas"] = opts["lambdas"][:5]  # λ6 weighs R's intra-class loss: stage 2 only
     key = sha256_json({"version": STAGE1_VERSION, "content": real.data.content_hash, "split": _split_hash(real),
                        "switches": pretrained_gan_key(get_variant(cfg.variant)), "identity": identity_key,
                        "options": {k: v for k, v in opts.items() if k not in ("joint_iters", "report_every", "r_width")}})
-    return cache_root(cfg.cache_dir) / "fesgan" / f"stage1-{key[:32]}.pt"
+    return cache_root(cfg.data.cache_dir) / "fesgan" / f"stage1-{key[:32]}.pt"
 
 
 class Checkpoint:
@@ -167,8 +137,8 @@ class TrialSetup:
 def build_trainer(cfg: FESRConfig, device: torch.device) -> TrialSetup:
     """The trial's data and its trainer, ready for iteration 0 (also what bench.gpu times)."""
     variant = get_variant(cfg.variant)
-    real = load_real_data(cfg.data_config())
-    size, splits = cfg.image_size, real.splits
+    real = load_real_data(cfg.data, cfg.seed)
+    size, splits = cfg.fesr.size, real.splits
     images = to_gan_range(real.data.images, size)
     labels = torch.from_numpy(real.labels).long()
     train_x, train_y = images[splits.train], labels[splits.train]
@@ -179,9 +149,9 @@ def build_trainer(cfg: FESRConfig, device: torch.device) -> TrialSetup:
         identity, fixed = identity_extractor(
             cfg.identity, train_x, subjects,
             IdentityOptions(size, cfg.identity_width, cfg.identity_epochs, seed=cfg.seed),
-            real.data.content_hash, device, cfg.cache_dir)
+            real.data.content_hash, device, cfg.data.cache_dir)
     trunk = load_module(cfg.trunk_weights, device) if cfg.trunk_weights else None
-    trainer = FESRTrainer(variant, cfg.options(), len(real.class_names), train_x, train_y, device, identity, trunk)
+    trainer = FESRTrainer(variant, cfg.fesr, len(real.class_names), train_x, train_y, device, identity, trunk)
     return TrialSetup(trainer, real, images, labels, identity, fixed)
 
 
@@ -218,7 +188,7 @@ def train_fesr(config: dict, reporter: Reporter) -> dict:
         count += 1
         t += 1
         boundary = t == trainer.pretrain_iters and variant.recognizer
-        if t % cfg.report_every and t != trainer.total_iters and not boundary:
+        if t % cfg.fesr.report_every and t != trainer.total_iters and not boundary:
             continue
         metrics = {**fixed, "iteration": t, "stage": 2.0 if trainer.in_stage2(t - 1) else 1.0,
                    "budget/steps": float(trainer.recognizer_steps),

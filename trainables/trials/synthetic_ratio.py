@@ -49,7 +49,8 @@ from trainables.synthetic.shared_gans import shared_state, train_resumable
 from trainables.gans.stargan_fit import StarGANOptions, StarGANTrainer
 from trainables.nets import net_spec
 from trainables.nets.stargan import StarGenerator
-from trainables.trials.classifier import ClassifierConfig, build_net, fit_options, parse_config as parse_classifier_config
+from trainables.trials.classifier import (ClassifierConfig, build_net, fit_options,
+                                          parse_config as parse_classifier_config)
 
 GAN_SIZE = 48
 _TRAIN_SET = re.compile(r"^(real|synthetic|real\+([1-9][0-9]*)x)$")
@@ -141,9 +142,10 @@ def ekman_only(data: FaceData) -> FaceData:
 
 
 def load_training_data(clf: ClassifierConfig) -> RealData:
-    data = ekman_only(load_dataset(clf.dataset, clf.data_root, cache_dir=clf.cache_dir, **clf.dataset_options))
-    splits = make_splits(data, resolve_protocol(clf, data), seed=clf.seed, fold=clf.fold, n_folds=clf.n_folds,
-                         val_fraction=clf.val_fraction)
+    d = clf.data
+    data = ekman_only(load_dataset(d.dataset, d.data_root, cache_dir=d.cache_dir, **d.dataset_options))
+    splits = make_splits(data, resolve_protocol(d, data), seed=clf.seed, fold=d.fold, n_folds=d.n_folds,
+                         val_fraction=d.val_fraction)
     return RealData(data, splits, list(EKMAN), data.labels)
 
 
@@ -152,14 +154,14 @@ def cross_options(cfg: RatioTrial) -> dict:
     if r.cross_options is not None:
         return dict(r.cross_options)
     if r.cross_dataset == "synthfaces":  # another draw: other identities, other pose/light/noise
-        same = clf.dataset_options if clf.dataset == "synthfaces" else {}
+        same = clf.data.dataset_options if clf.data.dataset == "synthfaces" else {}
         return {**same, "seed": int(same.get("seed", 0)) + 1}
     return {}
 
 
 def load_blind_data(cfg: RatioTrial) -> FaceData:
     r = cfg.ratio
-    data = ekman_only(load_dataset(r.cross_dataset, r.cross_root, cache_dir=cfg.classifier.cache_dir,
+    data = ekman_only(load_dataset(r.cross_dataset, r.cross_root, cache_dir=cfg.classifier.data.cache_dir,
                                    **cross_options(cfg)))
     if data.usage is not None:
         return data.subset(np.flatnonzero(data.usage == "test"))
@@ -194,7 +196,7 @@ def train_translator(cfg: RatioTrial, real: RealData, device) -> tuple[StarGener
     opts = stargan_options(cfg.ratio)
     train = real.splits.train
     images, domains = to_gan(real.data.images[train]), torch.from_numpy(real.labels[train]).long()
-    path = (cache_root(cfg.classifier.cache_dir) / "stargan"
+    path = (cache_root(cfg.classifier.data.cache_dir) / "stargan"
             / f"stargan-{sha256_json({'data': _data_key(real), 'options': dataclasses.asdict(opts)})[:32]}.pt")
 
     def build(partial: Path) -> dict:
@@ -218,11 +220,11 @@ def synthetic_faces(cfg: RatioTrial, real: RealData, reporter: Reporter, device)
                                 size=GAN_SIZE, seed=r.gan_seed)
     source, metrics = IDENTITY_SOURCES[r.identity_source](
         to_gan(real.data.images[train]), torch.from_numpy(real.labels[train]).long(), len(EKMAN), source_opts,
-        _data_key(real), device, cfg.classifier.cache_dir)
+        _data_key(real), device, cfg.classifier.data.cache_dir)
     translator, found = train_translator(cfg, real, device)
     metrics.update(found)
     unit = identities_per_unit(real)
-    whole, generated = balanced_set(cfg.classifier.cache_dir, source, translator, state_hash(translator),
+    whole, generated = balanced_set(cfg.classifier.data.cache_dir, source, translator, state_hash(translator),
                                     r.max_ratio * unit, r.gan_seed, device)
     metrics.update({"synth/generated_here": float(generated), "synth/identities_per_unit": unit,
                     "synth/identities": r.ratio * unit})
@@ -240,7 +242,7 @@ def chain_quality(cfg: RatioTrial, real: RealData, unit: BalancedSet, translator
     r, clf = cfg.ratio, cfg.classifier
     judge = real_data_judge(real.data.images, real.labels, real.splits.train, real.splits.val, len(EKMAN),
                             real.data.content_hash, JudgeOptions(r.judge_net, r.judge_width, r.judge_epochs,
-                                                                 r.gan_seed), device, clf.cache_dir)
+                                                                 r.gan_seed), device, clf.data.cache_dir)
     val = real.data.images[real.splits.val][:200]
     with torch.no_grad():
         real_faces = np.concatenate([to_uint8(translator(to_gan(val).to(device),
