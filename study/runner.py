@@ -119,8 +119,8 @@ def _tune_config(study: StudySpec, opts: LaunchOptions, name: str = "optuna",
     # demands it in every report, and a multi-stage trial (GAN, then classifier) has no
     # validation accuracy to report while its GAN trains.
     # reuse_actors: a trial after the first on a slot runs in the actor its predecessor
-    # left, instead of paying a new worker process and its imports (torch, sklearn: ~6 s
-    # on a 2-core machine). Trials share nothing else: each gets its own config, work
+    # left, instead of paying a new worker process and its imports (torch, sklearn).
+    # Trials share nothing else: each gets its own config, work
     # directory, watchdog and seeds (study.trial.run_trial).
     kwargs = {"max_concurrent_trials": opts.max_concurrent, "reuse_actors": True}
     if study.search == "optuna" or study.early_stopping:
