@@ -186,8 +186,8 @@ def main(argv=None) -> int:
 
 def start_local_ray_while_importing() -> None:
     """Start the launch's own Ray while another thread imports what the launch needs (Ray
-    Tune, MLflow, torch, pandas: ~6 s on a 2-core machine). Ray's start is mostly waiting
-    on its own processes, so the two overlap and every launch is under way ~2.5 s sooner.
+    Tune, MLflow, torch, pandas). Ray's start is mostly waiting on its own processes, so
+    the two overlap and the launch gets under way sooner.
     `ray.init` stays in the main thread: a Ray started from another thread loses its GCS."""
     from study.ray_init import start_ray
 
@@ -228,7 +228,7 @@ def report_to_parent(table: str, tracking_uri: str, parent_run_id: str) -> list:
 def exit_now(code: int) -> None:
     """Exit after the exit handlers (Ray's shutdown, MLflow's and logging's flushes) but
     without the interpreter's module teardown: with torch, Ray, MLflow and pandas loaded
-    that teardown takes ~2 s on a 2-core machine, after the launch's work is done.
+    that teardown is slow and comes after the launch's work is done.
     `atexit._run_exitfuncs` is CPython's own (unlisted) way to run those handlers now."""
     atexit._run_exitfuncs()
     sys.stdout.flush()
