@@ -76,11 +76,13 @@ def test_auth_server_answers_only_to_a_login(tmp_path):
     server = subprocess.Popen([sys.executable, "-m", "study.tracking", "--auth", "--port", str(port)], cwd=tmp_path,
                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
+        seen = []
         for line in server.stdout:
+            seen.append(line)
             if "MLflow UI and tracking server" in line:
                 break
         else:
-            pytest.fail("the server stopped before it answered")
+            pytest.fail("the server stopped before it answered:\n" + "".join(seen[-40:]))
         url = f"http://127.0.0.1:{port}"
         assert _search(url, None) == 401
         assert _search(url, "admin:wrong-password-here") == 401
