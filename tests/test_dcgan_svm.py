@@ -91,7 +91,7 @@ def test_the_study_s_dcgan_uses_the_papers_adam_beta1(override, beta1):
     cfg = dcgan_svm.parse_config({**STUDY.base_config, "dcgan_width": 0.0625, **override})
     trainer = DCGANTrainer(trainer_options(cfg.dcgan), torch.zeros(2, 1, 64, 64),
                            torch.device("cpu"))
-    assert [opt.param_groups[0]["betas"] for opt in (trainer.opt_g, trainer.opt_d)] == [(beta1, 0.999)] * 2
+    assert [opt.param_groups[0]["betas"] for opt in trainer.bundle.optims.values()] == [(beta1, 0.999)] * 2
 
 
 def _row_hashes(x: np.ndarray) -> set[str]:

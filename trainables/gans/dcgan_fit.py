@@ -32,7 +32,6 @@ class DCGANTrainer:
         torch.manual_seed(opts.seed)
         self.bundle = build_dcgan(opts.size, opts.width, opts.lr, opts.beta1, device)
         self.generator, self.discriminator = self.bundle.nets["generator"], self.bundle.nets["discriminator"]
-        self.opt_g, self.opt_d = self.bundle.optims["g"], self.bundle.optims["d"]
 
     def step(self, t: int) -> dict[str, float]:
         """Iteration t: the discriminator's update, then the generator's on the same fakes."""

@@ -47,7 +47,6 @@ class StarGANTrainer:
         torch.manual_seed(opts.seed)
         self.bundle = build_stargan(n_domains, opts.size, opts.width, opts.n_blocks, opts.lr_g, opts.lr_d, device)
         self.generator, self.discriminator = self.bundle.nets["generator"], self.bundle.nets["discriminator"]
-        self.opt_g, self.opt_d = self.bundle.optims["g"], self.bundle.optims["d"]
         self.weights = StarGANWeights(opts.lambda_cls, opts.lambda_rec, opts.lambda_gp)
 
     def step(self, t: int) -> dict[str, float]:
