@@ -87,8 +87,13 @@ def _alive_nodes() -> list[dict]:
     code = ("import json, ray; ray.init(address='auto', logging_level='ERROR'); "
             "print(json.dumps([{'id': n['NodeID'], 'cpu': n['Resources'].get('CPU', 0)} "
             "for n in ray.nodes() if n['Alive']]))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    for _ in range(3):  # a connect can fail while the autoscaler is removing a node: ask again
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+        lines = out.stdout.strip().splitlines()
+        if out.returncode == 0 and lines:
+            return json.loads(lines[-1])
+        time.sleep(2)
+    raise AssertionError(f"could not list the cluster's nodes:\n{out.stdout[-2000:]}\n{out.stderr[-2000:]}")
 
 
 def test_the_autoscaler_adds_nodes_for_the_trials_and_removes_them_when_idle(autoscaling_cluster, tmp_path):
