@@ -5,6 +5,14 @@ import os
 
 import pytest
 
+# One compute thread per process (unless the environment says otherwise). The suite runs two
+# test processes, and their launches run trials beside them: every core is busy already,
+# and a second OpenMP or BLAS thread in a process only spin-waits for a core, burning CPU
+# the other processes need. Set before torch or numpy is imported; the launches, Ray's
+# workers and every other subprocess inherit it.
+for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
 # Modules that start a Ray cluster of their own (`ray.cluster_utils.Cluster`, `ray start`)
 # run one after the other in one test process: each writes the address that
 # `--address auto` finds, and the fake autoscaler's head needs Ray's default port.
