@@ -12,7 +12,7 @@ from study.runner import LaunchOptions, check_configs, launch_deviations, trial_
 from study.spec import StudyError, StudySpec
 from trainables.core.config import ConfigError
 from trainables.data import list_datasets
-from trainables.data.registry import OFFICIAL_SPLIT
+from trainables.data.registry import OFFICIAL_SPLIT, split_protocol
 
 
 def plan(study: StudySpec, args: Namespace) -> dict:
@@ -41,7 +41,8 @@ def dry_run(study: StudySpec, args: Namespace) -> str:
     if args.json:
         return json.dumps(found, indent=1, sort_keys=True, default=str)
     lines = [f"{study.name} at scale {args.scale} on {args.dataset}: {len(found['cells'])} trial(s) "
-             f"(dry run: nothing started, nothing written)"]
+             f"(dry run: nothing started, nothing written)",
+             _split_line(args)]
     if study.search == "optuna":
         lines.append("Optuna chooses the searched keys of each trial; shown as their domains.")
     lines.append("Deviations from the paper's recipe:" if found["deviations"] else
@@ -50,3 +51,10 @@ def dry_run(study: StudySpec, args: Namespace) -> str:
     for n, cell in enumerate(found["cells"]):
         lines.append(f"cell {n}: " + json.dumps(cell["config"], sort_keys=True, default=str))
     return "\n".join(lines)
+
+
+def _split_line(args: Namespace) -> str:
+    protocol = args.overrides.get("protocol", "auto")
+    if protocol != "auto":
+        return f"Split: protocol {protocol} (set on the command line)"
+    return f"Split (protocol auto): {split_protocol(args.dataset)}"

@@ -43,15 +43,15 @@ def cache_files(cache):
 # -- registry -------------------------------------------------------------------
 
 def test_registry_lists_known_datasets():
-    assert list_datasets() == ["ckplus", "fer2013", "imagefolder", "synthfaces"]
+    assert list_datasets() == ["ckplus", "fer2013", "imagefolder", "jaffe", "kdef", "rafd", "synthfaces"]
 
 
 def test_unknown_dataset_lists_known_names(tmp_path):
-    with pytest.raises(DataError, match="unknown dataset 'fer2014'.*ckplus, fer2013, imagefolder, synthfaces"):
+    with pytest.raises(DataError, match="unknown dataset 'fer2014'.*ckplus, fer2013, imagefolder, jaffe, kdef, rafd, synthfaces"):
         load_dataset("fer2014", tmp_path)
 
 
-@pytest.mark.parametrize("name", ["fer2013", "ckplus", "imagefolder", "synthfaces"])
+@pytest.mark.parametrize("name", ["fer2013", "ckplus", "imagefolder", "jaffe", "kdef", "rafd", "synthfaces"])
 def test_every_loader_rejects_unknown_options(name, tmp_path):
     with pytest.raises(DataError, match="bogus"):
         load_dataset(name, tmp_path, cache_dir=tmp_path / "cache", bogus=1)

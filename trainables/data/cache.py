@@ -90,6 +90,7 @@ def _read(entry: Path, name: str, content_hash: str) -> FaceData | None:
             **optional,
             content_hash=content_hash,
             procedural=bool(meta["procedural"]),
+            notes=tuple(meta.get("notes", ())),
         )
     except Exception:  # any unreadable or inconsistent entry is rebuilt, not trusted
         return None
@@ -100,7 +101,7 @@ def _write(entry: Path, data: FaceData) -> None:
     arrays = {"images": data.images, "labels": data.labels, "subjects": data.subjects, "usage": data.usage}
     arrays = {k: v for k, v in arrays.items() if v is not None}
     meta = {"name": data.name, "content_hash": data.content_hash, "procedural": data.procedural,
-            "arrays": sorted(arrays)}
+            "arrays": sorted(arrays), "notes": list(data.notes)}
     tmp = Path(tempfile.mkdtemp(dir=entry.parent, prefix=".tmp-"))
     try:
         for key, array in arrays.items():

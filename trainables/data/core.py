@@ -46,7 +46,8 @@ def emotion_index(name: str) -> int | None:
 class FaceData:
     """Grayscale face images with labels, optional subject ids and optional official
     split. `content_hash` identifies the source (file bytes, or generator parameters
-    for procedural data) and is kept unchanged by `subset`."""
+    for procedural data) and is kept unchanged by `subset`. `notes` say what a loader
+    converted (grayscale, resize, face crops), for `data info`."""
 
     name: str
     images: np.ndarray
@@ -55,6 +56,7 @@ class FaceData:
     usage: np.ndarray | None
     content_hash: str
     procedural: bool = False
+    notes: tuple[str, ...] = ()
 
     def __post_init__(self):
         n = len(self.images)

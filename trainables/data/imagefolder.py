@@ -1,27 +1,36 @@
-"""Datasets stored as `<root>/<class>/<image>` trees, and CK+48, which is one of them.
+"""Datasets stored as `<root>/<class>/<image>` trees (CK+48 is one), or as flat folders
+whose file names carry the label (JAFFE, KDEF, RaFD: see presets.py).
 
-Folder names map onto EMOTIONS through `class_map` (default: EMOTIONS names and known
-synonyms such as `anger` or `sadness`). Subject ids come from the file name through
-`subject_regex`, whose first group is the id; without it the dataset has no subject
-ids. Images are converted to grayscale and must all share one size: resizing is the
-caller's decision (`resize_images`), not something a loader does silently.
+Class folders map onto EMOTIONS through `class_map` (default: EMOTIONS names and known
+synonyms such as `anger` or `sadness`). With `label_regex` the folder is read as a flat
+folder instead (sub-folders included): the regex's first group is the label code in each
+file name, mapped through `class_map` (code -> emotion; default: codes that are EMOTIONS
+names or synonyms); `select_regex`, when given, keeps only the files whose names match
+it. Subject ids come from the file name through `subject_regex`, whose first group is
+the id; without it the dataset has no subject ids. Images are converted to grayscale
+and must all share one size unless `size` asks for a resize (see convert.py), which
+`face_crop` precedes with a crop around the face.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
 
 from trainables.data.cache import cached, sha256_tree
+from trainables.data.convert import Conversion, decode
 from trainables.data.core import EMOTIONS, SYNONYMS, DataError, FaceData, emotion_index
+from trainables.data.facecrop import DEFAULT_MARGIN
 
 IMAGE_SUFFIXES = frozenset(
     {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm"}
 )
 LAYOUT = "a folder of class folders, <root>/<class>/<image> (png, jpg, bmp, ...)"
+FLAT_LAYOUT = "a flat folder of images whose names match label_regex, its first group the label code"
+OPTIONS = ("subject_regex", "class_map", "label_regex", "select_regex", "size", "face_crop", "crop_margin")
 
 # CK+48 (README §2): S###_###_########.png = subject, sequence, frame.
 CKPLUS_REGEX = r"^(S\d{3})_\d{3}_\d{8}\.png$"
@@ -35,36 +44,104 @@ CKPLUS_LAYOUT = (
 
 
 def load(
-    data_root, *, cache_dir=None, subject_regex=None, class_map=None, **options,
+    data_root, *, cache_dir=None, subject_regex=None, class_map=None, label_regex=None, select_regex=None,
+    size=None, face_crop=False, crop_margin=DEFAULT_MARGIN, **options,
 ) -> FaceData:
     if options:
-        raise DataError(
-            f"imagefolder: unknown options {sorted(options)}; accepted: subject_regex, class_map"
-        )
-    return load_folder("imagefolder", data_root, cache_dir, subject_regex, class_map, LAYOUT)
+        raise DataError(f"imagefolder: unknown options {sorted(options)}; accepted: {', '.join(OPTIONS)}")
+    conv = Conversion(size, face_crop, crop_margin)
+    if label_regex is None:
+        if select_regex is not None:
+            raise DataError("select_regex applies to flat folders: pass label_regex too")
+        return load_folder("imagefolder", data_root, cache_dir, subject_regex, class_map, LAYOUT, conv)
+    return load_flat("imagefolder", data_root, cache_dir, FlatLayout(
+        label_regex, class_map, subject_regex, select_regex, FLAT_LAYOUT), conv)
 
 
 def load_ckplus(data_root, *, cache_dir=None, **options) -> FaceData:
     if options:
         raise DataError(f"ckplus takes no options, got {sorted(options)}")
-    return load_folder("ckplus", data_root, cache_dir, CKPLUS_REGEX, CKPLUS_MAP, CKPLUS_LAYOUT)
+    return load_folder("ckplus", data_root, cache_dir, CKPLUS_REGEX, CKPLUS_MAP, CKPLUS_LAYOUT, Conversion())
 
 
-def load_folder(name, data_root, cache_dir, subject_regex, class_map, layout) -> FaceData:
+def load_folder(name, data_root, cache_dir, subject_regex, class_map, layout, conv: Conversion) -> FaceData:
+    root = _root(name, data_root, layout)
+    mapping = _class_mapping(root, class_map, layout)
+    files = _image_files(root, mapping)
+    regex = _compile("subject_regex", subject_regex, "the subject id")
+    content_hash = sha256_tree([(rel, path) for rel, path, _ in files])
+    options = {"subject_regex": subject_regex, "class_map": mapping, **conv.key()}
+    return cached(
+        cache_dir, name, content_hash, options,
+        lambda: _decode(name, files, regex, content_hash, conv),
+    )
+
+
+@dataclass(frozen=True)
+class FlatLayout:
+    """How a flat folder's file names carry label and subject; `describe` is the layout
+    named in errors."""
+
+    label_regex: str
+    class_map: dict | None
+    subject_regex: str | None
+    select_regex: str | None
+    describe: str
+
+
+def load_flat(name, data_root, cache_dir, layout: FlatLayout, conv: Conversion) -> FaceData:
+    """A flat folder (sub-folders included) labelled by file name, per `layout`."""
+    root = _root(name, data_root, layout.describe)
+    label = _compile("label_regex", layout.label_regex, "the label code")
+    subject = _compile("subject_regex", layout.subject_regex, "the subject id")
+    select = None if layout.select_regex is None else _compile("select_regex", layout.select_regex, None)
+    if layout.class_map is not None:
+        bad_values = {k: v for k, v in layout.class_map.items() if v not in EMOTIONS}
+        if bad_values:
+            raise DataError(f"class_map values {bad_values} are not in EMOTIONS {EMOTIONS}")
+    found = sorted(
+        p for p in root.rglob("*")
+        if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
+    )
+    files = []
+    for path in found:
+        m = label.search(path.name)
+        if m is None or not m.group(1):
+            raise DataError(f"file name {path.name!r} ({path}) does not match label_regex {label.pattern!r}; "
+                            f"expected {layout.describe}")
+        if select is not None and select.search(path.name) is None:
+            continue
+        files.append((path.relative_to(root).as_posix(), path, _code_label(m.group(1), path, layout)))
+    if not files:
+        why = f" matching select_regex {layout.select_regex!r}" if found else ""
+        raise DataError(f"{root} has no images{why}; expected {layout.describe}")
+    content_hash = sha256_tree([(rel, path) for rel, path, _ in files])
+    options = {"label_regex": layout.label_regex, "class_map": layout.class_map,
+               "subject_regex": layout.subject_regex, "select_regex": layout.select_regex, **conv.key()}
+    return cached(cache_dir, name, content_hash, options,
+                  lambda: _decode(name, files, subject, content_hash, conv))
+
+
+def _code_label(code: str, path: Path, layout: FlatLayout) -> int:
+    if layout.class_map is None:
+        index = emotion_index(code)
+        if index is None:
+            raise DataError(f"label code {code!r} of {path.name!r} is not an EMOTIONS name or synonym "
+                            f"({', '.join(EMOTIONS)}); pass class_map={{code: emotion}}")
+        return index
+    if code not in layout.class_map:
+        raise DataError(f"label code {code!r} of {path.name!r} is not in class_map; expected one of "
+                        f"{sorted(layout.class_map)} (class_map {dict(layout.class_map)})")
+    return EMOTIONS.index(layout.class_map[code])
+
+
+def _root(name, data_root, layout) -> Path:
     if data_root is None:
         raise DataError(f"{name} needs data_root: {layout}")
     root = Path(data_root).expanduser()
     if not root.is_dir():
         raise DataError(f"{root} is not a folder; expected {layout}")
-    mapping = _class_mapping(root, class_map, layout)
-    files = _image_files(root, mapping)
-    regex = _compile(subject_regex)
-    content_hash = sha256_tree([(rel, path) for rel, path, _ in files])
-    options = {"subject_regex": subject_regex, "class_map": mapping}
-    return cached(
-        cache_dir, name, content_hash, options,
-        lambda: _decode(name, files, regex, content_hash),
-    )
+    return root
 
 
 def _class_mapping(root: Path, class_map: dict | None, layout: str) -> dict[str, str]:
@@ -109,37 +186,23 @@ def _image_files(root: Path, mapping: dict[str, str]) -> list[tuple[str, Path, i
     return files
 
 
-def _compile(subject_regex: str | None) -> re.Pattern | None:
-    if subject_regex is None:
+def _compile(option: str, pattern: str | None, group: str | None) -> re.Pattern | None:
+    """`pattern` compiled; `group` names what its first group must capture (None: no group needed)."""
+    if pattern is None:
         return None
     try:
-        regex = re.compile(subject_regex)
-    except re.error as e:
-        raise DataError(f"subject_regex {subject_regex!r} is not a valid regex: {e}") from None
-    if regex.groups < 1:
-        raise DataError(f"subject_regex {subject_regex!r} needs a group capturing the subject id")
+        regex = re.compile(pattern)
+    except (re.error, TypeError) as e:
+        raise DataError(f"{option} {pattern!r} is not a valid regex: {e}") from None
+    if group is not None and regex.groups < 1:
+        raise DataError(f"{option} {pattern!r} needs a group capturing {group}")
     return regex
 
 
-def _decode(name, files, regex, content_hash) -> FaceData:
-    images, subjects = [], []
-    first = None
-    for rel, path, _ in files:
-        try:
-            with Image.open(path) as im:
-                img = np.asarray(im.convert("L"))
-        except (OSError, UnidentifiedImageError, ValueError) as e:
-            raise DataError(f"cannot read image {path}: {e}") from None
-        if first is None:
-            first = (rel, img.shape)
-        elif img.shape != first[1]:
-            raise DataError(
-                f"image {path} is {img.shape[1]}x{img.shape[0]} but {first[0]} is "
-                f"{first[1][1]}x{first[1][0]}; all images must have the same size "
-                "(resize them first)"
-            )
-        images.append(img)
-        if regex is not None:
+def _decode(name, files, regex, content_hash, conv: Conversion) -> FaceData:
+    subjects = []
+    if regex is not None:
+        for _, path, _ in files:
             m = regex.search(path.name)
             if m is None or not m.group(1):
                 raise DataError(
@@ -147,11 +210,13 @@ def _decode(name, files, regex, content_hash) -> FaceData:
                     f"{regex.pattern!r}; its first group must capture the subject id"
                 )
             subjects.append(m.group(1))
+    images, notes = decode([(rel, path) for rel, path, _ in files], conv)
     return FaceData(
         name=name,
-        images=np.stack(images).astype(np.uint8, copy=False),
+        images=images,
         labels=np.array([label for _, _, label in files], np.int64),
         subjects=np.array(subjects) if regex is not None else None,
         usage=None,
         content_hash=content_hash,
+        notes=notes,
     )

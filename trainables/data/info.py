@@ -33,6 +33,7 @@ def describe(data: FaceData, max_distance: int = NEAR_DISTANCE) -> list[str]:
     lines = [f"dataset: {data.name} (source sha256 {data.content_hash[:16]}...)"]
     if data.procedural:
         lines.append("procedural demo data: drawn by a generator, not real faces")
+    lines += data.notes
     lines += class_table(data)
     if data.usage is None:
         lines.append("cross-split duplicates: n/a (no official split)")

@@ -9,13 +9,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from trainables.data import fer2013, imagefolder, synthfaces
+from trainables.data import fer2013, imagefolder, presets, synthfaces
 from trainables.data.core import DataError, FaceData
 
 DATASETS: dict[str, Callable[..., FaceData]] = {
     "fer2013": fer2013.load,
     "ckplus": imagefolder.load_ckplus,
     "imagefolder": imagefolder.load,
+    "jaffe": presets.load_jaffe,
+    "kdef": presets.load_kdef,
+    "rafd": presets.load_rafd,
     "synthfaces": synthfaces.load,
 }
 
@@ -23,6 +26,18 @@ DATASETS: dict[str, Callable[..., FaceData]] = {
 # Datasets whose data carry an official train/validation/test split (FER2013's Usage
 # column); the others are split into folds. Known without loading, for `--dry-run`.
 OFFICIAL_SPLIT = frozenset({"fer2013"})
+# Datasets whose loader always gives subject ids, so 'auto' splits them into
+# subject-independent folds (imagefolder does only with a subject_regex).
+SUBJECT_IDS = frozenset({"ckplus", "jaffe", "kdef", "rafd", "synthfaces"})
+
+
+def split_protocol(name: str) -> str:
+    """How the 'auto' protocol splits dataset `name`, known without loading it."""
+    if name in OFFICIAL_SPLIT:
+        return "the official train/validation/test split"
+    if name in SUBJECT_IDS:
+        return "subject-independent k-fold (subject ids from the data)"
+    return "subject-independent k-fold when subject_regex gives subject ids, else stratified k-fold"
 
 
 def list_datasets() -> list[str]:
