@@ -10,6 +10,13 @@ epochs — what a 2-core laptop does in under an hour on FER2013 — with lighte
 (0.1, dense 0.2: at Birenbaum's 0.25/0.5 the narrow net underfits, 59 % train accuracy)
 and the mirror-averaged prediction on validation and test; `paper` trains all three at full
 width for 60 epochs over 5 seeds.
+
+Train on one dataset, test on another (Zhu et al.'s Table 2, "FER+JAFFE", "FER+SFEW"):
+with `--cross-dataset NAME --cross-root DIR` every trial also tests on that dataset's
+held-out images of the classes both share, blind (`blind/...`) and after fine-tuning on its
+training split for `cross_steps` steps, the epoch chosen on its validation split
+(`finetuned/test/...`; Zhu et al. fine-tune 10k steps). Its split: the official one, else
+subject-independent 5-fold (20 % test, their JAFFE protocol; `--set cross_fold=...`).
 """
 
 from study.spec import Scale, StudySpec
@@ -23,12 +30,12 @@ STUDY = StudySpec(
     grid={"net": ["simple", "zhu_cnn", "picha_cnn"], "seed": [0, 1, 2, 3, 4]},
     variant_keys=("net",),
     scales={
-        "smoke": Scale(config={"epochs": 15, "steps": 210, "width": 0.25},
+        "smoke": Scale(config={"epochs": 15, "steps": 210, "width": 0.25, "cross_steps": 60},
                        synthfaces={"n_images": 1200},
                        grid={"seed": [0]}, folds=1, n_folds=5),
-        "cpu": Scale(config={"epochs": 20, "steps": 8000, "width": 0.375}, grid={"net": ["simple"], "seed": [0]},
+        "cpu": Scale(config={"epochs": 20, "steps": 8000, "width": 0.375, "cross_steps": 1000}, grid={"net": ["simple"], "seed": [0]},
                      folds=5, cpus=2),
-        "paper": Scale(config={"epochs": 60, "steps": 20000, "width": 1.0}, folds=10, cpus=4, gpus=1),
+        "paper": Scale(config={"epochs": 60, "steps": 20000, "width": 1.0, "cross_steps": 10000}, folds=10, cpus=4, gpus=1),
     },
     tables=("baseline",),
 )

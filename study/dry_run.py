@@ -32,8 +32,20 @@ def plan(study: StudySpec, args: Namespace) -> dict:
         raise StudyError(str(err)) from None
     axes, cells = grid_cells(space, study if study.search == "grid" else None)
     fixed = {k: (str(v) if isinstance(v, Domain) else v) for k, v in space.items() if k not in axes}
-    return {"study": study.name, "scale": args.scale, "deviations": launch_deviations(study, opts),
-            "cells": [{"config": {**fixed, **cell}} for cell in cells]}
+    found = {"study": study.name, "scale": args.scale, "deviations": launch_deviations(study, opts),
+             "cells": [{"config": {**fixed, **cell}} for cell in cells]}
+    if fixed.get("cross_dataset"):
+        found["cross_arms"] = cross_arms(fixed)
+    return found
+
+
+def cross_arms(config: dict) -> list[str]:
+    """The cross-dataset tests each trial makes (trainables.core.cross_data)."""
+    arms = [f"blind: tested on {config['cross_dataset']}'s held-out images of the shared classes (blind/...)"]
+    if config.get("cross_steps"):
+        arms.append(f"finetuned: fine-tuned {config['cross_steps']} steps on {config['cross_dataset']}'s training "
+                    "split, epoch chosen on its validation split, tested on the same images (finetuned/test/...)")
+    return arms
 
 
 def dry_run(study: StudySpec, args: Namespace) -> str:
@@ -48,6 +60,7 @@ def dry_run(study: StudySpec, args: Namespace) -> str:
     lines.append("Deviations from the paper's recipe:" if found["deviations"] else
                  "Deviations from the paper's recipe: none (this scale only shrinks sizes).")
     lines += [f"  {key}: {why}" for key, why in found["deviations"].items()]
+    lines += [f"Cross-dataset arm {arm}" for arm in found.get("cross_arms", [])]
     for n, cell in enumerate(found["cells"]):
         lines.append(f"cell {n}: " + json.dumps(cell["config"], sort_keys=True, default=str))
     return "\n".join(lines)

@@ -2,19 +2,31 @@
 
 The function takes a plain config dict and a reporter (trainables.core.reporting), so it runs
 under Ray Tune and in a plain process alike. The epoch is chosen on validation only;
-test metrics are reported at that epoch (`..._at_best_val`) and at the last one."""
+test metrics are reported at that epoch (`..._at_best_val`) and at the last one.
 
+With `cross_dataset` (trainables.core.cross_data) the trial also tests on another
+dataset's held-out images of the classes both share: blind (`blind/...`, the net of the
+chosen epoch), and, with `cross_steps`, after fine-tuning that net for `cross_steps`
+steps on the other dataset's training split, the epoch chosen on its validation split
+(`finetuned/test/..._at_best_val`; the stage's other reports under `finetuned/` too).
+Both are measured on the same held-out images (`data/n_blind` of them)."""
+
+import dataclasses
+import json
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
 
-from trainables.core.config import ConfigError, from_flat, section
-from trainables.core.fit import FitOptions, fit, test_metrics
+from trainables.core.config import ConfigError, from_dict, from_flat, section
+from trainables.core.cross_data import CrossConfig, blind_metrics, load_cross_real
+from trainables.core.fit import FitOptions, finished_fit, fit, test_metrics
 from trainables.core.real_data import (PROTOCOLS, DataConfig, RealData, concat_splits, device_for, images_split,
                                        load_real_data, tensor_split)
-from trainables.core.reporting import Reporter, write_test_artifacts
+from trainables.core.reporting import Reporter, StageReporter, restored_carried, write_test_artifacts
 from trainables.nets import create_net, list_nets, net_spec
 
 
@@ -88,6 +100,20 @@ def replace_head(net: torch.nn.Module, n_classes: int, seed: int) -> torch.nn.Mo
     return net
 
 
+def keep_head_rows(net: torch.nn.Module, rows: list[int]) -> torch.nn.Module:
+    """The last layer cut to the outputs `rows` (the classes another dataset shares), its
+    weights kept: fine-tuning then starts from the blind predictor, not from a fresh head."""
+    old = net.classifier[-1]
+    if not isinstance(old, torch.nn.Linear):
+        raise TypeError(f"{type(net).__name__}.classifier[-1] is {type(old).__name__}, not Linear")
+    head = torch.nn.Linear(old.in_features, len(rows)).to(old.weight.device)
+    with torch.no_grad():
+        head.weight.copy_(old.weight[rows])
+        head.bias.copy_(old.bias[rows])
+    net.classifier[-1] = head
+    return net
+
+
 def fit_options(cfg: ClassifierConfig, epochs: int | None = None, steps: int | None = None,
                 steps_before: int = 0) -> FitOptions:
     """The fit's options: the config's, with `epochs` and `steps` for one stage of a
@@ -98,23 +124,82 @@ def fit_options(cfg: ClassifierConfig, epochs: int | None = None, steps: int | N
                       steps=steps or cfg.steps, steps_before=steps_before)
 
 
+@dataclass(frozen=True)
+class ClassifierTrial:
+    classifier: ClassifierConfig
+    cross: CrossConfig
+
+
+def parse_trial(config: dict) -> ClassifierTrial:
+    """The classifier trainable's config: the classifier's keys and the cross test's."""
+    keys = {f.name for f in dataclasses.fields(CrossConfig)}
+    cross = from_dict(CrossConfig, {k: v for k, v in config.items() if k in keys})
+    return ClassifierTrial(parse_config({k: v for k, v in config.items() if k not in keys}), cross)
+
+
 def train_classifier(config: dict, reporter: Reporter) -> dict:
     """Run one trial; returns the last epoch's metrics (with the final test metrics)."""
-    cfg = parse_config(config)
+    trial = parse_trial(config)
+    cfg = trial.classifier
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    return train_on_real(cfg, load_real_data(cfg.data, cfg.seed), reporter)
+    real = load_real_data(cfg.data, cfg.seed)
+    if trial.cross.cross_dataset is None:
+        return train_on_real(cfg, real, reporter)
+    return train_with_cross_test(trial, real, reporter)
+
+
+def train_with_cross_test(trial: ClassifierTrial, real: RealData, reporter: Reporter) -> dict:
+    """The classifier on its own dataset, tested blind on the cross dataset at the chosen
+    epoch; then, with `cross_steps`, that net fine-tuned on the cross dataset (a stage of
+    its own, resumable like DAG's in trainables.trials.cyclegan)."""
+    cfg, cross = trial.classifier, trial.cross
+    device = device_for(cfg.device)
+    # before the long source stage: a bad cross dataset (no shared classes) fails at once
+    target = load_cross_real(cross, cfg.data, cfg.seed, real.class_names)
+    held_out = tensor_split(target.data.images, target.labels, target.splits.test, net_spec(cfg.net).input_size)
+
+    def blind(best_net) -> dict:
+        return {**blind_metrics(best_net, held_out, real.class_names, target.class_names, device, cfg.hflip_tta),
+                "data/n_blind": len(held_out.y)}
+
+    if cross.cross_steps == 0:
+        return train_on_real(cfg, real, reporter, also=blind)
+    restored = reporter.restore()
+    with tempfile.TemporaryDirectory(prefix="ferlab-carried-") as tmp:
+        carried = Path(tmp)
+        restored_carried(restored, carried)
+        source_state, source_metrics = carried / "source.pt", carried / "source_metrics.json"
+        if not source_state.exists():
+            stage = StageReporter(reporter, "classifier", restored, carried)
+            chosen: dict = {}
+            found = train_on_real(cfg, real, stage, chosen=chosen, also=blind)
+            if "state" not in chosen:  # killed after the stage's last checkpoint: its choice is there
+                chosen["state"], found = finished_fit(stage.restore(), device)
+            torch.save(chosen["state"], source_state)
+            source_metrics.write_text(json.dumps({k: float(v) for k, v in found.items()}))
+        metrics = json.loads(source_metrics.read_text())
+        net = build_net(cfg, len(real.class_names), device)
+        net.load_state_dict(torch.load(source_state, map_location=device, weights_only=True))
+        keep_head_rows(net, [real.class_names.index(c) for c in target.class_names])
+        target_cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, dataset=cross.cross_dataset),
+                                         epochs=min(cfg.epochs, cross.cross_steps), steps=cross.cross_steps)
+        stage = StageReporter(reporter, "finetune", restored, carried, metrics, prefix="finetuned")
+        found = train_on_real(target_cfg, target, stage, net=net, steps_before=int(metrics["budget/steps"]))
+        return {**metrics, **{f"finetuned/{k}": v for k, v in found.items()}}
 
 
 def train_on_real(cfg: ClassifierConfig, real: RealData, reporter: Reporter,
                   extra_train: tuple[np.ndarray, np.ndarray] | None = None,
                   net: torch.nn.Module | None = None, chosen: dict | None = None,
-                  epochs: int | None = None, steps: int | None = None, steps_before: int = 0) -> dict:
+                  epochs: int | None = None, steps: int | None = None, steps_before: int = 0,
+                  also: Callable[[torch.nn.Module], dict] | None = None) -> dict:
     """Train on the real training split, plus `extra_train` (uint8 images, class indices:
     synthetic data) when given, starting from `net` when given (fine-tuning); select the
     epoch on the real validation split and test at it. `chosen`, when given, receives the
     chosen epoch's weights under "state". `steps`/`steps_before`: this stage's share of
-    a staged step budget, and the steps `net` already had."""
+    a staged step budget, and the steps `net` already had. `also(best_net)` adds its
+    metrics to the final ones (the blind cross test)."""
     device = device_for(cfg.device)
     size = net_spec(cfg.net).input_size
     splits, labels = real.splits, real.labels
@@ -134,6 +219,6 @@ def train_on_real(cfg: ClassifierConfig, real: RealData, reporter: Reporter,
                   "data/n_synthetic": 0 if extra_train is None else len(extra_train[1])}
         if chosen is not None:
             chosen["state"] = best_net.state_dict()
-        return {**last, **best, **counts}
+        return {**last, **best, **counts, **(also(best_net) if also is not None else {})}
 
     return fit(net, train, val, fit_options(cfg, epochs, steps, steps_before), reporter, device, on_finish)

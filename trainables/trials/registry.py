@@ -12,7 +12,7 @@ TrainFn = Callable[[dict, Reporter], dict]
 ParseFn = Callable[[dict], object]
 
 TRAINABLES: dict[str, tuple[TrainFn, ParseFn]] = {
-    "classifier": (classifier.train_classifier, classifier.parse_config),
+    "classifier": (classifier.train_classifier, classifier.parse_trial),
     "cyclegan": (cyclegan.train_cyclegan_trial, cyclegan.parse_config),
     "cyclegan_toy": (toy.train_toy, toy.parse_toy_config),
     "fesr": (fesr.train_fesr, fesr.parse_config),

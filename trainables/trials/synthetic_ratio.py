@@ -36,12 +36,13 @@ from PIL import Image
 
 from trainables.core.caches import state_hash
 from trainables.core.config import ConfigError, from_dict
+from trainables.core.cross_data import check_cross_dataset, load_cross_dataset
 from trainables.core.fit import TensorSplit, fit, predict
 from trainables.core.judge import JudgeOptions, real_data_judge
 from trainables.core.metrics import classification_metrics, classifier_agreement, confusion_matrix, frechet_distance
 from trainables.core.real_data import RealData, device_for, images_split, resolve_protocol
 from trainables.core.reporting import Reporter
-from trainables.data import DataError, FaceData, list_datasets, load_dataset, make_splits, resize_images
+from trainables.data import DataError, FaceData, load_dataset, make_splits, resize_images
 from trainables.data.cache import cache_root, sha256_json
 from trainables.synthetic.balanced_synthetic import EKMAN, BalancedSet, balanced_set
 from trainables.synthetic.identity_sources import IDENTITY_SOURCES, SourceOptions, to_uint8
@@ -92,12 +93,7 @@ class RatioConfig:
                               f"{self.max_ratio}; raise max_ratio to the study's largest k")
         if self.max_ratio < 1:
             raise ConfigError(f"max_ratio must be ≥ 1, got {self.max_ratio}")
-        if self.cross_dataset not in list_datasets():
-            raise ConfigError(f"cross_dataset {self.cross_dataset!r} is not a registered dataset; "
-                              f"known: {', '.join(list_datasets())}")
-        if self.cross_dataset != "synthfaces" and not (self.cross_root and Path(self.cross_root).exists()):
-            raise ConfigError(f"cross_dataset {self.cross_dataset!r} needs cross_root, the folder or file of its "
-                              f"data; got {self.cross_root!r}, which does not exist")
+        check_cross_dataset(self.cross_dataset, self.cross_root)
         if min(self.source_iters, self.stargan_iters, self.stargan_n_critic, self.source_batch_size,
                self.stargan_batch_size) < 1:
             raise ConfigError("source_iters, stargan_iters, stargan_n_critic and the GAN batch sizes must be ≥ 1")
@@ -149,20 +145,9 @@ def load_training_data(clf: ClassifierConfig) -> RealData:
     return RealData(data, splits, list(EKMAN), data.labels)
 
 
-def cross_options(cfg: RatioTrial) -> dict:
-    r, clf = cfg.ratio, cfg.classifier
-    if r.cross_options is not None:
-        return dict(r.cross_options)
-    if r.cross_dataset == "synthfaces":  # another draw: other identities, other pose/light/noise
-        same = clf.data.dataset_options if clf.data.dataset == "synthfaces" else {}
-        return {**same, "seed": int(same.get("seed", 0)) + 1}
-    return {}
-
-
 def load_blind_data(cfg: RatioTrial) -> FaceData:
     r = cfg.ratio
-    data = ekman_only(load_dataset(r.cross_dataset, r.cross_root, cache_dir=cfg.classifier.data.cache_dir,
-                                   **cross_options(cfg)))
+    data = ekman_only(load_cross_dataset(r.cross_dataset, r.cross_root, r.cross_options, cfg.classifier.data))
     if data.usage is not None:
         return data.subset(np.flatnonzero(data.usage == "test"))
     return data

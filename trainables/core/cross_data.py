@@ -1,0 +1,108 @@
+"""The other dataset a trial is tested on (cross-database): which one, where its files
+are, how it is loaded and split. One mechanism for every study that has one: the
+`--cross-dataset`/`--cross-root` flags of study.launch set `cross_dataset`/`cross_root`;
+synthetic_ratio tests blind on it, baseline tests blind and after fine-tuning on it.
+
+Both sides of a cross test see only the classes the two datasets share: the other
+dataset's images of other classes are dropped, and a net trained on more classes
+predicts among the shared ones only (its other outputs cannot be right there)."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from trainables.core.config import ConfigError
+from trainables.core.fit import TensorSplit, predict
+from trainables.core.metrics import classification_metrics
+from trainables.core.real_data import DataConfig, RealData, resolve_protocol
+from trainables.data import EMOTIONS, DataError, FaceData, list_datasets, load_dataset, make_splits
+
+
+def check_cross_dataset(name: str, root: str | None) -> None:
+    """A registered dataset, with an existing root unless it is built in (synthfaces)."""
+    if name not in list_datasets():
+        raise ConfigError(f"cross_dataset {name!r} is not a registered dataset; known: {', '.join(list_datasets())}")
+    if name != "synthfaces" and not (root and Path(root).exists()):
+        raise ConfigError(f"cross_dataset {name!r} needs cross_root, the folder or file of its data; got {root!r}, "
+                          "which does not exist")
+
+
+def cross_dataset_options(name: str, options: dict | None, data: DataConfig) -> dict:
+    """The loader options of the cross dataset: `options` when given; for synthfaces,
+    another draw of the training one (other identities, pose, light, noise)."""
+    if options is not None:
+        return dict(options)
+    if name == "synthfaces":
+        same = data.dataset_options if data.dataset == "synthfaces" else {}
+        return {**same, "seed": int(same.get("seed", 0)) + 1}
+    return {}
+
+
+def load_cross_dataset(name: str, root: str | None, options: dict | None, data: DataConfig) -> FaceData:
+    return load_dataset(name, root, cache_dir=data.cache_dir, **cross_dataset_options(name, options, data))
+
+
+@dataclass(frozen=True)
+class CrossConfig:
+    """The baseline study's cross test (flat keys, a section of its trial config)."""
+
+    cross_dataset: str | None = None  # None: no cross test
+    cross_root: str | None = None
+    cross_options: dict | None = None  # None: see cross_dataset_options
+    # optimizer steps of fine-tuning on the cross dataset's training split; 0: blind test only
+    cross_steps: int = 0
+    # the cross dataset's split when it has no official one: subject-independent folds
+    # where it has subject ids (else stratified); 5 folds test on 20 % (Zhu et al.'s JAFFE)
+    cross_fold: int = 0
+    cross_n_folds: int = 5
+
+    def __post_init__(self):
+        if self.cross_dataset is None:
+            if self.cross_root is not None or self.cross_options is not None:
+                raise ConfigError("cross_root/cross_options are given without cross_dataset (--cross-dataset NAME)")
+            return
+        check_cross_dataset(self.cross_dataset, self.cross_root)
+        if self.cross_steps < 0:
+            raise ConfigError(f"cross_steps (fine-tuning steps on {self.cross_dataset}) must be ≥ 0, "
+                              f"got {self.cross_steps}")
+        if not 0 <= self.cross_fold < self.cross_n_folds or self.cross_n_folds < 2:
+            raise ConfigError(f"cross_fold must be in 0..cross_n_folds-1 with cross_n_folds ≥ 2, got "
+                              f"cross_fold={self.cross_fold}, cross_n_folds={self.cross_n_folds}")
+
+
+def shared_classes(source: list[str], target: FaceData) -> list[str]:
+    """The classes of `source` (in its order) that `target` has images of; at least two."""
+    found = [c for c in source if c in target.classes()]
+    if len(found) < 2:
+        raise DataError(f"{target.name} shares {len(found)} class(es) {found} with the training data "
+                        f"({', '.join(source)}); it has {', '.join(target.classes()) or 'no images'}. "
+                        "A cross test needs at least two shared classes")
+    return found
+
+
+def load_cross_real(cross: CrossConfig, data: DataConfig, seed: int, source_classes: list[str]) -> RealData:
+    """The cross dataset's images of the shared classes, split (its official split, else
+    fold `cross_fold` of `cross_n_folds`, by subject where it has subjects) with the
+    trial's seed; labels index the shared classes."""
+    whole = load_cross_dataset(cross.cross_dataset, cross.cross_root, cross.cross_options, data)
+    shared = shared_classes(source_classes, whole)
+    codes = [EMOTIONS.index(c) for c in shared]
+    kept = whole.subset(np.flatnonzero(np.isin(whole.labels, codes)))
+    splits = make_splits(kept, resolve_protocol(DataConfig(), kept), seed=seed, fold=cross.cross_fold,
+                         n_folds=cross.cross_n_folds, val_fraction=data.val_fraction)
+    remap = np.full(len(EMOTIONS), -1)
+    remap[codes] = np.arange(len(codes))
+    return RealData(kept, splits, shared, remap[kept.labels])
+
+
+def blind_metrics(net, test: TensorSplit, source_classes: list[str], shared: list[str], device,
+                  hflip_tta: bool = False) -> dict[str, float]:
+    """`blind/...` metrics (keys end in `_at_best_val`: `net` is the epoch chosen on the
+    training dataset's validation) of a net with one output per source class on `test`
+    (labels index `shared`), predicting among the shared classes only."""
+    probs = predict(net, test.x, device, hflip_tta=hflip_tta)
+    columns = [source_classes.index(c) for c in shared]
+    preds = probs[:, columns].argmax(1).numpy()
+    found = classification_metrics(test.y.numpy(), preds, shared)
+    return {f"blind/{k}_at_best_val": v for k, v in found.items()}
