@@ -49,6 +49,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--cpus-per-trial", type=float, help="CPUs per trial (default: the study scale's)")
     parser.add_argument("--gpus-per-trial", type=float,
                         help="GPUs per trial; a fraction packs trials onto one GPU (default: the study scale's)")
+    parser.add_argument("--retries", type=int, help="how often a failing trial is retried from its last checkpoint "
+                        "before it counts as failed (default: the study's, usually 2)")
     parser.add_argument("--tracking-uri", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI or sqlite:///mlflow.db)")
     parser.add_argument("--optuna-storage", help="database for an Optuna-searched study (default: beside the MLflow "
                                                  "store: optuna.db beside an SQLite one, the 'optuna' schema of a "
@@ -68,6 +70,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if not args.list and not args.study:
         parser.error("name a study (see --list)")
+    if args.retries is not None and args.retries < 0:
+        parser.error(f"--retries must be 0 or more, got {args.retries}")
     if args.json and not args.dry_run:
         parser.error("--json goes with --dry-run")
     if args.dry_run and (args.resume or args.fill_missing):
@@ -151,7 +155,8 @@ def main(argv=None) -> int:
                              storage_path=storage_root, tracking_uri=tracking_uri, num_samples=args.num_samples,
                              max_concurrent=args.max_concurrent, address=args.address, cache_dir=args.cache_dir,
                              overrides=args.overrides, cpus_per_trial=args.cpus_per_trial,
-                             gpus_per_trial=args.gpus_per_trial, name=args.name, optuna_storage=args.optuna_storage)
+                             gpus_per_trial=args.gpus_per_trial, name=args.name, optuna_storage=args.optuna_storage,
+                             retries=args.retries)
         fill = None
         if args.fill_missing:
             if resume_dir is not None:

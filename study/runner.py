@@ -44,6 +44,7 @@ class LaunchOptions:
     gpus_per_trial: float | None = None
     name: str | None = None  # the Tune experiment's name (default: study-dataset-scale-time)
     optuna_storage: str | None = None  # default: beside the MLflow store (study/optuna_storage.py)
+    retries: int | None = None  # default: the study's max_failures
 
 
 def trial_space(study: StudySpec, opts: LaunchOptions, has_official_split: bool) -> dict:
@@ -346,7 +347,8 @@ def launch(study: StudySpec, opts: LaunchOptions, resume_path: str | None = None
                 callbacks=[logger, ProgressLines(study.metric)],
                 stop=tracking.FinishedTrialStopper(record["tracking_uri"], record["experiment_id"],
                                                    record["parent_run_id"]),
-                failure_config=tune.FailureConfig(max_failures=study.max_failures),
+                failure_config=tune.FailureConfig(
+                    max_failures=study.max_failures if opts.retries is None else opts.retries),
                 checkpoint_config=tune.CheckpointConfig(num_to_keep=None if cloud else 1),
                 sync_config=tune.SyncConfig(sync_period=10, sync_artifacts=True) if cloud else None,
             )

@@ -14,8 +14,10 @@ TOY = ("cyclegan_toy", "--set", "gan_steps=80", "--set", "report_every=40")
 
 
 def test_fill_missing_runs_only_the_failed_cell_without_the_tune_directory(tmp_path):
-    out = launch(*TOY, "--set", '_fault={"when": {"seed": 1}, "raise_at_report": 0}', cwd=tmp_path)
+    # --retries 0: the failing cell fails at its first attempt (the study would retry it twice)
+    out = launch(*TOY, "--retries", "0", "--set", '_fault={"when": {"seed": 1}, "raise_at_report": 0}', cwd=tmp_path)
     assert out.returncode == 1, out.stdout[-3000:] + out.stderr[-3000:]
+    assert "after 1 attempt(s): study.faults.InjectedFailure: injected failure" in out.stdout
     record = json.loads(next((tmp_path / "ray_results").glob("*/ferlab_launch.json")).read_text())
     root = record["parent_run_id"]
     shutil.rmtree(tmp_path / "ray_results")
@@ -39,6 +41,7 @@ def test_fill_missing_runs_only_the_failed_cell_without_the_tune_directory(tmp_p
     assert filled[0].data.params["gan_steps"] == "80"  # the launch's own config
     original = client.search_runs([experiment], f"tags.`mlflow.parentRunId` = '{root}'")
     assert sorted((r.data.params["seed"], r.info.status) for r in original) == [("0", "FINISHED"), ("1", "FAILED")]
+    assert next(r for r in original if r.info.status == "FAILED").data.tags["ferlab.retries"] == "1"
 
     # the report reads the launch and its fill as one, whichever of the two is named
     for parent in ("latest", root, fill.info.run_id):

@@ -50,6 +50,12 @@ def test_unknown_study_lists_known(tmp_path):
     assert not (tmp_path / "mlflow.db").exists()
 
 
+def test_negative_retries_are_refused_before_anything_starts(tmp_path):
+    out = launch("cyclegan_toy", "--retries", "-1", cwd=tmp_path, store=False)
+    assert out.returncode == 2 and "--retries must be 0 or more, got -1" in out.stderr
+    assert not (tmp_path / "mlflow.db").exists()
+
+
 def test_unknown_dataset_leaves_no_parent_run(tmp_path):
     out = launch("baseline", "--dataset", "mnist", cwd=tmp_path, store=False)
     assert out.returncode == 2 and "synthfaces" in out.stderr
