@@ -135,6 +135,14 @@ def main(argv=None) -> int:
         return 0
     if args.address is None and not args.fill_missing:  # a fill may find nothing to run
         start_local_ray_while_importing()
+    elif args.address:  # a cluster that wants a token it cannot have answers before the heavy imports too
+        from study.ray_init import use_token_if_cluster_wants_one
+
+        try:
+            use_token_if_cluster_wants_one(args.address)
+        except StudyError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
     from analysis.console import console_report
     from analysis.report import write_report
     from study.runner import LaunchOptions, launch, plan_fill

@@ -2,7 +2,19 @@
 study.runner, which imports Ray Tune, MLflow and torch, so that `study.launch` can start a
 local Ray while those imports run."""
 
+import os
+
 import ray
+
+from study.spec import StudyError
+
+# Where Ray looks for a cluster's auth token, in its order: the token itself, a file named
+# by the second variable, or the file `ray start` and `ray get-auth-token --generate` write.
+TOKEN_VARIABLE, TOKEN_PATH_VARIABLE = "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH"
+DEFAULT_TOKEN_FILE = "~/.ray/auth_token"
+WHAT_TO_SET = (f"set {TOKEN_VARIABLE} to the head's token (`ray get-auth-token` on the head prints it), "
+               f"or {TOKEN_PATH_VARIABLE} to a file holding it, or copy the head's {DEFAULT_TOKEN_FILE} "
+               "to this machine")
 
 
 def start_ray(address: str | None) -> None:
@@ -16,6 +28,7 @@ def start_ray(address: str | None) -> None:
         import search_spaces
         import study
         import trainables
+        use_token_if_cluster_wants_one(address)
         modules = [analysis, search_spaces, study, trainables]
         ray.init(address=address, log_to_driver=True, runtime_env={"py_modules": modules,
                                                                   "excludes": ["__pycache__", "*.pyc"]})
@@ -27,3 +40,73 @@ def start_ray(address: str | None) -> None:
         # them (the commit that added this setting has the A/B timings).
         ray.init(address="local", include_dashboard=False, log_to_driver=True,
                  _system_config={"enable_worker_prestart": False, "prestart_worker_first_driver": False})
+
+
+def use_token_if_cluster_wants_one(address: str) -> None:
+    """Connect to a token-auth cluster (what `ray start --head` makes once a token exists)
+    in token mode. Ray itself turns token mode on only for `address="auto"`; with HOST:PORT
+    its driver connects without a token and, refused, retries for 20 s before a
+    ConnectionError. So ask the cluster's GCS first (it answers at once): refused without a
+    token, switch to token mode where a token is found, or fail with one line saying what
+    to set. The token itself is never printed, logged or passed on."""
+    from ray._raylet import AuthenticationMode, get_authentication_mode
+
+    if address == "auto" or "://" in address:  # Ray finds the token for "auto"; ray:// is Ray Client
+        return
+    token_mode = get_authentication_mode() == AuthenticationMode.TOKEN
+    if token_mode and not _token_found():  # a GCS client would abort the process (Ray's check)
+        raise StudyError(f"RAY_AUTH_MODE=token and no auth token was found for the Ray cluster at {address}: "
+                         f"{WHAT_TO_SET}")
+    if _gcs_accepts(address):
+        return
+    if not token_mode and _token_found():
+        _enable_token_mode()
+        if _gcs_accepts(address):
+            return
+    raise StudyError(_refused(address))
+
+
+def _gcs_accepts(address: str) -> bool:
+    """False only when the GCS at `address` refuses this process's credentials; any other
+    failure (nothing listening, a timeout) is left for `ray.init` to report as it does."""
+    from ray._raylet import GcsClient
+    from ray.exceptions import AuthenticationError
+
+    try:
+        GcsClient(address=address)
+    except AuthenticationError:
+        return False
+    except Exception:
+        return True
+    return True
+
+
+def _token_found() -> bool:
+    from ray._raylet import AuthenticationTokenLoader
+
+    return AuthenticationTokenLoader.instance().has_token(ignore_auth_mode=True)
+
+
+def _token_source() -> str:
+    """Which of Ray's token places this process reads, for messages."""
+    if os.environ.get(TOKEN_VARIABLE):
+        return TOKEN_VARIABLE
+    if os.environ.get(TOKEN_PATH_VARIABLE):
+        return f"{TOKEN_PATH_VARIABLE}={os.environ[TOKEN_PATH_VARIABLE]}"
+    return DEFAULT_TOKEN_FILE
+
+
+def _refused(address: str) -> str:
+    if not _token_found():
+        return f"the Ray cluster at {address} wants an auth token and none was found: {WHAT_TO_SET}"
+    return f"the Ray cluster at {address} refused the auth token from {_token_source()}: {WHAT_TO_SET}"
+
+
+def _enable_token_mode() -> None:
+    """What Ray does for itself on `address="auto"`: token mode for this process (and the
+    processes it starts), with Ray's cached config and token re-read."""
+    from ray._raylet import AuthenticationTokenLoader, Config
+
+    os.environ["RAY_AUTH_MODE"] = "token"
+    Config.initialize("")
+    AuthenticationTokenLoader.instance().reset_cache()

@@ -16,7 +16,7 @@ for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
 # Modules that start a Ray cluster of their own (`ray.cluster_utils.Cluster`, `ray start`)
 # run one after the other in one test process: each writes the address that
 # `--address auto` finds, and the fake autoscaler's head needs Ray's default port.
-RAY_CLUSTER_MODULES = {"tests.test_cluster", "tests.test_autoscaling"}
+RAY_CLUSTER_MODULES = {"tests.test_cluster", "tests.test_autoscaling", "tests.test_token_auth"}
 
 
 # The longest work units, longest first (measured with `--durations`), so that neither

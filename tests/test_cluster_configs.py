@@ -50,3 +50,13 @@ def test_a_config_ray_would_reject_fails(name, break_it):
         config["available_node_types"]["gpu_worker"]["min_workers"] = config["max_workers"] + 1
     with pytest.raises((ValidationError, ValueError)):
         ray_validates(config)
+
+
+@pytest.mark.parametrize("name", LAUNCHER)
+def test_every_node_starts_ray_in_token_mode_with_the_launching_machines_token(name):
+    """`ray start` on a worker does not turn token mode on by itself, even with a token
+    file: without RAY_AUTH_MODE=token it is refused by a token-mode head."""
+    prepared = ray_validates(yaml.safe_load((CLUSTERS / name).read_text()))
+    assert prepared["file_mounts"]["~/.ray/auth_token"] == "~/.ray/auth_token"
+    starts = [c for c in prepared["head_start_ray_commands"] + prepared["worker_start_ray_commands"] if "ray start" in c]
+    assert len(starts) == 2 and all(c.startswith("RAY_AUTH_MODE=token ray start ") for c in starts)

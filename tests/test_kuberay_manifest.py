@@ -77,6 +77,15 @@ def test_the_manifest_passes_kubernetes_kuberay_and_ray_and_scales_gpus_from_zer
     assert f"rayproject/ray:{ray.__version__}-" in dockerfile
 
 
+def test_every_ray_process_gets_token_mode_and_the_token_from_one_secret():
+    cluster = _documents()["RayCluster"]
+    auth = [{"name": "RAY_AUTH_MODE", "value": "token"},
+            {"name": "RAY_AUTH_TOKEN", "valueFrom": {"secretKeyRef": {"name": "ferlab-ray-auth", "key": "auth_token"}}}]
+    assert cluster["spec"]["autoscalerOptions"]["env"] == auth  # the autoscaler talks to the GCS too
+    for group in _groups(cluster):
+        assert all(auth[0] in c["env"] and auth[1] in c["env"] for c in group["template"]["spec"]["containers"])
+
+
 def _break(docs: dict, how: str) -> None:
     cluster = docs["RayCluster"]["spec"]
     gpu = cluster["workerGroupSpecs"][0]
