@@ -89,13 +89,21 @@ def test_report_has_zhu_tables_beside_ours_and_a_manifold_plot(augmentation):
 
 
 def test_cycle_gamma_grid_and_its_table(tmp_path):
-    out = launch("cycle_gamma", "--scale", "smoke", *SHRINK, *BALANCED, cwd=tmp_path)
+    def settings(configs):
+        return sorted((c["arm"], c["cycle_loss"], c["adv_loss"]) for c in configs)
+
+    # the baseline arm once (a shared control), the GAN arm at every cycle-loss setting
+    planned = launch("cycle_gamma", "--scale", "smoke", "--dry-run", "--json", cwd=tmp_path, store=False)
+    assert planned.returncode == 0, planned.stderr[-3000:]
+    assert settings(cell["config"] for cell in json.loads(planned.stdout)["cells"]) == [
+        ("+disgust", "l1", "lsgan"), ("+disgust", "l1", "wgan-gp"), ("+disgust", "weighted", "lsgan"),
+        ("+disgust", "weighted", "wgan-gp"), ("baseline", "l1", "lsgan")]
+    # launched on one adversarial loss (a grid axis narrowed by --set): the shared control and both cycle losses
+    out = launch("cycle_gamma", "--scale", "smoke", *SHRINK, *BALANCED, "--set", 'adv_loss=["lsgan"]', cwd=tmp_path)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     client, record, runs = _children(tmp_path)
-    settings = sorted((r.data.params["arm"], r.data.params["cycle_loss"], r.data.params["adv_loss"]) for r in runs)
-    # the baseline arm once (a shared control), the GAN arm at every cycle-loss setting
-    assert settings == [("+disgust", "l1", "lsgan"), ("+disgust", "l1", "wgan-gp"), ("+disgust", "weighted", "lsgan"),
-                        ("+disgust", "weighted", "wgan-gp"), ("baseline", "l1", "lsgan")]
+    assert settings(r.data.params for r in runs) == [
+        ("+disgust", "l1", "lsgan"), ("+disgust", "weighted", "lsgan"), ("baseline", "l1", "lsgan")]
     assert len({r.data.metrics["budget/steps"] for r in runs}) == 1
     baseline = next(r for r in runs if r.data.params["arm"] == "baseline")
     assert "synth/disgust/fid_fer" not in baseline.data.metrics
