@@ -34,8 +34,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--scale", choices=SCALES, default="smoke")
     parser.add_argument("--dataset", default="synthfaces", help="a registered dataset name (default: synthfaces)")
     parser.add_argument("--data-root", help="where the dataset's files are")
-    parser.add_argument("--cross-dataset", help="the blind cross-database test set, for studies that have one "
-                                                "(synthetic_ratio): a registered dataset name")
+    parser.add_argument("--cross-dataset", help="a second dataset tested on the classes both share, for studies "
+                                                "that have one (baseline, synthetic_ratio): a registered dataset name")
     parser.add_argument("--cross-root", help="where the cross dataset's files are")
     parser.add_argument("--cache-dir", help="parsed-dataset cache (default: $FERLAB_CACHE_DIR or ~/.cache/ferlab)")
     parser.add_argument("--num-samples", type=int, help="Optuna trials; for a grid study, the number of seeds (0..N-1)")
