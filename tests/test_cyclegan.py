@@ -1,6 +1,9 @@
 """The CycleGAN trainable in-process: config checks, exact resume of the GAN loop and of a
 whole trial, the synthetic-set and GAN caches, the stage reporter, and the DAG arm."""
 
+import os
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -156,7 +159,54 @@ def test_synthetic_set_is_generated_once(tmp_path):
     with pytest.raises(ValueError, match="expected uint8 4"):
         synthetic_set(tmp_path, "abd", "disgust", 4, 0, generate, draw="d")
     assert not synthetic_path(tmp_path, "abd", "disgust", 4, 0, "d").exists()
-    assert not list((tmp_path / "synthetic").glob(".tmp-*"))
+
+
+class HalfWrite:
+    """A file that takes half of what is written to it, then fails like a full disk."""
+
+    def __init__(self, file):
+        self.file = file
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.file.close()
+
+    def write(self, data):
+        self.file.write(data[: len(data) // 2])
+        raise OSError("disk full")
+
+
+@pytest.mark.parametrize("fail_in", ["write", "replace"])
+def test_synthetic_set_write_failing_part_way_leaves_nothing_and_the_next_call_regenerates(tmp_path, monkeypatch,
+                                                                                        fail_in):
+    calls, seen_temporaries = [], []
+
+    def generate():
+        calls.append(1)
+        return np.arange(5 * 48 * 48).reshape(5, 48, 48).astype(np.uint8)
+
+    folder = tmp_path / "synthetic"
+    real_fdopen = os.fdopen
+    if fail_in == "write":
+        monkeypatch.setattr(os, "fdopen", lambda fd, mode: HalfWrite(real_fdopen(fd, mode)))
+    else:
+        def failing_replace(src, dst):
+            seen_temporaries.append(Path(src).stat().st_size)
+            raise OSError("rename failed")
+        monkeypatch.setattr(os, "replace", failing_replace)
+    with pytest.raises(OSError):
+        synthetic_set(tmp_path, "abc", "disgust", 5, 0, generate, draw="d")
+    monkeypatch.undo()
+    assert fail_in == "write" or seen_temporaries[0] > 5 * 48 * 48  # a whole temporary was there to clean up
+    assert sorted(p.name for p in folder.iterdir()) == []
+
+    images, hit = synthetic_set(tmp_path, "abc", "disgust", 5, 0, generate, draw="d")
+    again, hit_again = synthetic_set(tmp_path, "abc", "disgust", 5, 0, generate, draw="d")
+    assert (hit, hit_again) == (False, True) and len(calls) == 2
+    assert np.array_equal(again, generate()) and np.array_equal(images, again)
+    assert sorted(p.name for p in folder.iterdir()) == [synthetic_path(tmp_path, "abc", "disgust", 5, 0, "d").name]
 
 
 @pytest.mark.parametrize("n, count", [(7, 3), (7, 7), (7, 23), (10, 40), (1, 4)])
