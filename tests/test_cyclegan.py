@@ -11,6 +11,7 @@ import torch
 
 from trainables.core.caches import synthetic_path, synthetic_set
 from trainables.core.config import ConfigError
+from trainables.core.real_data import load_real_data
 from trainables.core.reporting import InProcessReporter, StageReporter
 from trainables.data import EMOTIONS
 from trainables.gans.cyclegan_fit import GANOptions, create_nets, train_cyclegan
@@ -228,12 +229,17 @@ def test_trial_reports_gan_then_classifier_and_the_second_trial_reuses_the_set(t
     gan_reports = [h for h in first.history if "gan_disgust/epoch" in h]
     assert [h["gan_disgust/epoch"] for h in gan_reports] == [0, 1]
     assert final["synth/disgust/from_cache"] == 0.0
-    assert final["data/n_synthetic"] == final["synth/disgust/n"] > 0
-    assert final["data/n_train"] > final["data/n_synthetic"]
+    # by default one translated image per neutral training image: counted here from the split
+    cfg = parse_config(TINY)
+    real = load_real_data(cfg.classifier.data, cfg.classifier.seed)
+    train_labels = real.labels[real.splits.train]
+    n_neutral = int((train_labels == real.class_names.index("neutral")).sum())
+    assert n_neutral > 0 and final["data/n_synthetic"] == final["synth/disgust/n"] == n_neutral
+    assert final["data/n_train"] == len(train_labels) + n_neutral
     assert 0 <= final["test/acc_at_best_val"] <= 1
     assert {"samples_disgust.png", "predictions.csv"} <= set(first.artifacts)
     sets = list((tmp_path / "cache" / "synthetic").glob("disgust-*.npz"))
-    assert len(sets) == 1
+    assert len(sets) == 1 and len(np.load(sets[0])["images"]) == n_neutral
     stamp = sets[0].stat().st_mtime_ns
     # Another classifier (wider) needing the same GAN and set: both come from the cache.
     second = InProcessReporter(tmp_path / "second")
