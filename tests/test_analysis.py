@@ -165,6 +165,21 @@ def test_mean_ci_matches_student_t():
     assert mean_ci([]).n == 0
 
 
+
+def test_mean_ci_worked_example():
+    """[0.60, 0.62, 0.655]: mean 0.625, deviations −0.025, −0.005, 0.03, sum of squares
+    0.00155, s² = 0.000775; with 2 degrees of freedom Student's quantile has the closed
+    form t_p = (2p − 1)/√(2p(1 − p)): 4.30265… at p = 0.975, 2.91999… at p = 0.95."""
+    def t_two_df(p):
+        return (2 * p - 1) / math.sqrt(2 * p * (1 - p))
+
+    sem = math.sqrt(0.000775 / 3)
+    mean, half, n, _ = mean_ci([0.60, 0.62, 0.655])
+    assert (mean, n) == (pytest.approx(0.625), 3)
+    assert half == pytest.approx(t_two_df(0.975) * sem, rel=1e-9)
+    assert mean_ci([0.60, 0.62, 0.655], confidence=0.90).half_width == pytest.approx(t_two_df(0.95) * sem, rel=1e-9)
+
+
 def test_paired_diff_matches_by_key_and_rejects_duplicates():
     a = pd.Series([0.52, 0.58, 0.54, 0.9], index=[0, 1, 2, 7])
     b = pd.Series([0.53, 0.50, 0.55], index=[2, 0, 1])  # shuffled; 7 has no partner
@@ -265,7 +280,8 @@ def test_classical_table_paired_difference_and_procedural_warning(store):
     assert "synthfaces" in table.context and "procedural demo data" in table.context
     assert "not comparable" in table.context
     effect = next(n for n in table.footnotes if n.startswith("net=simple, augment=classical"))
-    assert "includes 0" in effect or "excludes 0" in effect
+    # Δ = 0.02, 0.03, 0.01: mean 2 points, s = 1 point, half-width t(0.975, 2)·s/√3 ≈ 2.48 points
+    assert "95 % CI includes 0: no effect shown" in effect and "excludes 0" not in effect
 
 
 # cyclegan_toy: one run per seed holds all three arms (overall test accuracy per seed)

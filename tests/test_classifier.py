@@ -1,13 +1,20 @@
 """The classifier trainable in-process: metrics, config validation, determinism, resume."""
 
+import copy
+
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from trainables.core.config import ConfigError
 from trainables.core.metrics import classification_metrics
 from trainables.core.reporting import InProcessReporter
-from trainables.trials.classifier import train_classifier
+from trainables.core import fit as fit_module
+from trainables.core.fit import predict
+from trainables.core.real_data import load_real_data, tensor_split
+from trainables.nets import net_spec
+from trainables.trials.classifier import build_net, parse_config, train_classifier
 
 TINY = {"dataset": "synthfaces", "dataset_options": {"n_images": 360, "n_subjects": 24}, "net": "zhu_cnn",
         "width": 0.25, "epochs": 3, "batch_size": 32, "n_folds": 4, "augment": "classical", "threads": 1}
@@ -78,6 +85,42 @@ def test_reports_once_per_epoch_and_final_metrics(tmp_path):
     assert (predictions["label"] == predictions["pred"]).mean() == pytest.approx(final["test/acc_at_best_val"])
     confusion = pd.read_csv(reporter.artifacts["confusion_matrix.csv"], index_col=0)
     assert confusion.values.sum() == final["data/n_test"]
+
+
+def test_test_metrics_and_predictions_come_from_the_epoch_validation_chose(tmp_path, monkeypatch):
+    """Validation made to peak at epoch 1 of 3: `test/acc_at_best_val` and predictions.csv
+    are those of the weights after epoch 1 (snapshotted here, evaluated here), `test/acc`
+    those of the last epoch's."""
+    config = TINY
+    forced_val_acc, snapshots = iter([0.5, 0.9, 0.7]), []
+    real_evaluate = fit_module._evaluate
+
+    def evaluate(net, split, device, hflip_tta):
+        loss, _ = real_evaluate(net, split, device, hflip_tta)
+        snapshots.append(copy.deepcopy(net.state_dict()))
+        return loss, next(forced_val_acc)
+
+    monkeypatch.setattr(fit_module, "_evaluate", evaluate)
+    reporter = InProcessReporter(tmp_path)
+    final = train_classifier(config, reporter)
+    assert final["best_epoch"] == 1 and final["val/acc_best"] == 0.9 and len(snapshots) == 3
+
+    cfg = parse_config(config)
+    real, device = load_real_data(cfg.data, cfg.seed), torch.device("cpu")
+    test = tensor_split(real.data.images, real.labels, real.splits.test, net_spec(cfg.net).input_size)
+
+    def test_probabilities(state):
+        net = build_net(cfg, len(real.class_names), device)
+        net.load_state_dict(state)
+        return predict(net, test.x, device).numpy()
+
+    chosen, last, y = test_probabilities(snapshots[1]), test_probabilities(snapshots[-1]), test.y.numpy()
+    assert np.abs(chosen - last).max() > 1e-3  # the two nets can be told apart on test
+    assert final["test/acc_at_best_val"] == pytest.approx((chosen.argmax(1) == y).mean())
+    assert final["test/acc"] == pytest.approx((last.argmax(1) == y).mean())
+    predictions = pd.read_csv(reporter.artifacts["predictions.csv"])
+    assert predictions["pred"].tolist() == [real.class_names[k] for k in chosen.argmax(1)]
+    np.testing.assert_allclose(predictions[[f"prob_{c}" for c in real.class_names]].to_numpy(), chosen, atol=1e-5)
 
 
 def test_reports_where_the_chosen_epoch_lies_and_prediction_collapse(tmp_path):

@@ -1,6 +1,9 @@
 """The CycleGAN trainable in-process: config checks, exact resume of the GAN loop and of a
 whole trial, the synthetic-set and GAN caches, the stage reporter, and the DAG arm."""
 
+import os
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -8,6 +11,7 @@ import torch
 
 from trainables.core.caches import synthetic_path, synthetic_set
 from trainables.core.config import ConfigError
+from trainables.core.real_data import load_real_data
 from trainables.core.reporting import InProcessReporter, StageReporter
 from trainables.data import EMOTIONS
 from trainables.gans.cyclegan_fit import GANOptions, create_nets, train_cyclegan
@@ -156,7 +160,54 @@ def test_synthetic_set_is_generated_once(tmp_path):
     with pytest.raises(ValueError, match="expected uint8 4"):
         synthetic_set(tmp_path, "abd", "disgust", 4, 0, generate, draw="d")
     assert not synthetic_path(tmp_path, "abd", "disgust", 4, 0, "d").exists()
-    assert not list((tmp_path / "synthetic").glob(".tmp-*"))
+
+
+class HalfWrite:
+    """A file that takes half of what is written to it, then fails like a full disk."""
+
+    def __init__(self, file):
+        self.file = file
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.file.close()
+
+    def write(self, data):
+        self.file.write(data[: len(data) // 2])
+        raise OSError("disk full")
+
+
+@pytest.mark.parametrize("fail_in", ["write", "replace"])
+def test_synthetic_set_write_failing_part_way_leaves_nothing_and_the_next_call_regenerates(tmp_path, monkeypatch,
+                                                                                        fail_in):
+    calls, seen_temporaries = [], []
+
+    def generate():
+        calls.append(1)
+        return np.arange(5 * 48 * 48).reshape(5, 48, 48).astype(np.uint8)
+
+    folder = tmp_path / "synthetic"
+    real_fdopen = os.fdopen
+    if fail_in == "write":
+        monkeypatch.setattr(os, "fdopen", lambda fd, mode: HalfWrite(real_fdopen(fd, mode)))
+    else:
+        def failing_replace(src, dst):
+            seen_temporaries.append(Path(src).stat().st_size)
+            raise OSError("rename failed")
+        monkeypatch.setattr(os, "replace", failing_replace)
+    with pytest.raises(OSError):
+        synthetic_set(tmp_path, "abc", "disgust", 5, 0, generate, draw="d")
+    monkeypatch.undo()
+    assert fail_in == "write" or seen_temporaries[0] > 5 * 48 * 48  # a whole temporary was there to clean up
+    assert sorted(p.name for p in folder.iterdir()) == []
+
+    images, hit = synthetic_set(tmp_path, "abc", "disgust", 5, 0, generate, draw="d")
+    again, hit_again = synthetic_set(tmp_path, "abc", "disgust", 5, 0, generate, draw="d")
+    assert (hit, hit_again) == (False, True) and len(calls) == 2
+    assert np.array_equal(again, generate()) and np.array_equal(images, again)
+    assert sorted(p.name for p in folder.iterdir()) == [synthetic_path(tmp_path, "abc", "disgust", 5, 0, "d").name]
 
 
 @pytest.mark.parametrize("n, count", [(7, 3), (7, 7), (7, 23), (10, 40), (1, 4)])
@@ -178,12 +229,17 @@ def test_trial_reports_gan_then_classifier_and_the_second_trial_reuses_the_set(t
     gan_reports = [h for h in first.history if "gan_disgust/epoch" in h]
     assert [h["gan_disgust/epoch"] for h in gan_reports] == [0, 1]
     assert final["synth/disgust/from_cache"] == 0.0
-    assert final["data/n_synthetic"] == final["synth/disgust/n"] > 0
-    assert final["data/n_train"] > final["data/n_synthetic"]
+    # by default one translated image per neutral training image: counted here from the split
+    cfg = parse_config(TINY)
+    real = load_real_data(cfg.classifier.data, cfg.classifier.seed)
+    train_labels = real.labels[real.splits.train]
+    n_neutral = int((train_labels == real.class_names.index("neutral")).sum())
+    assert n_neutral > 0 and final["data/n_synthetic"] == final["synth/disgust/n"] == n_neutral
+    assert final["data/n_train"] == len(train_labels) + n_neutral
     assert 0 <= final["test/acc_at_best_val"] <= 1
     assert {"samples_disgust.png", "predictions.csv"} <= set(first.artifacts)
     sets = list((tmp_path / "cache" / "synthetic").glob("disgust-*.npz"))
-    assert len(sets) == 1
+    assert len(sets) == 1 and len(np.load(sets[0])["images"]) == n_neutral
     stamp = sets[0].stat().st_mtime_ns
     # Another classifier (wider) needing the same GAN and set: both come from the cache.
     second = InProcessReporter(tmp_path / "second")

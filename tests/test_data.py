@@ -1,6 +1,7 @@
 """Loaders, registry and cache of trainables.data, on small fixtures written to tmp_path."""
 
 import gzip
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -119,6 +120,46 @@ def test_corrupt_cache_is_rebuilt(tmp_path):
     again = load_dataset("fer2013", tmp_path, cache_dir=cache)
     np.testing.assert_array_equal(again.images, good.images)
     assert images.stat().st_size > 100 and cache_files(cache) == [entry.name]
+
+
+
+@pytest.mark.parametrize("fail_in", ["save", "rename"])
+def test_cache_write_failing_part_way_leaves_nothing_and_the_next_load_rebuilds(tmp_path, monkeypatch, fail_in):
+    """A writer killed after one array is on disk (in np.save) or at the final rename
+    leaves neither an entry nor its temporary folder; the next load parses and stores again."""
+    write_fer(tmp_path / "fer2013.csv", GOOD_ROWS)
+    cache = tmp_path / "cache"
+    temporaries = []
+    real_save, real_rename = np.save, Path.rename
+
+    def save_then_fail(path, array, **kwargs):
+        real_save(path, array, **kwargs)
+        temporaries.append(Path(path).parent)
+        if fail_in == "save":
+            raise OSError("disk full")
+
+    def failing_rename(self, target):
+        if Path(target).parent == cache:
+            raise OSError("rename failed")
+        return real_rename(self, target)
+
+    monkeypatch.setattr(np, "save", save_then_fail)
+    monkeypatch.setattr(Path, "rename", failing_rename)
+    with pytest.raises(OSError):
+        load_dataset("fer2013", tmp_path, cache_dir=cache)
+    assert temporaries and temporaries[0].name.startswith(".tmp-")  # the failure came after the temporary existed
+    assert cache_files(cache) == []
+    monkeypatch.undo()
+
+    rebuilt = load_dataset("fer2013", tmp_path, cache_dir=cache)
+    fresh = load_dataset("fer2013", tmp_path, cache_dir=tmp_path / "fresh")
+    (entry,) = cache_files(cache)
+    assert sorted(f.name for f in (cache / entry).iterdir()) == ["images.npy", "labels.npy", "meta.json", "usage.npy"]
+    monkeypatch.setattr(fer2013, "parse", lambda *_: pytest.fail("parsed although the rebuilt entry is cached"))
+    again = load_dataset("fer2013", tmp_path, cache_dir=cache)
+    for field in ("images", "labels", "usage"):
+        np.testing.assert_array_equal(getattr(rebuilt, field), getattr(fresh, field))
+        np.testing.assert_array_equal(getattr(again, field), getattr(fresh, field))
 
 
 BAD_FER = {

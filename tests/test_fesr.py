@@ -1,10 +1,13 @@
 """FESR's pieces in-process: the expression code, RDBP's stop-gradient, and, per variant,
 the exact set of loss terms an iteration computes in each stage."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
 
+from trainables.gans import fesgan
 from trainables.gans.fesr_fit import FESROptions, FESRTrainer, expression_code, intra_class_loss
 from trainables.gans.fesr_variants import FESR_VARIANTS, VARIANTS
 
@@ -53,6 +56,28 @@ def test_rdbp_real_branch_gets_no_gradient_from_the_real_synthetic_term():
     assert torch.count_nonzero(f_x.grad) > 0
 
 
+def test_rdbp_through_the_trainer_step_stops_exactly_fesr_jl_real_branch(monkeypatch):
+    """Eqs. 17–18 in the real training step: with the same seed, the gradient of the
+    intra-class real–synthetic term L^rf_dist with respect to R_ext(x) of the real batch is
+    exactly zero for FESR_JL (RDBP) and not zero for FESR_JL-RDBP (ordinary gradients)."""
+    real_loss, seen = fesgan.intra_class_loss, {}
+
+    def spy(f_x, f_pr, f_pf, rdbp):
+        rr, rf = real_loss(f_x, f_pr, f_pf, rdbp)
+        (grad,) = torch.autograd.grad(rf, f_x, retain_graph=True, allow_unused=True)
+        seen.setdefault(name, []).append((rf.item(), torch.zeros_like(f_x) if grad is None else grad))
+        return rr, rf
+
+    monkeypatch.setattr(fesgan, "intra_class_loss", spy)
+    for name in ("FESR_JL", "FESR_JL-RDBP"):
+        _trainer(name, replace(TINY, pretrain_iters=0)).step(0)  # the first joint iteration
+    (rdbp_value, rdbp_grad), = seen["FESR_JL"]
+    (plain_value, plain_grad), = seen["FESR_JL-RDBP"]
+    assert rdbp_value == pytest.approx(plain_value, rel=1e-6)  # the same forward pass: only the gradient differs
+    assert torch.count_nonzero(rdbp_grad) == 0
+    assert torch.count_nonzero(plain_grad) > 0
+
+
 G = {"g_adv_img", "g_adv_z", "rec", "id", "g_cls_d"}
 D = {"d_adv_img", "gp", "d_cls_real", "d_z"}
 JOINT_R = {"r_cls_real", "r_cls_fake", "intra_rr", "intra_rf"}
@@ -74,12 +99,13 @@ EXPECTED = {
 }
 
 
-def _trainer(name):
+def _trainer(name, opts=TINY):
+    torch.manual_seed(1)  # the identity stand-in's weights: equal in every trainer, whatever ran before
     g = torch.Generator().manual_seed(1)
     images = torch.rand(40, 1, 48, 48, generator=g) * 2 - 1
     labels = torch.arange(40) % K
     identity = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(48 * 48, 8)).requires_grad_(False)
-    return FESRTrainer(VARIANTS[name], TINY, K, images, labels, torch.device("cpu"), identity=identity)
+    return FESRTrainer(VARIANTS[name], opts, K, images, labels, torch.device("cpu"), identity=identity)
 
 
 @pytest.mark.parametrize("name", list(VARIANTS))
@@ -131,6 +157,7 @@ def test_sl_keeps_fesgan_frozen_in_stage_two_and_jl_does_not():
 from trainables.core.config import ConfigError  # noqa: E402
 from trainables.core.reporting import InProcessReporter  # noqa: E402
 from trainables.synthetic.identity import IdentityOptions, identity_extractor  # noqa: E402
+from trainables.trials import fesr as fesr_trial  # noqa: E402
 from trainables.trials.fesr import parse_config, train_fesr  # noqa: E402
 
 TRIAL = {"dataset_options": {"n_images": 420, "n_subjects": 24}, "n_folds": 4, "gan_width": 0.0625,
@@ -268,7 +295,7 @@ def test_no_subject_ids_means_no_identity_loss(tmp_path):
 
 
 @pytest.mark.parametrize("kind", ["export", "torchscript"])
-def test_identity_and_trunk_from_a_local_file(tmp_path, kind):
+def test_identity_and_trunk_from_a_local_file(tmp_path, monkeypatch, kind):
     net = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3, 2, 1), torch.nn.ReLU()).eval()
     if kind == "export":
         path = tmp_path / "net.pt2"
@@ -283,5 +310,19 @@ def test_identity_and_trunk_from_a_local_file(tmp_path, kind):
     assert torch.allclose(extractor(torch.ones(2, 1, 48, 48)), net(torch.ones(2, 1, 48, 48)))
     assert not any(p.requires_grad for p in extractor.parameters())
     # The same file as R's frozen trunk: R trains, the trunk does not.
+    built = []
+
+    class KeptTrainer(fesr_trial.FESRTrainer):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            r = self.nets["recognizer"]
+            built.append((self, {k: v.clone() for k, v in r.ext.state_dict().items()}))
+
+    monkeypatch.setattr(fesr_trial, "FESRTrainer", KeptTrainer)
     final = train_fesr({**TRIAL, "variant": "BASELINE", "trunk_weights": str(path)}, InProcessReporter(tmp_path / "r"))
     assert 0 <= final["test/acc_at_best_val"] <= 1
+    (trainer, ext_before), = built
+    r = trainer.nets["recognizer"]
+    trunk_after = [p.detach() for p in r.trunk.parameters()]
+    assert len(trunk_after) == 2 and all(torch.equal(a, b) for a, b in zip(trunk_after, net.parameters()))
+    assert any(not torch.equal(v, ext_before[k]) for k, v in r.ext.state_dict().items())  # the rest of R trained

@@ -17,6 +17,35 @@ def test_frechet_distance_known_answers():
     assert frechet_distance(a, b + 1.0) > frechet_distance(a, b + 0.5) > frechet_distance(a, b)
 
 
+
+def _whitened(n: int, d: int, seed: int) -> np.ndarray:
+    """n samples whose sample mean is exactly 0 and sample covariance (ddof 1) exactly I."""
+    x = np.random.default_rng(seed).normal(size=(n, d))
+    x -= x.mean(0)
+    return x @ np.linalg.inv(np.linalg.cholesky(np.cov(x, rowvar=False))).T
+
+
+def test_frechet_distance_of_unequal_covariances_in_closed_form():
+    """FID = ‖μa − μb‖² + Tr(Σa + Σb − 2(ΣaΣb)^½), with the sets built to have exactly the
+    statistics named: N(0, I) vs N(0, 4I) in 8-d is 8·(1 + 4 − 2·2) = 8; vs N(1, 4I), 8 + 8;
+    vs diag(s²) with s = 1..8, Σ(s − 1)² = 140."""
+    a = _whitened(400, 8, 0)
+    assert frechet_distance(a, 2 * _whitened(400, 8, 1)) == pytest.approx(8.0, rel=1e-6)
+    assert frechet_distance(a, 2 * _whitened(400, 8, 1) + 1.0) == pytest.approx(16.0, rel=1e-6)
+    scales = np.arange(1.0, 9.0)
+    assert frechet_distance(a, _whitened(400, 8, 2) * scales) == pytest.approx(140.0, rel=1e-6)
+
+
+def test_kid_on_two_points_by_hand():
+    """k(x, y) = (x·y/2 + 1)³ in 2-d; unbiased MMD² over the only subset of size 2:
+    a = (1,0), (0,1): k(a1, a2) = 1, so the off-diagonal mean of K_aa is 1; b = (1,1), (0,0):
+    k(b1, b2) = 1, likewise 1; K_ab = [[1.5³, 1], [1.5³, 1]], mean (2·3.375 + 2)/4 = 2.1875.
+    KID = 1 + 1 − 2·2.1875 = −2.375 (the biased form, diagonals included, would give 0.5625)."""
+    a, b = np.array([[1.0, 0.0], [0.0, 1.0]]), np.array([[1.0, 1.0], [0.0, 0.0]])
+    assert kernel_inception_distance(a, b, n_subsets=3, subset_size=2) == pytest.approx(-2.375)
+    assert kernel_inception_distance(b, a, n_subsets=3, subset_size=2) == pytest.approx(-2.375)
+
+
 def test_kid_is_near_zero_for_one_distribution_and_grows_with_shift():
     rng = np.random.default_rng(1)
     a, b = rng.normal(size=(500, 16)), rng.normal(size=(500, 16))
@@ -34,6 +63,18 @@ def test_ssim_psnr():
     mse = ((x.astype(float) - y) ** 2).mean(axis=(1, 2))
     assert ssim_psnr(x, y)[1] == pytest.approx(np.mean(10 * np.log10(255 ** 2 / mse)))
     assert ssim_psnr(x, y)[0] < 1.0
+
+
+
+def test_ssim_of_flat_images_by_hand():
+    """Flat images have no variance, so SSIM is its luminance term alone:
+    (2·μa·μb + C1)/(μa² + μb² + C1), C1 = (0.01·255)²; the mean is over pairs."""
+    c1 = (0.01 * 255) ** 2
+    a = np.stack([np.full((8, 8), 100), np.full((8, 8), 50)]).astype(np.uint8)
+    b = np.stack([np.full((8, 8), 200), np.full((8, 8), 50)]).astype(np.uint8)
+    first = (2 * 100 * 200 + c1) / (100 ** 2 + 200 ** 2 + c1)
+    assert ssim_psnr(a[:1], b[:1])[0] == pytest.approx(first, rel=1e-9)
+    assert ssim_psnr(a, b)[0] == pytest.approx((first + 1.0) / 2, rel=1e-9)
 
 
 def test_classifier_agreement():

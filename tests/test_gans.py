@@ -4,7 +4,9 @@ helper and restored into fresh nets and optimisers continues bit for bit as the
 uninterrupted loop does."""
 
 import math
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 import pytest
@@ -16,6 +18,7 @@ from trainables.gans.fesr_fit import FESROptions, FESRTrainer
 from trainables.gans.fesr_variants import VARIANTS
 from trainables.gans import cyclegan, dcgan, fesgan
 from trainables.gans.checkpoint import load_checkpoint, save_checkpoint
+from trainables.gans.contract import GANBundle
 from trainables.gans.registry import get_gan, list_gans
 from trainables.gans.stargan_fit import StarGANOptions, StarGANTrainer
 from trainables.nets.dcgan import Z_DIM
@@ -160,3 +163,47 @@ def test_restored_checkpoint_continues_bit_for_bit(name, tmp_path):
     a, b = _state(whole.bundle), _state(restored.bundle)
     assert a.keys() == b.keys()
     assert all(torch.equal(a[k], b[k]) for k in a), [k for k in a if not torch.equal(a[k], b[k])]
+
+
+def _tiny_bundle(seed: int) -> GANBundle:
+    torch.manual_seed(seed)
+    nets = {"generator": torch.nn.Linear(3, 2), "disc": torch.nn.Linear(2, 1)}
+    return GANBundle(nets, {k: torch.optim.Adam(n.parameters()) for k, n in nets.items()})
+
+
+@pytest.mark.parametrize("fail_in", ["save", "replace"])
+def test_checkpoint_write_failing_part_way_keeps_the_previous_checkpoint(tmp_path, monkeypatch, fail_in):
+    """A save that dies half-way through torch.save, or at the rename, leaves the last good
+    checkpoint in place and no temporary file; the next save writes the new one."""
+    bundle, path = _tiny_bundle(0), tmp_path / "gan.pt"
+    save_checkpoint(path, bundle, t=1)
+    saved_at_1 = {k: v.clone() for k, v in _state(bundle).items()}
+    with torch.no_grad():
+        for p in bundle.parameters():
+            p.add_(1.0)
+    real_save = torch.save
+
+    def half_save(obj, file):
+        real_save(obj, file)
+        Path(file).write_bytes(Path(file).read_bytes()[:64])
+        if fail_in == "save":
+            raise OSError("disk full")
+
+    def failing_replace(src, dst):
+        raise OSError("rename failed")
+
+    monkeypatch.setattr(torch, "save", half_save)
+    if fail_in == "replace":
+        monkeypatch.setattr(os, "replace", failing_replace)
+    with pytest.raises(OSError):
+        save_checkpoint(path, bundle, t=2)
+    monkeypatch.undo()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gan.pt"]
+
+    fresh = _tiny_bundle(1)
+    assert load_checkpoint(path, fresh)["t"] == 1
+    assert all(torch.equal(v, saved_at_1[k]) for k, v in _state(fresh).items())
+    save_checkpoint(path, bundle, t=2)
+    assert load_checkpoint(path, fresh)["t"] == 2
+    assert all(torch.equal(v, _state(bundle)[k]) for k, v in _state(fresh).items())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gan.pt"]

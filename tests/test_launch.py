@@ -38,9 +38,14 @@ def launch(*args, cwd, timeout=600, store=True):
 
 
 def test_list_names_every_study(tmp_path):
+    """One line per module in search_spaces/ (found here from the files, not through the
+    study registry), each with its description; every study's dry run is test_studies'."""
     out = launch("--list", cwd=tmp_path)
     assert out.returncode == 0
-    assert "baseline" in out.stdout and "classical_augmentation" in out.stdout
+    modules = sorted(p.stem for p in (REPO / "search_spaces").glob("*.py") if p.stem != "__init__")
+    lines = [line.split(maxsplit=1) for line in out.stdout.splitlines() if line.strip()]
+    assert len(modules) >= 11 and sorted(name for name, _ in lines) == modules
+    assert all(len(description) > 20 for _, description in lines)
 
 
 def test_unknown_study_lists_known(tmp_path):

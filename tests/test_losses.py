@@ -1,5 +1,7 @@
 """GAN losses against hand-computed values, and the γ schedule."""
 
+import math
+
 import pytest
 import torch
 
@@ -19,12 +21,21 @@ def test_lsgan_by_hand():
 
 
 def test_vanilla_and_wgan_by_hand():
-    zero = torch.zeros(3)
-    assert disc_loss("vanilla", zero, zero)[0].item() == pytest.approx(torch.log(torch.tensor(2.0)).item())
-    assert gen_adv_loss("vanilla", zero)[0].item() == pytest.approx(torch.log(torch.tensor(2.0)).item())
-    real, fake = torch.tensor([2.0, 4.0]), torch.tensor([1.0, -1.0])
-    assert disc_loss("wgan-gp", real, fake)[0].item() == pytest.approx(0.0 - 3.0)
-    assert gen_adv_loss("wgan-gp", fake)[0].item() == pytest.approx(0.0)
+    """Asymmetric scores, so a swapped target, a flipped sign or a dropped ½ gives another number.
+    BCE with logits: −log σ(s) = log(1 + e^−s) for target 1, log(1 + e^s) for target 0."""
+    real, fake = torch.tensor([2.0, -1.0]), torch.tensor([0.5, -3.0])
+    d_real = (math.log1p(math.exp(-2.0)) + math.log1p(math.exp(1.0))) / 2
+    d_fake = (math.log1p(math.exp(0.5)) + math.log1p(math.exp(-3.0))) / 2
+    assert disc_loss("vanilla", real, fake)[0].item() == pytest.approx(0.5 * (d_real + d_fake), rel=1e-6)
+    sigmoid = [1 / (1 + math.exp(-v)) for v in (2.0, -1.0)]
+    soft_real = -sum(0.9 * math.log(p) + 0.1 * math.log(1 - p) for p in sigmoid) / 2
+    assert disc_loss("vanilla", real, fake, real_label=0.9)[0].item() == pytest.approx(0.5 * (soft_real + d_fake),
+                                                                                       rel=1e-6)
+    g_fake = (math.log1p(math.exp(-0.5)) + math.log1p(math.exp(3.0))) / 2  # non-saturating: target 1 on fakes
+    assert gen_adv_loss("vanilla", fake)[0].item() == pytest.approx(g_fake, rel=1e-6)
+    real, fake = torch.tensor([2.0, 4.0]), torch.tensor([1.0, -3.0])
+    assert disc_loss("wgan-gp", real, fake)[0].item() == pytest.approx(-1.0 - 3.0)  # E[D(fake)] − E[D(real)]
+    assert gen_adv_loss("wgan-gp", fake)[0].item() == pytest.approx(1.0)  # −E[D(fake)]
 
 
 def test_gradient_penalty_of_a_1_lipschitz_critic_is_zero():

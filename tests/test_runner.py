@@ -1,13 +1,15 @@
 """Runner paths the shipped grid studies do not take: an Optuna search with ASHA early
 stopping, on real local Ray, tracked in a real MLflow store."""
 
+from types import SimpleNamespace
+
 import pytest
 import ray
 from mlflow import MlflowClient
 from ray import tune
 
-from study.runner import LaunchOptions, check_configs, launch, trial_space
-from study.spec import Scale, StudySpec, StudyError
+from study.runner import LaunchOptions, _tune_config, check_configs, launch, trial_space
+from study.spec import Scale, StudySpec, StudyError, load_study
 from trainables.core.config import ConfigError
 
 SMALL = {"epochs": 3, "width": 0.25, "batch_size": 32, "threads": 1}
@@ -57,3 +59,28 @@ def test_optuna_search_with_asha_tracks_every_trial(tmp_path):
     assert len(lrs) == 4 and all(1e-4 <= lr <= 1e-2 for lr in lrs)
     epochs = [len(client.get_metric_history(c.info.run_id, "val/acc")) for c in children]
     assert all(1 <= e <= 3 for e in epochs)
+
+
+@pytest.mark.parametrize("study", [SEARCH, load_study("cycle_gamma_search")], ids=lambda s: s.name)
+def test_the_studys_asha_stops_a_worse_trial_at_its_first_rung(study, monkeypatch):
+    """The scheduler the runner builds, fed results one trial after another (Tune's own
+    calls, no Ray cluster): a trial worse than the one before it at the first rung is
+    stopped there, before its last report; the better one runs to the end. Worse is lower
+    accuracy, higher KID: a wrong mode keeps the worse trial and stops the better one."""
+    monkeypatch.setenv("TUNE_DISABLE_STRICT_METRIC_CHECKING", "0")  # _tune_config sets it; restored after
+    opts = LaunchOptions(scale="smoke", dataset="synthfaces", data_root=None, storage_path="", tracking_uri="")
+    config = _tune_config(study, opts)
+    asha = config.scheduler
+    asha.set_search_properties(config.metric, config.mode)
+    better, worse = (0.6, 0.2) if study.mode == "max" else (0.01, 0.5)
+    stopped_at = {}
+    for trial_id, value in (("better", better), ("worse", worse)):
+        trial = SimpleNamespace(trial_id=trial_id)
+        asha.on_trial_add(None, trial)
+        for iteration in range(1, asha._max_t + 1):
+            action = asha.on_trial_result(None, trial, {"training_iteration": iteration, study.metric: value})
+            if action == "STOP":
+                break
+        stopped_at[trial_id] = iteration
+    assert asha._max_t >= 2
+    assert stopped_at == {"better": asha._max_t, "worse": max(1, asha._max_t // 4)}

@@ -4,6 +4,7 @@ classifier, and the trial on real CK+48 → FER2013 where the datasets are prese
 
 import hashlib
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -113,7 +114,44 @@ def test_cache_generates_once_and_keys_on_the_weights(tmp_path, monkeypatch):
     assert np.array_equal(first.images, again.images) and np.array_equal(first.identities, again.identities)
     balanced_set(tmp_path, source, translator, "other-translator", 4, 0, CPU)
     assert calls == [4, 4]
-    assert not list(tmp_path.rglob(".tmp-*"))
+
+
+@pytest.mark.parametrize("fail_in", ["save", "replace"])
+def test_cache_write_failing_part_way_leaves_nothing_and_the_next_call_regenerates(tmp_path, monkeypatch, fail_in):
+    """A writer dying half-way through np.savez, or at the rename, leaves no set and no
+    temporary file (only the lock file); the next call generates and stores the set."""
+    source, translator = _chain()
+    made_by = iter([np.full((12, 48, 48), 1, np.uint8), np.full((12, 48, 48), 2, np.uint8)])
+    monkeypatch.setattr(balanced_synthetic, "generate_balanced",  # the writer is under test, not the generator
+                        lambda *_args, **_kw: balanced_synthetic.BalancedSet(
+                            next(made_by), np.tile(np.arange(6), 2), np.repeat(np.arange(2), 6)))
+    written = []
+    real_savez, real_replace = np.savez, Path.replace
+
+    def half_savez(file, **arrays):
+        real_savez(file, **arrays)
+        Path(file).write_bytes(Path(file).read_bytes()[:100])
+        written.append(Path(file).name)
+        if fail_in == "save":
+            raise OSError("disk full")
+
+    def failing_replace(self, target):
+        raise OSError("rename failed")
+
+    monkeypatch.setattr(np, "savez", half_savez)
+    monkeypatch.setattr(Path, "replace", failing_replace)
+    with pytest.raises(OSError):
+        balanced_set(tmp_path, source, translator, "t-hash", 2, 0, CPU)
+    monkeypatch.setattr(np, "savez", real_savez)
+    monkeypatch.setattr(Path, "replace", real_replace)
+    assert written and written[0].startswith(".tmp-")  # it failed after the temporary existed
+    assert [p.suffix for p in (tmp_path / "balanced").iterdir()] == [".lock"]
+
+    made_set, made = balanced_set(tmp_path, source, translator, "t-hash", 2, 0, CPU)
+    cached_set, made_again = balanced_set(tmp_path, source, translator, "t-hash", 2, 0, CPU)
+    assert (made, made_again) == (True, False)
+    assert (made_set.images == 2).all() and (cached_set.images == 2).all()  # the second generation's, stored
+    assert np.array_equal(cached_set.identities, made_set.identities)
 
 
 # --- the trial ---------------------------------------------------------------------------

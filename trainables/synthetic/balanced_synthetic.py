@@ -62,6 +62,10 @@ def balanced_set(cache_dir, source: IdentitySource, translator: torch.nn.Module,
                 return BalancedSet(stored["images"], stored["labels"], stored["identities"]), False
         found = generate_balanced(source, translator, n_identities, seed, device)
         tmp = path.with_name(f".tmp-{path.name}")
-        np.savez(tmp, images=found.images, labels=found.labels, identities=found.identities)
-        tmp.replace(path)
+        try:
+            np.savez(tmp, images=found.images, labels=found.labels, identities=found.identities)
+            tmp.replace(path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
         return found, True
