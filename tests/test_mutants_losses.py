@@ -107,7 +107,7 @@ def test_gamma_and_decay_schedules_at_their_edges():
     assert gamma_at("linear", 0.8, 1.5, 4) == pytest.approx(0.4)
     assert linear_decay(6, 10) == pytest.approx(0.8) and linear_decay(9, 10) == pytest.approx(0.2)
     assert linear_decay(3, 10, decay_start=0.2) == pytest.approx(0.875)
-    assert linear_decay(12, 10) == 0.0 and linear_decay(0, 0) == 1.0
+    assert linear_decay(12, 10) == 0.0 and linear_decay(0, 0) == 1.0 and linear_decay(1, 1) == 0.0
     with pytest.raises(ValueError, match="unknown γ schedule 'cosine'; known: constant, linear"):
         gamma_at("cosine", 1.0, 0, 5)
 

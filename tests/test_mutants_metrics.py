@@ -66,6 +66,8 @@ def test_inception_score_of_confident_spread_and_of_constant_predictions():
     # two splits of different spread: exp(KL) is 2 for the first half, 1 for the second
     halves = np.vstack([np.eye(2), [[1.0, 0.0], [1.0, 0.0]]])
     assert inception_score(halves, splits=2) == pytest.approx(1.5)
+    # ten splits by default: ten predictions make ten one-image parts, each scoring exp(0) = 1
+    assert inception_score(np.tile(np.eye(2), (5, 1))) == pytest.approx(1.0)
 
 
 def test_roc_curve_and_auc_of_a_small_ranking():

@@ -69,6 +69,13 @@ def test_paired_t_p_value_from_its_interval():
                                                                                             rel=1e-6)
     assert paired_t_p_value(Interval(0.3, 0.0, 3)) == 0.0 and paired_t_p_value(Interval(0.0, 0.0, 3)) == 1.0
     assert math.isnan(paired_t_p_value(Interval(1.0, 0.5, 1))) and math.isnan(paired_t_p_value(Interval(1, math.nan, 3)))
+    assert math.isnan(paired_t_p_value(Interval(0.3, 0.0, 1)))  # one pair: no test, even with a zero width
+
+
+def test_paired_t_p_value_of_two_pairs():
+    # differences 1, 3: mean 2, SD √2, SEM 1, t = 2 on 1 df: p = 1 − 2·atan(2)/π (Cauchy)
+    diff = Interval(2.0, 12.706204736174698, 2)
+    assert paired_t_p_value(diff) == pytest.approx(1 - 2 * math.atan(2) / math.pi, rel=1e-6)
 
 
 def test_rate_ci_maps_the_logit_interval_back():
@@ -127,7 +134,7 @@ def test_minimal_detectable_effect_and_pairs_needed_edges():
     assert power(mde, 1.0, 10) == pytest.approx(0.8, abs=1e-6)
     assert power(mde, 1.0, 10, alpha=0.01) < 0.8
     assert minimal_detectable_effect(1.0, 10, target=0.9) > mde
-    assert pairs_needed(1.0, 0.0) == 2
+    assert pairs_needed(1.0, 0.0) == 2 and pairs_needed(100.0, 1.0) == 2  # the search starts at 2 pairs
     n = pairs_needed(0.5, 1.0)
     assert power(0.5, 1.0, n) >= 0.8 > power(0.5, 1.0, n - 1)
     assert pairs_needed(0.1, 1.0, test_train_ratio=0.25) is None
