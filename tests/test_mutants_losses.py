@@ -90,7 +90,8 @@ def test_classification_and_reconstruction_losses_by_hand():
     logits = torch.tensor([[0.0, math.log(3.0)], [0.0, 0.0]])
     assert classification_loss(logits, torch.tensor([1, 0])).item() == pytest.approx(
         (-math.log(3 / 4) + math.log(2)) / 2)
-    assert reconstruction_loss(torch.zeros(2, 2), torch.tensor([[1.0, -3.0], [0.0, 0.0]])).item() == 1.0
+    original = torch.tensor([[2.0, 0.0], [0.0, 0.0]])
+    assert reconstruction_loss(original, torch.tensor([[1.0, -3.0], [0.0, 0.0]])).item() == 1.0  # |1| + |3|, / 4
 
 
 def test_intra_class_distances_are_batch_means_of_euclidean_norms():
