@@ -74,7 +74,11 @@ def test_weighted_cycle_weights_each_image_by_its_realness():
     # pixel L1 per image 1 and 3; feature L1 2 and 6; γ·feature + (1 − γ)·pixel = 1.25, 3.75
     assert loss.item() == pytest.approx((w[0] * 1.25 + w[1] * 3.75) / 2)
     assert logs["cyc_weight"] == pytest.approx(sum(w) / 2) and logs["loss_cyc"] == pytest.approx(loss.item())
-    lsgan, logs = cycle_loss("weighted", x, rec, disc=Fixed())  # clamp: 0 and 1, γ = 0: pixel only
+    class NoFeatures(Fixed):  # γ = 0 needs no pass through D's features
+        def features(self, a):
+            raise AssertionError("features computed for γ = 0")
+
+    lsgan, logs = cycle_loss("weighted", x, rec, disc=NoFeatures())  # clamp: 0 and 1, γ = 0: pixel only
     assert lsgan.item() == pytest.approx((0 * 1 + 1 * 3) / 2) and logs["cyc_weight"] == pytest.approx(0.5)
     l1, logs = cycle_loss("l1", x, rec)
     assert l1.item() == pytest.approx(2.0) and logs == {"loss_cyc": pytest.approx(2.0)}
