@@ -47,12 +47,12 @@ def test_unknown_adversarial_names_are_rejected_everywhere():
 
 
 def test_gradient_penalty_interpolates_between_real_and_fake():
-    # critic(x) = Σ x² has gradient 2x̂: with real = 1 and fake = 3 the interpolate is
-    # 3 − 2α in each of 4 elements, so ‖∇‖ = 2·(3 − 2α)·√4, for the drawn α
+    # critic(x) = Σ x² has gradient 2x̂: with real = 2 and fake = 3 the interpolate is
+    # 3 − α in each of 4 elements, so ‖∇‖ = 2·(3 − α)·√4, for the drawn α
     critic = lambda x: (x ** 2).flatten(1).sum(1)  # noqa: E731
-    real, fake = torch.ones(3, 4), torch.full((3, 4), 3.0)
+    real, fake = torch.full((3, 4), 2.0), torch.full((3, 4), 3.0)
     alpha = torch.rand(3, 1, generator=torch.Generator().manual_seed(7)).squeeze(1)
-    expected = ((4 * (3 - 2 * alpha) - 1) ** 2).mean()
+    expected = ((4 * (3 - alpha) - 1) ** 2).mean()
     got = gradient_penalty(critic, real, fake, torch.Generator().manual_seed(7))
     assert got.item() == pytest.approx(expected.item())
     assert got.requires_grad  # create_graph: the penalty trains the critic
