@@ -18,7 +18,8 @@ import torch.nn.functional as F
 
 from trainables.gans.fesr_variants import Variant
 from trainables.gans.contract import GANBundle, adam
-from trainables.gans.losses import classification_loss, disc_loss, gen_adv_loss, gradient_penalty, reconstruction_loss
+from trainables.gans.losses import (classification_loss, disc_loss, gen_adv_loss, gradient_penalty, intra_class_loss,
+                                    reconstruction_loss)
 from trainables.nets.fesgan import Decoder, Encoder, ImageDiscriminator, LatentDiscriminator, Recognizer
 
 
@@ -52,16 +53,6 @@ def build_fesgan(variant: Variant, size: int, gan_width: float, r_width: float, 
 def expression_code(labels: torch.Tensor, n_classes: int, v: torch.Tensor) -> torch.Tensor:
     """u(y′) = v ⊙ (2y′ − 1) (eq. 2): +v_k for the target class, −v_k for the others."""
     return v * (2 * F.one_hot(labels, n_classes).float() - 1)
-
-
-def intra_class_loss(f_x: torch.Tensor, f_pr: torch.Tensor, f_pf: torch.Tensor,
-                     rdbp: bool) -> tuple[torch.Tensor, torch.Tensor]:
-    """(L^r_dist, L^rf_dist) of eqs. 15–16, batch means of Euclidean distances. With RDBP
-    (eqs. 17–18) the real–synthetic term treats R_ext(x) as a constant: its gradient
-    reaches R only through the synthetic branch."""
-    real_real = (f_x - f_pr).norm(dim=1).mean()
-    anchor = f_x.detach() if rdbp else f_x
-    return real_real, (anchor - f_pf).norm(dim=1).mean()
 
 
 @dataclass(frozen=True)

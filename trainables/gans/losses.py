@@ -2,7 +2,8 @@
 
 Adversarial: `lsgan` (Zhu et al. eqs. 2–3), `vanilla` (eq. 1, as logits + BCE), and
 `wgan-gp` (the slides' Wasserstein CycleGAN: critic without sigmoid, gradient penalty).
-Cycle: `l1` (Zhu et al. eq. 5) and `weighted` (Birenbaum's weighted cycle loss)."""
+Cycle: `l1` (Zhu et al. eq. 5) and `weighted` (Birenbaum's weighted cycle loss).
+FESR's recognizer: the intra-class distances with RDBP (eqs. 15–18)."""
 
 import torch
 import torch.nn.functional as F
@@ -93,6 +94,16 @@ def reconstruction_loss(original: torch.Tensor, reconstructed: torch.Tensor) -> 
     return (original - reconstructed).abs().mean()
 
 
+def intra_class_loss(f_x: torch.Tensor, f_pr: torch.Tensor, f_pf: torch.Tensor,
+                     rdbp: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """(L^r_dist, L^rf_dist) of eqs. 15–16, batch means of Euclidean distances. With RDBP
+    (eqs. 17–18) the real–synthetic term treats R_ext(x) as a constant: its gradient
+    reaches R only through the synthetic branch."""
+    real_real = (f_x - f_pr).norm(dim=1).mean()
+    anchor = f_x.detach() if rdbp else f_x
+    return real_real, (anchor - f_pf).norm(dim=1).mean()
+
+
 def gamma_at(schedule: str, gamma_max: float, epoch: float, epochs: int) -> float:
     """γ of the weighted cycle loss as a pure function of the (fractional) epoch:
     `constant` γ_max, or `linear` from 0 at the start to γ_max at the last epoch."""
@@ -110,4 +121,5 @@ def linear_decay(step: int, total_steps: int, decay_start: float = 0.5) -> float
 
 
 __all__ = ["ADVERSARIAL", "CYCLE", "GAMMA_SCHEDULES", "disc_loss", "gen_adv_loss", "gradient_penalty",
-           "cycle_loss", "classification_loss", "reconstruction_loss", "gamma_at", "linear_decay", "realness"]
+           "cycle_loss", "classification_loss", "reconstruction_loss", "intra_class_loss", "gamma_at", "linear_decay",
+           "realness"]

@@ -1,0 +1,141 @@
+"""analysis.stats on cases worked by hand: t-quantiles from printed tables, means and
+SDs small enough to check on paper. Written to kill the survivors of mutation testing
+([tool.mutmut] in pyproject.toml); the expected numbers do not come from the code."""
+
+import math
+
+import pandas as pd
+import pytest
+
+from analysis.stats import (Interval, holm, mean_ci, minimal_detectable_effect, paired_diff_ci, paired_t_p_value,
+                            paired_test, pairs_needed, power, rate_ci)
+
+T_975_DF2 = 4.302652729749464  # two-sided 95 %, 2 degrees of freedom (any t table)
+T_95_DF2 = 2.919985580355516  # two-sided 90 %, 2 degrees of freedom
+
+
+def test_mean_ci_of_1_2_3():
+    # mean 2, sample SD 1, SEM 1/√3
+    ci = mean_ci([1.0, 2.0, 3.0])
+    assert (ci.mean, ci.n) == (2.0, 3)
+    assert ci.half_width == pytest.approx(T_975_DF2 / math.sqrt(3), rel=1e-9)
+    assert (ci.low, ci.high) == pytest.approx((2 - T_975_DF2 / math.sqrt(3), 2 + T_975_DF2 / math.sqrt(3)))
+    assert mean_ci([1.0, 2.0, 3.0], confidence=0.9).half_width == pytest.approx(T_95_DF2 / math.sqrt(3), rel=1e-9)
+
+
+def test_mean_ci_drops_nans_and_says_when_there_is_no_spread():
+    assert mean_ci([1.0, math.nan, 3.0]).mean == 2.0 and mean_ci([1.0, math.nan, 3.0]).n == 2
+    one = mean_ci([0.7, math.nan])
+    assert one.mean == 0.7 and one.n == 1 and math.isnan(one.half_width)
+    none = mean_ci([])
+    assert none.n == 0 and math.isnan(none.mean) and math.isnan(none.half_width)
+    assert one.contains(0.7) is None and one.excludes_zero() is None
+
+
+@pytest.mark.parametrize("confidence", [0.0, 1.0, -0.5, 1.5])
+def test_mean_ci_rejects_a_confidence_outside_0_1(confidence):
+    with pytest.raises(ValueError, match="confidence must be in"):
+        mean_ci([1.0, 2.0], confidence)
+
+
+def test_interval_bounds_are_closed_and_asymmetric_ones_win():
+    sym = Interval(1.0, 0.5, 4)
+    assert (sym.low, sym.high) == (0.5, 1.5)
+    assert sym.contains(0.5) and sym.contains(1.5) and not sym.contains(1.51) and not sym.contains(0.49)
+    assert sym.excludes_zero() is True and Interval(0.2, 0.2, 4).excludes_zero() is False
+    skew = Interval(0.5, 0.1, 4, (0.2, 0.9))
+    assert (skew.low, skew.high) == (0.2, 0.9) and skew.contains(0.85)
+
+
+def test_paired_diff_ci_pairs_by_key_and_skips_missing_values():
+    a = pd.Series([5.0, 7.0, 9.0, 100.0, math.nan], index=["s1", "s2", "s3", "only_a", "s4"])
+    b = pd.Series([4.0, 5.0, 6.0, 1.0], index=["s1", "s2", "s3", "s4"])
+    diff = paired_diff_ci(a, b)  # differences 1, 2, 3
+    assert diff.n == 3 and diff.mean == 2.0
+    assert diff.half_width == pytest.approx(T_975_DF2 / math.sqrt(3))
+    assert paired_diff_ci(a.iloc[:0], b).n == 0 and paired_diff_ci(a, b.iloc[:0]).n == 0
+    with pytest.raises(ValueError, match=r"duplicate pairing keys in b: \['s1'\]"):
+        paired_diff_ci(a, pd.Series([1.0, 2.0], index=["s1", "s1"]))
+    with pytest.raises(ValueError, match="duplicate pairing keys in a"):
+        paired_diff_ci(pd.Series([1.0, 2.0], index=["s1", "s1"]), b)
+
+
+def test_paired_t_p_value_from_its_interval():
+    # differences 1, 2, 3: t = 2 / (1/√3) = 2√3 on 2 df; its two-sided p is 0.0742 (t table)
+    diff = Interval(2.0, T_975_DF2 / math.sqrt(3), 3)
+    assert paired_t_p_value(diff) == pytest.approx(0.07417990022744847, rel=1e-6)
+    assert paired_t_p_value(Interval(-2.0, T_975_DF2 / math.sqrt(3), 3)) == pytest.approx(0.07417990022744847, rel=1e-6)
+    assert paired_t_p_value(Interval(2.0, T_95_DF2 / math.sqrt(3), 3), 0.9) == pytest.approx(0.07417990022744847,
+                                                                                            rel=1e-6)
+    assert paired_t_p_value(Interval(0.3, 0.0, 3)) == 0.0 and paired_t_p_value(Interval(0.0, 0.0, 3)) == 1.0
+    assert math.isnan(paired_t_p_value(Interval(1.0, 0.5, 1))) and math.isnan(paired_t_p_value(Interval(1, math.nan, 3)))
+    assert math.isnan(paired_t_p_value(Interval(0.3, 0.0, 1)))  # one pair: no test, even with a zero width
+
+
+def test_paired_t_p_value_of_two_pairs():
+    # differences 1, 3: mean 2, SD √2, SEM 1, t = 2 on 1 df: p = 1 − 2·atan(2)/π (Cauchy)
+    diff = Interval(2.0, 12.706204736174698, 2)
+    assert paired_t_p_value(diff) == pytest.approx(1 - 2 * math.atan(2) / math.pi, rel=1e-6)
+
+
+def test_rate_ci_maps_the_logit_interval_back():
+    # logits of 0.5 and 0.731058… are 0 and 1: mean 0.5, SD 1/√2, SEM 1/2, t(0.975, 1) = 12.7062
+    p = 1 / (1 + math.exp(-1))
+    ci = rate_ci([0.5, p, math.nan])
+    t1 = 12.706204736174698
+    low, high = 1 / (1 + math.exp(-(0.5 - t1 / 2))), 1 / (1 + math.exp(-(0.5 + t1 / 2)))
+    assert ci.mean == pytest.approx((0.5 + p) / 2) and ci.n == 2
+    assert ci.bounds == pytest.approx((low, high)) and ci.half_width == pytest.approx((high - low) / 2)
+    single = rate_ci([0.4])
+    assert single.n == 1 and single.bounds is None
+
+
+def test_rate_ci_moves_rates_of_exactly_0_and_1_in_by_1e_3():
+    ci = rate_ci([0.0, 1.0])  # logits ±log(999): mean 0, SEM log(999)
+    half = 12.706204736174698 * math.log(999)
+    assert ci.bounds == pytest.approx((1 / (1 + math.exp(half)), 1 / (1 + math.exp(-half))), rel=1e-9)
+
+
+def test_paired_test_by_hand():
+    plain = paired_test([1.0, 2.0, 3.0, math.nan])
+    assert plain.diff.n == 3 and plain.sd == 1.0 and plain.ratio is None
+    assert plain.p == pytest.approx(0.07417990022744847, rel=1e-6)
+    assert plain.diff.half_width == pytest.approx(T_975_DF2 / math.sqrt(3))
+    # corrected: SE = 1·√(1/3 + 2/3) = 1, t = 2 on 2 df, p = 0.1835 (t table)
+    corrected = paired_test([1.0, 2.0, 3.0], test_train_ratio=2 / 3)
+    assert corrected.diff.half_width == pytest.approx(T_975_DF2) and corrected.p == pytest.approx(0.1835034190722739)
+    assert paired_test([2.0, 2.0]).p == 0.0 and paired_test([0.0, 0.0]).p == 1.0
+    short = paired_test([0.4])
+    assert short.diff.mean == 0.4 and short.diff.n == 1 and math.isnan(short.p) and math.isnan(short.sd)
+    assert math.isnan(paired_test([]).diff.mean)
+
+
+def test_holm_on_three_p_values_by_hand():
+    # sorted 0.01, 0.02, 0.04 → ×3, ×2, ×1 = 0.03, 0.04, 0.04 (running max), in input order
+    assert holm([0.04, 0.01, math.nan, 0.02]) == pytest.approx([0.04, 0.03, math.nan, 0.04], nan_ok=True)
+    assert holm([0.5, 0.6]) == [1.0, 1.0]
+
+
+def test_power_edges_and_a_normal_approximation():
+    assert math.isnan(power(1.0, 1.0, 1)) and math.isnan(power(1.0, 0.0, 5)) and math.isnan(power(1.0, -1.0, 5))
+    # n = 2: t_crit(0.975, 1) = 12.706; with zero effect the power is exactly alpha
+    assert power(0.0, 1.0, 2) == pytest.approx(0.05, rel=1e-6)
+    assert power(0.0, 1.0, 9, alpha=0.1) == pytest.approx(0.1, rel=1e-6)
+    # a huge effect is detected almost surely, of either sign
+    assert power(-50.0, 1.0, 30) == pytest.approx(1.0) and power(50.0, 1.0, 30) == pytest.approx(1.0)
+    # the correction with ratio r shrinks n_eff: SE = sd·√(1/n + r)
+    sd_with_the_same_se = math.sqrt(1 / 20 + 0.25) * math.sqrt(20)
+    assert power(0.5, 1.0, 20, 0.25) == pytest.approx(power(0.5, sd_with_the_same_se, 20))
+
+
+def test_minimal_detectable_effect_and_pairs_needed_edges():
+    assert math.isnan(minimal_detectable_effect(1.0, 1)) and math.isnan(minimal_detectable_effect(0.0, 5))
+    mde = minimal_detectable_effect(1.0, 10)
+    assert power(mde, 1.0, 10) == pytest.approx(0.8, abs=1e-6)
+    assert power(mde, 1.0, 10, alpha=0.01) < 0.8
+    assert minimal_detectable_effect(1.0, 10, target=0.9) > mde
+    assert pairs_needed(1.0, 0.0) == 2 and pairs_needed(100.0, 1.0) == 2  # the search starts at 2 pairs
+    n = pairs_needed(0.5, 1.0)
+    assert power(0.5, 1.0, n) >= 0.8 > power(0.5, 1.0, n - 1)
+    assert pairs_needed(0.1, 1.0, test_train_ratio=0.25) is None
+    assert pairs_needed(0.5, 1.0, target=0.9) > n and pairs_needed(0.5, 1.0, alpha=0.01) > n
