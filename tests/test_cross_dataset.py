@@ -63,8 +63,8 @@ def test_no_shared_classes_and_unknown_dataset_are_clear_errors(tmp_path):
     with pytest.raises(DataError, match="shares 0 class"):
         train_classifier({**TINY, "cross_dataset": "imagefolder", "cross_root": str(cross), "cross_options": {}},
                          InProcessReporter(tmp_path / "trial"))
-    with pytest.raises(ConfigError, match="'jaffe' is not a registered dataset; known: .*synthfaces"):
-        parse_trial({**TINY, "cross_dataset": "jaffe"})
+    with pytest.raises(ConfigError, match="'mnist' is not a registered dataset; known: .*synthfaces"):
+        parse_trial({**TINY, "cross_dataset": "mnist"})
     with pytest.raises(ConfigError, match="without cross_dataset"):
         parse_trial({"cross_root": str(cross)})
 

@@ -315,7 +315,7 @@ def test_finetune_stage_tests_on_the_other_split_and_keeps_the_source_results(tm
 
 
 @pytest.mark.parametrize("bad, message", [
-    ({"finetune_dataset": "jaffe"}, "not a registered dataset"),
+    ({"finetune_dataset": "mnist"}, "not a registered dataset"),
     ({"finetune_dataset": "ckplus", "finetune_root": "/no/such/folder"}, "needs finetune_root"),
     ({"finetune_epochs": 0}, "finetune_epochs"),
 ])
