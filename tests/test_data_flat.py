@@ -8,7 +8,7 @@ from PIL import Image
 
 from study import launch
 from trainables.data import DataError, load_dataset
-from trainables.data.facecrop import detect_face, face_box
+from trainables.data.convert import detect_face, face_box
 from trainables.data.info import main as info_main
 from trainables.data.synthfaces import SynthOptions, generate
 

@@ -21,9 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from trainables.data.cache import cached, sha256_tree
-from trainables.data.convert import Conversion, decode
+from trainables.data.convert import DEFAULT_MARGIN, Conversion, decode
 from trainables.data.core import EMOTIONS, SYNONYMS, DataError, FaceData, emotion_index
-from trainables.data.facecrop import DEFAULT_MARGIN
 
 IMAGE_SUFFIXES = frozenset(
     {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm"}

@@ -7,9 +7,8 @@ by default (options `size`, `face_crop`, `crop_margin` override it).
 
 from __future__ import annotations
 
-from trainables.data.convert import Conversion
+from trainables.data.convert import DEFAULT_MARGIN, Conversion
 from trainables.data.core import DataError, FaceData
-from trainables.data.facecrop import DEFAULT_MARGIN
 from trainables.data.imagefolder import FlatLayout, load_flat
 
 PRESET_SIZE = 48
