@@ -2,7 +2,11 @@
 pure step functions over it.
 
 A step computes one loss from the bundle and a batch and returns `(loss, logs)`, logs
-being floats named after the loss terms; it never calls an optimiser. The loop that
+being detached scalar tensors named after the loss terms (`floats` turns them into
+numbers where the loop reports: a step that syncs with the host for every log cannot be
+vmapped over fused trials or captured as a CUDA graph); it never calls an optimiser.
+A batch holds tensors only: every random draw of a step is made by the loop, into the
+batch. The loop that
 calls it does the wiring: data, `update` (zero_grad, backward, step), schedules,
 reporting and checkpoints (trainables.gans.checkpoint). Each method's steps live in
 its own module (cyclegan, dcgan, stargan, fesgan) and cite the paper's equations."""
@@ -41,6 +45,11 @@ class GANBundle:
 def adam(params, lr: float, betas: tuple[float, float] = (0.5, 0.999)) -> torch.optim.Adam:
     """Adam with β1 = 0.5, the DCGAN practice every method here starts from."""
     return torch.optim.Adam(params, lr=lr, betas=betas)
+
+
+def floats(logs: dict[str, torch.Tensor]) -> dict[str, float]:
+    """A step's logs as Python floats."""
+    return {name: float(value) for name, value in logs.items()}
 
 
 def update(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:

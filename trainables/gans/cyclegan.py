@@ -70,7 +70,7 @@ def g_step(bundle: GANBundle, batch: tuple[torch.Tensor, torch.Tensor], fakes: t
     cyc_t, _ = cycle_loss(losses.cycle_loss, real_t, n["generator_rt"](fake_r), disc=n["disc_t"],
                           adv_mode=losses.adv_loss, gamma=gamma)
     loss = adv_t + adv_r + losses.lambda_cyc * (cyc_r + cyc_t)
-    logs = {"loss_g": loss.item(), "loss_g_adv": (adv_t + adv_r).item(), "loss_cyc": (cyc_r + cyc_t).item(),
+    logs = {"loss_g": loss.detach(), "loss_g_adv": (adv_t + adv_r).detach(), "loss_cyc": (cyc_r + cyc_t).detach(),
             **({"cyc_weight": logs_r["cyc_weight"]} if "cyc_weight" in logs_r else {})}
     return loss, logs
 
@@ -89,4 +89,4 @@ def d_step(bundle: GANBundle, batch: tuple[torch.Tensor, torch.Tensor], fakes: t
     if losses.adv_loss == "wgan-gp":
         loss = loss + losses.gp_weight * (gradient_penalty(n["disc_t"], real_t, fake_t, gen)
                                           + gradient_penalty(n["disc_r"], real_r, fake_r, gen))
-    return loss, {"loss_d": loss.item()}
+    return loss, {"loss_d": loss.detach()}

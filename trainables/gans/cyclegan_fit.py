@@ -21,7 +21,7 @@ from typing import Callable
 import torch
 
 from trainables.gans.checkpoint import load_checkpoint, save_checkpoint
-from trainables.gans.contract import GANBundle, frozen, update
+from trainables.gans.contract import GANBundle, floats, frozen, update
 from trainables.gans.cyclegan import CycleGANLosses, bundle_of, d_step, g_step, translate
 from trainables.gans.cyclegan import create_nets as gan_nets
 from trainables.gans.losses import gamma_at, linear_decay
@@ -118,7 +118,7 @@ def train_cyclegan(reference: torch.Tensor, target: torch.Tensor, opts: GANOptio
             opt_g.param_groups[0]["lr"], opt_d.param_groups[0]["lr"] = opts.lr_g * factor, opts.lr_d * factor
             gamma = gamma_at(opts.gamma_schedule, opts.gamma_max, epoch + i / steps, opts.epochs)
             batches = [(reference[idx_r[j]].to(device), target[idx_t[j]].to(device)) for j in range(i * n, (i + 1) * n)]
-            logs = train_step(bundle, batches, opts, gamma, gen)
+            logs = floats(train_step(bundle, batches, opts, gamma, gen))
             for k, v in logs.items():
                 sums[k] = sums.get(k, 0.0) + v
         metrics = {f"{prefix}/{k}": v / steps for k, v in sums.items()}

@@ -32,10 +32,10 @@ def d_step(bundle: GANBundle, batch: tuple[torch.Tensor, torch.Tensor], fake: to
     half, _ = disc_loss("vanilla", d(batch[0]), d(fake.detach()))
     # disc_loss halves the two BCE terms (the CycleGAN practice); eq. 1 sums them. ×2 is exact in floating point.
     loss = 2 * half
-    return loss, {"loss_d": loss.item()}
+    return loss, {"loss_d": loss.detach()}
 
 
 def g_step(bundle: GANBundle, batch: tuple[torch.Tensor, torch.Tensor], fake: torch.Tensor) -> tuple[torch.Tensor, dict]:
     """−log D(G(z)), the non-saturating form of the generator's side of eq. 1. Logs: loss_g."""
     loss, _ = gen_adv_loss("vanilla", bundle.nets["discriminator"](fake))
-    return loss, {"loss_g": loss.item()}
+    return loss, {"loss_g": loss.detach()}

@@ -47,7 +47,7 @@ class DCGANTrainer:
         update(self.bundle.optims["d"], d_loss)
         g_loss, g_logs = dcgan.g_step(self.bundle, batch, fake)
         update(self.bundle.optims["g"], g_loss)
-        return {"d": d_logs["loss_d"], "g": g_logs["loss_g"]}
+        return {"d": float(d_logs["loss_d"]), "g": float(g_logs["loss_g"])}
 
     @torch.no_grad()
     def sample(self, z: torch.Tensor) -> torch.Tensor:

@@ -6,8 +6,8 @@ terms exist.
 Bundle: nets `encoder` and `decoder` (G = G_dec ∘ G_enc), `d_img`, `d_z`, `recognizer`
 (those the variant has); optimisers `g` (encoder and decoder), `d_img`, `d_z`, `r`. A batch
 is the dict trainables.gans.fesr_fit draws: x, y, x_pr (a real image of x's class), y_other
-(y′ ≠ y), v_hat, v_rec, v_pf (intensities), z (the U(−1, 1) prior) and gp_gen (the
-generator of the gradient penalty's interpolates). Eqs. 10 and 12 are per-element means,
+(y′ ≠ y), v_hat, v_rec, v_pf (intensities), z (the U(−1, 1) prior) and gp_alpha (the
+gradient penalty's interpolation weights). Eqs. 10 and 12 are per-element means,
 a declared deviation explained in trainables.gans.fesr_fit."""
 
 from dataclasses import dataclass
@@ -79,7 +79,7 @@ def dz_step(bundle: GANBundle, batch: dict, code: torch.Tensor) -> tuple[torch.T
     half, _ = disc_loss("vanilla", dz(batch["z"]), dz(code.detach()))
     # disc_loss halves the two BCE terms (the CycleGAN practice); eq. 7 sums them. ×2 is exact in floating point.
     loss = 2 * half
-    return loss, {"d_z": loss.item()}
+    return loss, {"d_z": loss.detach()}
 
 
 def dimg_step(bundle: GANBundle, batch: dict, x_hat: torch.Tensor, lambdas, gp_weight: float,
@@ -90,13 +90,13 @@ def dimg_step(bundle: GANBundle, batch: dict, x_hat: torch.Tensor, lambdas, gp_w
     dimg, x = bundle.nets["d_img"], batch["x"]
     score_real, cls_real = dimg(x)
     d_adv, _ = disc_loss("wgan-gp", score_real, dimg.critic(x_hat.detach()))
-    gp = gradient_penalty(dimg.critic, x, x_hat.detach(), batch["gp_gen"])
+    gp = gradient_penalty(dimg.critic, x, x_hat.detach(), alpha=batch["gp_alpha"])
     loss = lambdas[4] * (d_adv + gp_weight * gp)
-    logs = {"d_adv_img": d_adv.item(), "gp": gp.item()}
+    logs = {"d_adv_img": d_adv.detach(), "gp": gp.detach()}
     if with_cls:
         d_cls = classification_loss(cls_real, batch["y"])
         loss = loss + d_cls
-        logs["d_cls_real"] = d_cls.item()
+        logs["d_cls_real"] = d_cls.detach()
     return loss, logs
 
 
@@ -112,15 +112,15 @@ def r_step(bundle: GANBundle, batch: dict, synthetic: tuple[torch.Tensor, torch.
         [batch["x_pr"]] if synthetic is not None and variant.intra else [])
     feats = r.features(torch.cat(parts)).split([len(p) for p in parts])
     cls_real = classification_loss(r.cls(feats[0]), y)
-    loss, logs = cls_real, {"r_cls_real": cls_real.item()}
+    loss, logs = cls_real, {"r_cls_real": cls_real.detach()}
     if synthetic is not None:
         cls_fake = classification_loss(r.cls(feats[1]), synthetic[1])
         loss = loss + cls_fake
-        logs["r_cls_fake"] = cls_fake.item()
+        logs["r_cls_fake"] = cls_fake.detach()
         if variant.intra:
             rr, rf = intra_class_loss(feats[0], feats[2], feats[1], variant.rdbp)
             loss = loss + lambdas[5] * (rr + rf)
-            logs.update(intra_rr=rr.item(), intra_rf=rf.item())
+            logs.update(intra_rr=rr.detach(), intra_rf=rf.detach())
     return loss, logs
 
 
@@ -135,7 +135,7 @@ def g_step(bundle: GANBundle, batch: dict, tr: Translation, lambdas, variant: Va
     terms, logs = [], {}
 
     def add(name: str, value: torch.Tensor, weight: float | None = None) -> None:
-        logs[name] = value.item()
+        logs[name] = value.detach()
         terms.append(value if weight is None else weight * value)
 
     x = batch["x"]

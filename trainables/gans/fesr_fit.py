@@ -31,11 +31,11 @@ from torch import nn
 from trainables.gans.fesr_variants import Variant
 from trainables.gans import fesgan
 from trainables.gans.checkpoint import bundle_state, load_bundle_state
-from trainables.gans.contract import update
+from trainables.gans.contract import floats, update
 from trainables.gans.fesgan import build_fesgan, expression_code, intra_class_loss
 from trainables.nets.fesgan import CODE_DIM
 
-__all__ = ["PAPER_LAMBDAS", "FESROptions", "FESRTrainer", "expression_code", "intra_class_loss"]
+__all__ = ["PAPER_LAMBDAS", "FESROptions", "FESRTrainer", "draw_batch", "dropout_seed", "expression_code", "intra_class_loss"]
 
 PAPER_LAMBDAS = (1.0, 10.0, 5.0, 1.0, 1.0, 0.001)  # λ1..λ6, Section IV-B
 
@@ -53,6 +53,28 @@ class FESROptions:
     joint_iters: int = 1000  # P_max − P_pre: R's iterations, the same for every variant
     report_every: int = 100
     seed: int = 0
+
+
+def dropout_seed(seed: int, t: int) -> int:
+    """The seed of iteration t's dropout masks (torch's global generator)."""
+    return seed * 1_000_003 + t
+
+
+def draw_batch(images: torch.Tensor, labels: torch.Tensor, by_class: list[torch.Tensor], batch_size: int,
+               seed: int, t: int) -> dict[str, torch.Tensor]:
+    """Iteration t's batch (the dict trainables.gans.fesgan's steps take), drawn on the CPU
+    from a generator seeded by (seed, t): a pure function of them and the data."""
+    gen = torch.Generator().manual_seed(seed * 1_000_003 + t)
+    n, b, k = len(labels), batch_size, len(by_class)
+    idx = torch.randint(0, n, (b,), generator=gen)
+    y = labels[idx]
+    partner = torch.stack([by_class[c][torch.randint(0, len(by_class[c]), (1,), generator=gen)][0]
+                           for c in y.tolist()])
+    other = (y + torch.randint(1, k, (b,), generator=gen)) % k  # y′ ≠ y
+    return {"x": images[idx], "y": y, "x_pr": images[partner], "y_other": other,
+            "v_hat": torch.rand(b, k, generator=gen), "v_rec": torch.rand(b, k, generator=gen),
+            "v_pf": torch.rand(b, k, generator=gen), "z": torch.rand(b, CODE_DIM, generator=gen) * 2 - 1,
+            "gp_alpha": torch.rand(b, 1, 1, 1, generator=torch.Generator().manual_seed(seed * 7_919 + t))}
 
 
 class FESRTrainer:
@@ -86,19 +108,9 @@ class FESRTrainer:
 
     # --- one iteration ----------------------------------------------------------------
     def _draw(self, t: int):
-        gen = torch.Generator().manual_seed(self.opts.seed * 1_000_003 + t)
-        torch.manual_seed(self.opts.seed * 1_000_003 + t)
-        n, b, k = len(self.labels), self.opts.batch_size, self.k
-        idx = torch.randint(0, n, (b,), generator=gen)
-        y = self.labels[idx]
-        partner = torch.stack([self.by_class[c][torch.randint(0, len(self.by_class[c]), (1,), generator=gen)][0]
-                               for c in y.tolist()])
-        other = (y + torch.randint(1, k, (b,), generator=gen)) % k  # y′ ≠ y
-        draws = {"x": self.images[idx], "y": y, "x_pr": self.images[partner], "y_other": other,
-                 "v_hat": torch.rand(b, k, generator=gen), "v_rec": torch.rand(b, k, generator=gen),
-                 "v_pf": torch.rand(b, k, generator=gen), "z": torch.rand(b, CODE_DIM, generator=gen) * 2 - 1,
-                 "gp_gen": torch.Generator().manual_seed(self.opts.seed * 7_919 + t)}
-        return {key: (val.to(self.device) if isinstance(val, torch.Tensor) else val) for key, val in draws.items()}
+        torch.manual_seed(dropout_seed(self.opts.seed, t))
+        batch = draw_batch(self.images, self.labels, self.by_class, self.opts.batch_size, self.opts.seed, t)
+        return {key: val.to(self.device) for key, val in batch.items()}
 
     def synthesize(self, x: torch.Tensor, y: torch.Tensor, v: torch.Tensor,
                    z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -120,7 +132,7 @@ class FESRTrainer:
         v, lam, batch, bundle = self.variant, self.opts.lambdas, self._draw(t), self.bundle
         stage2 = self.in_stage2(t)
         gan_trains = v.gan and (not stage2 or v.joint)
-        logs: dict[str, float] = {}
+        logs: dict[str, torch.Tensor] = {}
         bundle.train()
         if gan_trains:
             tr = fesgan.translate(bundle, batch, self.k)
@@ -144,7 +156,7 @@ class FESRTrainer:
             loss, step_logs = fesgan.g_step(bundle, batch, tr, lam, v, self.identity, synthetic)
             update(self.optims["g"], loss)
             logs.update(step_logs)
-        return logs
+        return floats(logs)
 
     @property
     def recognizer_steps(self) -> int:

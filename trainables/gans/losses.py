@@ -30,7 +30,7 @@ def disc_loss(mode: str, score_real: torch.Tensor, score_fake: torch.Tensor,
                       + F.binary_cross_entropy_with_logits(score_fake, torch.zeros_like(score_fake)))
     else:
         loss = score_fake.mean() - score_real.mean()
-    return loss, {"loss_d": loss.item()}
+    return loss, {"loss_d": loss.detach()}
 
 
 def gen_adv_loss(mode: str, score_fake: torch.Tensor) -> tuple[torch.Tensor, dict]:
@@ -43,15 +43,19 @@ def gen_adv_loss(mode: str, score_fake: torch.Tensor) -> tuple[torch.Tensor, dic
         loss = F.binary_cross_entropy_with_logits(score_fake, torch.ones_like(score_fake))
     else:
         loss = -score_fake.mean()
-    return loss, {"loss_g_adv": loss.item()}
+    return loss, {"loss_g_adv": loss.detach()}
 
 
-def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-    """WGAN-GP: (‖∇_x̂ critic(x̂)‖₂ − 1)² at random interpolates x̂ of real and fake."""
-    # Drawn on the CPU generator (seeded per step for exact resume), then moved to the data's device.
-    alpha = torch.rand(real.shape[0], *([1] * (real.dim() - 1)), generator=generator).to(real.device)
-    mixed = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
-    grads, = torch.autograd.grad(critic(mixed).sum(), mixed, create_graph=True)
+def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, generator: torch.Generator | None = None,
+                     alpha: torch.Tensor | None = None) -> torch.Tensor:
+    """WGAN-GP: (‖∇_x̂ critic(x̂)‖₂ − 1)² at random interpolates x̂ of real and fake.
+    `alpha`, N×1×…×1, are the interpolation weights; else they are drawn from `generator`
+    on the CPU (seeded per step for exact resume) and moved to the data's device. The input
+    gradient is torch.func's, which also runs inside a vmap over fused trials."""
+    if alpha is None:
+        alpha = torch.rand(real.shape[0], *([1] * (real.dim() - 1)), generator=generator).to(real.device)
+    mixed = alpha * real + (1 - alpha) * fake
+    grads = torch.func.grad(lambda x: critic(x).sum())(mixed)
     return ((grads.flatten(1).norm(dim=1) - 1) ** 2).mean()
 
 
@@ -73,14 +77,14 @@ def cycle_loss(mode: str, original: torch.Tensor, reconstructed: torch.Tensor, d
     pixel = (reconstructed - original).abs().flatten(1).mean(1)
     if mode == "l1":
         loss = pixel.mean()
-        return loss, {"loss_cyc": loss.item()}
+        return loss, {"loss_cyc": loss.detach()}
     weight = realness(adv_mode, disc(original))
     if gamma > 0:
         feature = (disc.features(reconstructed) - disc.features(original).detach()).abs().flatten(1).mean(1)
     else:
         feature = torch.zeros_like(pixel)
     loss = (weight * (gamma * feature + (1 - gamma) * pixel)).mean()
-    return loss, {"loss_cyc": loss.item(), "cyc_weight": weight.mean().item()}
+    return loss, {"loss_cyc": loss.detach(), "cyc_weight": weight.mean().detach()}
 
 
 def classification_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

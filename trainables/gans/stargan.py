@@ -43,7 +43,7 @@ def d_step(bundle: GANBundle, batch, weights: StarGANWeights, gen: torch.Generat
     d_cls = classification_loss(cls_real, c_org)
     d_gp = gradient_penalty(D.critic, x, fake, gen)
     loss = d_adv + weights.lambda_cls * d_cls + weights.lambda_gp * d_gp
-    return loss, {"d_adv": d_adv.item(), "d_cls": d_cls.item(), "d_gp": d_gp.item()}
+    return loss, {"d_adv": d_adv.detach(), "d_cls": d_cls.detach(), "d_gp": d_gp.detach()}
 
 
 def g_step(bundle: GANBundle, batch, weights: StarGANWeights) -> tuple[torch.Tensor, dict]:
@@ -56,4 +56,4 @@ def g_step(bundle: GANBundle, batch, weights: StarGANWeights) -> tuple[torch.Ten
     g_cls = classification_loss(cls_fake, c_trg)
     g_rec = reconstruction_loss(x, G(fake, c_org))
     loss = g_adv + weights.lambda_cls * g_cls + weights.lambda_rec * g_rec
-    return loss, {"g_adv": g_adv.item(), "g_cls": g_cls.item(), "g_rec": g_rec.item()}
+    return loss, {"g_adv": g_adv.detach(), "g_cls": g_cls.detach(), "g_rec": g_rec.detach()}

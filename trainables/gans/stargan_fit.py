@@ -10,7 +10,7 @@ import torch
 
 from trainables.gans import stargan
 from trainables.gans.checkpoint import bundle_state, load_bundle_state
-from trainables.gans.contract import update
+from trainables.gans.contract import floats, update
 from trainables.gans.stargan import StarGANWeights, build_stargan
 from trainables.gans.losses import classification_loss, reconstruction_loss
 
@@ -61,10 +61,10 @@ class StarGANTrainer:
         d_loss, out = stargan.d_step(self.bundle, batch, self.weights, gen)
         update(self.bundle.optims["d"], d_loss)
         if (t + 1) % o.n_critic:
-            return out
+            return floats(out)
         g_loss, g_logs = stargan.g_step(self.bundle, batch, self.weights)
         update(self.bundle.optims["g"], g_loss)
-        return {**out, **g_logs}
+        return floats({**out, **g_logs})
 
     def state_dict(self) -> dict:
         return bundle_state(self.bundle)

@@ -37,7 +37,7 @@ from torch import nn
 
 from trainables.core.config import ConfigError, from_dict
 from trainables.gans.checkpoint import load_checkpoint, save_checkpoint
-from trainables.gans.contract import GANBundle, update
+from trainables.gans.contract import GANBundle, floats, update
 from trainables.gans import cyclegan
 from trainables.gans.losses import linear_decay
 from trainables.core.reporting import Reporter
@@ -150,7 +150,7 @@ def train_steps(bundle: GANBundle, domain_a, domain_b, batches: torch.Generator,
             fakes = cyclegan.translate(bundle, a, b)
         loss_d, logs_d = cyclegan.d_step(bundle, (a, b), fakes, losses)
         update(bundle.optims["d"], loss_d)
-        logs = {"loss_g_adv": logs_g["loss_g_adv"], "loss_cyc": logs_g["loss_cyc"], **logs_d}
+        logs = floats({"loss_g_adv": logs_g["loss_g_adv"], "loss_cyc": logs_g["loss_cyc"], **logs_d})
         sums = {k: sums.get(k, 0.0) + v for k, v in logs.items()}
     return {k: v / n for k, v in sums.items()}
 
