@@ -8,7 +8,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 TRAINABLES = ROOT / "trainables"
-LAYERS = {"data": 0, "nets": 0, "core": 1, "gans": 2, "synthetic": 3, "trials": 4}  # an import may only point down or sideways
+LAYERS = {"data": 0, "nets": 0, "core": 1, "gans": 2, "synthetic": 3, "fused": 3, "trials": 4}  # an import may only point down or sideways
 MAX_MODULES_PER_FOLDER = 13
 MAX_LINES = 350
 

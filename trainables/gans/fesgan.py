@@ -10,8 +10,7 @@ is the dict trainables.gans.fesr_fit draws: x, y, x_pr (a real image of x's clas
 gradient penalty's interpolation weights). Eqs. 10 and 12 are per-element means,
 a declared deviation explained in trainables.gans.fesr_fit."""
 
-from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -55,10 +54,9 @@ def expression_code(labels: torch.Tensor, n_classes: int, v: torch.Tensor) -> to
     return v * (2 * F.one_hot(labels, n_classes).float() - 1)
 
 
-@dataclass(frozen=True)
-class Translation:
+class Translation(NamedTuple):
     """G's outputs for one batch: g(x) (eq. 1), x̂ with expression y′ (eq. 3) and x_rec
-    with the input's own expression y (eq. 11)."""
+    with the input's own expression y (eq. 11). A tuple, so vmap maps over it."""
 
     code: torch.Tensor
     x_hat: torch.Tensor

@@ -35,7 +35,7 @@ from trainables.gans.contract import floats, update
 from trainables.gans.fesgan import build_fesgan, expression_code, intra_class_loss
 from trainables.nets.fesgan import CODE_DIM
 
-__all__ = ["PAPER_LAMBDAS", "FESROptions", "FESRTrainer", "draw_batch", "dropout_seed", "expression_code", "intra_class_loss"]
+__all__ = ["PAPER_LAMBDAS", "FESROptions", "FESRTrainer", "draw_batch", "dropout_seed", "synthesize", "expression_code", "intra_class_loss"]
 
 PAPER_LAMBDAS = (1.0, 10.0, 5.0, 1.0, 1.0, 0.001)  # λ1..λ6, Section IV-B
 
@@ -77,6 +77,21 @@ def draw_batch(images: torch.Tensor, labels: torch.Tensor, by_class: list[torch.
             "gp_alpha": torch.rand(b, 1, 1, 1, generator=torch.Generator().manual_seed(seed * 7_919 + t))}
 
 
+def synthesize(bundle, variant: Variant, k: int, x: torch.Tensor, y: torch.Tensor, v: torch.Tensor,
+               z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """R's synthetic images and their labels: x^{p,f} = G_dec([z, u(y)]) (eq. 13), one per
+    real image, labelled y; or, for FESR_Real, every real input x decoded from g(x) into
+    all K expressions (Section IV-D: "we generate images with all expressions from the
+    input images"), K per real image, labelled by expression, each input's K sharing
+    its intensities v."""
+    if variant.synthetic_from == "gx":
+        labels = torch.arange(k, device=x.device).repeat(len(x))
+        code = bundle.nets["encoder"](x).repeat_interleave(k, dim=0)
+        u = expression_code(labels, k, v.repeat_interleave(k, dim=0))
+        return bundle.nets["decoder"](code, u), labels
+    return bundle.nets["decoder"](z, expression_code(y, k, v)), y
+
+
 class FESRTrainer:
     """The variant's bundle (trainables.gans.fesgan) and one iteration of Algorithm 1.
     `identity` maps images to identity features (frozen), or is None (L_id off)."""
@@ -114,49 +129,54 @@ class FESRTrainer:
 
     def synthesize(self, x: torch.Tensor, y: torch.Tensor, v: torch.Tensor,
                    z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """R's synthetic images and their labels: x^{p,f} = G_dec([z, u(y)]) (eq. 13), one per
-        real image, labelled y; or, for FESR_Real, every real input x decoded from g(x) into
-        all K expressions (Section IV-D: "we generate images with all expressions from the
-        input images"), K per real image, labelled by expression, each input's K sharing
-        its intensities v."""
-        if self.variant.synthetic_from == "gx":
-            labels = torch.arange(self.k, device=x.device).repeat(len(x))
-            code = self.nets["encoder"](x).repeat_interleave(self.k, dim=0)
-            u = expression_code(labels, self.k, v.repeat_interleave(self.k, dim=0))
-            return self.nets["decoder"](code, u), labels
-        return self.nets["decoder"](z, expression_code(y, self.k, v)), y
+        """R's synthetic images and their labels (`synthesize` below, with this trainer's nets)."""
+        return synthesize(self.bundle, self.variant, self.k, x, y, v, z)
 
-    def step(self, t: int) -> dict[str, float]:
+    # --- how a step function runs: on this trial's bundle (a fused trainer vmaps it) -----
+    def _run(self, step: Callable, *tensors):
+        return step(self.bundle, *tensors)
+
+    def _update(self, optimizer: str, loss: torch.Tensor) -> None:
+        update(self.optims[optimizer], loss)
+
+    def _identity(self, bundle) -> Callable[[torch.Tensor], torch.Tensor] | None:
+        return self.identity
+
+    def _logs(self, logs: dict[str, torch.Tensor]) -> dict:
+        return floats(logs)
+
+    def step(self, t: int) -> dict:
         """Iteration t of Algorithm 1: D_z's update (lines 3–6), D_img's (lines 8–9), in stage
         2 R's (lines 14–16), then G's (line 19); returns the value of every loss term computed."""
-        v, lam, batch, bundle = self.variant, self.opts.lambdas, self._draw(t), self.bundle
+        v, lam, k, batch = self.variant, self.opts.lambdas, self.k, self._draw(t)
         stage2 = self.in_stage2(t)
         gan_trains = v.gan and (not stage2 or v.joint)
         logs: dict[str, torch.Tensor] = {}
-        bundle.train()
+        self.bundle.train()
+
+        def run(optimizer: str, step: Callable, *tensors) -> None:
+            loss, step_logs = self._run(step, *tensors)
+            self._update(optimizer, loss)
+            logs.update(step_logs)
+
         if gan_trains:
-            tr = fesgan.translate(bundle, batch, self.k)
+            tr = self._run(lambda b, batch: fesgan.translate(b, batch, k), batch)
             if v.d_z:
-                loss, step_logs = fesgan.dz_step(bundle, batch, tr.code)
-                update(self.optims["d_z"], loss)
-                logs.update(step_logs)
+                run("d_z", fesgan.dz_step, batch, tr.code)
             if v.d_img:
-                loss, step_logs = fesgan.dimg_step(bundle, batch, tr.x_hat, lam, self.opts.gp_weight, v.d_img_cls)
-                update(self.optims["d_img"], loss)
-                logs.update(step_logs)
+                run("d_img", lambda b, batch, x_hat: fesgan.dimg_step(b, batch, x_hat, lam, self.opts.gp_weight,
+                                                                       v.d_img_cls), batch, tr.x_hat)
         synthetic = None
         if stage2:
             if v.gan:
                 with torch.set_grad_enabled(gan_trains):
-                    synthetic = self.synthesize(batch["x"], batch["y"], batch["v_pf"], batch["z"])
-            loss, step_logs = fesgan.r_step(bundle, batch, synthetic, lam, v)
-            update(self.optims["r"], loss)
-            logs.update(step_logs)
+                    synthetic = self._run(lambda b, batch: synthesize(b, v, k, batch["x"], batch["y"], batch["v_pf"],
+                                                                      batch["z"]), batch)
+            run("r", lambda b, batch, syn: fesgan.r_step(b, batch, syn, lam, v), batch, synthetic)
         if gan_trains:
-            loss, step_logs = fesgan.g_step(bundle, batch, tr, lam, v, self.identity, synthetic)
-            update(self.optims["g"], loss)
-            logs.update(step_logs)
-        return floats(logs)
+            run("g", lambda b, batch, tr, syn: fesgan.g_step(b, batch, tr, lam, v, self._identity(b), syn),
+                batch, tr, synthetic)
+        return self._logs(logs)
 
     @property
     def recognizer_steps(self) -> int:

@@ -117,8 +117,7 @@ class NetStack:
         return [p for p in self.params.values() if p.requires_grad]
 
     def train(self, mode: bool = True) -> "NetStack":
-        self.caller.train(mode)
-        self.caller.net.train(mode)  # a net's own train() (e.g. a frozen trunk's rule) decides its children
+        self.caller.train(mode)  # through the net's own train(): a frozen trunk's rule holds
         return self
 
     def eval(self) -> "NetStack":

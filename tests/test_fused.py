@@ -1,0 +1,128 @@
+"""Fused trials (trainables.fused): K members trained as one stacked model are, member by
+member, the K unfused trials with the same seeds and data — losses at every iteration,
+final weights and predictions — up to float rounding, on the CPU."""
+
+import pytest
+import torch
+
+from trainables.fused.fesr import FusedFESRTrainer
+from trainables.gans.fesr_fit import FESROptions, FESRTrainer
+from trainables.gans.fesr_variants import VARIANTS
+from trainables.nets.fesgan import CODE_DIM, IdentityNet
+
+CPU = torch.device("cpu")
+SIZE, K, N_CLASSES = 48, 3, 3
+# Batched kernels add in another order than K separate ones; over a few Adam steps the
+# members' losses stay within this relative tolerance of their unfused trials'.
+RTOL, ATOL = 1e-4, 1e-5
+
+
+def _member_data(i: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Member i's own training set (another fold: other images, another size)."""
+    n = 12 + i
+    images = torch.rand(n, 1, SIZE, SIZE, generator=torch.Generator().manual_seed(100 + i)) * 2 - 1
+    return images, (torch.arange(n) + i) % N_CLASSES
+
+
+def _identity(i: int):
+    torch.manual_seed(50 + i)
+    return IdentityNet(SIZE, 4, 0.125).eval().requires_grad_(False).features
+
+
+def _opts(seed: int, **kw) -> FESROptions:
+    return FESROptions(**{"size": SIZE, "gan_width": 0.0625, "r_width": 0.0625, "batch_size": 4, "pretrain_iters": 2,
+                          "joint_iters": 3, "seed": seed, **kw})
+
+
+@pytest.mark.parametrize("variant", ["FESR_JL", "FESR_Real"])
+def test_fused_members_train_as_their_unfused_trials(variant):
+    """FESR_JL has every term (both discriminators, L_id through each member's own identity
+    net, R's dropout, the intra-class loss); FESR_Real synthesises from g(x) into all K
+    expressions. Five iterations cross from stage 1 into stage 2."""
+    v, seeds = VARIANTS[variant], [0, 7, 3]
+    identities = [_identity(i) for i in range(K)] if v.identity else None
+    data = [_member_data(i) for i in range(K)]
+    fused = FusedFESRTrainer(v, [_opts(s) for s in seeds], N_CLASSES, data, CPU, identities)
+    singles = [FESRTrainer(v, _opts(s), N_CLASSES, *data[i], CPU, identities[i] if identities else None)
+               for i, s in enumerate(seeds)]
+    assert fused.total_iters == singles[0].total_iters == 5
+
+    for t in range(fused.total_iters):
+        fused_logs = fused.step(t)
+        for i, single in enumerate(singles):
+            logs = single.step(t)
+            assert sorted(logs) == sorted(fused_logs)
+            for name, value in logs.items():
+                assert fused_logs[name][i].item() == pytest.approx(value, rel=RTOL, abs=ATOL), (t, i, name)
+
+    probe = torch.rand(10, 1, SIZE, SIZE, generator=torch.Generator().manual_seed(9)) * 2 - 1
+    for i, single in enumerate(singles):
+        state, own = fused.member_state(i), single.state_dict()
+        assert fused.recognizer_steps == single.recognizer_steps == 3
+        for net, weights in own["nets"].items():
+            for key, value in weights.items():
+                if _gradient_was_zero(single, net, key):
+                    continue
+                torch.testing.assert_close(state["nets"][net][key], value, rtol=RTOL, atol=ATOL, msg=f"{net}.{key}")
+        as_single = FESRTrainer(v, _opts(seeds[i]), N_CLASSES, *data[i], CPU)
+        as_single.load_state_dict(state)
+        for name, (a, b) in _outputs(as_single, single, probe).items():
+            torch.testing.assert_close(a, b, rtol=RTOL, atol=ATOL, msg=name)
+
+
+def _gradient_was_zero(trainer, net: str, key: str) -> bool:
+    """A bias feeding a normalisation (instance or group norm) has no effect and a zero
+    gradient in exact arithmetic; Adam scales its rounding noise up to ±lr a step, so the
+    fused and unfused values of it differ by that much without any net's output differing."""
+    param = dict(trainer.nets[net].named_parameters()).get(key)
+    for opt in trainer.optims.values():
+        if param is not None and param in opt.state:
+            return bool(opt.state[param]["exp_avg_sq"].max() < 1e-12)
+    return False
+
+
+@torch.no_grad()
+def _outputs(a: FESRTrainer, b: FESRTrainer, probe: torch.Tensor) -> dict:
+    """Every net's output on probe images, for two trainers (eval mode: no dropout)."""
+    a.bundle.eval(), b.bundle.eval()
+    out = {}
+    u = torch.rand(len(probe), N_CLASSES, generator=torch.Generator().manual_seed(1))
+    for name in a.nets:
+        if name == "decoder":
+            code = torch.rand(len(probe), CODE_DIM, generator=torch.Generator().manual_seed(2)) * 2 - 1
+            out[name] = (a.nets[name](code, u), b.nets[name](code, u))
+        elif name == "d_z":
+            code = torch.rand(len(probe), CODE_DIM, generator=torch.Generator().manual_seed(3)) * 2 - 1
+            out[name] = (a.nets[name](code), b.nets[name](code))
+        else:
+            pa, pb = a.nets[name](probe), b.nets[name](probe)
+            out[name] = (torch.cat([t.flatten() for t in pa]), torch.cat([t.flatten() for t in pb])) \
+                if isinstance(pa, tuple) else (pa, pb)
+    return out
+
+
+def test_a_member_checkpoint_resumes_as_its_unfused_trial():
+    """A member's state is an unfused checkpoint: loaded into a fresh single trainer (or
+    into a fresh fused one) it continues exactly as the fused run does."""
+    v, seeds = VARIANTS["FESR_JL"], [4, 5]
+    data = [_member_data(i) for i in range(2)]
+    fused = FusedFESRTrainer(v, [_opts(s, pretrain_iters=1) for s in seeds], N_CLASSES, data, CPU)
+    for t in range(2):
+        fused.step(t)
+    saved = fused.state_dict()
+    resumed = FusedFESRTrainer(v, [_opts(s, pretrain_iters=1) for s in seeds], N_CLASSES, data, CPU)
+    resumed.load_state_dict(saved)
+    single = FESRTrainer(v, _opts(seeds[1], pretrain_iters=1), N_CLASSES, *data[1], CPU)
+    single.load_state_dict(saved["members"][1])
+    for t in range(2, 4):
+        a, b, c = fused.step(t), resumed.step(t), single.step(t)
+        assert {k: x.tolist() for k, x in a.items()} == {k: x.tolist() for k, x in b.items()}
+        assert all(a[k][1].item() == pytest.approx(c[k], rel=RTOL, abs=ATOL) for k in c)
+
+
+def test_members_may_differ_only_in_seed():
+    with pytest.raises(ValueError, match="differ only in their seed; these differ in lr"):
+        FusedFESRTrainer(VARIANTS["FESR_JL"], [_opts(0), _opts(1, lr=3e-4)], N_CLASSES,
+                         [_member_data(0), _member_data(1)], CPU)
+    with pytest.raises(ValueError, match="2 members' options but 1 members' data"):
+        FusedFESRTrainer(VARIANTS["FESR_JL"], [_opts(0), _opts(1)], N_CLASSES, [_member_data(0)], CPU)
