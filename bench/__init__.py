@@ -15,6 +15,7 @@ from pathlib import Path
 
 from bench.data import bench_dataset_load, bench_trial_memory
 from bench.gpu import bench_gpu_packing
+from bench.gpu_fused import bench_gpu_throughput
 from bench.rows import Row, machine, to_markdown
 from bench.synthetic_cache import bench_synthetic_cache
 from bench.training import bench_concurrency, bench_input_pipeline, bench_platform_overhead
@@ -27,6 +28,7 @@ BENCHMARKS = {  # name → a function of `quick` returning a Row or a list of Ro
     "input_pipeline": bench_input_pipeline,
     "synthetic_cache": bench_synthetic_cache,
     "gpu_packing": bench_gpu_packing,
+    "gpu_throughput": bench_gpu_throughput,
 }
 
 

@@ -118,3 +118,23 @@ def test_trial_memory_compares_concurrent_trials_with_one_dataset_copy(tmp_path)
     assert m["dataset_bytes"] == 600 * 48 * 48 + 600 * 8  # uint8 images, int64 labels
     assert m["together_pss_bytes"] > 0 and m["trial_state_bytes"] > 0
     assert row.ratio == pytest.approx(m["together_pss_bytes"] / (m["dataset_bytes"] + 2 * m["trial_state_bytes"]))
+
+
+def test_gpu_throughput_row_is_the_best_fused_run_over_the_plain_trial_per_precision():
+    """Measurements made up here (the bench itself needs a GPU); the rows must compare each
+    precision's best fused run with that precision's plain trial, and pass only when both
+    the ratio and the GPU-busy share reach their goals."""
+    from bench.gpu_fused import rows_of
+
+    def run(members, precision, per_hour, busy, fused=True):
+        return {"members": members, "fused": fused, "captured": fused, "precision": precision, "stage1_s": 0.1,
+                "stage2_s": 0.2, "trials_per_hour": per_hour, "peak_bytes": 2**30, "gpu_busy_pct": busy}
+
+    report = {"device": "GPU", "runs": [
+        run(1, "tf32", 2.0, 50, fused=False), run(8, "tf32", 17.0, 90), run(16, "tf32", 15.0, 95),
+        run(1, "bf16", 1.5, 30, fused=False), run(8, "bf16", 13.5, 60),
+        {"members": 16, "fused": True, "captured": True, "precision": "bf16", "error": "OutOfMemoryError: ..."}]}
+    rows = rows_of(report, "gpu_throughput", "≥ 8×")
+    assert [r.figure for r in rows] == ["gpu_throughput, tf32 (GPU)", "gpu_throughput, bf16 (GPU)"]
+    assert rows[0].ratio == pytest.approx(17.0 / 2.0) and rows[0].passed is True
+    assert rows[1].ratio == pytest.approx(13.5 / 1.5) and rows[1].passed is False  # 9×, but the GPU only 60 % busy

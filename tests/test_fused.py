@@ -5,6 +5,7 @@ final weights and predictions — up to float rounding, on the CPU."""
 import pytest
 import torch
 
+from trainables.fused.device_draws import DeviceDraws
 from trainables.fused.fesr import FusedFESRTrainer
 from trainables.gans.fesr_fit import FESROptions, FESRTrainer
 from trainables.gans.fesr_variants import VARIANTS
@@ -126,3 +127,23 @@ def test_members_may_differ_only_in_seed():
                          [_member_data(0), _member_data(1)], CPU)
     with pytest.raises(ValueError, match="2 members' options but 1 members' data"):
         FusedFESRTrainer(VARIANTS["FESR_JL"], [_opts(0), _opts(1)], N_CLASSES, [_member_data(0)], CPU)
+
+
+def test_device_draws_stay_in_each_members_own_data():
+    """Members of different sizes: every drawn image is one of the member's own, its
+    partner shows the same class, y′ differs from y, and all three classes get drawn."""
+    data = []
+    for i, n in enumerate((5, 9)):
+        images = torch.arange(n, dtype=torch.float32).view(n, 1, 1, 1).expand(n, 1, 2, 2) + 100 * i
+        labels = torch.arange(n) % N_CLASSES
+        data.append((images, labels, [torch.nonzero(labels == c).flatten() for c in range(N_CLASSES)]))
+    torch.manual_seed(0)
+    draws = DeviceDraws(data, batch_size=64, n_classes=N_CLASSES, device=CPU)
+    batch = draws()
+    assert batch["x"].shape == (2, 64, 1, 2, 2) and batch["z"].shape == (2, 64, CODE_DIM)
+    for i, (images, labels, _) in enumerate(data):
+        index = batch["x"][i, :, 0, 0, 0].long() - 100 * i  # each image's value is its index
+        partner = batch["x_pr"][i, :, 0, 0, 0].long() - 100 * i
+        assert index.min() >= 0 and index.max() < len(labels) and sorted(set(index.tolist())) == list(range(len(labels)))
+        assert torch.equal(labels[index], batch["y"][i]) and torch.equal(labels[partner], batch["y"][i])
+        assert (batch["y_other"][i] != batch["y"][i]).all() and set(batch["y_other"][i].tolist()) == {0, 1, 2}

@@ -18,9 +18,10 @@ from typing import Callable
 import torch
 from torch.func import vmap
 
-from trainables.gans.contract import GANBundle, adam, update
+from trainables.gans.contract import GANBundle, update
 from trainables.gans.fesr_fit import FESROptions, FESRTrainer, draw_batch, dropout_seed
 from trainables.gans.fesr_variants import Variant
+from trainables.fused.device_draws import DeviceDraws
 from trainables.nets.stack import NetStack, member_generators
 
 OPTIMISED = {"g": ("encoder", "decoder"), "d_img": ("d_img",), "d_z": ("d_z",), "r": ("recognizer",)}
@@ -29,11 +30,17 @@ OPTIMISED = {"g": ("encoder", "decoder"), "d_img": ("d_img",), "d_z": ("d_z",), 
 class FusedFESRTrainer(FESRTrainer):
     """`opts[i]` and `data[i]` = (images, labels) are member i's; the options may differ only
     in `seed`. `identities[i]` is member i's F_id: the bound `features` of a net (stacked
-    here) or one callable all members share (e.g. a loaded file), or None for L_id off."""
+    here) or one callable all members share (e.g. a loaded file), or None for L_id off.
+
+    `draws`: "cpu" draws each member's batch and dropout masks as its unfused trial does
+    (exact); "device" draws all of them on the device from torch's default generator
+    (trainables.fused.device_draws: the same distributions, no host work, capturable).
+    `capturable`: optimisers that can be captured in a CUDA graph (trainables.fused.graphs)."""
 
     def __init__(self, variant: Variant, opts: list[FESROptions], n_classes: int,
                  data: list[tuple[torch.Tensor, torch.Tensor]], device: torch.device,
-                 identities: list[Callable | None] | None = None, trunk=None, exact_dropout: bool = True):
+                 identities: list[Callable | None] | None = None, trunk=None, draws: str = "cpu",
+                 capturable: bool = False):
         recipes = {dataclasses.replace(o, seed=0) for o in opts}
         if len(recipes) != 1:
             raise ValueError("fused FESR trials may differ only in their seed; these differ in "
@@ -46,16 +53,19 @@ class FusedFESRTrainer(FESRTrainer):
         members = [FESRTrainer(variant, o, n_classes, x, y, cpu, ident, trunk)
                    for o, (x, y), ident in zip(opts, data, identities)]
         self.variant, self.opts, self.k, self.device = variant, opts[0], n_classes, device
-        self.member_opts, self.exact_dropout = list(opts), exact_dropout
+        if draws not in ("cpu", "device"):
+            raise ValueError(f"draws must be 'cpu' or 'device', got {draws!r}")
+        self.member_opts, self.draws = list(opts), draws
         self.data = [(m.images, m.labels, m.by_class) for m in members]
         stacks = {name: NetStack([m.nets[name] for m in members]).to(device) for name in members[0].nets}
-        optims = {name: adam([p for net in nets if net in stacks for p in stacks[net].trainable_parameters()],
-                             self.opts.lr)
-                  for name, nets in OPTIMISED.items() if name in members[0].optims}
+        optims = {name: torch.optim.Adam([p for net in nets if net in stacks for p in stacks[net].trainable_parameters()],
+                                         lr=self.opts.lr, betas=(0.5, 0.999), capturable=capturable)
+                  for name, nets in OPTIMISED.items() if name in members[0].optims}  # as contract.adam, stacked
         self.bundle = GANBundle(stacks, optims)
         self.nets, self.optims = stacks, optims
         self.identity, self.identity_stack = _identity_of(identities, device)
         self._generators = None
+        self._device_draws = DeviceDraws(self.data, self.opts.batch_size, n_classes, device) if draws == "device" else None
 
     @property
     def members(self) -> int:
@@ -63,10 +73,11 @@ class FusedFESRTrainer(FESRTrainer):
 
     # --- the unfused step's hooks, vmapped over members --------------------------------
     def _draw(self, t: int):
+        if self._device_draws is not None:
+            return self._device_draws()
         batches = [draw_batch(x, y, by_class, self.opts.batch_size, o.seed, t)
                    for (x, y, by_class), o in zip(self.data, self.member_opts)]
-        if self.exact_dropout:
-            self._generators = [torch.Generator().manual_seed(dropout_seed(o.seed, t)) for o in self.member_opts]
+        self._generators = [torch.Generator().manual_seed(dropout_seed(o.seed, t)) for o in self.member_opts]
         return {key: torch.stack([b[key] for b in batches]).to(self.device) for key in batches[0]}
 
     def _run(self, step: Callable, *tensors):
