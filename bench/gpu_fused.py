@@ -43,10 +43,12 @@ PRECISIONS = ("fp32", "tf32", "bf16")
 
 def precision(name: str):
     """fp32; tf32 (TensorFloat-32 matrix products and convolutions); bf16 autocast. The
-    same for the plain and the fused trials of a run."""
+    same for the plain and the fused trials of a run, as is cuDNN's autotuner (on: the
+    grouped convolutions of fused members have no good default algorithm)."""
     import torch
 
     torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = name != "fp32"
+    torch.backends.cudnn.benchmark = True
     return torch.autocast("cuda", torch.bfloat16, cache_enabled=False) if name == "bf16" else contextlib.nullcontext()
 
 
