@@ -125,7 +125,7 @@ def bench_input_pipeline(quick: bool, nets: tuple[str, ...] = ("simple", "zhu_cn
 
     from trainables.trials.classifier import build_net, parse_config
     from trainables.data.augment import batch_augment, classical_augment, resize_images
-    from trainables.core.fit import _normalise
+    from trainables.core.fit import normalise
     from trainables.nets.registry import net_spec
 
     torch.set_num_threads(1)
@@ -145,7 +145,7 @@ def bench_input_pipeline(quick: bool, nets: tuple[str, ...] = ("simple", "zhu_cn
         net = build_net(parse_config({"net": name, "dataset": "synthfaces", "width": 1.0}),
                         7, torch.device("cpu"))
         opt = torch.optim.Adam(net.parameters())
-        x = _normalise(images[:batch].unsqueeze(1).float() / 255).contiguous(memory_format=torch.channels_last)
+        x = normalise(images[:batch].unsqueeze(1).float() / 255).contiguous(memory_format=torch.channels_last)
         y = torch.randint(0, 7, (batch,))
 
         def train_step():

@@ -1,14 +1,17 @@
 """Fused trials (trainables.fused): K members trained as one stacked model are, member by
-member, the K unfused trials with the same seeds and data — losses at every iteration,
+member, the K unfused trials with the same seeds and data (FESR and the classifier) — losses at every iteration,
 final weights and predictions — up to float rounding, on the CPU."""
 
 import pytest
 import torch
 
+from trainables.core.fit import FitOptions, TensorSplit, _train_epoch, make_optimizer, predict
+from trainables.fused.classifier import FusedClassifier
 from trainables.fused.device_draws import DeviceDraws
 from trainables.fused.fesr import FusedFESRTrainer
 from trainables.gans.fesr_fit import FESROptions, FESRTrainer
 from trainables.gans.fesr_variants import VARIANTS
+from trainables.nets.classifiers import SimpleClassifier
 from trainables.nets.fesgan import CODE_DIM, IdentityNet
 
 CPU = torch.device("cpu")
@@ -72,14 +75,15 @@ def test_fused_members_train_as_their_unfused_trials(variant):
 
 
 def _gradient_was_zero(trainer, net: str, key: str) -> bool:
-    """A bias feeding a normalisation (instance or group norm) has no effect and a zero
-    gradient in exact arithmetic; Adam scales its rounding noise up to ±lr a step, so the
-    fused and unfused values of it differ by that much without any net's output differing."""
-    param = dict(trainer.nets[net].named_parameters()).get(key)
-    for opt in trainer.optims.values():
-        if param is not None and param in opt.state:
-            return bool(opt.state[param]["exp_avg_sq"].max() < 1e-12)
-    return False
+    """A bias feeding a normalisation (batch, instance or group norm) has no effect and a
+    zero gradient in exact arithmetic; Adam scales its rounding noise up to ±lr a step, so
+    the fused and unfused values of it differ by that much without any output differing."""
+    return any(_zero_in(trainer.nets[net], opt, key) for opt in trainer.optims.values())
+
+
+def _zero_in(net, opt, key: str) -> bool:
+    param = dict(net.named_parameters()).get(key)
+    return param is not None and param in opt.state and bool(opt.state[param]["exp_avg_sq"].max() < 1e-12)
 
 
 @torch.no_grad()
@@ -147,3 +151,54 @@ def test_device_draws_stay_in_each_members_own_data():
         assert index.min() >= 0 and index.max() < len(labels) and sorted(set(index.tolist())) == list(range(len(labels)))
         assert torch.equal(labels[index], batch["y"][i]) and torch.equal(labels[partner], batch["y"][i])
         assert (batch["y_other"][i] != batch["y"][i]).all() and set(batch["y_other"][i].tolist()) == {0, 1, 2}
+
+
+def _classifier_opts(seed: int, **kw) -> FitOptions:
+    return FitOptions(**{"epochs": 2, "batch_size": 8, "lr": 1e-3, "optimizer": "adamw", "weight_decay": 1e-4,
+                         "schedule": "onecycle", "augment": True, "label_smoothing": 0.1, "seed": seed, "steps": 6,
+                         **kw})
+
+
+def _classifier_split(i: int) -> TensorSplit:
+    n = 20 + 3 * i
+    x = torch.randint(0, 256, (n, 1, SIZE, SIZE), dtype=torch.uint8, generator=torch.Generator().manual_seed(200 + i))
+    return TensorSplit(x, torch.arange(n) % N_CLASSES)
+
+
+def _classifier_net(seed: int) -> torch.nn.Module:
+    torch.manual_seed(seed)
+    return SimpleClassifier(N_CLASSES, width=0.125)
+
+
+def test_fused_classifiers_train_as_their_unfused_trials():
+    """The `simple` net (batch norm, dropout) under AdamW with a one-cycle schedule,
+    augmentation and label smoothing: each member's rounds (mean loss and accuracy), its
+    weights, batch-norm statistics and predictions are its unfused trial's."""
+    seeds = [0, 5, 2]
+    splits = [_classifier_split(i) for i in range(K)]
+    fused = FusedClassifier([_classifier_net(s) for s in seeds], [_classifier_opts(s) for s in seeds], CPU)
+    singles = [_classifier_net(s) for s in seeds]
+    optimizers = [make_optimizer(net, _classifier_opts(s)) for net, s in zip(singles, seeds)]
+    for epoch in range(2):
+        rounds = fused.train_round(splits, epoch)
+        for i, (net, opt, s) in enumerate(zip(singles, optimizers, seeds)):
+            loss, acc = _train_epoch(net, opt, splits[i], _classifier_opts(s), epoch, CPU)
+            assert rounds[i][0] == pytest.approx(loss, rel=RTOL) and rounds[i][1] == acc, (epoch, i)
+    probe = torch.randint(0, 256, (10, 1, SIZE, SIZE), dtype=torch.uint8, generator=torch.Generator().manual_seed(3))
+    for i, net in enumerate(singles):
+        member = fused.member_net(i)
+        # Parameters here, within a tenth of one step at the peak learning rate (12 AdamW steps
+        # of rounding apart); batch-norm statistics through the predictions (eval mode uses
+        # them: a running mean also holds the dead bias before it, which differs by Adam's noise).
+        for key, value in net.named_parameters():
+            if not _zero_in(net, optimizers[i], key):
+                torch.testing.assert_close(member.state_dict()[key], value.detach(), rtol=RTOL, atol=1e-4, msg=key)
+        torch.testing.assert_close(predict(member, probe, CPU), predict(net, probe, CPU), rtol=RTOL, atol=ATOL)
+
+
+def test_fused_classifiers_need_one_recipe_and_a_step_budget():
+    nets = [_classifier_net(0), _classifier_net(1)]
+    with pytest.raises(ValueError, match="differ only in their seed; these differ in batch_size"):
+        FusedClassifier(nets, [_classifier_opts(0), _classifier_opts(1, batch_size=4)], CPU)
+    with pytest.raises(ValueError, match="need a step budget"):
+        FusedClassifier(nets, [_classifier_opts(0, steps=None), _classifier_opts(1, steps=None)], CPU)

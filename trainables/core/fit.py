@@ -65,12 +65,14 @@ class TensorSplit:
     y: torch.Tensor
 
 
-def make_optimizer(net: nn.Module, opts: FitOptions) -> torch.optim.Optimizer:
+def make_optimizer(net: nn.Module | list, opts: FitOptions) -> torch.optim.Optimizer:
+    """The recipe's optimizer over a net's parameters (or a list of parameters)."""
+    params = net.parameters() if isinstance(net, nn.Module) else net
     if opts.optimizer == "adam":
-        return torch.optim.Adam(net.parameters(), lr=opts.lr, weight_decay=opts.weight_decay)
+        return torch.optim.Adam(params, lr=opts.lr, weight_decay=opts.weight_decay)
     if opts.optimizer == "adamw":
-        return torch.optim.AdamW(net.parameters(), lr=opts.lr, weight_decay=opts.weight_decay)
-    return torch.optim.SGD(net.parameters(), lr=opts.lr, momentum=0.9, nesterov=True, weight_decay=opts.weight_decay)
+        return torch.optim.AdamW(params, lr=opts.lr, weight_decay=opts.weight_decay)
+    return torch.optim.SGD(params, lr=opts.lr, momentum=0.9, nesterov=True, weight_decay=opts.weight_decay)
 
 
 def lr_factor(schedule: str, step: int, total_steps: int) -> float:
@@ -92,7 +94,7 @@ def as_unit_float(x: torch.Tensor) -> torch.Tensor:
     return x.float().div_(255) if x.dtype == torch.uint8 else x
 
 
-def _normalise(x: torch.Tensor) -> torch.Tensor:
+def normalise(x: torch.Tensor) -> torch.Tensor:
     # Fixed centring rather than per-dataset statistics: the nets without BN (Zhu) only
     # need inputs around zero, and a constant keeps checkpoints dataset-independent.
     return (x - 0.5) / 0.25
@@ -107,7 +109,7 @@ def predict(net: nn.Module, x: torch.Tensor, device: torch.device, batch_size: i
     net.eval()
     out = []
     for i in range(0, len(x), batch_size):
-        batch = _normalise(as_unit_float(x[i : i + batch_size].to(device)))
+        batch = normalise(as_unit_float(x[i : i + batch_size].to(device)))
         probs = F.softmax(net(batch), dim=1)
         if hflip_tta:
             probs = (probs + F.softmax(net(batch.flip(-1)), dim=1)) / 2
@@ -122,35 +124,63 @@ def _evaluate(net, split: TensorSplit, device, hflip_tta: bool) -> tuple[float, 
     return loss, acc
 
 
-def _train_epoch(net, opt, split: TensorSplit, opts: FitOptions, epoch: int, device) -> tuple[float, float]:
-    """One report round in an order fixed by (seed, epoch), so a resumed run repeats it
-    exactly: a pass over the data, or, under a step budget, the round's share of steps
-    drawn from fresh shuffles of the data (every image once before any twice)."""
-    net.train()
-    gen = torch.Generator().manual_seed(opts.seed * 100_003 + epoch)
-    torch.manual_seed(opts.seed * 100_003 + epoch)  # dropout
-    first, steps = round_steps(opts, len(split.x), epoch)
-    passes = 1 if opts.steps is None else math.ceil(steps * opts.batch_size / len(split.x))
-    order = torch.cat([torch.randperm(len(split.x), generator=gen) for _ in range(passes)])
-    total = total_steps(opts, len(split.x))
-    total_loss = correct = seen = 0.0
-    for i in range(steps):
-        idx = order[i * opts.batch_size : (i + 1) * opts.batch_size]
+@dataclass
+class Round:
+    """One report round's draws, fixed by (seed, epoch) so a resumed run repeats it exactly:
+    its optimizer steps (`first`, `steps`, of `total`), the order images are taken in (a
+    pass over the data, or under a step budget the round's share of steps drawn from
+    fresh shuffles, every image once before any twice) and the generator that augments."""
+
+    gen: torch.Generator
+    first: int
+    steps: int
+    total: int
+    order: torch.Tensor
+
+    @classmethod
+    def of(cls, opts: FitOptions, n_train: int, epoch: int) -> "Round":
+        gen = torch.Generator().manual_seed(opts.seed * 100_003 + epoch)
+        first, steps = round_steps(opts, n_train, epoch)
+        passes = 1 if opts.steps is None else math.ceil(steps * opts.batch_size / n_train)
+        order = torch.cat([torch.randperm(n_train, generator=gen) for _ in range(passes)])
+        return cls(gen, first, steps, total_steps(opts, n_train), order)
+
+    def batch(self, split: TensorSplit, i: int, opts: FitOptions) -> tuple[torch.Tensor, torch.Tensor]:
+        """Step i's images (float [0, 1], augmented when asked) and labels, on the CPU."""
+        idx = self.order[i * opts.batch_size : (i + 1) * opts.batch_size]
         x, y = as_unit_float(split.x[idx]), split.y[idx]
-        if opts.augment:
-            x = batch_augment(x, gen)
+        return (batch_augment(x, self.gen) if opts.augment else x), y
+
+
+def dropout_seed(opts: FitOptions, epoch: int) -> int:
+    """The seed of a round's dropout masks (torch's global generator)."""
+    return opts.seed * 100_003 + epoch
+
+
+def training_loss(logits: torch.Tensor, y: torch.Tensor, opts: FitOptions) -> torch.Tensor:
+    weight = None if opts.class_weights is None else torch.tensor(opts.class_weights, device=logits.device)
+    return F.cross_entropy(logits, y, weight=weight, label_smoothing=opts.label_smoothing)
+
+
+def _train_epoch(net, opt, split: TensorSplit, opts: FitOptions, epoch: int, device) -> tuple[float, float]:
+    """One report round (`Round`); returns the round's mean training loss and accuracy."""
+    net.train()
+    plan = Round.of(opts, len(split.x), epoch)
+    torch.manual_seed(dropout_seed(opts, epoch))
+    total_loss = correct = seen = 0.0
+    for i in range(plan.steps):
+        x, y = plan.batch(split, i, opts)
         x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
         for group in opt.param_groups:
-            group["lr"] = opts.lr * lr_factor(opts.schedule, first + i, total)
-        logits = net(_normalise(x))
-        weight = None if opts.class_weights is None else torch.tensor(opts.class_weights, device=logits.device)
-        loss = F.cross_entropy(logits, y, weight=weight, label_smoothing=opts.label_smoothing)
+            group["lr"] = opts.lr * lr_factor(opts.schedule, plan.first + i, plan.total)
+        logits = net(normalise(x))
+        loss = training_loss(logits, y, opts)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        total_loss += loss.item() * len(idx)
+        total_loss += loss.item() * len(y)
         correct += (logits.argmax(1) == y).sum().item()
-        seen += len(idx)
+        seen += len(y)
     return total_loss / seen, correct / seen
 
 

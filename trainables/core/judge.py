@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from trainables.core.caches import file_lock, torch_save_atomic
-from trainables.core.fit import FitOptions, _normalise, fit
+from trainables.core.fit import FitOptions, normalise, fit
 from trainables.core.real_data import images_split
 from trainables.core.reporting import InProcessReporter
 from trainables.data import resize_images
@@ -42,7 +42,7 @@ class Judge:
         feats, probs = [], []
         x_all = torch.from_numpy(resize_images(images, self.input_size)).float().div_(255).unsqueeze(1)
         for i in range(0, len(x_all), batch_size):
-            x = _normalise(x_all[i:i + batch_size].to(self.device))
+            x = normalise(x_all[i:i + batch_size].to(self.device))
             h = self.net.classifier[:-1](self.net.features(x))
             feats.append(h.cpu())
             probs.append(F.softmax(self.net.classifier[-1](h), dim=1).cpu())
