@@ -19,12 +19,14 @@ from bench.gpu_fused import bench_gpu_throughput
 from bench.rows import Row, machine, to_markdown
 from bench.synthetic_cache import bench_synthetic_cache
 from bench.training import bench_concurrency, bench_input_pipeline, bench_platform_overhead
+from bench.trial_throughput import bench_trial_throughput
 
 BENCHMARKS = {  # name → a function of `quick` returning a Row or a list of Rows
     "dataset_load": bench_dataset_load,
     "trial_memory": bench_trial_memory,
     "concurrency": bench_concurrency,
     "platform_overhead": bench_platform_overhead,
+    "trial_throughput": bench_trial_throughput,
     "input_pipeline": bench_input_pipeline,
     "synthetic_cache": bench_synthetic_cache,
     "gpu_packing": bench_gpu_packing,

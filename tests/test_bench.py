@@ -138,3 +138,33 @@ def test_gpu_throughput_row_is_the_best_fused_run_over_the_plain_trial_per_preci
     assert [r.figure for r in rows] == ["gpu_throughput, tf32 (GPU)", "gpu_throughput, bf16 (GPU)"]
     assert rows[0].ratio == pytest.approx(17.0 / 2.0) and rows[0].passed is True
     assert rows[1].ratio == pytest.approx(13.5 / 1.5) and rows[1].passed is False  # 9×, but the GPU only 60 % busy
+
+
+def test_trial_throughput_rows_compare_the_fastest_new_path_with_todays():
+    """Measurements made up here: trials/hour from each path's seconds a step (300 + 400
+    FESR iterations, 8,000 classifier steps), the fastest new path over `plain`, and the
+    efficiency as counted FLOPs over seconds on the fastest path (a fused path's seconds
+    are per member) against the matrix-product ceiling."""
+    from bench.trial_throughput import rows_of
+
+    fesr = {"plain": {"stage1_s": 0.1, "stage2_s": 0.2}, "channels_last": {"stage1_s": 0.09, "stage2_s": 0.15},
+            "fused×2": {"stage1_s": 0.12, "stage2_s": 0.25}, "stage2_flops": 2e9}
+    classifier = {"plain": {"step_s": 0.05}, "channels_last": {"step_s": 0.04}, "fused×2": {"step_s": 0.06}}
+    speed, share, cls = rows_of(50.0, fesr, classifier)
+    assert speed.ratio == pytest.approx((300 * 0.1 + 400 * 0.2) / (300 * 0.09 + 400 * 0.15))
+    assert speed.ours.endswith("(channels_last)") and speed.passed is False
+    assert share.ratio == pytest.approx(2e9 / 0.15 / 1e9 / 50.0) and share.passed is False
+    assert cls.ratio == pytest.approx(0.05 / 0.04) and cls.passed is None
+
+
+def test_trial_throughput_measures_every_path_on_a_tiny_case():
+    from bench.gpu import PAPER_TRIAL  # noqa: F401 (bench's import path, as the other rows)
+    from bench.trial_throughput import FESR_CPU, classifier_paths, fesr_paths
+
+    tiny = {**FESR_CPU, "gan_width": 0.0625, "r_width": 0.0625, "identity_width": 0.125,
+            "dataset_options": {"n_images": 120, "n_subjects": 12}}
+    fesr = fesr_paths(1, tiny)
+    assert set(fesr) == {"plain", "channels_last", "fused×2", "stage2_flops"} and fesr["stage2_flops"] > 1e7
+    assert all(r["stage1_s"] > 0 and r["stage2_s"] > 0 for n, r in fesr.items() if n != "stage2_flops")
+    classifier = classifier_paths(2, width=0.125)
+    assert set(classifier) == {"plain", "channels_last", "fused×2"} and all(r["step_s"] > 0 for r in classifier.values())

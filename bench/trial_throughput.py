@@ -1,0 +1,156 @@
+"""trial_throughput: how many cpu-scale trials an hour one CPU thread finishes, today's path
+against the new ones, measured side by side in one run (ferlab-12):
+
+- FESR_JL (`fesr_ablation --scale cpu`: 48 px, 1/8-width FESGAN, 1/4-width R, batch 16, L_id
+  through its identity net): a trial is 300 stage-1 + 400 stage-2 iterations;
+- the `simple` classifier (`baseline --scale cpu`: 3/8 width, batch 64, Adam, augmentation):
+  a trial is 8,000 optimizer steps.
+
+Paths: `plain` (today's: NCHW, fp32), `channels_last` (the nets' memory format), and
+`fused×2` (two trials of one recipe as one stacked model on the thread, per trial). The
+rows compare the fastest new path with `plain`; the FESR efficiency row divides a stage-2
+iteration's counted FLOPs (torch's FLOP counter) by its seconds on the fastest path, as a
+share of the same thread's large-matrix-product rate measured in the same run."""
+
+import copy
+import dataclasses
+import tempfile
+import time
+
+from bench.rows import Row
+
+FESR_CPU = {"variant": "FESR_JL", "image_size": 48, "batch_size": 16, "lr": 3e-4, "identity": "auto",
+            "protocol": "auto", "gan_width": 0.125, "r_width": 0.25, "pretrain_iters": 300, "joint_iters": 400,
+            "report_every": 100, "identity_epochs": 1, "judge_width": 0.25, "judge_epochs": 10, "n_folds": 10}
+CLASSIFIER_STEPS = 8000
+GOAL_RATIO, GOAL_SHARE = 1.5, 0.40
+
+
+def _per_call(fn, n: int) -> float:
+    start = time.perf_counter()
+    for i in range(n):
+        fn(i)
+    return (time.perf_counter() - start) / n
+
+
+def matmul_gflops(size: int = 1024, n: int = 5) -> float:
+    """This thread's rate on a large fp32 matrix product (the CPU's practical ceiling)."""
+    import torch
+
+    a, b = torch.rand(size, size), torch.rand(size, size)
+    a @ b
+    return 2 * size ** 3 / _per_call(lambda _: a @ b, n) / 1e9
+
+
+def step_flops(trainer, t: int) -> float:
+    """FLOPs torch counts in iteration t (matrix products and convolutions, backward too)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    class NoModules:  # the counter's per-module tracker cannot follow torch.func.grad (the gradient penalty)
+        parents, is_bw = {"Global"}, False
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+    counter = FlopCounterMode(display=False)
+    counter.mod_tracker = NoModules()
+    with counter:
+        trainer.step(t)
+    return float(counter.get_total_flops())
+
+
+def fesr_paths(steps: int, config: dict | None = None) -> dict:
+    """Seconds per iteration of each stage on each path, and a stage-2 iteration's FLOPs."""
+    import torch
+
+    from trainables.fused.fesr import FusedFESRTrainer
+    from trainables.trials.fesr import build_trainer, parse_config
+
+    with tempfile.TemporaryDirectory() as cache:
+        setup = build_trainer(parse_config({**(config or FESR_CPU), "cache_dir": cache}), torch.device("cpu"))
+    plain, stage2 = setup.trainer, setup.trainer.pretrain_iters
+    channels_last = copy.deepcopy(plain)
+    for net in channels_last.nets.values():
+        net.to(memory_format=torch.channels_last)
+    fused = FusedFESRTrainer(plain.variant, [dataclasses.replace(plain.opts, seed=s) for s in (0, 1)], plain.k,
+                             [(plain.images, plain.labels)] * 2, plain.device,
+                             [copy.deepcopy(setup.identity.__self__).features for _ in range(2)])
+    found = {}
+    for name, trainer, members in (("plain", plain, 1), ("channels_last", channels_last, 1), ("fused×2", fused, 2)):
+        trainer.step(0), trainer.step(stage2)  # warm-up
+        found[name] = {"stage1_s": _per_call(lambda i: trainer.step(1 + i), steps) / members,
+                       "stage2_s": _per_call(lambda i: trainer.step(stage2 + 1 + i), steps) / members}
+    found["stage2_flops"] = step_flops(plain, stage2 + steps + 1)
+    return found
+
+
+def classifier_paths(steps: int, width: float = 0.375) -> dict:
+    """Seconds per optimizer step of the cpu-scale `simple` classifier on each path."""
+    import torch
+
+    from trainables.core.fit import FitOptions, TensorSplit, _train_epoch, make_optimizer
+    from trainables.fused.classifier import FusedClassifier
+    from trainables.nets.classifiers import SimpleClassifier
+
+    opts = FitOptions(epochs=1, batch_size=64, lr=1e-3, optimizer="adam", weight_decay=0.0, schedule="onecycle",
+                      augment=True, label_smoothing=0.0, seed=0, steps=steps)
+    split = TensorSplit(torch.randint(0, 256, (2000, 1, 48, 48), dtype=torch.uint8), torch.arange(2000) % 7)
+
+    def net(seed, memory_format=torch.contiguous_format):
+        torch.manual_seed(seed)
+        return SimpleClassifier(7, width=width).to(memory_format=memory_format)
+
+    def plain_round(memory_format):
+        model = net(0, memory_format)
+        optimizer = make_optimizer(model, opts)
+        _train_epoch(model, optimizer, split, dataclasses.replace(opts, steps=2), 0, torch.device("cpu"))  # warm-up
+        start = time.perf_counter()
+        _train_epoch(model, optimizer, split, opts, 0, torch.device("cpu"))
+        return (time.perf_counter() - start) / steps
+
+    fused = FusedClassifier([net(0), net(1)], [opts, dataclasses.replace(opts, seed=1)], torch.device("cpu"))
+    fused.train_round([split, split], 0)  # warm-up, a whole round: the fused step has its own first-call costs
+    start = time.perf_counter()
+    fused.train_round([split, split], 1)
+    return {"plain": {"step_s": plain_round(torch.contiguous_format)},
+            "channels_last": {"step_s": plain_round(torch.channels_last)},
+            "fused×2": {"step_s": (time.perf_counter() - start) / steps / 2}}
+
+
+def bench_trial_throughput(quick: bool) -> list[Row]:
+    import torch
+
+    torch.set_num_threads(1)
+    steps = 4 if quick else 12
+    return rows_of(matmul_gflops(), fesr_paths(steps), classifier_paths(8 if quick else 24))
+
+
+def rows_of(ceiling: float, fesr: dict, classifier: dict) -> list[Row]:
+    rows = []
+    per_hour = {name: 3600 / (FESR_CPU["pretrain_iters"] * r["stage1_s"] + FESR_CPU["joint_iters"] * r["stage2_s"])
+                for name, r in fesr.items() if name != "stage2_flops"}
+    best = max((n for n in per_hour if n != "plain"), key=per_hour.get)
+    ratio = per_hour[best] / per_hour["plain"]
+    rows.append(Row(figure="trial_throughput: FESR_JL cpu-scale trials/hour, fastest new path vs today's (1 thread)",
+                    ours=f"{per_hour[best]:.2f} ({best})", comparison=f"{per_hour['plain']:.2f} (plain)", ratio=ratio,
+                    goal=f"≥ {GOAL_RATIO}×", passed=ratio >= GOAL_RATIO,
+                    note=", ".join(f"{n} {v:.2f}/h" for n, v in per_hour.items()), measured=fesr))
+    fastest = max(per_hour, key=per_hour.get)
+    achieved = fesr["stage2_flops"] / fesr[fastest]["stage2_s"] * (2 if fastest == "fused×2" else 1) / 1e9
+    share = achieved / ceiling
+    rows.append(Row(figure="trial_throughput: FESR_JL stage-2 iteration, achieved GFLOP/s vs large matrix product",
+                    ours=f"{achieved:.1f} GFLOP/s ({fastest})", comparison=f"{ceiling:.1f} GFLOP/s", ratio=share,
+                    goal=f"≥ {GOAL_SHARE:.0%}", passed=share >= GOAL_SHARE,
+                    note=f"{fesr['stage2_flops'] / 1e9:.2f} GFLOP an iteration a trial",
+                    measured={"stage2_flops": fesr["stage2_flops"], "matmul_gflops": ceiling}))
+    steps_h = {name: 3600 / (CLASSIFIER_STEPS * r["step_s"]) for name, r in classifier.items()}
+    best_c = max((n for n in steps_h if n != "plain"), key=steps_h.get)
+    rows.append(Row(figure="trial_throughput: simple classifier cpu-scale trials/hour, fastest new path vs today's "
+                           "(1 thread)", ours=f"{steps_h[best_c]:.2f} ({best_c})",
+                    comparison=f"{steps_h['plain']:.2f} (plain)", ratio=steps_h[best_c] / steps_h["plain"], goal="—",
+                    passed=None,
+                    note=", ".join(f"{n} {v:.2f}/h" for n, v in steps_h.items()), measured=classifier))
+    return rows
