@@ -93,6 +93,20 @@ def parse_override(parser: argparse.ArgumentParser, item: str) -> tuple[str, obj
         return key, text
 
 
+def refuse_before_ray(study: str, args: argparse.Namespace, storage_root: str) -> None:
+    """Refuse a new launch for what can be checked before Ray starts and without the heavy
+    imports: a dataset name that is not registered, storage that cannot be written, a
+    --name already taken. runner.launch checks the rest (the data, every trial config)
+    before any run exists."""
+    from trainables.data.registry import list_datasets
+
+    if args.dataset not in list_datasets():
+        raise StudyError(f"unknown dataset {args.dataset!r}; known datasets: {', '.join(list_datasets())}")
+    storage.ensure_writable(storage_root)
+    if args.name:
+        storage.refuse_existing(storage.join(storage_root, args.name), study)
+
+
 def find_resume_dir(storage_root: str, study: str, which: str) -> str:
     """The launch directory to resume (a path or a URI): `which` names a launch under the
     storage, gives its directory or URI, or is "latest"."""
@@ -133,6 +147,12 @@ def main(argv=None) -> int:
             print(f"error: {err}", file=sys.stderr)
             return 2
         return 0
+    if not args.resume and not args.fill_missing:
+        try:
+            refuse_before_ray(study.name, args, storage_root)
+        except StudyError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
     if args.address is None and not args.fill_missing:  # a fill may find nothing to run
         start_local_ray_while_importing()
     elif args.address:  # a cluster that wants a token it cannot have answers before the heavy imports too

@@ -227,13 +227,6 @@ def autoscaler_running() -> bool:
         return False
 
 
-def refuse_existing(launch_dir: str, study: str) -> None:
-    """A new launch never writes into an existing experiment, live or restorable."""
-    if storage.exists(launch_dir):
-        raise StudyError(f"{launch_dir} already holds a launch of this name; continue it with  python -m study.launch "
-                         f"{study} --resume {launch_dir.rsplit('/', 1)[-1]}  or choose another --name")
-
-
 def plan_fill(study: StudySpec, cli: LaunchOptions, which: str) -> tuple[LaunchOptions, str, list[dict]]:
     """(the options of the launch to fill, its parent run id, its cells with no FINISHED
     run). The command line may change where and how trials run, and platform `_` keys;
@@ -299,7 +292,7 @@ def launch(study: StudySpec, opts: LaunchOptions, resume_path: str | None = None
         client = MlflowClient(opts.tracking_uri)
         experiment_id = tracking.ensure_experiment(client, study.name, opts.tracking_uri)
         name = opts.name or f"{study.name}-{opts.dataset}-{opts.scale}-{time.strftime('%Y%m%d-%H%M%S')}"
-        refuse_existing(storage.join(opts.storage_path, name), study.name)
+        storage.refuse_existing(storage.join(opts.storage_path, name), study.name)
         optuna_url = optuna_storage.storage_url(opts.tracking_uri, opts.optuna_storage) if study.search == "optuna" else None
         repro, diff = tracking.reproducibility_info()
         tags = {"ferlab.study": study.name, "ferlab.dataset": opts.dataset, "ferlab.scale": opts.scale,

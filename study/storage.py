@@ -70,6 +70,13 @@ def ensure_writable(root: str) -> None:
         raise StudyError(f"--storage-path {root!r} cannot be written to: {err}") from err
 
 
+def refuse_existing(launch_dir: str, study: str) -> None:
+    """A new launch never writes into an existing experiment, live or restorable."""
+    if exists(launch_dir):
+        raise StudyError(f"{launch_dir} already holds a launch of this name; continue it with  python -m study.launch "
+                         f"{study} --resume {launch_dir.rsplit('/', 1)[-1]}  or choose another --name")
+
+
 def write_record(launch_dir: str, record: dict) -> None:
     """Whole or not at all: a local file is renamed into place, and an object store makes
     an object visible only once its upload completes."""
