@@ -8,7 +8,7 @@ import shutil
 from mlflow import MlflowClient
 
 from analysis.runs import load_runs
-from tests.test_launch import launch
+from tests.test_launch import _empty_store, launch, refused
 
 TOY = ("cyclegan_toy", "--set", "gan_steps=80", "--set", "report_every=40")
 
@@ -22,9 +22,9 @@ def test_fill_missing_runs_only_the_failed_cell_without_the_tune_directory(tmp_p
     root = record["parent_run_id"]
     shutil.rmtree(tmp_path / "ray_results")
 
-    refused = launch("cyclegan_toy", "--fill-missing", "--set", "gan_steps=40", cwd=tmp_path)
-    assert refused.returncode == 2 and "may change only platform keys" in refused.stderr
-    assert "gan_steps" in refused.stderr
+    loaded, code, stderr = refused("cyclegan_toy", "--fill-missing", "--set", "gan_steps=40", cwd=tmp_path)
+    assert code == 2 and "may change only platform keys" in stderr and "gan_steps" in stderr
+    assert "ray" not in loaded and "torch" not in loaded  # refused on MLflow's word alone
 
     out = launch("cyclegan_toy", "--fill-missing", "--set", "_fault=null", cwd=tmp_path)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
@@ -55,20 +55,16 @@ def test_fill_missing_runs_only_the_failed_cell_without_the_tune_directory(tmp_p
 
 
 def test_fill_missing_refuses_what_it_cannot_fill(tmp_path):
-    import pytest
-
-    from search_spaces.loss_weights import STUDY as SEARCH
-    from study.fill import missing_cells
-    from study.spec import StudyError
-
-    out = launch("cyclegan_toy", "--fill-missing", cwd=tmp_path)
-    assert out.returncode == 2 and "no experiment 'cyclegan_toy'" in out.stderr
+    shutil.copy(_empty_store(), tmp_path / "mlflow.db")
+    loaded, code, stderr = refused("cyclegan_toy", "--fill-missing", cwd=tmp_path)
+    assert code == 2 and "no experiment 'cyclegan_toy'" in stderr
+    assert "ray" not in loaded and "torch" not in loaded
 
     client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
     experiment = client.create_experiment("cyclegan_toy")
     client.create_run(experiment, run_name="old", tags={"ferlab.role": "parent"})  # no recorded options
-    out = launch("cyclegan_toy", "--fill-missing", cwd=tmp_path)
-    assert out.returncode == 2 and "does not record its options" in out.stderr
-
-    with pytest.raises(StudyError, match="Optuna search: it has no fixed cells"):
-        missing_cells(client, experiment, [], {}, SEARCH)
+    loaded, code, stderr = refused("cyclegan_toy", "--fill-missing", cwd=tmp_path)
+    assert code == 2 and "does not record its options" in stderr
+    assert "ray" not in loaded and "torch" not in loaded
+    loaded, code, stderr = refused("loss_weights", "--fill-missing", cwd=tmp_path)
+    assert code == 2 and "Optuna search: it has no fixed cells" in stderr  # its search space imports Ray Tune

@@ -76,12 +76,20 @@ def test_a_new_launch_is_refused_before_ray_and_the_heavy_imports(tmp_path, args
     """Refusals that need neither Ray nor torch answer in a second: nothing of either is
     imported, and no MLflow store is made."""
     (tmp_path / "ray_results" / "taken").mkdir(parents=True)
-    script = ("import sys; from study.launch import main; code = main(sys.argv[1:]); "
-              "print(sorted({'ray', 'torch', 'mlflow', 'sklearn'} & set(sys.modules)), code)")
-    out = subprocess.run([sys.executable, "-c", script, *args], cwd=tmp_path, capture_output=True, text=True,
-                         timeout=120, env={**os.environ, "PYTHONPATH": str(REPO)})
-    assert out.stdout.split() == ["[]", "2"] and refusal in out.stderr, out.stdout + out.stderr
+    loaded, code, stderr = refused(*args, cwd=tmp_path)
+    assert (loaded, code) == ([], 2) and refusal in stderr, stderr
     assert not (tmp_path / "mlflow.db").exists()
+
+
+def refused(*args, cwd) -> tuple[list[str], int, str]:
+    """study.launch's main on `args` in a fresh interpreter: (which of ray, torch, mlflow
+    and sklearn it imported, its exit code, its stderr)."""
+    script = ("import sys; from study.launch import main; code = main(sys.argv[1:]); "
+              "print(','.join(sorted({'ray', 'torch', 'mlflow', 'sklearn'} & set(sys.modules))), code)")
+    out = subprocess.run([sys.executable, "-c", script, *args], cwd=cwd, capture_output=True, text=True,
+                         timeout=120, env={**os.environ, "PYTHONPATH": str(REPO)})
+    loaded, code = out.stdout.split("\n")[-2].rsplit(" ", 1)
+    return [m for m in loaded.split(",") if m], int(code), out.stderr
 
 
 @pytest.fixture(scope="module")
