@@ -47,6 +47,24 @@ def cell_key(cell: dict, axes: list[str]) -> tuple[str, ...]:
     return tuple(str(cell[k]) for k in axes)
 
 
+def fill_target(tracking_uri: str, study: StudySpec, overrides: dict, which: str) -> tuple[str, str, dict, list[str]]:
+    """(the experiment id, the launch's parent run id, its recorded options, the ids of it
+    and its earlier fills). Everything a fill is refused for that MLflow alone can tell,
+    so study.launch answers it before loading data or importing Ray and torch."""
+    if study.search != "grid":
+        raise StudyError(f"study {study.name!r} is an Optuna search: it has no fixed cells to fill; "
+                         "launch more trials instead (--num-samples)")
+    client = MlflowClient(tracking_uri)
+    experiment = client.get_experiment_by_name(study.name)
+    if experiment is None:
+        raise StudyError(f"no experiment {study.name!r} in {tracking_uri} to fill (check --tracking-uri)")
+    changed = sorted(k for k in overrides if not k.startswith("_"))
+    if changed:
+        raise StudyError(f"--fill-missing runs the launch's own trial config; --set may change only platform keys "
+                         f"(_watchdog_s, _fault), not {changed}")
+    return experiment.experiment_id, *launch_to_fill(client, experiment.experiment_id, which)
+
+
 def launch_to_fill(client: MlflowClient, experiment_id: str, which: str) -> tuple[str, dict, list[str]]:
     """(the launch's parent run id, its recorded options, the ids of it and its earlier
     fills). `which`: "latest" (the newest launch that is not itself a fill) or a parent
@@ -73,10 +91,8 @@ def launch_to_fill(client: MlflowClient, experiment_id: str, which: str) -> tupl
 
 def missing_cells(client: MlflowClient, experiment_id: str, family: list[str], space: dict,
                   study: StudySpec) -> list[dict]:
-    """The grid points of `space` with no FINISHED child run under any of `family`."""
-    if study.search != "grid":
-        raise StudyError(f"study {study.name!r} is an Optuna search: it has no fixed cells to fill; "
-                         "launch more trials instead (--num-samples)")
+    """The grid points of `space` with no FINISHED child run under any of `family` (a
+    grid study's: fill_target refuses the others)."""
     axes, cells = grid_cells(space, study)
     done = set()
     for parent in family:

@@ -93,6 +93,32 @@ def parse_override(parser: argparse.ArgumentParser, item: str) -> tuple[str, obj
         return key, text
 
 
+def check_before_ray(study, args: argparse.Namespace, storage_root: str) -> tuple | None:
+    """Refusals that need neither Ray nor the heavy imports (torch, Ray Tune), made before
+    either: they answer in about a second. For a fill, study.fill.fill_target's answer."""
+    if args.resume:
+        return None
+    if args.fill_missing:
+        from study.fill import fill_target  # MLflow is all it imports
+
+        return fill_target(storage.resolve_tracking_uri(args.tracking_uri), study, args.overrides, args.fill_missing)
+    refuse_new_launch(study.name, args, storage_root)
+    return None
+
+
+def refuse_new_launch(study: str, args: argparse.Namespace, storage_root: str) -> None:
+    """A dataset name that is not registered, storage that cannot be written, a --name
+    already taken. runner.launch checks the rest (the data, every trial config) before
+    any run exists."""
+    from trainables.data.registry import list_datasets
+
+    if args.dataset not in list_datasets():
+        raise StudyError(f"unknown dataset {args.dataset!r}; known datasets: {', '.join(list_datasets())}")
+    storage.ensure_writable(storage_root)
+    if args.name:
+        storage.refuse_existing(storage.join(storage_root, args.name), study)
+
+
 def find_resume_dir(storage_root: str, study: str, which: str) -> str:
     """The launch directory to resume (a path or a URI): `which` names a launch under the
     storage, gives its directory or URI, or is "latest"."""
@@ -133,6 +159,11 @@ def main(argv=None) -> int:
             print(f"error: {err}", file=sys.stderr)
             return 2
         return 0
+    try:
+        target = check_before_ray(study, args, storage_root)
+    except StudyError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     if args.address is None and not args.fill_missing:  # a fill may find nothing to run
         start_local_ray_while_importing()
     elif args.address:  # a cluster that wants a token it cannot have answers before the heavy imports too
@@ -146,7 +177,6 @@ def main(argv=None) -> int:
     from analysis.console import console_report
     from analysis.report import write_report
     from study.runner import LaunchOptions, launch, plan_fill
-    from study.tracking import resolve_tracking_uri
     from trainables.core.config import ConfigError
     from trainables.data import DataError
 
@@ -158,7 +188,7 @@ def main(argv=None) -> int:
             args.overrides = record.get("overrides", {})
             tracking_uri = record["tracking_uri"]
         else:
-            tracking_uri = resolve_tracking_uri(args.tracking_uri)
+            tracking_uri = storage.resolve_tracking_uri(args.tracking_uri)
         opts = LaunchOptions(scale=args.scale, dataset=args.dataset, data_root=args.data_root,
                              storage_path=storage_root, tracking_uri=tracking_uri, num_samples=args.num_samples,
                              max_concurrent=args.max_concurrent, address=args.address, cache_dir=args.cache_dir,
@@ -170,7 +200,7 @@ def main(argv=None) -> int:
             if resume_dir is not None:
                 raise StudyError("--fill-missing and --resume exclude each other: resume continues one Tune "
                                  "experiment, a fill starts a new one for the cells MLflow lacks")
-            opts, root, cells = plan_fill(study, opts, args.fill_missing)
+            opts, root, cells = plan_fill(study, opts, target)
             if not cells:
                 print(f"Nothing to fill: every cell of launch {root} has a FINISHED run.\n")
                 print(console_report([(Path("reports") / name, write_report(name, opts.tracking_uri, root))

@@ -227,32 +227,19 @@ def autoscaler_running() -> bool:
         return False
 
 
-def refuse_existing(launch_dir: str, study: str) -> None:
-    """A new launch never writes into an existing experiment, live or restorable."""
-    if storage.exists(launch_dir):
-        raise StudyError(f"{launch_dir} already holds a launch of this name; continue it with  python -m study.launch "
-                         f"{study} --resume {launch_dir.rsplit('/', 1)[-1]}  or choose another --name")
-
-
-def plan_fill(study: StudySpec, cli: LaunchOptions, which: str) -> tuple[LaunchOptions, str, list[dict]]:
+def plan_fill(study: StudySpec, cli: LaunchOptions,
+              target: tuple[str, str, dict, list[str]]) -> tuple[LaunchOptions, str, list[dict]]:
     """(the options of the launch to fill, its parent run id, its cells with no FINISHED
-    run). The command line may change where and how trials run, and platform `_` keys;
-    the trials' own config stays the launch's."""
-    client = MlflowClient(cli.tracking_uri)
-    experiment = client.get_experiment_by_name(study.name)
-    if experiment is None:
-        raise StudyError(f"no experiment {study.name!r} in {cli.tracking_uri} to fill (check --tracking-uri)")
-    changed = sorted(k for k in cli.overrides if not k.startswith("_"))
-    if changed:
-        raise StudyError(f"--fill-missing runs the launch's own trial config; --set may change only platform keys "
-                         f"(_watchdog_s, _fault), not {changed}")
-    root, recorded, family = fills.launch_to_fill(client, experiment.experiment_id, which)
+    run); `target` is study.fill.fill_target's. The command line may change where and how
+    trials run, and platform `_` keys; the trials' own config stays the launch's."""
+    experiment_id, root, recorded, family = target
     opts = replace(cli, scale=recorded["scale"], dataset=recorded["dataset"], data_root=recorded["data_root"],
                    cache_dir=recorded["cache_dir"] or cli.cache_dir, num_samples=recorded["num_samples"],
                    overrides={**recorded["overrides"], **cli.overrides})
     data = load_dataset(opts.dataset, opts.data_root, cache_dir=opts.cache_dir)
     space = trial_space(study, opts, data.usage is not None)
-    return opts, root, fills.missing_cells(client, experiment.experiment_id, family, space, study)
+    client = MlflowClient(cli.tracking_uri)
+    return opts, root, fills.missing_cells(client, experiment_id, family, space, study)
 
 
 def _fill_space(space: dict, cells: list[dict]) -> tuple[dict, BasicVariantGenerator]:
@@ -299,7 +286,7 @@ def launch(study: StudySpec, opts: LaunchOptions, resume_path: str | None = None
         client = MlflowClient(opts.tracking_uri)
         experiment_id = tracking.ensure_experiment(client, study.name, opts.tracking_uri)
         name = opts.name or f"{study.name}-{opts.dataset}-{opts.scale}-{time.strftime('%Y%m%d-%H%M%S')}"
-        refuse_existing(storage.join(opts.storage_path, name), study.name)
+        storage.refuse_existing(storage.join(opts.storage_path, name), study.name)
         optuna_url = optuna_storage.storage_url(opts.tracking_uri, opts.optuna_storage) if study.search == "optuna" else None
         repro, diff = tracking.reproducibility_info()
         tags = {"ferlab.study": study.name, "ferlab.dataset": opts.dataset, "ferlab.scale": opts.scale,

@@ -9,6 +9,7 @@ credentials and endpoints come from the same places (for S3: the AWS_* environme
 variables, including AWS_ENDPOINT_URL for an S3-compatible server)."""
 
 import json
+import os
 import uuid
 from pathlib import Path
 
@@ -33,6 +34,13 @@ def resolve(where: str) -> str:
         raise StudyError(f"--storage-path {where!r}: scheme {scheme!r} is not supported; "
                          f"give a directory or a {', '.join(s + '://' for s in CLOUD_SCHEMES)} URI")
     return where.rstrip("/")
+
+
+def resolve_tracking_uri(uri: str | None) -> str:
+    """`--tracking-uri`, else MLFLOW_TRACKING_URI, else an SQLite store in the working
+    directory (absolute, because trials and reports may run from elsewhere)."""
+    uri = uri or os.environ.get("MLFLOW_TRACKING_URI")
+    return uri or f"sqlite:///{Path.cwd().resolve() / 'mlflow.db'}"
 
 
 def _fs(location: str) -> tuple[pafs.FileSystem, str]:
@@ -68,6 +76,13 @@ def ensure_writable(root: str) -> None:
             fs.delete_dir(path)
     except Exception as err:  # noqa: BLE001 — OSError, ArrowInvalid, permission errors
         raise StudyError(f"--storage-path {root!r} cannot be written to: {err}") from err
+
+
+def refuse_existing(launch_dir: str, study: str) -> None:
+    """A new launch never writes into an existing experiment, live or restorable."""
+    if exists(launch_dir):
+        raise StudyError(f"{launch_dir} already holds a launch of this name; continue it with  python -m study.launch "
+                         f"{study} --resume {launch_dir.rsplit('/', 1)[-1]}  or choose another --name")
 
 
 def write_record(launch_dir: str, record: dict) -> None:

@@ -4,11 +4,15 @@ directory gone; the report joins both launches."""
 
 import json
 import shutil
+from types import SimpleNamespace
 
+import pytest
 from mlflow import MlflowClient
 
 from analysis.runs import load_runs
-from tests.test_launch import launch
+from study.fill import fill_target
+from study.spec import StudyError
+from tests.test_launch import _empty_store, launch, refused
 
 TOY = ("cyclegan_toy", "--set", "gan_steps=80", "--set", "report_every=40")
 
@@ -22,9 +26,9 @@ def test_fill_missing_runs_only_the_failed_cell_without_the_tune_directory(tmp_p
     root = record["parent_run_id"]
     shutil.rmtree(tmp_path / "ray_results")
 
-    refused = launch("cyclegan_toy", "--fill-missing", "--set", "gan_steps=40", cwd=tmp_path)
-    assert refused.returncode == 2 and "may change only platform keys" in refused.stderr
-    assert "gan_steps" in refused.stderr
+    loaded, code, stderr = refused("cyclegan_toy", "--fill-missing", "--set", "gan_steps=40", cwd=tmp_path)
+    assert code == 2 and "may change only platform keys" in stderr and "gan_steps" in stderr
+    assert "ray" not in loaded and "torch" not in loaded  # refused on MLflow's word alone
 
     out = launch("cyclegan_toy", "--fill-missing", "--set", "_fault=null", cwd=tmp_path)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
@@ -55,20 +59,19 @@ def test_fill_missing_runs_only_the_failed_cell_without_the_tune_directory(tmp_p
 
 
 def test_fill_missing_refuses_what_it_cannot_fill(tmp_path):
-    import pytest
-
-    from search_spaces.loss_weights import STUDY as SEARCH
-    from study.fill import missing_cells
-    from study.spec import StudyError
-
-    out = launch("cyclegan_toy", "--fill-missing", cwd=tmp_path)
-    assert out.returncode == 2 and "no experiment 'cyclegan_toy'" in out.stderr
+    shutil.copy(_empty_store(), tmp_path / "mlflow.db")
+    loaded, code, stderr = refused("cyclegan_toy", "--fill-missing", cwd=tmp_path)
+    assert code == 2 and "no experiment 'cyclegan_toy'" in stderr
+    assert "ray" not in loaded and "torch" not in loaded
 
     client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
     experiment = client.create_experiment("cyclegan_toy")
     client.create_run(experiment, run_name="old", tags={"ferlab.role": "parent"})  # no recorded options
-    out = launch("cyclegan_toy", "--fill-missing", cwd=tmp_path)
-    assert out.returncode == 2 and "does not record its options" in out.stderr
+    loaded, code, stderr = refused("cyclegan_toy", "--fill-missing", cwd=tmp_path)
+    assert code == 2 and "does not record its options" in stderr
+    assert "ray" not in loaded and "torch" not in loaded
 
-    with pytest.raises(StudyError, match="Optuna search: it has no fixed cells"):
-        missing_cells(client, experiment, [], {}, SEARCH)
+    # an Optuna study (a stand-in, called here: loss_weights' search space imports Ray Tune and torch)
+    optuna_study = SimpleNamespace(name="loss_weights", search="optuna")
+    with pytest.raises(StudyError, match="'loss_weights' is an Optuna search: it has no fixed cells"):
+        fill_target(f"sqlite:///{tmp_path / 'mlflow.db'}", optuna_study, {}, "latest")

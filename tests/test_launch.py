@@ -67,6 +67,31 @@ def test_unknown_dataset_leaves_no_parent_run(tmp_path):
     assert not (tmp_path / "mlflow.db").exists()
 
 
+@pytest.mark.parametrize("args, refusal", [
+    (("baseline", "--dataset", "mnist"), "unknown dataset 'mnist'; known datasets: ckplus"),
+    (("cyclegan_toy", "--storage-path", "/proc/ferlab"), "--storage-path '/proc/ferlab' cannot be written"),
+    (("cyclegan_toy", "--name", "taken"), "already holds a launch of this name"),
+])
+def test_a_new_launch_is_refused_before_ray_and_the_heavy_imports(tmp_path, args, refusal):
+    """Refusals that need neither Ray nor torch answer in a second: nothing of either is
+    imported, and no MLflow store is made."""
+    (tmp_path / "ray_results" / "taken").mkdir(parents=True)
+    loaded, code, stderr = refused(*args, cwd=tmp_path)
+    assert (loaded, code) == ([], 2) and refusal in stderr, stderr
+    assert not (tmp_path / "mlflow.db").exists()
+
+
+def refused(*args, cwd) -> tuple[list[str], int, str]:
+    """study.launch's main on `args` in a fresh interpreter: (which of ray, torch, mlflow
+    and sklearn it imported, its exit code, its stderr)."""
+    script = ("import sys; from study.launch import main; code = main(sys.argv[1:]); "
+              "print(','.join(sorted({'ray', 'torch', 'mlflow', 'sklearn'} & set(sys.modules))), code)")
+    out = subprocess.run([sys.executable, "-c", script, *args], cwd=cwd, capture_output=True, text=True,
+                         timeout=120, env={**os.environ, "PYTHONPATH": str(REPO)})
+    loaded, code = out.stdout.split("\n")[-2].rsplit(" ", 1)
+    return [m for m in loaded.split(",") if m], int(code), out.stderr
+
+
 @pytest.fixture(scope="module")
 def four_trials(tmp_path_factory):
     """classical_augmentation at smoke scale: 2 arms × 2 samples = 4 trials, 2 at a time."""

@@ -5,7 +5,6 @@ SQLite store has a single writer however many trials run at once, and a trial id
 its run by a tag looked up before any run is created: a retried or restored trial
 continues its own run and is never logged twice."""
 
-import os
 import platform
 import re
 import subprocess
@@ -20,13 +19,6 @@ from ray.tune import Callback, Stopper
 
 PACKAGES = ("torch", "torchvision", "ray", "mlflow", "optuna", "numpy", "pandas", "scikit-learn", "albumentations")
 REPO = Path(__file__).resolve().parent.parent
-
-
-def resolve_tracking_uri(uri: str | None) -> str:
-    """`--tracking-uri`, else MLFLOW_TRACKING_URI, else an SQLite store in the working
-    directory (absolute, because trials and reports may run from elsewhere)."""
-    uri = uri or os.environ.get("MLFLOW_TRACKING_URI")
-    return uri or f"sqlite:///{Path.cwd().resolve() / 'mlflow.db'}"
 
 
 # MLflow 3's UI opens an experiment on its GenAI trace views unless the experiment says

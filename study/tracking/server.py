@@ -16,7 +16,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from study.tracking import artifacts_beside, resolve_tracking_uri
+from study.storage import resolve_tracking_uri
+from study.tracking import artifacts_beside
 
 BACKEND_SCHEMES = ("sqlite", "postgresql", "mysql", "mssql")
 AUTH_SETTINGS = {  # what MLflow's basic-auth app will not start without
