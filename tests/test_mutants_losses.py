@@ -47,15 +47,20 @@ def test_unknown_adversarial_names_are_rejected_everywhere():
 
 
 def test_gradient_penalty_interpolates_between_real_and_fake():
-    # critic(x) = Σ x² has gradient 2x̂: with real = 2 and fake = 3 the interpolate is
-    # 3 − α in each of 4 elements, so ‖∇‖ = 2·(3 − α)·√4, for the drawn α
-    critic = lambda x: (x ** 2).flatten(1).sum(1)  # noqa: E731
+    # critic(x) = w·Σ x² has gradient 2w·x̂: with real = 2 and fake = 3 the interpolate is
+    # 3 − α in each of 4 elements, so ‖∇‖ = 2w·(3 − α)·√4 = 4w(3 − α), for the drawn α
+    w = torch.tensor(1.0, requires_grad=True)
+    critic = lambda x: w * (x ** 2).flatten(1).sum(1)  # noqa: E731
     real, fake = torch.full((3, 4), 2.0), torch.full((3, 4), 3.0)
     alpha = torch.rand(3, 1, generator=torch.Generator().manual_seed(7)).squeeze(1)
     expected = ((4 * (3 - alpha) - 1) ** 2).mean()
     got = gradient_penalty(critic, real, fake, torch.Generator().manual_seed(7))
     assert got.item() == pytest.approx(expected.item())
-    assert got.requires_grad  # create_graph: the penalty trains the critic
+    # the penalty trains the critic: d/dw mean((4w(3 − α) − 1)²) = mean(2(4w(3 − α) − 1)·4(3 − α))
+    got.backward()
+    assert w.grad.item() == pytest.approx((8 * (4 * (3 - alpha) - 1) * (3 - alpha)).mean().item())
+    # given weights are used as they are
+    assert gradient_penalty(critic, real, fake, alpha=alpha.view(3, 1)).item() == pytest.approx(expected.item())
 
 
 def test_weighted_cycle_weights_each_image_by_its_realness():
