@@ -132,3 +132,9 @@ def test_variant_lookup_and_the_stage1_key():
     assert pretrained_gan_key(VARIANTS["FG-Dimg"]) == (True, True, False, False, True)
     assert pretrained_gan_key(VARIANTS["FG-Dz"]) == (True, True, True, True, False)
     assert pretrained_gan_key(VARIANTS["FG-IP"]) == (True, False, True, True, True)
+
+
+def test_an_unknown_adversarial_loss_is_named_with_the_known_ones():
+    score = torch.zeros(2)
+    with pytest.raises(ValueError, match=r"unknown adversarial loss 'hinge'; known: lsgan, vanilla, wgan-gp"):
+        disc_loss("hinge", score, score)

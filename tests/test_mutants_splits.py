@@ -112,3 +112,20 @@ def test_check_subject_disjoint_names_the_shared_subjects():
     for s in (Splits([0], [1], [2, 3]), Splits([0], [2, 3], [1]), Splits([2, 3], [0], [1])):
         with pytest.raises(RuntimeError, match=r"subjects in more than one split: \[[^,]*'a'\)?\]$"):
             check_subject_disjoint(subjects, s)
+
+
+def test_stratified_kfold_keeps_sklearns_small_class_warning_to_itself():
+    """A class with fewer images than folds is normal on small sets; the split says nothing."""
+    import warnings
+
+    labels = np.array([0] * 10 + [1] * 10 + [2] * 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        folds = stratified_kfold(labels, 5, seed=0)
+    assert sorted(np.concatenate(folds).tolist()) == list(range(len(labels)))
+
+
+def test_subject_val_carve_is_the_same_for_the_same_seed():
+    data = toy(n=120, n_subjects=24)
+    first, again = (make_splits(data, "subject_kfold", seed=3, fold=0, n_folds=4, val_fraction=0.25) for _ in range(2))
+    assert np.array_equal(first.val, again.val) and len(first.val) > 0

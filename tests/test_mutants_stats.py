@@ -139,3 +139,11 @@ def test_minimal_detectable_effect_and_pairs_needed_edges():
     assert power(0.5, 1.0, n) >= 0.8 > power(0.5, 1.0, n - 1)
     assert pairs_needed(0.1, 1.0, test_train_ratio=0.25) is None
     assert pairs_needed(0.5, 1.0, target=0.9) > n and pairs_needed(0.5, 1.0, alpha=0.01) > n
+
+
+def test_paired_diff_ci_uses_the_confidence_it_is_given():
+    # differences 1, 2, 3: mean 2, SD 1, SEM 1/√3; t(0.95, 2) = 2.919986 from a printed table (90 % two-sided)
+    a, b = pd.Series([3.0, 5.0, 7.0]), pd.Series([2.0, 3.0, 4.0])
+    got = paired_diff_ci(a, b, confidence=0.90)
+    assert got.mean == pytest.approx(2.0) and got.n == 3
+    assert got.half_width == pytest.approx(2.919986 / math.sqrt(3), rel=1e-5)
