@@ -112,3 +112,18 @@ def test_ovr_auc_skips_a_class_without_negatives_or_positives():
     assert out["auc_a"] == 1.0 and out["auc_b"] == 1.0 and out["mean_auc"] == 1.0
     assert ovr_auc(labels, scores[:, [1, 0, 2]], ["a", "b", "c"])["mean_auc"] == 0.0
     assert np.isnan(ovr_auc(np.zeros(3, int), scores[:3], ["a", "b", "c"])["mean_auc"])
+
+
+def test_roc_and_auc_take_zero_one_labels_as_well_as_booleans():
+    # labels 1, 0, 1, 0 by scores 0.9, 0.8, 0.7, 0.1: ROC steps (0, ½), (½, ½), (½, 1), (1, 1);
+    # AUC = P(positive above negative) = (2 + 1) / 4
+    labels, scores = [1, 0, 1, 0], [0.9, 0.8, 0.7, 0.1]
+    fpr, tpr = roc_curve(labels, scores)
+    assert fpr.tolist() == [0.0, 0.0, 0.5, 0.5, 1.0] and tpr.tolist() == [0.0, 0.5, 0.5, 1.0, 1.0]
+    assert auc(labels, scores) == pytest.approx(0.75)
+
+
+def test_ovr_auc_keeps_a_class_with_a_single_positive():
+    scores = np.array([[0.9, 0.1], [0.2, 0.8], [0.3, 0.7], [0.4, 0.6]])
+    out = ovr_auc(np.array([0, 1, 1, 1]), scores, ["a", "b"])
+    assert out == {"auc_a": 1.0, "auc_b": 1.0, "mean_auc": 1.0}
