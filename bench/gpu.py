@@ -188,18 +188,27 @@ def main(argv: list[str] | None = None) -> int:
     if not torch.cuda.is_available():
         print("error: no GPU here: python -m bench.gpu measures GPU packing only", file=sys.stderr)
         return 2
+    report = run(args.steps, args.packings, on_run=partial_saver(args.json, args.steps, describe),
+                 modes=not args.no_modes)
+    with open(args.json, "w") as out:
+        json.dump(report, out, indent=2)
+    return 0
+
+
+def partial_saver(path: str, steps: int, describe):
+    """An `on_run` that prints each run and rewrites `path` with the runs so far, so a bench
+    stopped part-way (a device lease running out) still leaves its measurements."""
+    import torch
+
     partial: list[dict] = []
 
     def save(found: dict) -> None:
         partial.append(found)
         print(describe(found), flush=True)
-        with open(args.json, "w") as out:
-            json.dump({"device": torch.cuda.get_device_name(0), "steps": args.steps, "runs": partial}, out, indent=2)
+        with open(path, "w") as out:
+            json.dump({"device": torch.cuda.get_device_name(0), "steps": steps, "runs": partial}, out, indent=2)
 
-    report = run(args.steps, args.packings, on_run=save, modes=not args.no_modes)
-    with open(args.json, "w") as out:
-        json.dump(report, out, indent=2)
-    return 0
+    return save
 
 
 def mode(r: dict) -> str:

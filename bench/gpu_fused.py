@@ -15,13 +15,12 @@ import argparse
 import contextlib
 import copy
 import dataclasses
-import json
 import sys
 import tempfile
 import threading
 import time
 
-from bench.gpu import PAPER_TRIAL, _gpu_utilisation
+from bench.gpu import PAPER_TRIAL, _gpu_utilisation, partial_saver
 from bench.rows import Row, not_measured
 
 GOAL_RATIO, GOAL_BUSY = 8.0, 70.0
@@ -52,22 +51,30 @@ def precision(name: str):
     return torch.autocast("cuda", torch.bfloat16, cache_enabled=False) if name == "bf16" else contextlib.nullcontext()
 
 
+def fused_trainer(setup, members: int, capturable: bool = False):
+    """`members` copies of the set-up trial (seeds 0..members−1, the same data, each its own
+    identity net), fused, drawing on the GPU."""
+    from trainables.fused.fesr import FusedFESRTrainer
+
+    plain = setup.trainer
+    opts = [dataclasses.replace(plain.opts, seed=s) for s in range(members)]
+    identities = [copy.deepcopy(setup.identity.__self__).features for _ in range(members)] \
+        if setup.identity is not None else None
+    return FusedFESRTrainer(plain.variant, opts, plain.k, [(plain.images, plain.labels)] * members, plain.device,
+                            identities, draws="device", capturable=capturable)
+
+
 def measure(setup, members: int, steps: int, capture: bool, precision_name: str = "fp32") -> dict:
     """Seconds per iteration of each stage for `members` fused trials (0: the plain trainer)."""
     import torch
 
-    from trainables.fused.fesr import FusedFESRTrainer
     from trainables.fused.graphs import CapturedSteps
 
     plain = setup.trainer
     if members == 0:
         trainer, step = plain, plain.step
     else:
-        opts = [dataclasses.replace(plain.opts, seed=s) for s in range(members)]
-        identities = [copy.deepcopy(setup.identity.__self__).features for _ in range(members)] \
-            if setup.identity is not None else None
-        trainer = FusedFESRTrainer(plain.variant, opts, plain.k, [(plain.images, plain.labels)] * members,
-                                   plain.device, identities, draws="device", capturable=capture)
+        trainer = fused_trainer(setup, members, capturable=capture)
         step = CapturedSteps(trainer).step if capture else trainer.step
     stage2 = trainer.pretrain_iters
     with precision(precision_name):
@@ -173,15 +180,8 @@ def main(argv: list[str] | None = None) -> int:
     if not torch.cuda.is_available():
         print("error: no GPU here: python -m bench.gpu_fused measures GPU throughput only", file=sys.stderr)
         return 2
-    partial: list[dict] = []
-
-    def save(found: dict) -> None:
-        partial.append(found)
-        print(describe(found), flush=True)
-        with open(args.json, "w") as out:
-            json.dump({"device": torch.cuda.get_device_name(0), "steps": args.steps, "runs": partial}, out, indent=2)
-
-    report = run(args.steps, args.members, on_run=save, precisions=tuple(args.precisions),
+    report = run(args.steps, args.members, on_run=partial_saver(args.json, args.steps, describe),
+                 precisions=tuple(args.precisions),
                  uncaptured=not args.captured_only)
     for row in rows_of(report, "gpu_throughput", f"≥ {GOAL_RATIO:.0f}×"):
         print(f"{row.figure}: {row.ratio and f'{row.ratio:.2f}×'} ({row.note})")
@@ -196,16 +196,11 @@ def profile(members: int, config: dict) -> str:
     from torch.profiler import ProfilerActivity
     from torch.profiler import profile as torch_profile
 
-    from trainables.fused.fesr import FusedFESRTrainer
     from trainables.trials.fesr import build_trainer, parse_config
 
     with tempfile.TemporaryDirectory() as cache:
         setup = build_trainer(parse_config({**config, "identity_epochs": 1, "cache_dir": cache}), torch.device("cuda"))
-        plain = setup.trainer
-        identities = [copy.deepcopy(setup.identity.__self__).features for _ in range(members)]
-        trainer = FusedFESRTrainer(plain.variant, [dataclasses.replace(plain.opts, seed=s) for s in range(members)],
-                                   plain.k, [(plain.images, plain.labels)] * members, plain.device, identities,
-                                   draws="device")
+        trainer = fused_trainer(setup, members)
         stage2 = trainer.pretrain_iters
         for t in (0, 1, stage2, stage2 + 1):
             trainer.step(t)

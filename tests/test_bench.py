@@ -158,7 +158,6 @@ def test_trial_throughput_rows_compare_the_fastest_new_path_with_todays():
 
 
 def test_trial_throughput_measures_every_path_on_a_tiny_case():
-    from bench.gpu import PAPER_TRIAL  # noqa: F401 (bench's import path, as the other rows)
     from bench.trial_throughput import FESR_CPU, classifier_paths, fesr_paths
 
     tiny = {**FESR_CPU, "gan_width": 0.0625, "r_width": 0.0625, "identity_width": 0.125,

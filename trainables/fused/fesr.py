@@ -103,11 +103,6 @@ class FusedFESRTrainer(FESRTrainer):
         return logs
 
     # --- members as trials ----------------------------------------------------------------
-    @property
-    def recognizer_steps(self) -> int:
-        opt = self.optims.get("r")
-        return max((int(state["step"]) for state in opt.state.values()), default=0) if opt else 0
-
     def member_state(self, i: int) -> dict:
         """Member i's nets and optimisers in the unfused trainer's layout (checkpoint.bundle_state)."""
         return {"nets": {name: stack.member_state_dict(i) for name, stack in self.bundle.nets.items()},
