@@ -5,7 +5,7 @@ the validation-best epoch and at the last one."""
 import copy
 import math
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -184,12 +184,46 @@ def _train_epoch(net, opt, split: TensorSplit, opts: FitOptions, epoch: int, dev
     return total_loss / seen, correct / seen
 
 
-def _save_checkpoint(path: Path, net, opt, epoch: int, best_state, best_val: float, best_epoch: int, history):
-    torch.save(
-        {"net": net.state_dict(), "opt": opt.state_dict(), "epoch": epoch, "best_state": best_state,
-         "best_val": best_val, "best_epoch": best_epoch, "history": history},
-        path / "state.pt",
-    )
+@dataclass
+class Selection:
+    """The round chosen on validation so far (the first of equal best accuracies) and the
+    reports made: what a fit's checkpoint keeps besides the net and its optimizer."""
+
+    best_val: float = -1.0
+    best_epoch: int = -1
+    best_state: dict | None = None
+    history: list = field(default_factory=list)
+
+    def round_report(self, net: nn.Module, val: TensorSplit, opts: FitOptions, epoch: int, n_train: int, device,
+                     train_loss: float, train_acc: float) -> dict:
+        """Round `epoch`'s report; raises FloatingPointError when its training loss is not
+        finite (the net has diverged: every later round would only repeat NaN)."""
+        if not math.isfinite(train_loss):
+            raise FloatingPointError(f"training loss is {train_loss} in report round {epoch}: the net diverged")
+        val_loss, val_acc = _evaluate(net, val, device, opts.hflip_tta)
+        if val_acc > self.best_val:
+            self.best_val, self.best_epoch = val_acc, epoch
+            self.best_state = copy.deepcopy({k: v.cpu() for k, v in net.state_dict().items()})
+        first, steps = round_steps(opts, n_train, epoch)
+        metrics = {"epoch": epoch, "train/loss": train_loss, "train/acc": train_acc, "val/loss": val_loss,
+                   "val/acc": val_acc, "val/acc_best": self.best_val, "best_epoch": self.best_epoch,
+                   "budget/steps": opts.steps_before + first + steps,
+                   "selection/at_fraction": (self.best_epoch + 1) / opts.epochs}
+        self.history.append(metrics)
+        return metrics
+
+    def best_net(self, net: nn.Module) -> nn.Module:
+        best = copy.deepcopy(net)
+        best.load_state_dict(self.best_state)
+        return best
+
+    def state(self) -> dict:
+        return {"best_state": self.best_state, "best_val": self.best_val, "best_epoch": self.best_epoch,
+                "history": self.history}
+
+    @classmethod
+    def of(cls, state: dict) -> "Selection":
+        return cls(state["best_val"], state["best_epoch"], state["best_state"], state["history"])
 
 
 def fit(net: nn.Module, train: TensorSplit, val: TensorSplit, opts: FitOptions, reporter: Reporter,
@@ -207,33 +241,22 @@ def fit(net: nn.Module, train: TensorSplit, val: TensorSplit, opts: FitOptions, 
     Resumes from `reporter.restore()` when a checkpoint exists."""
     net.to(device)
     opt = make_optimizer(net, opts)
-    start, best_val, best_epoch, best_state, history = 0, -1.0, -1, None, []
+    start, selection = 0, Selection()
     restored = reporter.restore()
     if restored:
         state = torch.load(Path(restored) / "state.pt", map_location=device, weights_only=False)
         net.load_state_dict(state["net"])
         opt.load_state_dict(state["opt"])
-        start, best_val, best_epoch = state["epoch"] + 1, state["best_val"], state["best_epoch"]
-        best_state, history = state["best_state"], state["history"]
+        start, selection = state["epoch"] + 1, Selection.of(state)
     metrics: dict = {}
     for epoch in range(start, opts.epochs):
         train_loss, train_acc = _train_epoch(net, opt, train, opts, epoch, device)
-        val_loss, val_acc = _evaluate(net, val, device, opts.hflip_tta)
-        if val_acc > best_val:
-            best_val, best_epoch = val_acc, epoch
-            best_state = copy.deepcopy({k: v.cpu() for k, v in net.state_dict().items()})
-        first, steps = round_steps(opts, len(train.x), epoch)
-        metrics = {"epoch": epoch, "train/loss": train_loss, "train/acc": train_acc, "val/loss": val_loss,
-                   "val/acc": val_acc, "val/acc_best": best_val, "best_epoch": best_epoch,
-                   "budget/steps": opts.steps_before + first + steps,
-                   "selection/at_fraction": (best_epoch + 1) / opts.epochs}
-        history.append(metrics)
+        metrics = selection.round_report(net, val, opts, epoch, len(train.x), device, train_loss, train_acc)
         if epoch == opts.epochs - 1:
-            best_net = copy.deepcopy(net)
-            best_net.load_state_dict(best_state)
-            metrics.update(on_finish(net, best_net))
+            metrics.update(on_finish(net, selection.best_net(net)))
         with tempfile.TemporaryDirectory(prefix="ferlab-ckpt-") as tmp:
-            _save_checkpoint(Path(tmp), net, opt, epoch, best_state, best_val, best_epoch, history)
+            torch.save({"net": net.state_dict(), "opt": opt.state_dict(), "epoch": epoch, **selection.state()},
+                       Path(tmp) / "state.pt")
             reporter.report(metrics, checkpoint_dir=tmp)
     return metrics
 

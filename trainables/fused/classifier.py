@@ -17,7 +17,7 @@ from torch.func import vmap
 
 from trainables.core.fit import (FitOptions, Round, TensorSplit, dropout_seed, lr_factor, make_optimizer, normalise,
                                  training_loss)
-from trainables.nets.stack import NetStack, member_generators
+from trainables.nets.stack import NetStack, load_member_optimizer_state, member_generators, member_optimizer_state
 
 
 class FusedClassifier:
@@ -57,7 +57,7 @@ class FusedClassifier:
             y = torch.stack([b[1] for b in batches]).to(self.device)
             for group in self.optimizer.param_groups:
                 group["lr"] = opts.lr * lr_factor(opts.schedule, plans[0].first + i, plans[0].total)
-            with member_generators(generators):
+            with member_generators(generators, self.stack.layout):
                 losses, logits = vmap(member, randomness="error")(self.stack.state(), x, y)
             self.optimizer.zero_grad(set_to_none=True)
             losses.sum().backward()
@@ -72,3 +72,12 @@ class FusedClassifier:
         net = copy.deepcopy(self.template)
         net.load_state_dict(self.stack.member_state_dict(i))
         return net.to(self.device)
+
+    def member_state(self, i: int) -> dict:
+        """Member i's net and optimizer state, as an unfused fit's checkpoint holds them."""
+        return {"net": self.stack.member_state_dict(i),
+                "opt": member_optimizer_state(self.optimizer.state_dict(), i)}
+
+    def load_member_state(self, i: int, state: dict) -> None:
+        self.stack.load_member_state_dict(i, state["net"])
+        load_member_optimizer_state(self.optimizer, i, state["opt"])

@@ -22,7 +22,7 @@ from trainables.gans.contract import GANBundle, update
 from trainables.gans.fesr_fit import FESROptions, FESRTrainer, draw_batch, dropout_seed
 from trainables.gans.fesr_variants import Variant
 from trainables.fused.device_draws import DeviceDraws
-from trainables.nets.stack import NetStack, member_generators
+from trainables.nets.stack import NetStack, load_member_optimizer_state, member_generators, member_optimizer_state
 
 OPTIMISED = {"g": ("encoder", "decoder"), "d_img": ("d_img",), "d_z": ("d_z",), "r": ("recognizer",)}
 
@@ -106,22 +106,14 @@ class FusedFESRTrainer(FESRTrainer):
     def member_state(self, i: int) -> dict:
         """Member i's nets and optimisers in the unfused trainer's layout (checkpoint.bundle_state)."""
         return {"nets": {name: stack.member_state_dict(i) for name, stack in self.bundle.nets.items()},
-                "optims": {name: _member_optimizer_state(opt.state_dict(), i) for name, opt in self.optims.items()}}
+                "optims": {name: member_optimizer_state(opt.state_dict(), i) for name, opt in self.optims.items()}}
 
     def load_member_state(self, i: int, state: dict) -> None:
         """Put a member state (of a fused or an unfused trainer) into member i."""
         for name, net_state in state["nets"].items():
             self.bundle.nets[name].load_member_state_dict(i, net_state)
         for name, opt_state in state["optims"].items():
-            opt = self.optims[name]
-            params = [p for group in opt.param_groups for p in group["params"]]
-            for index, param_state in opt_state["state"].items():
-                slot = opt.state[params[index]]
-                for key, value in param_state.items():
-                    if key == "step":  # the members step together: one count
-                        slot[key] = value.clone()
-                    else:
-                        slot.setdefault(key, torch.zeros_like(params[index]))[i].copy_(value)
+            load_member_optimizer_state(self.optims[name], i, opt_state)
 
     def state_dict(self) -> dict:
         return {"members": [self.member_state(i) for i in range(self.members)]}
@@ -129,13 +121,6 @@ class FusedFESRTrainer(FESRTrainer):
     def load_state_dict(self, state: dict) -> None:
         for i, member in enumerate(state["members"]):
             self.load_member_state(i, member)
-
-
-def _member_optimizer_state(state: dict, i: int) -> dict:
-    return {"state": {index: {key: (value.clone() if key == "step" else value[i].clone())
-                              for key, value in param_state.items()}
-                      for index, param_state in state["state"].items()},
-            "param_groups": state["param_groups"]}
 
 
 def _identity_of(identities: list, device) -> tuple[Callable | None, NetStack | None]:

@@ -23,17 +23,21 @@ from torch import nn
 from torch.func import functional_call, stack_module_state
 
 _generators: list[torch.Generator] | None = None
+# The memory layout of the unfused nets' feature maps: a CPU mask is drawn in memory order,
+# so a member repeats its unfused masks only when drawn in its unfused layout (NetStack).
+_layout = torch.contiguous_format
 
 
 @contextmanager
-def member_generators(generators: list[torch.Generator] | None):
-    """Member i's dropout masks come from `generators[i]` inside the block."""
-    global _generators
-    previous, _generators = _generators, generators
+def member_generators(generators: list[torch.Generator] | None, layout=torch.contiguous_format):
+    """Member i's dropout masks come from `generators[i]` inside the block, each drawn in
+    `layout` (torch.channels_last where the unfused nets run channels-last)."""
+    global _generators, _layout
+    previous, _generators, _layout = (_generators, _layout), generators, layout
     try:
         yield
     finally:
-        _generators = previous
+        _generators, _layout = previous
 
 
 class _Dropout(torch.autograd.Function):
@@ -62,7 +66,8 @@ class _Dropout(torch.autograd.Function):
         else:
             if len(_generators) != info.batch_size:
                 raise ValueError(f"{len(_generators)} member generators for a stack of {info.batch_size}")
-            masks = torch.stack([torch.empty_like(x[i]).bernoulli_(1 - p, generator=g).div_(1 - p)
+            layout = _layout if x.dim() == 5 else torch.preserve_format
+            masks = torch.stack([torch.empty_like(x[i], memory_format=layout).bernoulli_(1 - p, generator=g).div_(1 - p)
                                  for i, g in enumerate(_generators)])
         return (x * masks, masks), (0, 0)
 
@@ -109,6 +114,9 @@ class NetStack:
                        for name, t in params.items()}
         self.buffers = {name: t.clone() for name, t in buffers.items()}
         self._training = nets[0].training
+        # the unfused nets' feature-map layout (conv outputs follow their weights')
+        self.layout = (torch.channels_last if any(p.dim() == 4 and not p.is_contiguous() for p in nets[0].parameters())
+                       else torch.contiguous_format)
 
     def parameters(self):
         return list(self.params.values())
@@ -165,3 +173,25 @@ class MemberNet:
         if method.startswith("_"):
             raise AttributeError(method)
         return lambda *args: functional_call(self._caller, self._state, (method, *args))
+
+
+def member_optimizer_state(state: dict, i: int) -> dict:
+    """Member i's slice of the state dict of an optimizer over a stack's parameters, in the
+    layout of the same optimizer over one plain net's (Adam's and SGD's per-parameter
+    state is element-wise; the step count is the members' shared one)."""
+    return {"state": {index: {key: (value.clone() if key == "step" else value[i].clone())
+                              for key, value in param_state.items()}
+                      for index, param_state in state["state"].items()},
+            "param_groups": state["param_groups"]}
+
+
+def load_member_optimizer_state(optimizer: torch.optim.Optimizer, i: int, state: dict) -> None:
+    """Put a plain net's optimizer state (or a member's) into member i's slice."""
+    params = [p for group in optimizer.param_groups for p in group["params"]]
+    for index, param_state in state["state"].items():
+        slot = optimizer.state[params[int(index)]]
+        for key, value in param_state.items():
+            if key == "step":  # the members step together: one count
+                slot[key] = value.clone()
+            else:
+                slot.setdefault(key, torch.zeros_like(params[int(index)]))[i].copy_(value)

@@ -23,7 +23,7 @@ import torch
 
 from trainables.core.config import ConfigError, from_dict, from_flat, section
 from trainables.core.cross_data import CrossConfig, blind_metrics, load_cross_real
-from trainables.core.fit import FitOptions, finished_fit, fit, test_metrics
+from trainables.core.fit import FitOptions, TensorSplit, finished_fit, fit, test_metrics
 from trainables.core.real_data import (PROTOCOLS, DataConfig, RealData, concat_splits, device_for, images_split,
                                        load_real_data, tensor_split)
 from trainables.core.reporting import Reporter, StageReporter, restored_carried, write_test_artifacts
@@ -198,27 +198,44 @@ def train_on_real(cfg: ClassifierConfig, real: RealData, reporter: Reporter,
     synthetic data) when given, starting from `net` when given (fine-tuning); select the
     epoch on the real validation split and test at it. `chosen`, when given, receives the
     chosen epoch's weights under "state". `steps`/`steps_before`: this stage's share of
-    a staged step budget, and the steps `net` already had. `also(best_net)` adds its
+    a staged budget, and the steps `net` already had. `also(best_net)` adds its
     metrics to the final ones (the blind cross test)."""
     device = device_for(cfg.device)
+    train, val, test = real_splits(cfg, real, extra_train)
+    net = net if net is not None else build_net(cfg, len(real.class_names), device)
+    n_synthetic = 0 if extra_train is None else len(extra_train[1])
+    on_finish = finisher(cfg, real, reporter, test, len(train.y), n_synthetic, chosen, also)
+    return fit(net, train, val, fit_options(cfg, epochs, steps, steps_before), reporter, device, on_finish)
+
+
+def real_splits(cfg: ClassifierConfig, real: RealData, extra_train: tuple[np.ndarray, np.ndarray] | None = None
+                ) -> tuple[TensorSplit, TensorSplit, TensorSplit]:
+    """(train, val, test) at the net's input size; `extra_train` joins the training split."""
     size = net_spec(cfg.net).input_size
-    splits, labels = real.splits, real.labels
-    train, val, test = (tensor_split(real.data.images, labels, idx, size)
-                        for idx in (splits.train, splits.val, splits.test))
+    train, val, test = (tensor_split(real.data.images, real.labels, idx, size)
+                        for idx in (real.splits.train, real.splits.val, real.splits.test))
     if extra_train is not None:
         train = concat_splits(train, images_split(*extra_train, size))
-    net = net if net is not None else build_net(cfg, len(real.class_names), device)
+    return train, val, test
+
+
+def finisher(cfg: ClassifierConfig, real: RealData, reporter: Reporter, test: TensorSplit, n_train: int,
+             n_synthetic: int, chosen: dict | None = None,
+             also: Callable[[torch.nn.Module], dict] | None = None) -> Callable[[torch.nn.Module, torch.nn.Module], dict]:
+    """The fit's `on_finish`: test metrics at the last and the chosen round, the test
+    predictions as artifacts, the data counts."""
+    device = device_for(cfg.device)
 
     def on_finish(last_net, best_net) -> dict:
         last, _ = test_metrics(last_net, test, real.class_names, device, hflip_tta=cfg.hflip_tta)
         best, probs = test_metrics(best_net, test, real.class_names, device, suffix="_at_best_val",
                                    hflip_tta=cfg.hflip_tta)
         with tempfile.TemporaryDirectory(prefix="ferlab-results-") as workdir:
-            write_test_artifacts(reporter, workdir, splits.test, test.y.numpy(), probs, real.class_names)
-        counts = {"data/n_train": len(train.y), "data/n_val": len(splits.val), "data/n_test": len(splits.test),
-                  "data/n_synthetic": 0 if extra_train is None else len(extra_train[1])}
+            write_test_artifacts(reporter, workdir, real.splits.test, test.y.numpy(), probs, real.class_names)
+        counts = {"data/n_train": n_train, "data/n_val": len(real.splits.val), "data/n_test": len(real.splits.test),
+                  "data/n_synthetic": n_synthetic}
         if chosen is not None:
             chosen["state"] = best_net.state_dict()
         return {**last, **best, **counts, **(also(best_net) if also is not None else {})}
 
-    return fit(net, train, val, fit_options(cfg, epochs, steps, steps_before), reporter, device, on_finish)
+    return on_finish

@@ -6,7 +6,7 @@ so a bad config fails there, not in a worker; the training function runs in the 
 from typing import Callable
 
 from trainables.core.reporting import Reporter
-from trainables.trials import classifier, cyclegan, dcgan_svm, fesr, synthetic_ratio, toy
+from trainables.trials import classifier, classifier_fused, cyclegan, dcgan_svm, fesr, synthetic_ratio, toy
 
 TrainFn = Callable[[dict, Reporter], dict]
 ParseFn = Callable[[dict], object]
@@ -18,6 +18,13 @@ TRAINABLES: dict[str, tuple[TrainFn, ParseFn]] = {
     "fesr": (fesr.train_fesr, fesr.parse_config),
     "dcgan_svm": (dcgan_svm.train_dcgan_svm, dcgan_svm.parse_config),
     "synthetic_ratio": (synthetic_ratio.train_synthetic_ratio, synthetic_ratio.parse_config),
+}
+
+# Trainables whose trials fuse (a scale's `fuse`): name -> (the K members' training
+# function, their configs' validator). trainables.core.members says how members report.
+FusedFn = Callable[[list[dict], object], None]
+FUSED: dict[str, tuple[FusedFn, Callable[[list[dict]], object]]] = {
+    "classifier": (classifier_fused.train_classifiers, classifier_fused.parse_members),
 }
 
 
@@ -38,3 +45,12 @@ def get_trainable(name: str) -> tuple[TrainFn, ParseFn]:
         return TRAINABLES[name]
     except KeyError:
         raise UnknownTrainable(f"unknown trainable {name!r}; known: {', '.join(list_trainables())}") from None
+
+
+def get_fused(name: str) -> tuple[FusedFn, Callable[[list[dict]], object]]:
+    """(the members' training function, their validator) of trainable `name`."""
+    try:
+        return FUSED[name]
+    except KeyError:
+        raise UnknownTrainable(f"trainable {name!r} has no fused trials; those that do: {', '.join(sorted(FUSED))}"
+                               ) from None

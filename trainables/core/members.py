@@ -1,0 +1,109 @@
+"""How K fused trials (trainables.fused) report: each member through a Reporter of its own,
+as if it ran alone, and the group as one report per round with one checkpoint.
+
+A member's `report` only stages its metrics; the group's `end_round(checkpoint_dir)` sends
+every member's staged metrics and the failures of the round at once (`emit`). A member that
+fails (`fail`: its training diverged, its own evaluation raised) stops reporting and the
+others go on; its failure rides in every later checkpoint (`MEMBERS_FILE`), so a resumed
+group does not run it again."""
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+MEMBERS_FILE = "ferlab_members.json"
+
+
+class MemberReporter:
+    """Member i's Reporter: `restore()` is the group's checkpoint (which holds every
+    member's state), artifacts are kept apart per member."""
+
+    def __init__(self, group: "MemberGroup", index: int):
+        self.group, self.index = group, index
+
+    def report(self, metrics, checkpoint_dir=None):
+        self.group.before_report(self.index)
+        self.group.staged[self.index] = dict(metrics)
+
+    def restore(self):
+        return self.group.restore()
+
+    def log_artifact(self, path):
+        self.group.keep_artifact(self.index, path)
+
+
+class MemberGroup:
+    """The reports of K members. Subclasses say where a round goes (`emit`) and where the
+    group's last checkpoint is (`restore`)."""
+
+    def __init__(self, size: int):
+        self.members = [MemberReporter(self, i) for i in range(size)]
+        self.staged: dict[int, dict] = {}
+        self.failed: dict[int, str] = {}  # member → its error, restored from the checkpoint
+        self.new_failures: dict[int, str] = {}
+        self.kept = Path(tempfile.mkdtemp(prefix="ferlab-members-"))
+
+    def alive(self) -> list[int]:
+        return [i for i in range(len(self.members)) if i not in self.failed]
+
+    def fail(self, index: int, error: BaseException) -> None:
+        self.staged.pop(index, None)
+        self.failed[index] = self.new_failures[index] = f"{type(error).__name__}: {error}"
+
+    def before_report(self, index: int) -> None:
+        """A hook before member `index` reports (the platform's injected faults)."""
+
+    def keep_artifact(self, index: int, path) -> None:
+        folder = self.kept / str(index)
+        folder.mkdir(exist_ok=True)
+        shutil.copy(path, folder / Path(path).name)
+
+    def end_round(self, checkpoint_dir: str) -> None:
+        (Path(checkpoint_dir) / MEMBERS_FILE).write_text(json.dumps({"failed": self.failed}))
+        staged, failures = self.staged, self.new_failures
+        self.staged, self.new_failures = {}, {}
+        self.emit(staged, failures, checkpoint_dir)
+
+    def restored_failures(self, restored: str | None) -> None:
+        path = Path(restored) / MEMBERS_FILE if restored else None
+        if path is not None and path.exists():
+            self.failed = {int(k): v for k, v in json.loads(path.read_text())["failed"].items()}
+
+    def emit(self, staged: dict[int, dict], failures: dict[int, str], checkpoint_dir: str) -> None:
+        raise NotImplementedError
+
+    def restore(self) -> str | None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        shutil.rmtree(self.kept, ignore_errors=True)
+
+
+class InProcessGroup(MemberGroup):
+    """Each member's history in memory and the latest checkpoint in `workdir` (tests,
+    plain processes)."""
+
+    def __init__(self, size: int, workdir: str | Path):
+        super().__init__(size)
+        self.workdir = Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.history: list[list[dict]] = [[] for _ in range(size)]
+        self.restored_failures(self.restore())
+
+    def emit(self, staged, failures, checkpoint_dir):
+        for i, metrics in staged.items():
+            self.history[i].append(metrics)
+        staging, final = self.workdir / "checkpoint.tmp", self.workdir / "checkpoint"
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.copytree(checkpoint_dir, staging)
+        shutil.rmtree(final, ignore_errors=True)
+        staging.rename(final)
+
+    def restore(self):
+        path = self.workdir / "checkpoint"
+        return str(path) if path.exists() else None
+
+    def artifacts(self, index: int) -> list[str]:
+        folder = self.kept / str(index)
+        return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
