@@ -49,6 +49,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--cpus-per-trial", type=float, help="CPUs per trial (default: the study scale's)")
     parser.add_argument("--gpus-per-trial", type=float,
                         help="GPUs per trial; a fraction packs trials onto one GPU (default: the study scale's)")
+    parser.add_argument("--fuse", type=int, metavar="K",
+                        help="train up to K trials of one variant (its seeds × folds) as one stacked model, each still "
+                             "its own MLflow run (default: the study scale's, usually 1); classifier studies")
     parser.add_argument("--retries", type=int, help="how often a failing trial is retried from its last checkpoint "
                         "before it counts as failed (default: the study's, usually 2)")
     parser.add_argument("--tracking-uri", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI or sqlite:///mlflow.db)")
@@ -98,6 +101,9 @@ def check_before_ray(study, args: argparse.Namespace, storage_root: str) -> tupl
     either: they answer in about a second. For a fill, study.fill.fill_target's answer."""
     if args.resume:
         return None
+    from study.fusing import check_fusable
+
+    check_fusable(study, study.scales[args.scale].fuse if args.fuse is None else args.fuse)
     if args.fill_missing:
         from study.fill import fill_target  # MLflow is all it imports
 
@@ -194,7 +200,7 @@ def main(argv=None) -> int:
                              max_concurrent=args.max_concurrent, address=args.address, cache_dir=args.cache_dir,
                              overrides=args.overrides, cpus_per_trial=args.cpus_per_trial,
                              gpus_per_trial=args.gpus_per_trial, name=args.name, optuna_storage=args.optuna_storage,
-                             retries=args.retries)
+                             retries=args.retries, fuse=args.fuse)
         fill = None
         if args.fill_missing:
             if resume_dir is not None:
@@ -213,7 +219,8 @@ def main(argv=None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     unfinished = record["unfinished"]
-    print(f"\nTrials: {len(results)} ({results.num_errors} failed, {unfinished} unfinished)")
+    fused = f", {record['fuse']} seeds × folds fused in each" if record.get("fuse", 1) > 1 else ""
+    print(f"\nTrials: {len(results)}{fused} ({len(record['failed'])} failed, {unfinished} unfinished)")
     for failed in record["failed"]:
         print(f"  FAILED {failed['trial_id']} after {failed['attempts']} attempt(s): {failed['error']}")
     print(f"Tune state:  {resume_dir or storage.join(storage_root, record['name'])}  (resume with --resume {record['name']})")
@@ -224,7 +231,7 @@ def main(argv=None) -> int:
         return 130
     print(console_report([(Path("reports") / name, report_to_parent(name, record["tracking_uri"], record["parent_run_id"]))
                           for name in study.tables]))
-    return 1 if results.num_errors else 0
+    return 1 if record["failed"] else 0
 
 
 def start_local_ray_while_importing() -> None:

@@ -67,8 +67,10 @@ class ProgressLines(Callback):
 
     def trial_line(self, trial) -> str:
         result = trial.last_result or {}
-        value = result.get(self.metric)
-        shown = f"{value:.3f}" if isinstance(value, (int, float)) else "—"
+        members = result.get("ferlab_members") or {}  # a fused trial: each member's, in order
+        values = [m.get(self.metric) for _, m in sorted(members.items(), key=lambda kv: int(kv[0]))] if members \
+            else [result.get(self.metric)]
+        shown = " ".join(f"{v:.3f}" if isinstance(v, (int, float)) else "—" for v in values)
         reports = result.get("training_iteration", 0)
         tag = trial.experiment_tag.partition("_")[2] or trial.trial_id
         return f"{trial.trial_id.rsplit('_', 1)[-1]} {tag}  {self.metric} {shown}  (report {reports})"

@@ -16,6 +16,7 @@ from ray.tune.search.optuna import OptunaSearch
 from ray.tune.search.sample import Domain
 
 from study import fill as fills
+from study import fusing
 from study import optuna_storage
 from study import storage
 from study import tracking
@@ -45,6 +46,7 @@ class LaunchOptions:
     name: str | None = None  # the Tune experiment's name (default: study-dataset-scale-time)
     optuna_storage: str | None = None  # default: beside the MLflow store (study/optuna_storage.py)
     retries: int | None = None  # default: the study's max_failures
+    fuse: int | None = None  # trials per fused group (study.fusing); default: the study's scale
 
 
 def trial_space(study: StudySpec, opts: LaunchOptions, has_official_split: bool) -> dict:
@@ -242,11 +244,40 @@ def plan_fill(study: StudySpec, cli: LaunchOptions,
     return opts, root, fills.missing_cells(client, experiment_id, family, space, study)
 
 
-def _fill_space(space: dict, cells: list[dict]) -> tuple[dict, BasicVariantGenerator]:
-    """The param space with its grid axes fixed, and a generator that runs exactly `cells`."""
+def _fill_space(space: dict, cells: list[dict], max_concurrent: int | None = None) -> tuple[dict, BasicVariantGenerator]:
+    """The param space with its grid axes fixed, and a generator that runs exactly `cells`
+    (a fused cell's member axes are in its `_members`, not in the space)."""
     axes = [k for k, v in space.items() if isinstance(v, dict) and "grid_search" in v]
-    fixed = {**space, **{k: cells[0][k] for k in axes}}
-    return fixed, BasicVariantGenerator(points_to_evaluate=[dict(c) for c in cells])
+    fixed = {**{k: v for k, v in space.items() if k not in axes or k in cells[0]}, **cells[0]}
+    # the generator keeps the concurrency limit: Tune's max_concurrent_trials skips a generator
+    return fixed, BasicVariantGenerator(points_to_evaluate=[dict(c) for c in cells], max_concurrent=max_concurrent or 0)
+
+
+def fuse_of(study: StudySpec, opts: LaunchOptions) -> int:
+    return study.scales[opts.scale].fuse if opts.fuse is None else opts.fuse
+
+
+def launch_cells(study: StudySpec, opts: LaunchOptions, space: dict, fill: tuple | None) -> list[dict] | None:
+    """The cells this launch runs where they are not Tune's whole grid (a fill's, a shared
+    control's, a fused launch's groups), else None."""
+    cells = fill[1] if fill is not None else study_cells(study, space)
+    fuse = fuse_of(study, opts)
+    if fuse == 1:
+        return cells
+    return fusing.fused_cells(cells if cells is not None else fills.grid_cells(space, study)[1], fuse)
+
+
+def check_groups(study: StudySpec, space: dict, cells: list[dict]) -> None:
+    """Validate every fused group with the trainable's own check, in the driver."""
+    from trainables.trials.registry import get_fused
+
+    try:
+        _, parse = get_fused(study.trainable)
+    except UnknownTrainable as err:
+        raise StudyError(f"study {study.name!r}: {err}; launch it with --fuse 1") from None
+    for cell in cells:
+        fixed, _ = _fill_space(space, [cell])
+        parse([platform_keys(member)[0] for member in fusing.member_configs(fixed)])
 
 
 def launch_deviations(study: StudySpec, opts: LaunchOptions) -> dict[str, str]:
@@ -278,8 +309,12 @@ def launch(study: StudySpec, opts: LaunchOptions, resume_path: str | None = None
     else:
         # Loading first: bad data fails before any run exists, and the parse cache is warm
         # before trials start.
+        fusing.check_fusable(study, fuse_of(study, opts))
         data = load_dataset(opts.dataset, opts.data_root, cache_dir=opts.cache_dir)
-        check_configs(study, trial_space(study, opts, data.usage is not None))
+        space = trial_space(study, opts, data.usage is not None)
+        check_configs(study, space)
+        if fuse_of(study, opts) > 1:
+            check_groups(study, space, launch_cells(study, opts, space, fill))
         storage.ensure_writable(opts.storage_path)  # a bad bucket or directory fails before Ray and runs
         start_ray(opts.address)  # before the parent run: a cluster that cannot run the trials leaves no run
         check_feasible(*trial_resources(study, opts))
@@ -304,16 +339,21 @@ def launch(study: StudySpec, opts: LaunchOptions, resume_path: str | None = None
                   "data_root": str(Path(opts.data_root).resolve()) if opts.data_root else None, "tracking_uri": opts.tracking_uri, "experiment_id": experiment_id,
                   "parent_run_id": parent, "procedural": data.procedural, "overrides": opts.overrides, "official_split": data.usage is not None,
                   "run_tags": {k: v for k, v in tags.items() if k != fills.OPTIONS_TAG}, "fills": fill[0] if fill else None, "cells": fill[1] if fill else None,
-                  "optuna_storage": optuna_url}
+                  "optuna_storage": optuna_url, "fuse": fuse_of(study, opts)}
         storage.write_record(storage.join(opts.storage_path, name), record)
     try:
         start_ray(opts.address)
         check_feasible(*trial_resources(study, opts))
         trainable = _trainable(study, opts)
+        space = trial_space(study, opts, record["official_split"])
+        # the recorded fuse and fill: a resume must hand Tune the space it started from
+        opts = replace(opts, fuse=record.get("fuse", 1))
+        cells = launch_cells(study, opts, space, fill or ((record["fills"], record["cells"]) if record.get("cells") else None))
+        if cells is not None:
+            space, points = _fill_space(space, cells, opts.max_concurrent)
         if resume_path is not None:
             # The restored RunConfig brings back its TrialRunLogger, pointed at the same parent run.
-            tuner = tune.Tuner.restore(str(resume_path), trainable=trainable, resume_errored=True,
-                                       param_space=trial_space(study, opts, record["official_split"]))
+            tuner = tune.Tuner.restore(str(resume_path), trainable=trainable, resume_errored=True, param_space=space)
             client.update_run(record["parent_run_id"], status="RUNNING")
         else:
             # A bucket keeps every checkpoint: Tune uploads its experiment snapshot after it
@@ -339,12 +379,10 @@ def launch(study: StudySpec, opts: LaunchOptions, resume_path: str | None = None
                 checkpoint_config=tune.CheckpointConfig(num_to_keep=None if cloud else 1),
                 sync_config=tune.SyncConfig(sync_period=10, sync_artifacts=True) if cloud else None,
             )
-            space = trial_space(study, opts, record["official_split"])
             tune_config = _tune_config(study, opts, record["name"], record.get("optuna_storage"))
-            cells = fill[1] if fill is not None else study_cells(study, space)
             if cells is not None:
-                space, tune_config.search_alg = _fill_space(space, cells)
-                tune_config.num_samples = len(cells)
+                tune_config.search_alg, tune_config.num_samples = points, len(cells)
+                tune_config.max_concurrent_trials = None
             tuner = tune.Tuner(trainable, param_space=space, tune_config=tune_config, run_config=run_config)
         results = tuner.fit()
     except BaseException:
@@ -356,9 +394,20 @@ def launch(study: StudySpec, opts: LaunchOptions, resume_path: str | None = None
     record["unfinished"] = sum(t.status not in ("TERMINATED", "ERROR") for t in trials)
     record["failed"] = [{"trial_id": t.trial_id, "attempts": t.num_failures, "error": tracking.error_summary(t)}
                         for t in trials if t.status == "ERROR"]
+    record["failed"] += failed_members(client, record)
     if record["unfinished"]:
         status = "KILLED"
     else:
-        status = "FAILED" if results.num_errors else "FINISHED"
+        status = "FAILED" if record["failed"] else "FINISHED"
     client.set_terminated(record["parent_run_id"], status)
     return results, record
+
+
+def failed_members(client: MlflowClient, record: dict) -> list[dict]:
+    """The fused members that failed alone (their groups went on), as record["failed"] lists trials."""
+    if record.get("fuse", 1) == 1:
+        return []
+    runs = client.search_runs([record["experiment_id"]], f"tags.`mlflow.parentRunId` = '{record['parent_run_id']}' "
+                              f"and tags.`{tracking.MEMBER_FAILED_TAG}` = 'true'", max_results=50_000)
+    return [{"trial_id": run.data.tags["ferlab.trial_id"], "attempts": 1 + int(run.data.tags.get("ferlab.retries", 0)),
+             "error": run.data.tags.get("ferlab.error", "")} for run in runs]

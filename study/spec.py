@@ -24,7 +24,8 @@ class Scale:
     """A scale only shrinks sizes and step counts. `config` overrides the base config;
     `grid` overrides grid axes (fewer seeds, fewer nets); `synthfaces` sizes the built-in
     demo set; `folds` is how many of `n_folds` folds run on datasets without an official
-    split; `cpus`/`gpus` per trial. Any other difference from the `paper` scale is a
+    split; `cpus`/`gpus` per trial; `fuse` how many trials of one variant train as one
+    stacked model (study.fusing), which changes where they run, not what they compute. Any other difference from the `paper` scale is a
     deviation, declared in `deviations` as {config key: why}; a study with an
     undeclared one does not load (`undeclared_deviations`), and every table made at the
     scale prints them."""
@@ -36,6 +37,7 @@ class Scale:
     n_folds: int = 10
     cpus: float = 1
     gpus: float = 0
+    fuse: int = 1  # trials of one variant (seeds × folds) trained as one stacked model (study.fusing)
     deviations: dict[str, str] = field(default_factory=dict)
 
 

@@ -18,9 +18,11 @@ import ray
 from ray import tune
 
 from study.faults import Faults, parse_faults
+from study.fusing import MEMBERS_KEY, member_configs
 from study.watchdog import Watchdog
 
-from trainables.trials.registry import get_trainable
+from trainables.core.members import MemberGroup
+from trainables.trials.registry import get_fused, get_trainable
 
 
 PROGRESS = "ferlab_progress.json"  # in every checkpoint: how many reports the trial had made
@@ -68,10 +70,7 @@ class TuneReporter:
             tune.report(metrics)
         else:
             if kept:
-                target = Path(checkpoint_dir) / "artifacts"
-                target.mkdir(exist_ok=True)
-                for path in kept:
-                    shutil.copy(path, target / path.name)
+                shutil.copytree(self.kept_dir, Path(checkpoint_dir) / "artifacts", dirs_exist_ok=True)
             (Path(checkpoint_dir) / PROGRESS).write_text(json.dumps({"reports": self.reports}))
             tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(checkpoint_dir))
         if self.watchdog is not None:
@@ -85,8 +84,7 @@ class TuneReporter:
         restored = checkpoint.to_directory(str(local))
         artifacts = Path(restored) / "artifacts"
         if artifacts.is_dir():
-            for path in artifacts.iterdir():
-                shutil.copy(path, self.kept_dir / path.name)
+            shutil.copytree(artifacts, self.kept_dir, dirs_exist_ok=True)
         return restored
 
     def log_artifact(self, path):
@@ -118,18 +116,49 @@ def quiet_exit_in_finalizer(unraisable) -> None:
         sys.__unraisablehook__(unraisable)
 
 
+class TuneGroup(MemberGroup):
+    """A fused trial's members (trainables.core.members) reporting through one TuneReporter:
+    a round is one Tune report, each member's metrics under `ferlab_members` (by index)
+    and the round's failures under `ferlab_failed`; study.tracking splits them into the
+    members' runs. A member's artifacts ride under `artifacts/<index>/`. Faults
+    (`_fault`) hit a member by its own config, at its report index."""
+
+    def __init__(self, reporter: TuneReporter, faults: list[list]):
+        super().__init__(len(faults), kept=reporter.kept_dir)
+        self.reporter, self.faults = reporter, faults
+        self.restored = reporter.restore()
+        self.restored_failures(self.restored)
+
+    def before_report(self, index: int) -> None:
+        Faults(self.faults[index]).before_report(self.reporter.reports, resumed=self.reporter.resumed_from is not None)
+
+    def emit(self, staged, failures, checkpoint_dir):
+        self.reporter.report({"ferlab_members": {str(i): m for i, m in staged.items()},
+                              "ferlab_failed": {str(i): e for i, e in failures.items()}}, checkpoint_dir)
+
+    def restore(self):
+        return self.restored
+
+
 def run_trial(config: dict, trainable_name: str) -> None:
     logging.getLogger(CHECKPOINT_LOGGER).setLevel(logging.WARNING)
     sys.unraisablehook = quiet_exit_in_finalizer
     config, platform = platform_keys(config)
-    faults = [f for f in parse_faults(platform.get("_fault")) if f.hits(config)]
+    members = [platform_keys(m)[0] for m in member_configs({**config, MEMBERS_KEY: platform[MEMBERS_KEY]})] \
+        if MEMBERS_KEY in platform else None
+    faults = parse_faults(platform.get("_fault"))
     watchdog = None
     if platform.get("_watchdog_s"):
         watchdog = Watchdog(platform["_watchdog_s"], trial_storage_dir()).start()
-    reporter = TuneReporter(Faults(faults) if faults else None, watchdog)
+    hits = [f for f in faults if f.hits(config)]
+    reporter = TuneReporter(Faults(hits) if hits and members is None else None, watchdog)
     try:
-        train, _ = get_trainable(trainable_name)
-        train(config, reporter)
+        if members is None:
+            train, _ = get_trainable(trainable_name)
+            train(config, reporter)
+        else:
+            train_members, _ = get_fused(trainable_name)
+            train_members(members, TuneGroup(reporter, [[f for f in faults if f.hits(m)] for m in members]))
     finally:
         if watchdog is not None:
             watchdog.stop()

@@ -77,6 +77,7 @@ def test_unknown_dataset_leaves_no_parent_run(tmp_path):
     (("baseline", "--dataset", "mnist"), "unknown dataset 'mnist'; known datasets: ckplus"),
     (("cyclegan_toy", "--storage-path", "/proc/ferlab"), "--storage-path '/proc/ferlab' cannot be written"),
     (("cyclegan_toy", "--name", "taken"), "already holds a launch of this name"),
+    (("baseline", "--fuse", "0"), "--fuse must be 1 or more"),
 ])
 def test_a_new_launch_is_refused_before_ray_and_the_heavy_imports(tmp_path, args, refusal):
     """Refusals that need neither Ray nor torch answer in a second: nothing of either is
@@ -84,6 +85,14 @@ def test_a_new_launch_is_refused_before_ray_and_the_heavy_imports(tmp_path, args
     (tmp_path / "ray_results" / "taken").mkdir(parents=True)
     loaded, code, stderr = refused(*args, cwd=tmp_path)
     assert (loaded, code) == ([], 2) and refusal in stderr, stderr
+    assert not (tmp_path / "mlflow.db").exists()
+
+
+def test_a_searched_study_is_not_fused(tmp_path):
+    """Optuna picks trials one at a time: there are no cells to group (its study module
+    imports Ray's search space, so this refusal is not import-free)."""
+    _, code, stderr = refused("loss_weights", "--fuse", "2", cwd=tmp_path)
+    assert code == 2 and "searches with Optuna: its trials are decided one at a time" in stderr, stderr
     assert not (tmp_path / "mlflow.db").exists()
 
 

@@ -17,6 +17,8 @@ from mlflow.entities import Metric, Param, RunTag
 from mlflow.utils.time import get_current_time_millis
 from ray.tune import Callback, Stopper
 
+from study.fusing import MEMBERS_KEY, member_configs
+
 PACKAGES = ("torch", "torchvision", "ray", "mlflow", "optuna", "numpy", "pandas", "scikit-learn", "albumentations")
 REPO = Path(__file__).resolve().parent.parent
 
@@ -83,6 +85,7 @@ def flatten(config: dict, prefix: str = "") -> dict[str, str]:
     return out
 
 
+MEMBER_FAILED_TAG = "ferlab.member_failed"  # a fused member that failed alone (study.fusing)
 LAST_STEP_TAG = "ferlab.last_step"  # the last report step a trial's run holds: resumed reports never log twice
 
 
@@ -115,51 +118,82 @@ class TrialRunLogger(Callback):
                "seed": str(config.get("seed", 0)), "fold": str(config.get("fold", 0))}
         return {**self.tags, **row, **{f"ferlab.{k}": v for k, v in row.items()}}
 
-    def run_for(self, trial) -> str:
-        if trial.trial_id in self.runs:
-            return self.runs[trial.trial_id]
+    def keys(self, trial) -> list[tuple[str, int | None]]:
+        """(run key, member index) of each run the trial feeds: itself, or each member of a
+        fused trial (study.fusing), keyed `<trial id>/<index>`."""
+        members = trial.config.get(MEMBERS_KEY)
+        if members is None:
+            return [(trial.trial_id, None)]
+        return [(f"{trial.trial_id}/{i}", i) for i in range(len(members))]
+
+    def run_for(self, trial, member: int | None = None) -> str:
+        key = trial.trial_id if member is None else f"{trial.trial_id}/{member}"
+        if key in self.runs:
+            return self.runs[key]
         existing = self.client.search_runs(
             [self.experiment_id],
-            filter_string=f"tags.`ferlab.trial_id` = '{trial.trial_id}' and tags.`mlflow.parentRunId` = '{self.parent_run_id}'",
+            filter_string=f"tags.`ferlab.trial_id` = '{key}' and tags.`mlflow.parentRunId` = '{self.parent_run_id}'",
         )
-        if existing and existing[0].info.status == "FINISHED":
+        if existing and (existing[0].info.status == "FINISHED" or MEMBER_FAILED_TAG in existing[0].data.tags):
             # Tune's saved state lagged behind MLflow when the driver died: the trial is
-            # done; FinishedTrialStopper stops it, and nothing more is logged.
+            # done; FinishedTrialStopper stops it, and nothing more is logged. A fused
+            # member that failed alone stays failed: its group's checkpoint says so.
             run_id = existing[0].info.run_id
-            self.done.add(trial.trial_id)
+            self.done.add(key)
         elif existing:
             run_id = existing[0].info.run_id
             self.client.update_run(run_id, status="RUNNING")
             self.logged[run_id] = int(existing[0].data.tags.get(LAST_STEP_TAG, -1))
         else:
-            tags = {"mlflow.parentRunId": self.parent_run_id, "ferlab.role": "trial", "ferlab.trial_id": trial.trial_id,
-                    **self.trial_tags(trial.config)}
+            config = trial.config if member is None else member_configs(trial.config)[member]
+            tags = {"mlflow.parentRunId": self.parent_run_id, "ferlab.role": "trial", "ferlab.trial_id": key,
+                    **self.trial_tags(config)}
+            if member is not None:
+                tags["ferlab.fused_trial_id"] = trial.trial_id
             name = f"{tags['variant']} fold{tags['fold']} seed{tags['seed']}"  # reads like its table row
             run = self.client.create_run(self.experiment_id, run_name=name, tags=tags)
             run_id = run.info.run_id
-            params = [Param(k, str(v)[:6000]) for k, v in flatten(trial.config).items()]
+            params = [Param(k, str(v)[:6000]) for k, v in flatten(config).items() if k != MEMBERS_KEY]
             self.client.log_batch(run_id, params=params)
             self.nodes[run_id] = ""
-        self.runs[trial.trial_id] = run_id
+        self.runs[key] = run_id
         return run_id
 
+    def live(self, trial) -> list[tuple[str, int | None]]:
+        """The trial's runs still open here: (run id, member index)."""
+        found = []
+        for key, member in self.keys(trial):
+            run_id = self.run_for(trial, member)
+            if key not in self.done:
+                found.append((run_id, member))
+        return found
+
     def on_trial_start(self, iteration, trials, trial, **info):
-        self.run_for(trial)
+        self.live(trial)
 
     def on_trial_restore(self, iteration, trials, trial, **info):
-        self.run_for(trial)
+        self.live(trial)
 
     def on_trial_result(self, iteration, trials, trial, result, **info):
         # The report's index within the trial, so the steps of a multi-stage trial (GAN,
         # pre-training, classifier) never collide; for a one-stage trial it is the epoch.
         step = int(result.get("training_iteration", 1)) - 1
+        if "ferlab_members" not in result:
+            self.log_report(trial, None, result, result, step)
+            return
+        for index, metrics in result["ferlab_members"].items():
+            self.log_report(trial, int(index), metrics, result, step)
+        for index, error in result.get("ferlab_failed", {}).items():
+            self.member_failed(trial, int(index), error)
+
+    def log_report(self, trial, member: int | None, metrics: dict, result: dict, step: int) -> None:
         now = get_current_time_millis()
-        metrics = [Metric(k, float(v), now, step) for k, v in result.items()
-                   if "/" in k and isinstance(v, (int, float)) and not isinstance(v, bool)]
-        metrics += [Metric(k, float(result[k]), now, step) for k in ("best_epoch",) if k in result]
-        metrics += [Metric(name, float(result[k]), now, step) for k, name in headline_names(result).items()]
-        run_id = self.run_for(trial)
-        if trial.trial_id in self.done:
+        logged = [Metric(k, float(v), now, step) for k, v in metrics.items()
+                  if "/" in k and isinstance(v, (int, float)) and not isinstance(v, bool)]
+        logged += [Metric(k, float(metrics[k]), now, step) for k in ("best_epoch",) if k in metrics]
+        logged += [Metric(name, float(metrics[k]), now, step) for k, name in headline_names(metrics).items()]
+        run_id = self.run_for(trial, member)
+        if (trial.trial_id if member is None else f"{trial.trial_id}/{member}") in self.done:
             return
         where = self.node_tags(run_id, result)
         if step <= self.logged.get(run_id, -1):
@@ -169,8 +203,18 @@ class TrialRunLogger(Callback):
                 self.client.log_batch(run_id, tags=where)
             return
         # One write per report: on a 2-core machine the driver's time is the trials' time.
-        self.client.log_batch(run_id, metrics=metrics, tags=[RunTag(LAST_STEP_TAG, str(step)), *where])
+        self.client.log_batch(run_id, metrics=logged, tags=[RunTag(LAST_STEP_TAG, str(step)), *where])
         self.logged[run_id] = step
+
+    def member_failed(self, trial, member: int, error: str) -> None:
+        """A fused member's own failure: its run ends FAILED, its group goes on."""
+        run_id, key = self.run_for(trial, member), f"{trial.trial_id}/{member}"
+        if key in self.done:
+            return
+        self.client.log_batch(run_id, tags=[RunTag("ferlab.error", error[:500]), RunTag(MEMBER_FAILED_TAG, "true"),
+                                            RunTag("ferlab.retries", str(trial.num_failures))])
+        self.client.set_terminated(run_id, "FAILED")
+        self.done.add(key)
 
     def node_tags(self, run_id: str, result: dict) -> list[RunTag]:
         """`ferlab.node_id` / `ferlab.hostname`: where the trial last ran; `ferlab.nodes`:
@@ -189,40 +233,38 @@ class TrialRunLogger(Callback):
                 RunTag("ferlab.hostname", str(result.get("ferlab_hostname", "")))]
 
     def on_trial_complete(self, iteration, trials, trial, **info):
-        run_id = self.run_for(trial)
-        if trial.trial_id in self.done:
+        live = self.live(trial)
+        if not live:
             return
         checkpoint = trial.checkpoint
         if checkpoint is not None:
             with checkpoint.as_directory() as directory:
-                artifacts = Path(directory) / "artifacts"
-                if artifacts.is_dir():
-                    self.client.log_artifacts(run_id, str(artifacts))
-        self.client.set_tag(run_id, "ferlab.retries", str(trial.num_failures))
-        self.client.set_terminated(run_id, "FINISHED")
+                for run_id, member in live:
+                    artifacts = Path(directory) / "artifacts" / ("" if member is None else str(member))
+                    if artifacts.is_dir():
+                        self.client.log_artifacts(run_id, str(artifacts))
+        for run_id, _ in live:
+            self.client.set_tag(run_id, "ferlab.retries", str(trial.num_failures))
+            self.client.set_terminated(run_id, "FINISHED")
 
     def on_trial_recover(self, iteration, trials, trial, **info):
         """A failed attempt that Tune will retry from the trial's last checkpoint."""
-        run_id = self.run_for(trial)
-        if trial.trial_id in self.done:
-            return
-        self.client.set_tag(run_id, "ferlab.retries", str(trial.num_failures))
-        self.client.set_tag(run_id, "ferlab.last_error", error_summary(trial))
+        for run_id, _ in self.live(trial):
+            self.client.set_tag(run_id, "ferlab.retries", str(trial.num_failures))
+            self.client.set_tag(run_id, "ferlab.last_error", error_summary(trial))
 
     def on_trial_error(self, iteration, trials, trial, **info):
         """Retries spent: the run ends FAILED with the error's last line as a tag and its
-        full text as `error.txt`."""
-        run_id = self.run_for(trial)
-        if trial.trial_id in self.done:
-            return
-        self.client.set_tag(run_id, "ferlab.retries", str(trial.num_failures))
-        self.client.set_tag(run_id, "ferlab.error", error_summary(trial))
-        text = error_text(trial)
-        if text:
-            with tempfile.TemporaryDirectory() as tmp:
-                (Path(tmp) / "error.txt").write_text(str(text))
-                self.client.log_artifact(run_id, str(Path(tmp) / "error.txt"))
-        self.client.set_terminated(run_id, "FAILED")
+        full text as `error.txt` (each open member's run, for a fused trial)."""
+        for run_id, _ in self.live(trial):
+            self.client.set_tag(run_id, "ferlab.retries", str(trial.num_failures))
+            self.client.set_tag(run_id, "ferlab.error", error_summary(trial))
+            text = error_text(trial)
+            if text:
+                with tempfile.TemporaryDirectory() as tmp:
+                    (Path(tmp) / "error.txt").write_text(str(text))
+                    self.client.log_artifact(run_id, str(Path(tmp) / "error.txt"))
+            self.client.set_terminated(run_id, "FAILED")
 
 
 def headline_names(result: dict) -> dict[str, str]:

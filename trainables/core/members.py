@@ -37,12 +37,13 @@ class MemberGroup:
     """The reports of K members. Subclasses say where a round goes (`emit`) and where the
     group's last checkpoint is (`restore`)."""
 
-    def __init__(self, size: int):
+    def __init__(self, size: int, kept: Path | None = None):
+        """`kept`: where members' artifacts are kept, `<index>/<name>` (default: a new temporary folder)."""
         self.members = [MemberReporter(self, i) for i in range(size)]
         self.staged: dict[int, dict] = {}
         self.failed: dict[int, str] = {}  # member → its error, restored from the checkpoint
         self.new_failures: dict[int, str] = {}
-        self.kept = Path(tempfile.mkdtemp(prefix="ferlab-members-"))
+        self.kept = kept if kept is not None else Path(tempfile.mkdtemp(prefix="ferlab-members-"))
 
     def alive(self) -> list[int]:
         return [i for i in range(len(self.members)) if i not in self.failed]
@@ -76,18 +77,14 @@ class MemberGroup:
     def restore(self) -> str | None:
         raise NotImplementedError
 
-    def close(self) -> None:
-        shutil.rmtree(self.kept, ignore_errors=True)
-
-
 class InProcessGroup(MemberGroup):
     """Each member's history in memory and the latest checkpoint in `workdir` (tests,
     plain processes)."""
 
     def __init__(self, size: int, workdir: str | Path):
-        super().__init__(size)
         self.workdir = Path(workdir)
-        self.workdir.mkdir(parents=True, exist_ok=True)
+        (self.workdir / "kept").mkdir(parents=True, exist_ok=True)
+        super().__init__(size, kept=self.workdir / "kept")
         self.history: list[list[dict]] = [[] for _ in range(size)]
         self.restored_failures(self.restore())
 
