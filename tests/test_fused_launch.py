@@ -1,7 +1,10 @@
 """A fused launch (`--fuse K`, study.fusing) on real Ray and MLflow: three seeds of one
 classifier train as one Tune trial, yet each is its own child run with its own tags,
 metrics and artifacts; a member that raises fails alone; Ctrl-C and `--resume` continue
-every member where the group's checkpoint left it; `--fill-missing` runs the failed one."""
+every member where the group's checkpoint left it; `--fill-missing` runs the failed one.
+
+It is also the suite's test of Ctrl-C and `--resume` on a local launch (a killed driver's
+resume, unfused, is tests/test_cluster.py's; a bucket's, tests/test_cloud_storage.py's)."""
 
 import json
 import os

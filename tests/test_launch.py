@@ -166,51 +166,6 @@ def test_resume_of_finished_launch_adds_no_runs(four_trials):
     assert len(children) == 4 and {c.info.status for c in children} == {"FINISHED"}
 
 
-def test_interrupted_launch_resumes_into_the_same_runs(tmp_path):
-    """Ctrl-C a launch after its first epoch results, then `--resume`: every trial ends
-    FINISHED in its own run under the same parent, none is logged twice."""
-    import signal
-    import time
-
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    # the CycleGAN toy: a real GAN trial with a checkpoint at each of its six reports
-    args = [sys.executable, "-m", "study.launch", "cyclegan_toy", "--max-concurrent", "1",
-            "--set", "gan_steps=240", "--set", "report_every=40"]
-    proc = subprocess.Popen(args, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    db = tmp_path / "mlflow.db"
-    deadline = time.time() + 300
-    try:
-        while time.time() < deadline and proc.poll() is None:
-            time.sleep(2)
-            # the launch record is written once the store is initialised and the parent exists
-            if list((tmp_path / "ray_results").glob("*/ferlab_launch.json")):
-                client = MlflowClient(f"sqlite:///{db}")
-                experiment = client.get_experiment_by_name("cyclegan_toy")
-                runs = client.search_runs([experiment.experiment_id], "tags.`ferlab.role` = 'trial'") if experiment else []
-                if any("val/acc" in r.data.metrics for r in runs):
-                    break
-        assert proc.poll() is None, "the launch ended before it could be interrupted"
-        proc.send_signal(signal.SIGINT)
-        proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    record = json.loads(next((tmp_path / "ray_results").glob("*/ferlab_launch.json")).read_text())
-    client = MlflowClient(f"sqlite:///{db}")
-    assert client.get_run(record["parent_run_id"]).info.status == "KILLED"
-
-    out = launch("cyclegan_toy", "--resume", cwd=tmp_path)
-    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
-    assert client.get_run(record["parent_run_id"]).info.status == "FINISHED"
-    children = client.search_runs([record["experiment_id"]],
-                                  filter_string=f"tags.`mlflow.parentRunId` = '{record['parent_run_id']}'")
-    assert len(children) == 2 and {c.info.status for c in children} == {"FINISHED"}
-    assert len({c.data.tags["ferlab.trial_id"] for c in children}) == 2
-    for child in children:
-        steps = [m.step for m in client.get_metric_history(child.info.run_id, "val/acc")]
-        assert sorted(steps) == list(range(6))  # each report once
-
-
 CKPLUS = Path(os.environ.get("FERLAB_DATASETS", REPO.parent / "shared" / "datasets")) / "ckplus48"
 
 
