@@ -126,3 +126,39 @@ def test_groups_that_cannot_fuse_are_refused(change, message):
 def test_members_differing_beyond_seed_and_fold_are_refused():
     with pytest.raises(ConfigError, match="only in seed and fold"):
         parse_members([{**TINY, "seed": 0}, {**TINY, "seed": 1, "lr": 0.1}])
+
+
+FESR_TRIAL = {"dataset_options": {"n_images": 420, "n_subjects": 24}, "n_folds": 4, "gan_width": 0.0625,
+              "r_width": 0.0625, "pretrain_iters": 6, "joint_iters": 6, "report_every": 3, "batch_size": 8,
+              "identity_epochs": 1, "judge_width": 0.125, "judge_epochs": 1, "threads": 1}
+FESR_COMPARED = ("val/acc", "val/acc_best", "best_iteration", "budget/steps", "test/acc", "test/acc_at_best_val")
+
+
+def test_fused_fesr_members_report_as_their_unfused_trials(tmp_path, monkeypatch):
+    """FESR_JL (stage 1, then the joint stage; identity nets of each member's own seed):
+    every report's losses within 1 %, its accuracies, chosen iteration and R's step count
+    equal; each member's stage-1 cache written as its unfused trial writes it."""
+    from trainables.trials.fesr import train_fesr
+    from trainables.trials.fesr_fused import train_fesr_members
+
+    configs = [{**FESR_TRIAL, **m} for m in MEMBERS]
+    monkeypatch.setenv("FERLAB_CACHE_DIR", str(tmp_path / "alone"))
+    alone = [InProcessReporter(tmp_path / f"alone{i}") for i in range(len(configs))]
+    for config, reporter in zip(configs, alone):
+        train_fesr(config, reporter)
+    monkeypatch.setenv("FERLAB_CACHE_DIR", str(tmp_path / "fused"))
+    group = InProcessGroup(len(configs), tmp_path / "group")
+    train_fesr_members(configs, group)
+    assert group.failed == {}
+    for i, reporter in enumerate(alone):
+        assert len(group.history[i]) == len(reporter.history) == 4  # iterations 3, 6 (stage 1 ends), 9, 12
+        for fused, single in zip(group.history[i], reporter.history):
+            assert set(fused) == set(single)
+            for key, value in single.items():
+                if key.startswith("loss/"):
+                    assert fused[key] == pytest.approx(value, rel=1e-2), (key, single["iteration"])
+                elif key in FESR_COMPARED:
+                    assert fused[key] == pytest.approx(value, abs=1e-9), (key, single["iteration"])
+        assert group.artifacts(i) == sorted(reporter.artifacts)
+    caches = sorted(p.name for p in (tmp_path / "fused" / "fesgan").glob("stage1-*.pt"))
+    assert caches == sorted(p.name for p in (tmp_path / "alone" / "fesgan").glob("stage1-*.pt")) and len(caches) == 2

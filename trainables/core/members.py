@@ -1,8 +1,9 @@
 """How K fused trials (trainables.fused) report: each member through a Reporter of its own,
 as if it ran alone, and the group as one report per round with one checkpoint.
 
-A member's `report` only stages its metrics; the group's `end_round(checkpoint_dir)` sends
-every member's staged metrics and the failures of the round at once (`emit`). A member that
+A member's `report` stages its metrics and its checkpoint (under `members/<index>/` of the
+round's checkpoint); the group's `end_round()` sends every member's staged metrics, the
+failures of the round and the round's checkpoint at once (`emit`). A member that
 fails (`fail`: its training diverged, its own evaluation raised) stops reporting and the
 others go on; its failure rides in every later checkpoint (`MEMBERS_FILE`), so a resumed
 group does not run it again."""
@@ -24,10 +25,14 @@ class MemberReporter:
 
     def report(self, metrics, checkpoint_dir=None):
         self.group.before_report(self.index)
+        if checkpoint_dir is not None:
+            shutil.copytree(checkpoint_dir, self.group.round_dir() / "members" / str(self.index), dirs_exist_ok=True)
         self.group.staged[self.index] = dict(metrics)
 
     def restore(self):
-        return self.group.restore()
+        restored = self.group.restore()
+        mine = Path(restored) / "members" / str(self.index) if restored else None
+        return str(mine) if mine is not None and mine.is_dir() else None
 
     def log_artifact(self, path):
         self.group.keep_artifact(self.index, path)
@@ -43,6 +48,7 @@ class MemberGroup:
         self.staged: dict[int, dict] = {}
         self.failed: dict[int, str] = {}  # member → its error, restored from the checkpoint
         self.new_failures: dict[int, str] = {}
+        self._round: Path | None = None
         self.kept = kept if kept is not None else Path(tempfile.mkdtemp(prefix="ferlab-members-"))
 
     def alive(self) -> list[int]:
@@ -60,11 +66,21 @@ class MemberGroup:
         folder.mkdir(exist_ok=True)
         shutil.copy(path, folder / Path(path).name)
 
-    def end_round(self, checkpoint_dir: str) -> None:
-        (Path(checkpoint_dir) / MEMBERS_FILE).write_text(json.dumps({"failed": self.failed}))
+    def round_dir(self) -> Path:
+        """The checkpoint this round's reports gather into."""
+        if self._round is None:
+            self._round = Path(tempfile.mkdtemp(prefix="ferlab-round-"))
+        return self._round
+
+    def end_round(self) -> None:
+        checkpoint = self.round_dir()
+        (checkpoint / MEMBERS_FILE).write_text(json.dumps({"failed": self.failed}))
         staged, failures = self.staged, self.new_failures
-        self.staged, self.new_failures = {}, {}
-        self.emit(staged, failures, checkpoint_dir)
+        self.staged, self.new_failures, self._round = {}, {}, None
+        try:
+            self.emit(staged, failures, str(checkpoint))
+        finally:
+            shutil.rmtree(checkpoint, ignore_errors=True)
 
     def restored_failures(self, restored: str | None) -> None:
         path = Path(restored) / MEMBERS_FILE if restored else None

@@ -61,27 +61,26 @@ def train_classifiers(configs: list[dict], group: MemberGroup) -> None:
     opts = [fit_options(cfg) for cfg in cfgs]
     fused = FusedClassifier(nets, opts, device)
     start = 0
-    restored = group.restore()
-    if restored:
-        for i in group.alive():
-            state = torch.load(Path(restored) / "members" / str(i) / "state.pt", map_location=device,
-                               weights_only=False)
+    for i in group.alive():
+        restored = group.members[i].restore()
+        if restored:
+            state = torch.load(Path(restored) / "state.pt", map_location=device, weights_only=False)
             fused.load_member_state(i, state)
             start, members[i].selection = state["epoch"] + 1, Selection.of(state)
     for epoch in range(start, cfgs[0].epochs):
+        if not group.alive():
+            return
         rounds = fused.train_round([m.train for m in members], epoch)
-        with tempfile.TemporaryDirectory(prefix="ferlab-fused-") as tmp:
-            for i in group.alive():
-                try:
-                    metrics = member_round(members[i], fused.member_net(i), opts[i], epoch, device, *rounds[i])
-                    folder = Path(tmp) / "members" / str(i)
-                    folder.mkdir(parents=True)
+        for i in group.alive():
+            try:
+                metrics = member_round(members[i], fused.member_net(i), opts[i], epoch, device, *rounds[i])
+                with tempfile.TemporaryDirectory(prefix="ferlab-fused-") as tmp:
                     torch.save({**fused.member_state(i), "epoch": epoch, **members[i].selection.state()},
-                               folder / "state.pt")
-                    group.members[i].report(metrics, checkpoint_dir=str(folder))
-                except Exception as err:  # noqa: BLE001 — the member's own failure: it fails alone
-                    group.fail(i, err)
-            group.end_round(tmp)
+                               Path(tmp) / "state.pt")
+                    group.members[i].report(metrics, checkpoint_dir=tmp)
+            except Exception as err:  # noqa: BLE001 — the member's own failure: it fails alone
+                group.fail(i, err)
+        group.end_round()
 
 
 def member_round(member: Member, net, opts, epoch: int, device, train_loss: float, train_acc: float) -> dict:

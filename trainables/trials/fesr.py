@@ -158,58 +158,87 @@ def build_trainer(cfg: FESRConfig, device: torch.device) -> TrialSetup:
 def train_fesr(config: dict, reporter: Reporter) -> dict:
     """Run one trial; returns the last report (with the final test metrics)."""
     cfg = parse_config(config)
-    variant = get_variant(cfg.variant)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     device = device_for(cfg.device)
     setup = build_trainer(cfg, device)
-    trainer, real, images, labels, identity, fixed = (setup.trainer, setup.real, setup.images, setup.labels,
-                                                      setup.identity, setup.identity_metrics)
-    splits = real.splits
-    val_x, val_y = images[splits.val], labels[splits.val].numpy()
-
-    t, best, history = 0, {"acc": -1.0, "t": -1, "state": None}, []
+    run = TrialRun(cfg, setup, reporter, device)
     restored = reporter.restore()
-    identity_key = cfg.identity if variant.identity else "none"
-    stage1_cache = pretrained_path(cfg, real, identity_key) if trainer.pretrain_iters and variant.recognizer else None
     if restored:
-        state = Checkpoint.load(restored, trainer, device)
-        t, best, history = state["t"], state["best"], state["history"]
-    elif stage1_cache is not None and stage1_cache.exists():
-        trainer.load_state_dict(torch.load(stage1_cache, map_location=device, weights_only=True))
-        t = trainer.pretrain_iters
-        fixed["fesgan/stage1_from_cache"] = 1.0
+        run.restore(restored)
+    elif run.stage1_cache is not None and run.stage1_cache.exists():
+        setup.trainer.load_state_dict(torch.load(run.stage1_cache, map_location=device, weights_only=True))
+        run.stage1_loaded()
     metrics: dict = {}
-    sums: dict[str, float] = {}
-    count = 0
-    while t < trainer.total_iters:
-        for name, value in trainer.step(t).items():
-            sums[name] = sums.get(name, 0.0) + value
-        count += 1
-        t += 1
-        boundary = t == trainer.pretrain_iters and variant.recognizer
-        if t % cfg.fesr.report_every and t != trainer.total_iters and not boundary:
-            continue
-        metrics = {**fixed, "iteration": t, "stage": 2.0 if trainer.in_stage2(t - 1) else 1.0,
-                   "budget/steps": float(trainer.recognizer_steps),
-                   **{f"loss/{k}": v / count for k, v in sums.items()}}
-        sums, count = {}, 0
-        if trainer.in_stage2(t - 1):
-            preds = trainer.predict(val_x).argmax(1)
-            acc = float((preds == val_y).mean())
-            if acc > best["acc"]:
-                best = {"acc": acc, "t": t, "state": trainer.recognizer_copy()}
-            metrics.update({"val/acc": acc, "val/acc_best": best["acc"], "best_iteration": best["t"],
-                            "selection/at_fraction": selection_fraction(best["t"], trainer)})
-        if boundary and stage1_cache is not None and not stage1_cache.exists():
-            torch_save_atomic(trainer.gan_state(), stage1_cache)
-        if t == trainer.total_iters:
-            metrics.update(finish(cfg, trainer, real, images, labels, best, reporter, device, identity))
-        history.append({k: v for k, v in metrics.items() if k.startswith(("loss/", "val/"))})
-        with tempfile.TemporaryDirectory(prefix="ferlab-fesr-") as tmp:
-            Checkpoint.save(Path(tmp), trainer, t, best, history)
-            reporter.report(metrics, checkpoint_dir=tmp)
+    while run.t < setup.trainer.total_iters:
+        if run.add(setup.trainer.step(run.t)):
+            metrics = run.report()
     return metrics
+
+
+class TrialRun:
+    """One trial's progress between reports: the iteration `t`, the loss sums since the
+    last report, the R chosen on validation, the history; and its report (validation,
+    stage 1's cache, the final test metrics, the checkpoint). A fused member
+    (trainables.trials.fesr_fused) is a TrialRun whose trainer holds the member's state."""
+
+    def __init__(self, cfg: FESRConfig, setup: TrialSetup, reporter: Reporter, device):
+        self.cfg, self.setup, self.reporter, self.device = cfg, setup, reporter, device
+        self.variant = get_variant(cfg.variant)
+        self.fixed = dict(setup.identity_metrics)
+        self.t, self.best, self.history = 0, {"acc": -1.0, "t": -1, "state": None}, []
+        self.sums: dict[str, float] = {}
+        self.count = 0
+        identity_key = cfg.identity if self.variant.identity else "none"
+        trainer = setup.trainer
+        self.stage1_cache = pretrained_path(cfg, setup.real, identity_key) \
+            if trainer.pretrain_iters and self.variant.recognizer else None
+
+    def restore(self, restored: str) -> None:
+        state = Checkpoint.load(restored, self.setup.trainer, self.device)
+        self.t, self.best, self.history = state["t"], state["best"], state["history"]
+
+    def stage1_loaded(self) -> None:
+        self.t = self.setup.trainer.pretrain_iters
+        self.fixed["fesgan/stage1_from_cache"] = 1.0
+
+    def add(self, logs: dict[str, float]) -> bool:
+        """Count iteration t's losses; whether a report is due after it."""
+        for name, value in logs.items():
+            self.sums[name] = self.sums.get(name, 0.0) + value
+        self.count += 1
+        self.t += 1
+        trainer = self.setup.trainer
+        return not (self.t % self.cfg.fesr.report_every) or self.t == trainer.total_iters or self.boundary
+
+    @property
+    def boundary(self) -> bool:
+        return self.t == self.setup.trainer.pretrain_iters and self.variant.recognizer
+
+    def report(self) -> dict:
+        """The report after iteration t, from the trainer's current state; checkpointed."""
+        t, trainer, setup = self.t, self.setup.trainer, self.setup
+        metrics = {**self.fixed, "iteration": t, "stage": 2.0 if trainer.in_stage2(t - 1) else 1.0,
+                   "budget/steps": float(trainer.recognizer_steps),
+                   **{f"loss/{k}": v / self.count for k, v in self.sums.items()}}
+        self.sums, self.count = {}, 0
+        if trainer.in_stage2(t - 1):
+            val_x, val_y = setup.images[setup.real.splits.val], setup.labels[setup.real.splits.val].numpy()
+            acc = float((trainer.predict(val_x).argmax(1) == val_y).mean())
+            if acc > self.best["acc"]:
+                self.best = {"acc": acc, "t": t, "state": trainer.recognizer_copy()}
+            metrics.update({"val/acc": acc, "val/acc_best": self.best["acc"], "best_iteration": self.best["t"],
+                            "selection/at_fraction": selection_fraction(self.best["t"], trainer)})
+        if self.boundary and self.stage1_cache is not None and not self.stage1_cache.exists():
+            torch_save_atomic(trainer.gan_state(), self.stage1_cache)
+        if t == trainer.total_iters:
+            metrics.update(finish(self.cfg, trainer, setup.real, setup.images, setup.labels, self.best, self.reporter,
+                                  self.device, setup.identity))
+        self.history.append({k: v for k, v in metrics.items() if k.startswith(("loss/", "val/"))})
+        with tempfile.TemporaryDirectory(prefix="ferlab-fesr-") as tmp:
+            Checkpoint.save(Path(tmp), trainer, t, self.best, self.history)
+            self.reporter.report(metrics, checkpoint_dir=tmp)
+        return metrics
 
 
 def selection_fraction(chosen_t: int, trainer: FESRTrainer) -> float:

@@ -6,7 +6,8 @@ so a bad config fails there, not in a worker; the training function runs in the 
 from typing import Callable
 
 from trainables.core.reporting import Reporter
-from trainables.trials import classifier, classifier_fused, cyclegan, dcgan_svm, fesr, synthetic_ratio, toy
+from trainables.trials import (classifier, classifier_fused, cyclegan, dcgan_svm, fesr, fesr_fused, synthetic_ratio,
+                               toy)
 
 TrainFn = Callable[[dict, Reporter], dict]
 ParseFn = Callable[[dict], object]
@@ -25,6 +26,7 @@ TRAINABLES: dict[str, tuple[TrainFn, ParseFn]] = {
 FusedFn = Callable[[list[dict], object], None]
 FUSED: dict[str, tuple[FusedFn, Callable[[list[dict]], object]]] = {
     "classifier": (classifier_fused.train_classifiers, classifier_fused.parse_members),
+    "fesr": (fesr_fused.train_fesr_members, fesr_fused.parse_members),
 }
 
 
