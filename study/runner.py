@@ -2,6 +2,7 @@
 
 import itertools
 import json
+import logging
 import os
 import time
 from dataclasses import dataclass, field, replace
@@ -249,6 +250,8 @@ def _fill_space(space: dict, cells: list[dict], max_concurrent: int | None = Non
     (a fused cell's member axes are in its `_members`, not in the space)."""
     axes = [k for k, v in space.items() if isinstance(v, dict) and "grid_search" in v]
     fixed = {**{k: v for k, v in space.items() if k not in axes or k in cells[0]}, **cells[0]}
+    # Each point overrides the fixed values, as meant; Tune warns of every one that differs.
+    logging.getLogger("ray.tune.search.variant_generator").setLevel(logging.ERROR)
     # the generator keeps the concurrency limit: Tune's max_concurrent_trials skips a generator
     return fixed, BasicVariantGenerator(points_to_evaluate=[dict(c) for c in cells], max_concurrent=max_concurrent or 0)
 
@@ -327,6 +330,8 @@ def launch(study: StudySpec, opts: LaunchOptions, resume_path: str | None = None
         tags = {"ferlab.study": study.name, "ferlab.dataset": opts.dataset, "ferlab.scale": opts.scale,
                 "ferlab.deviations": json.dumps(launch_deviations(study, opts), sort_keys=True),
                 "ferlab.procedural": str(data.procedural).lower(), "ferlab.dataset_hash": data.content_hash, **repro,
+                # fused members agree with unfused trials to float rounding, not bit for bit (study.fusing)
+                "ferlab.fuse": str(fuse_of(study, opts)),
                 fills.OPTIONS_TAG: fills.options_tag(opts.scale, opts.dataset, opts.data_root, opts.overrides,
                                                      opts.cache_dir, opts.num_samples)}
         if fill is not None:

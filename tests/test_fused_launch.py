@@ -71,7 +71,7 @@ def test_fused_members_are_trials_that_fail_alone_resume_and_fill(tmp_path):
         # the tags and params an unfused trial's run has, its own seed among them
         assert run.data.tags["ferlab.seed"] == str(seed) and run.data.tags["ferlab.variant"] == "simple"
         assert run.data.tags["ferlab.dataset_hash"] and run.data.params["net"] == "simple"
-        assert "_members" not in run.data.params
+        assert "_members" not in run.data.params and run.data.tags["ferlab.fuse"] == "3"
         steps = sorted(m.step for m in client.get_metric_history(run.info.run_id, "val/acc"))
         assert steps == (list(range(5)) if seed != 1 else [0, 1])  # each report once, across the resume
     for seed in (0, 2):
