@@ -86,3 +86,32 @@ def test_fused_members_are_trials_that_fail_alone_resume_and_fill(tmp_path):
     fill = client.search_runs([record["experiment_id"]], f"tags.`ferlab.fills` = '{record['parent_run_id']}' and tags.`ferlab.role` = 'parent'")[0]
     filled = children(client, record, fill.info.run_id)
     assert list(filled) == [1] and filled[1].info.status == "FINISHED"
+
+
+def test_a_resumed_driver_stops_a_fused_trial_whose_members_all_ended(tmp_path):
+    """FinishedTrialStopper after a driver crash: a fused trial is done once every member's
+    run has ended, FINISHED or failed alone; one member still running keeps it going."""
+    import shutil
+
+    from study.tracking import MEMBER_FAILED_TAG, FinishedTrialStopper
+
+    shutil.copy(_empty_store(), tmp_path / "mlflow.db")
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = MlflowClient(uri)
+    experiment = client.create_experiment("e")
+    parent = client.create_run(experiment).info.run_id
+
+    def run(tags: dict, status: str):
+        made = client.create_run(experiment, tags={"mlflow.parentRunId": parent, **tags}).info.run_id
+        if status != "RUNNING":
+            client.set_terminated(made, status)
+
+    run({"ferlab.trial_id": "a/0", "ferlab.fused_trial_id": "a"}, "FINISHED")
+    run({"ferlab.trial_id": "a/1", "ferlab.fused_trial_id": "a", MEMBER_FAILED_TAG: "true"}, "FAILED")
+    run({"ferlab.trial_id": "b/0", "ferlab.fused_trial_id": "b"}, "FINISHED")
+    run({"ferlab.trial_id": "b/1", "ferlab.fused_trial_id": "b"}, "RUNNING")
+    run({"ferlab.trial_id": "c/0", "ferlab.fused_trial_id": "c"}, "FINISHED")
+    run({"ferlab.trial_id": "c/1", "ferlab.fused_trial_id": "c"}, "FAILED")  # the group's failure: it retries
+    run({"ferlab.trial_id": "d"}, "FINISHED")
+    stopper = FinishedTrialStopper(uri, experiment, parent)
+    assert {t: stopper(t, {}) for t in "abcde"} == {"a": True, "b": False, "c": False, "d": True, "e": False}

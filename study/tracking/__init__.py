@@ -295,11 +295,21 @@ class FinishedTrialStopper(Stopper):
 
     def __call__(self, trial_id: str, result: dict) -> bool:
         if trial_id not in self.status:
-            runs = MlflowClient(self.tracking_uri).search_runs(
-                [self.experiment_id],
-                filter_string=f"tags.`ferlab.trial_id` = '{trial_id}' and tags.`mlflow.parentRunId` = '{self.parent_run_id}'")
-            self.status[trial_id] = runs[0].info.status if runs else None
+            self.status[trial_id] = self.status_of(trial_id)
         return self.status[trial_id] == "FINISHED"
+
+    def status_of(self, trial_id: str) -> str | None:
+        """The trial's run status; a fused trial's (study.fusing) is FINISHED once each of its
+        members' runs has ended, FINISHED or failed alone."""
+        client = MlflowClient(self.tracking_uri)
+        parent = f"tags.`mlflow.parentRunId` = '{self.parent_run_id}'"
+        runs = client.search_runs([self.experiment_id], f"tags.`ferlab.trial_id` = '{trial_id}' and {parent}")
+        if runs:
+            return runs[0].info.status
+        members = client.search_runs([self.experiment_id], f"tags.`ferlab.fused_trial_id` = '{trial_id}' and {parent}")
+        if members and all(r.info.status == "FINISHED" or MEMBER_FAILED_TAG in r.data.tags for r in members):
+            return "FINISHED"
+        return "RUNNING" if members else None
 
     def stop_all(self) -> bool:
         return False
