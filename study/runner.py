@@ -248,12 +248,17 @@ def plan_fill(study: StudySpec, cli: LaunchOptions,
 def _fill_space(space: dict, cells: list[dict], max_concurrent: int | None = None) -> tuple[dict, BasicVariantGenerator]:
     """The param space with its grid axes fixed, and a generator that runs exactly `cells`
     (a fused cell's member axes are in its `_members`, not in the space)."""
-    axes = [k for k, v in space.items() if isinstance(v, dict) and "grid_search" in v]
-    fixed = {**{k: v for k, v in space.items() if k not in axes or k in cells[0]}, **cells[0]}
+    fixed = cell_space(space, cells[0])
     # Each point overrides the fixed values, as meant; Tune warns of every one that differs.
     logging.getLogger("ray.tune.search.variant_generator").setLevel(logging.ERROR)
     # the generator keeps the concurrency limit: Tune's max_concurrent_trials skips a generator
     return fixed, BasicVariantGenerator(points_to_evaluate=[dict(c) for c in cells], max_concurrent=max_concurrent or 0)
+
+
+def cell_space(space: dict, cell: dict) -> dict:
+    """The param space with its grid axes set to `cell`'s values (axes it lacks dropped)."""
+    axes = [k for k, v in space.items() if isinstance(v, dict) and "grid_search" in v]
+    return {**{k: v for k, v in space.items() if k not in axes or k in cell}, **cell}
 
 
 def fuse_of(study: StudySpec, opts: LaunchOptions) -> int:
@@ -279,8 +284,7 @@ def check_groups(study: StudySpec, space: dict, cells: list[dict]) -> None:
     except UnknownTrainable as err:
         raise StudyError(f"study {study.name!r}: {err}; launch it with --fuse 1") from None
     for cell in cells:
-        fixed, _ = _fill_space(space, [cell])
-        parse([platform_keys(member)[0] for member in fusing.member_configs(fixed)])
+        parse([platform_keys(member)[0] for member in fusing.member_configs(cell_space(space, cell))])
 
 
 def launch_deviations(study: StudySpec, opts: LaunchOptions) -> dict[str, str]:

@@ -124,10 +124,10 @@ class TrialRunLogger(Callback):
         members = trial.config.get(MEMBERS_KEY)
         if members is None:
             return [(trial.trial_id, None)]
-        return [(f"{trial.trial_id}/{i}", i) for i in range(len(members))]
+        return [(run_key(trial, i), i) for i in range(len(members))]
 
     def run_for(self, trial, member: int | None = None) -> str:
-        key = trial.trial_id if member is None else f"{trial.trial_id}/{member}"
+        key = run_key(trial, member)
         if key in self.runs:
             return self.runs[key]
         existing = self.client.search_runs(
@@ -193,7 +193,7 @@ class TrialRunLogger(Callback):
         logged += [Metric(k, float(metrics[k]), now, step) for k in ("best_epoch",) if k in metrics]
         logged += [Metric(name, float(metrics[k]), now, step) for k, name in headline_names(metrics).items()]
         run_id = self.run_for(trial, member)
-        if (trial.trial_id if member is None else f"{trial.trial_id}/{member}") in self.done:
+        if run_key(trial, member) in self.done:
             return
         where = self.node_tags(run_id, result)
         if step <= self.logged.get(run_id, -1):
@@ -208,7 +208,7 @@ class TrialRunLogger(Callback):
 
     def member_failed(self, trial, member: int, error: str) -> None:
         """A fused member's own failure: its run ends FAILED, its group goes on."""
-        run_id, key = self.run_for(trial, member), f"{trial.trial_id}/{member}"
+        run_id, key = self.run_for(trial, member), run_key(trial, member)
         if key in self.done:
             return
         self.client.log_batch(run_id, tags=[RunTag("ferlab.error", error[:500]), RunTag(MEMBER_FAILED_TAG, "true"),
@@ -249,22 +249,28 @@ class TrialRunLogger(Callback):
 
     def on_trial_recover(self, iteration, trials, trial, **info):
         """A failed attempt that Tune will retry from the trial's last checkpoint."""
+        summary = error_summary(trial)
         for run_id, _ in self.live(trial):
             self.client.set_tag(run_id, "ferlab.retries", str(trial.num_failures))
-            self.client.set_tag(run_id, "ferlab.last_error", error_summary(trial))
+            self.client.set_tag(run_id, "ferlab.last_error", summary)
 
     def on_trial_error(self, iteration, trials, trial, **info):
         """Retries spent: the run ends FAILED with the error's last line as a tag and its
         full text as `error.txt` (each open member's run, for a fused trial)."""
+        summary, text = error_summary(trial), error_text(trial)
         for run_id, _ in self.live(trial):
             self.client.set_tag(run_id, "ferlab.retries", str(trial.num_failures))
-            self.client.set_tag(run_id, "ferlab.error", error_summary(trial))
-            text = error_text(trial)
+            self.client.set_tag(run_id, "ferlab.error", summary)
             if text:
                 with tempfile.TemporaryDirectory() as tmp:
                     (Path(tmp) / "error.txt").write_text(str(text))
                     self.client.log_artifact(run_id, str(Path(tmp) / "error.txt"))
             self.client.set_terminated(run_id, "FAILED")
+
+
+def run_key(trial, member: int | None) -> str:
+    """The `ferlab.trial_id` of a trial's run, or of member `member`'s of a fused trial."""
+    return trial.trial_id if member is None else f"{trial.trial_id}/{member}"
 
 
 def headline_names(result: dict) -> dict[str, str]:

@@ -17,8 +17,8 @@ MEMBERS_FILE = "ferlab_members.json"
 
 
 class MemberReporter:
-    """Member i's Reporter: `restore()` is the group's checkpoint (which holds every
-    member's state), artifacts are kept apart per member."""
+    """Member i's Reporter: its checkpoint is `members/<i>/` of the group's, its artifacts
+    are kept apart from the other members'."""
 
     def __init__(self, group: "MemberGroup", index: int):
         self.group, self.index = group, index
@@ -42,14 +42,14 @@ class MemberGroup:
     """The reports of K members. Subclasses say where a round goes (`emit`) and where the
     group's last checkpoint is (`restore`)."""
 
-    def __init__(self, size: int, kept: Path | None = None):
-        """`kept`: where members' artifacts are kept, `<index>/<name>` (default: a new temporary folder)."""
+    def __init__(self, size: int, kept: Path):
+        """`kept`: where members' artifacts are kept, as `<index>/<name>`."""
         self.members = [MemberReporter(self, i) for i in range(size)]
         self.staged: dict[int, dict] = {}
         self.failed: dict[int, str] = {}  # member → its error, restored from the checkpoint
         self.new_failures: dict[int, str] = {}
         self._round: Path | None = None
-        self.kept = kept if kept is not None else Path(tempfile.mkdtemp(prefix="ferlab-members-"))
+        self.kept = kept
 
     def alive(self) -> list[int]:
         return [i for i in range(len(self.members)) if i not in self.failed]
@@ -92,6 +92,7 @@ class MemberGroup:
 
     def restore(self) -> str | None:
         raise NotImplementedError
+
 
 class InProcessGroup(MemberGroup):
     """Each member's history in memory and the latest checkpoint in `workdir` (tests,
