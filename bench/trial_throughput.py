@@ -6,11 +6,12 @@ against the new ones, measured side by side in one run (ferlab-12):
 - the `simple` classifier (`baseline --scale cpu`: 3/8 width, batch 64, Adam, augmentation):
   a trial is 8,000 optimizer steps.
 
-Paths: `plain` (today's: NCHW, fp32), `channels_last` (the nets' memory format), and
-`fused×2` (two trials of one recipe as one stacked model on the thread, per trial). The
-rows compare the fastest new path with `plain`; the FESR efficiency row divides a stage-2
-iteration's counted FLOPs (torch's FLOP counter) by its seconds on the fastest path, as a
-share of the same thread's large-matrix-product rate measured in the same run."""
+Paths: `plain` (the kernel switch off: NCHW, as before ferlab-12), `fast` (the switch on,
+trainables.nets.kernels: today's default), and `fused×2` (two trials of one recipe as one
+stacked model on the thread, with the switch on; per trial). The rows compare the fastest
+of the others with `plain`; the FESR efficiency row divides a stage-2 iteration's counted
+FLOPs (torch's FLOP counter) by its seconds on the fastest path, as a share of the same
+thread's large-matrix-product rate measured in the same run."""
 
 import copy
 import dataclasses
@@ -69,17 +70,16 @@ def fesr_paths(steps: int, config: dict | None = None) -> dict:
     from trainables.fused.fesr import FusedFESRTrainer
     from trainables.trials.fesr import build_trainer, parse_config
 
-    with tempfile.TemporaryDirectory() as cache:
-        setup = build_trainer(parse_config({**(config or FESR_CPU), "cache_dir": cache}), torch.device("cpu"))
-    plain, stage2 = setup.trainer, setup.trainer.pretrain_iters
-    channels_last = copy.deepcopy(plain)
-    for net in channels_last.nets.values():
-        net.to(memory_format=torch.channels_last)
-    fused = FusedFESRTrainer(plain.variant, [dataclasses.replace(plain.opts, seed=s) for s in (0, 1)], plain.k,
-                             [(plain.images, plain.labels)] * 2, plain.device,
-                             [copy.deepcopy(setup.identity.__self__).features for _ in range(2)])
+    with tempfile.TemporaryDirectory() as cache:  # the second build finds the first's identity net
+        setups = {k: build_trainer(parse_config({**(config or FESR_CPU), "cache_dir": cache, "kernels": k}),
+                                   torch.device("cpu")) for k in ("plain", "fast")}
+    plain, fast = setups["plain"].trainer, setups["fast"].trainer
+    stage2 = plain.pretrain_iters
+    fused = FusedFESRTrainer(fast.variant, [dataclasses.replace(fast.opts, seed=s) for s in (0, 1)], fast.k,
+                             [(fast.images, fast.labels)] * 2, fast.device,
+                             [copy.deepcopy(setups["fast"].identity.__self__).features for _ in range(2)])
     found = {}
-    for name, trainer, members in (("plain", plain, 1), ("channels_last", channels_last, 1), ("fused×2", fused, 2)):
+    for name, trainer, members in (("plain", plain, 1), ("fast", fast, 1), ("fused×2", fused, 2)):
         trainer.step(0), trainer.step(stage2)  # warm-up
         found[name] = {"stage1_s": _per_call(lambda i: trainer.step(1 + i), steps) / members,
                        "stage2_s": _per_call(lambda i: trainer.step(stage2 + 1 + i), steps) / members}
@@ -94,29 +94,29 @@ def classifier_paths(steps: int, width: float = 0.375) -> dict:
     from trainables.core.fit import FitOptions, TensorSplit, _train_epoch, make_optimizer
     from trainables.fused.classifier import FusedClassifier
     from trainables.nets.classifiers import SimpleClassifier
+    from trainables.nets.kernels import placed
 
     opts = FitOptions(epochs=1, batch_size=64, lr=1e-3, optimizer="adam", weight_decay=0.0, schedule="onecycle",
                       augment=True, label_smoothing=0.0, seed=0, steps=steps)
     split = TensorSplit(torch.randint(0, 256, (2000, 1, 48, 48), dtype=torch.uint8), torch.arange(2000) % 7)
 
-    def net(seed, memory_format=torch.contiguous_format):
+    def net(seed, kernels):
         torch.manual_seed(seed)
-        return SimpleClassifier(7, width=width).to(memory_format=memory_format)
+        return placed(SimpleClassifier(7, width=width), torch.device("cpu"), kernels)
 
-    def plain_round(memory_format):
-        model = net(0, memory_format)
+    def plain_round(kernels):
+        model = net(0, kernels)
         optimizer = make_optimizer(model, opts)
         _train_epoch(model, optimizer, split, dataclasses.replace(opts, steps=2), 0, torch.device("cpu"))  # warm-up
         start = time.perf_counter()
         _train_epoch(model, optimizer, split, opts, 0, torch.device("cpu"))
         return (time.perf_counter() - start) / steps
 
-    fused = FusedClassifier([net(0), net(1)], [opts, dataclasses.replace(opts, seed=1)], torch.device("cpu"))
+    fused = FusedClassifier([net(0, "fast"), net(1, "fast")], [opts, dataclasses.replace(opts, seed=1)], torch.device("cpu"))
     fused.train_round([split, split], 0)  # warm-up, a whole round: the fused step has its own first-call costs
     start = time.perf_counter()
     fused.train_round([split, split], 1)
-    return {"plain": {"step_s": plain_round(torch.contiguous_format)},
-            "channels_last": {"step_s": plain_round(torch.channels_last)},
+    return {"plain": {"step_s": plain_round("plain")}, "fast": {"step_s": plain_round("fast")},
             "fused×2": {"step_s": (time.perf_counter() - start) / steps / 2}}
 
 

@@ -33,6 +33,7 @@ from trainables.gans import fesgan
 from trainables.gans.checkpoint import bundle_state, load_bundle_state
 from trainables.gans.contract import floats, update
 from trainables.gans.fesgan import build_fesgan, expression_code, intra_class_loss
+from trainables.nets.kernels import placed
 from trainables.nets.fesgan import CODE_DIM
 
 __all__ = ["PAPER_LAMBDAS", "FESROptions", "FESRTrainer", "draw_batch", "dropout_seed", "synthesize", "expression_code", "intra_class_loss"]
@@ -53,6 +54,7 @@ class FESROptions:
     joint_iters: int = 1000  # P_max − P_pre: R's iterations, the same for every variant
     report_every: int = 100
     seed: int = 0
+    kernels: str = "fast"  # the CPU kernel switch (trainables.nets.kernels): the nets' layout, not the recipe
 
 
 def dropout_seed(seed: int, t: int) -> int:
@@ -106,6 +108,8 @@ class FESRTrainer:
         torch.manual_seed(opts.seed)
         self.bundle = build_fesgan(variant, opts.size, opts.gan_width, opts.r_width, opts.lr, n_classes, device, trunk)
         self.nets, self.optims = self.bundle.nets, self.bundle.optims
+        for net in self.nets.values():
+            placed(net, device, opts.kernels)
 
     # --- schedule ---------------------------------------------------------------------
     @property

@@ -28,6 +28,7 @@ from trainables.core.real_data import (PROTOCOLS, DataConfig, RealData, concat_s
                                        load_real_data, tensor_split)
 from trainables.core.reporting import Reporter, StageReporter, restored_carried, write_test_artifacts
 from trainables.nets import create_net, list_nets, net_spec
+from trainables.nets.kernels import KERNELS, placed
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class ClassifierConfig:
     label_smoothing: float = 0.0
     hflip_tta: bool = False
     device: str = "auto"
+    kernels: str = "fast"  # the CPU kernel switch (trainables.nets.kernels)
     threads: int | None = None
 
     def __post_init__(self):
@@ -68,6 +70,7 @@ CHOICES = {
     "schedule": ("onecycle", "cosine", "constant"),
     "augment": ("none", "classical"),
     "device": ("auto", "cpu", "cuda"),
+    "kernels": KERNELS,
 }
 
 
@@ -83,10 +86,7 @@ def parse_config(config: dict) -> ClassifierConfig:
 def build_net(cfg: ClassifierConfig, n_classes: int, device: torch.device) -> torch.nn.Module:
     torch.manual_seed(cfg.seed)
     options = {"width": cfg.width} | ({} if cfg.dropout is None else {"dropout": cfg.dropout})
-    net = create_net(cfg.net, n_classes=n_classes, **options)
-    if device.type == "cpu":
-        net = net.to(memory_format=torch.channels_last)
-    return net
+    return placed(create_net(cfg.net, n_classes=n_classes, **options), device, cfg.kernels)
 
 
 def replace_head(net: torch.nn.Module, n_classes: int, seed: int) -> torch.nn.Module:

@@ -36,6 +36,7 @@ from trainables.data.cache import cache_root, sha256_json
 from trainables.gans.fesr_fit import FESROptions, FESRTrainer
 from trainables.gans.fesr_variants import VARIANTS, get_variant, pretrained_gan_key
 from trainables.gans.checkpoint import load_checkpoint, save_checkpoint
+from trainables.nets.kernels import KERNELS, placed
 from trainables.synthetic.identity import IdentityOptions, identity_extractor, load_module
 
 
@@ -80,7 +81,7 @@ class FESRConfig:
         return self.fesr.seed
 
 
-CHOICES = {"variant": tuple(VARIANTS), "protocol": PROTOCOLS, "device": ("auto", "cpu", "cuda")}
+CHOICES = {"variant": tuple(VARIANTS), "protocol": PROTOCOLS, "device": ("auto", "cpu", "cuda"), "kernels": KERNELS}
 
 
 def parse_config(config: dict) -> FESRConfig:
@@ -105,7 +106,7 @@ def pretrained_path(cfg: FESRConfig, real: RealData, identity_key: str) -> Path:
     opts["lambdas"] = opts["lambdas"][:5]  # λ6 weighs R's intra-class loss: stage 2 only
     key = sha256_json({"version": STAGE1_VERSION, "content": real.data.content_hash, "split": _split_hash(real),
                        "switches": pretrained_gan_key(get_variant(cfg.variant)), "identity": identity_key,
-                       "options": {k: v for k, v in opts.items() if k not in ("joint_iters", "report_every", "r_width")}})
+                       "options": {k: v for k, v in opts.items() if k not in ("joint_iters", "report_every", "r_width", "kernels")}})
     return cache_root(cfg.data.cache_dir) / "fesgan" / f"stage1-{key[:32]}.pt"
 
 
@@ -150,6 +151,8 @@ def build_trainer(cfg: FESRConfig, device: torch.device) -> TrialSetup:
             cfg.identity, train_x, subjects,
             IdentityOptions(size, cfg.identity_width, cfg.identity_epochs, seed=cfg.seed),
             real.data.content_hash, device, cfg.data.cache_dir)
+        if identity is not None:  # a trained net's bound `features`, or a loaded module
+            placed(getattr(identity, "__self__", identity), device, cfg.fesr.kernels)
     trunk = load_module(cfg.trunk_weights, device) if cfg.trunk_weights else None
     trainer = FESRTrainer(variant, cfg.fesr, len(real.class_names), train_x, train_y, device, identity, trunk)
     return TrialSetup(trainer, real, images, labels, identity, fixed)

@@ -1,0 +1,24 @@
+"""The CPU kernel switch (ferlab-12): a trial's `kernels` option.
+
+"fast" (the default) runs a trial's convolutional nets channels-last on the CPU: oneDNN's
+convolution, pooling and their backward passes are faster there than in torch's default
+NCHW layout for the small feature maps of cpu-scale trials (`python -m study.bench --only
+trial_throughput` measures both side by side). "plain" keeps NCHW. The two agree to float
+rounding, not bit for bit. On a GPU the switch changes nothing.
+
+Measured and left out: flushing denormals (no gain), bf16 (this project's CPUs lack native
+bf16), `torch.compile` (no gain after a long compile, as ferlab-12 records)."""
+
+import torch
+from torch import nn
+
+KERNELS = ("fast", "plain")
+
+
+def placed(net: nn.Module, device: torch.device, kernels: str) -> nn.Module:
+    """`net` (in place) in the memory layout that `kernels` chooses on `device`."""
+    if kernels not in KERNELS:
+        raise ValueError(f"kernels must be one of {', '.join(KERNELS)}, got {kernels!r}")
+    if device.type == "cpu" and kernels == "fast":
+        return net.to(memory_format=torch.channels_last)
+    return net
