@@ -27,6 +27,9 @@ AUTH_SETTINGS = {  # what MLflow's basic-auth app will not start without
 }
 
 
+WORKER_HEALTHCHECK_S = 60
+
+
 class ServerError(ValueError):
     """A server setting that cannot work; the message says what to give instead."""
 
@@ -95,7 +98,11 @@ def check(opts: ServerOptions) -> None:
 def command(opts: ServerOptions) -> list[str]:
     cmd = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", opts.backend_store_uri,
            "--artifacts-destination", opts.artifacts_destination, "--serve-artifacts",
-           "--host", opts.host, "--port", str(opts.port), "--workers", str(opts.workers)]
+           "--host", opts.host, "--port", str(opts.port), "--workers", str(opts.workers),
+           # uvicorn kills a worker that does not answer its supervisor's ping within 5 s (its
+           # default); a worker still importing MLflow on a busy machine misses that, and the
+           # replacement is killed the same way, so the server never answers
+           "--uvicorn-opts", f"--timeout-worker-healthcheck {WORKER_HEALTHCHECK_S}"]
     if opts.auth:
         cmd += ["--app-name", "basic-auth"]
     return cmd
