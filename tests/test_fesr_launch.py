@@ -16,6 +16,7 @@ from trainables.gans.fesr_variants import FESGAN_VARIANTS, FESR_VARIANTS
 
 SHRINK = ["--set", "pretrain_iters=4", "--set", "joint_iters=4", "--set", "report_every=2", "--set", "batch_size=8",
           "--set", "identity_epochs=1", "--set", "gan_width=0.0625", "--set", "r_width=0.0625",
+          "--set", "judge_epochs=1", "--set", "judge_width=0.125",
           "--set", 'dataset_options={"n_images": 420, "n_subjects": 24}']
 
 

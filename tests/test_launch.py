@@ -16,7 +16,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 # the smoke studies, shortened: these tests check the wiring, not what the nets learn
-SHORT = ("--set", "epochs=3", "--set", "steps=15", "--set", 'dataset_options={"n_images": 400}')
+SHORT = ("--set", "epochs=3", "--set", "steps=15", "--set", "batch_size=16", "--set", 'dataset_options={"n_images": 400}')
 
 
 @functools.cache
@@ -172,7 +172,7 @@ CKPLUS = Path(os.environ.get("FERLAB_DATASETS", REPO.parent / "shared" / "datase
 @pytest.mark.skipif(not CKPLUS.is_dir(), reason=f"real CK+48 not found at {CKPLUS} (set FERLAB_DATASETS)")
 def test_baseline_on_real_ckplus_uses_subject_folds(tmp_path):
     out = launch("baseline", "--scale", "smoke", "--dataset", "ckplus", "--data-root", str(CKPLUS),
-                 "--set", "epochs=2", "--set", "steps=24", cwd=tmp_path)
+                 "--set", "epochs=2", "--set", "steps=24", "--set", "batch_size=16", cwd=tmp_path)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     assert "dataset ckplus, scale smoke" in out.stdout and "procedural" not in out.stdout.split("###", 1)[1]
     console = out.stdout + out.stderr  # what a person sees
