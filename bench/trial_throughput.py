@@ -15,6 +15,7 @@ thread's large-matrix-product rate measured in the same run."""
 
 import copy
 import dataclasses
+import statistics
 import tempfile
 import time
 
@@ -27,11 +28,22 @@ CLASSIFIER_STEPS = 8000
 GOAL_RATIO, GOAL_SHARE = 1.5, 0.40
 
 
-def _per_call(fn, n: int) -> float:
+def _per_call(fn, n: int, first: int = 0) -> float:
     start = time.perf_counter()
-    for i in range(n):
+    for i in range(first, first + n):
         fn(i)
     return (time.perf_counter() - start) / n
+
+
+def interleaved(paths: dict, rounds: int) -> dict:
+    """Each path's median over `rounds` rounds of `paths[name](round)` (a dict of seconds),
+    the paths taking turns within a round: on a shared machine a burst of load then slows
+    every path alike instead of whichever ran during it."""
+    seen: dict = {name: [] for name in paths}
+    for r in range(rounds):
+        for name, measure in paths.items():
+            seen[name].append(measure(r))
+    return {name: {key: statistics.median(m[key] for m in runs) for key in runs[0]} for name, runs in seen.items()}
 
 
 def matmul_gflops(size: int = 1024, n: int = 5) -> float:
@@ -63,8 +75,9 @@ def step_flops(trainer, t: int) -> float:
     return float(counter.get_total_flops())
 
 
-def fesr_paths(steps: int, config: dict | None = None) -> dict:
-    """Seconds per iteration of each stage on each path, and a stage-2 iteration's FLOPs."""
+def fesr_paths(steps: int, config: dict | None = None, rounds: int = 3) -> dict:
+    """Seconds per iteration of each stage on each path (medians of `rounds` interleaved
+    rounds of `steps` iterations), and a stage-2 iteration's FLOPs."""
     import torch
 
     from trainables.fused.fesr import FusedFESRTrainer
@@ -78,17 +91,19 @@ def fesr_paths(steps: int, config: dict | None = None) -> dict:
     fused = FusedFESRTrainer(fast.variant, [dataclasses.replace(fast.opts, seed=s) for s in (0, 1)], fast.k,
                              [(fast.images, fast.labels)] * 2, fast.device,
                              [copy.deepcopy(setups["fast"].identity.__self__).features for _ in range(2)])
-    found = {}
-    for name, trainer, members in (("plain", plain, 1), ("fast", fast, 1), ("fused×2", fused, 2)):
+    def path(trainer, members):
         trainer.step(0), trainer.step(stage2)  # warm-up
-        found[name] = {"stage1_s": _per_call(lambda i: trainer.step(1 + i), steps) / members,
-                       "stage2_s": _per_call(lambda i: trainer.step(stage2 + 1 + i), steps) / members}
-    found["stage2_flops"] = step_flops(plain, stage2 + steps + 1)
+        return lambda r: {"stage1_s": _per_call(trainer.step, steps, 1 + r * steps) / members,
+                          "stage2_s": _per_call(trainer.step, steps, stage2 + 1 + r * steps) / members}
+
+    found = interleaved({"plain": path(plain, 1), "fast": path(fast, 1), "fused×2": path(fused, 2)}, rounds)
+    found["stage2_flops"] = step_flops(plain, stage2 + rounds * steps + 1)
     return found
 
 
-def classifier_paths(steps: int, width: float = 0.375) -> dict:
-    """Seconds per optimizer step of the cpu-scale `simple` classifier on each path."""
+def classifier_paths(steps: int, width: float = 0.375, rounds: int = 3) -> dict:
+    """Seconds per optimizer step of the cpu-scale `simple` classifier on each path (medians
+    of `rounds` interleaved rounds of `steps` steps)."""
     import torch
 
     from trainables.core.fit import FitOptions, TensorSplit, _train_epoch, make_optimizer
@@ -96,36 +111,43 @@ def classifier_paths(steps: int, width: float = 0.375) -> dict:
     from trainables.nets.classifiers import SimpleClassifier
     from trainables.nets.kernels import placed
 
-    opts = FitOptions(epochs=1, batch_size=64, lr=1e-3, optimizer="adam", weight_decay=0.0, schedule="onecycle",
-                      augment=True, label_smoothing=0.0, seed=0, steps=steps)
+    # round r is report round 1 + r of a budget of `steps` a round (round 0: the warm-up)
+    opts = FitOptions(epochs=rounds + 1, batch_size=64, lr=1e-3, optimizer="adam", weight_decay=0.0,
+                      schedule="onecycle", augment=True, label_smoothing=0.0, seed=0, steps=steps * (rounds + 1))
     split = TensorSplit(torch.randint(0, 256, (2000, 1, 48, 48), dtype=torch.uint8), torch.arange(2000) % 7)
 
     def net(seed, kernels):
         torch.manual_seed(seed)
         return placed(SimpleClassifier(7, width=width), torch.device("cpu"), kernels)
 
-    def plain_round(kernels):
+    def single(kernels):
         model = net(0, kernels)
         optimizer = make_optimizer(model, opts)
-        _train_epoch(model, optimizer, split, dataclasses.replace(opts, steps=2), 0, torch.device("cpu"))  # warm-up
-        start = time.perf_counter()
-        _train_epoch(model, optimizer, split, opts, 0, torch.device("cpu"))
-        return (time.perf_counter() - start) / steps
+        _train_epoch(model, optimizer, split, opts, 0, torch.device("cpu"))  # warm-up
+
+        def measure(r):
+            start = time.perf_counter()
+            _train_epoch(model, optimizer, split, opts, 1 + r, torch.device("cpu"))
+            return {"step_s": (time.perf_counter() - start) / steps}
+        return measure
 
     fused = FusedClassifier([net(0, "fast"), net(1, "fast")], [opts, dataclasses.replace(opts, seed=1)], torch.device("cpu"))
     fused.train_round([split, split], 0)  # warm-up, a whole round: the fused step has its own first-call costs
-    start = time.perf_counter()
-    fused.train_round([split, split], 1)
-    return {"plain": {"step_s": plain_round("plain")}, "fast": {"step_s": plain_round("fast")},
-            "fused×2": {"step_s": (time.perf_counter() - start) / steps / 2}}
+
+    def fused_round(r):
+        start = time.perf_counter()
+        fused.train_round([split, split], 1 + r)
+        return {"step_s": (time.perf_counter() - start) / steps / 2}
+
+    return interleaved({"plain": single("plain"), "fast": single("fast"), "fused×2": fused_round}, rounds)
 
 
 def bench_trial_throughput(quick: bool) -> list[Row]:
     import torch
 
     torch.set_num_threads(1)
-    steps = 4 if quick else 12
-    return rows_of(matmul_gflops(), fesr_paths(steps), classifier_paths(8 if quick else 24))
+    return rows_of(matmul_gflops(), fesr_paths(4 if quick else 12, rounds=5),
+                   classifier_paths(8 if quick else 24, rounds=5))
 
 
 def rows_of(ceiling: float, fesr: dict, classifier: dict) -> list[Row]:

@@ -157,6 +157,19 @@ def test_trial_throughput_rows_compare_the_fastest_new_path_with_todays():
     assert cls.ratio == pytest.approx(0.05 / 0.04) and cls.passed is None
 
 
+def test_paths_take_turns_and_report_their_median_round():
+    from bench.trial_throughput import interleaved
+
+    calls = []
+
+    def path(name, seconds):
+        return lambda r: calls.append((name, r)) or {"s": seconds[r]}
+
+    found = interleaved({"a": path("a", [5.0, 1.0, 2.0]), "b": path("b", [0.5, 9.0, 0.7])}, rounds=3)
+    assert calls == [("a", 0), ("b", 0), ("a", 1), ("b", 1), ("a", 2), ("b", 2)]
+    assert found == {"a": {"s": 2.0}, "b": {"s": 0.7}}
+
+
 def test_trial_throughput_measures_every_path_on_a_tiny_case():
     from bench.trial_throughput import FESR_CPU, classifier_paths, fesr_paths
 
