@@ -91,6 +91,7 @@ def fesr_paths(steps: int, config: dict | None = None, rounds: int = 3) -> dict:
     fused = FusedFESRTrainer(fast.variant, [dataclasses.replace(fast.opts, seed=s) for s in (0, 1)], fast.k,
                              [(fast.images, fast.labels)] * 2, fast.device,
                              [copy.deepcopy(setups["fast"].identity.__self__).features for _ in range(2)])
+
     def path(trainer, members):
         trainer.step(0), trainer.step(stage2)  # warm-up
         return lambda r: {"stage1_s": _per_call(trainer.step, steps, 1 + r * steps) / members,

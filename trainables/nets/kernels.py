@@ -6,7 +6,7 @@ NCHW layout for the small feature maps of cpu-scale trials (`python -m study.ben
 trial_throughput` measures both side by side). "plain" keeps NCHW. The two agree to float
 rounding, not bit for bit. On a GPU the switch changes nothing.
 
-Measured and left out: flushing denormals (no gain), bf16 (this project's CPUs lack native
+Tried and left out: flushing denormals (no visible gain in a hand-run A/B), bf16 (this project's CPUs lack native
 bf16), `torch.compile` (no gain after a long compile, as ferlab-12 records)."""
 
 import torch
