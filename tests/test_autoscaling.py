@@ -89,9 +89,10 @@ def _alive_nodes() -> list[dict]:
             "for n in ray.nodes() if n['Alive']]))")
     for _ in range(3):  # a connect can fail while the autoscaler is removing a node: ask again
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-        lines = out.stdout.strip().splitlines()
-        if out.returncode == 0 and lines:
-            return json.loads(lines[-1])
+        # Ray may print a line of its own after ours while a node goes away: take the list
+        listed = [line for line in out.stdout.splitlines() if line.startswith("[")]
+        if out.returncode == 0 and listed:
+            return json.loads(listed[-1])
         time.sleep(2)
     raise AssertionError(f"could not list the cluster's nodes:\n{out.stdout[-2000:]}\n{out.stderr[-2000:]}")
 
