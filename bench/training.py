@@ -59,14 +59,22 @@ def bench_concurrency(quick: bool, config: dict | None = None) -> Row:
 
 # --- platform overhead --------------------------------------------------------------------
 
+GOAL_OVERHEAD = 1.05  # ferlab-12
+
+
+def overhead_met(ratio: float, mean_trial_s: float) -> bool | None:
+    """The launch-over-loop ratio against its goal, which is stated for trials of ≥ 60 s:
+    shorter trials give no verdict (their fixed cost weighs more)."""
+    return ratio <= GOAL_OVERHEAD if mean_trial_s >= 60 else None
+
 def bench_platform_overhead(quick: bool, n_trials: int = 4, epochs: int | None = None,
                             n_images: int = 1200) -> Row:
     """N identical short classifier trials (zhu_cnn, one seed each) through
     `python -m study.launch`, 2 at a time, vs the very same trainings (the configs the
     launch gave its trials, read back from Tune's params.json) in a plain 2-process pool.
-    Goal ≤ 1.10 (aim 1.05) for trials of ≥ 60 s; the per-trial fixed cost is reported."""
+    Goal ≤ 1.05 for trials of ≥ 60 s; the per-trial fixed cost is reported."""
     figure = f"platform overhead: {n_trials} trials via study.launch vs a plain loop, 2 at a time"
-    goal = "≤ 1.10 (aim 1.05)"
+    goal = f"≤ {GOAL_OVERHEAD}"
     epochs = epochs or 40  # trials of a minute or more, the length the goal is stated for
     with tempfile.TemporaryDirectory() as cwd:
         store = f"sqlite:///{cwd}/mlflow.db"
@@ -95,7 +103,7 @@ def bench_platform_overhead(quick: bool, n_trials: int = 4, epochs: int | None =
     per_trial = (launch_s - loop_s) * 2 / n_trials  # wall a trial adds, 2 running at once
     mean_trial = sum(trial_s) / len(trial_s)
     return Row(figure=figure, ours=f"{launch_s:.1f} s launch", comparison=f"{loop_s:.1f} s loop", ratio=ratio,
-               goal=goal, passed=ratio <= 1.10 if mean_trial >= 60 else None,
+               goal=goal, passed=overhead_met(ratio, mean_trial),
                note=(f"trials of {mean_trial:.0f} s; fixed cost {per_trial:.1f} s a trial (Ray, MLflow, checkpoints, "
                      "the report)" + ("" if mean_trial >= 60 else "; the goal is for trials of ≥ 60 s")),
                measured={"launch_s": launch_s, "loop_s": loop_s, "trial_s": trial_s, "fixed_cost_per_trial_s": per_trial})
