@@ -71,7 +71,9 @@ def test_fused_members_train_as_their_unfused_trials(variant):
         as_single = FESRTrainer(v, _opts(seeds[i]), N_CLASSES, *data[i], CPU)
         as_single.load_state_dict(state)
         for name, (a, b) in _outputs(as_single, single, probe).items():
-            torch.testing.assert_close(a, b, rtol=RTOL, atol=ATOL, msg=name)
+            # against the output's scale: an output near zero (the tanh image's) differs by the
+            # same rounding as one near 1, which the element's own relative tolerance cannot allow
+            torch.testing.assert_close(a, b, rtol=0, atol=RTOL * b.abs().max().item(), msg=name)
 
 
 def _gradient_was_zero(trainer, net: str, key: str) -> bool:
