@@ -10,7 +10,7 @@ files) says "not measured" and why; it never gets a number."""
 import argparse
 import json
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from bench.data import bench_dataset_load, bench_trial_memory
@@ -38,7 +38,7 @@ def run(names: list[str], quick: bool) -> list[Row]:
     rows = []
     for name in names:
         found = BENCHMARKS[name](quick)
-        rows.extend(found if isinstance(found, list) else [found])
+        rows.extend(replace(row, name=name) for row in (found if isinstance(found, list) else [found]))
     return rows
 
 

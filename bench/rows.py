@@ -17,6 +17,7 @@ class Row:
     passed: bool | None = None  # None: not measured
     note: str = ""
     measured: dict = field(default_factory=dict)  # the raw seconds/counts the ratio comes from
+    name: str = ""  # the benchmark that measured it (`--only NAME`); `bench.run` sets it
 
 
 def not_measured(figure: str, goal: str, why: str) -> Row:

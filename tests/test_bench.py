@@ -54,6 +54,7 @@ def test_cli_prints_the_table_and_writes_every_row_to_json(tmp_path, capsys, mon
     assert report["quick"] is True and report["machine"]["cpus"] >= 1
     figures = [row["figure"] for row in report["rows"]]
     assert figures == [bench.bench_gpu_packing(True)[0].figure, bench.bench_dataset_load(True).figure]
+    assert [row["name"] for row in report["rows"]] == ["gpu_packing", "dataset_load"]
     if report["machine"]["gpu"] is None:
         assert report["rows"][0]["ratio"] is None and "not measured: no GPU" in printed
     assert report["rows"][1]["passed"] is None and "not measured: no FER2013 CSV" in printed

@@ -6,8 +6,11 @@ NCHW layout for the small feature maps of cpu-scale trials (`python -m study.ben
 trial_throughput` measures both side by side). "plain" keeps NCHW. The two agree to float
 rounding, not bit for bit. On a GPU the switch changes nothing.
 
-Tried and left out: flushing denormals (no visible gain in a hand-run A/B), bf16 (this project's CPUs lack native
-bf16), `torch.compile` (no gain after a long compile, as ferlab-12 records)."""
+Tried and left out: flushing denormals (no visible gain in a hand-run A/B); bf16 autocast (on a
+CPU with AMX, where a large bf16 matrix product is several times the fp32 one, a FESR trial was
+slower: its stage-1 iterations gained less than its stage-2 ones lost, the small convolutions
+being bound by memory and the casts adding to it); `torch.compile` (no gain after a long
+compile, as ferlab-12 records)."""
 
 import torch
 from torch import nn
