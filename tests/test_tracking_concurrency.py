@@ -56,3 +56,24 @@ def test_two_launches_of_four_trials_into_one_sqlite_store_lose_nothing(tmp_path
             assert logged == expected, trial_id
             total += sum(expected.values())
     assert total >= 8 * 20 * 2  # 20 reports a trial, each with several metrics
+
+
+def test_a_launch_that_loses_the_race_to_create_the_experiment_joins_it(tmp_path):
+    """Two launches that start together both find no experiment; the one whose create comes
+    second must take the experiment the other made, not fail. The other launch's create is
+    made to land between this one's lookup and its create, in a real SQLite store."""
+    from study.tracking import KIND, KIND_TAG, ensure_experiment
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    other = MlflowClient(uri)
+
+    class LosesTheRace(MlflowClient):
+        def get_experiment_by_name(self, name):
+            found = super().get_experiment_by_name(name)
+            if found is None:
+                other.create_experiment(name, tags={KIND_TAG: KIND})
+            return found
+
+    made = ensure_experiment(LosesTheRace(uri), "cyclegan_toy", uri)
+    assert made == other.get_experiment_by_name("cyclegan_toy").experiment_id
+    assert [e.name for e in other.search_experiments()] == ["cyclegan_toy", "Default"]

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, RunTag
+from mlflow.exceptions import MlflowException
 from mlflow.utils.time import get_current_time_millis
 from ray.tune import Callback, Stopper
 
@@ -37,12 +38,20 @@ def artifacts_beside(tracking_uri: str) -> str | None:
 
 
 def ensure_experiment(client: MlflowClient, name: str, tracking_uri: str) -> str:
+    """The experiment `name`, made if missing. Two launches that start together can both
+    find it missing; the one whose create comes second joins the experiment the other made."""
     found = client.get_experiment_by_name(name)
-    if found is not None:
-        if not found.tags.get(KIND_TAG):
-            client.set_experiment_tag(found.experiment_id, KIND_TAG, KIND)
-        return found.experiment_id
-    return client.create_experiment(name, artifact_location=artifacts_beside(tracking_uri), tags={KIND_TAG: KIND})
+    if found is None:
+        try:
+            return client.create_experiment(name, artifact_location=artifacts_beside(tracking_uri),
+                                            tags={KIND_TAG: KIND})
+        except MlflowException as e:
+            if e.error_code != "RESOURCE_ALREADY_EXISTS":
+                raise
+            found = client.get_experiment_by_name(name)
+    if not found.tags.get(KIND_TAG):
+        client.set_experiment_tag(found.experiment_id, KIND_TAG, KIND)
+    return found.experiment_id
 
 
 def reproducibility_info() -> tuple[dict[str, str], str]:
