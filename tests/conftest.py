@@ -1,7 +1,8 @@
-"""Session-wide test settings: parsed-data caches and Ray/MLflow state stay in a
-temporary folder, never in the user's home; and how pytest-xdist shares the tests out."""
+"""Session-wide test settings: parsed-data caches, Ray's auth token and Ray/MLflow state
+stay in a temporary folder, never in the user's home; and how pytest-xdist shares the tests out."""
 
 import os
+import secrets
 
 import pytest
 
@@ -47,4 +48,18 @@ def pytest_collection_modifyitems(items):
 def _isolated_cache(tmp_path_factory):
     if "FERLAB_CACHE_DIR" not in os.environ:
         os.environ["FERLAB_CACHE_DIR"] = str(tmp_path_factory.mktemp("ferlab-cache"))
+    _ray_token_of_our_own(tmp_path_factory)
     yield
+
+
+def _ray_token_of_our_own(tmp_path_factory) -> None:
+    """One Ray auth token file for every Ray this test process starts (and the launches,
+    heads and nodes it starts, which inherit the variable). Without it a local Ray that finds
+    no token writes one to ~/.ray/auth_token: the user's home, and on a fresh machine the test
+    processes' first Rays write theirs over each other's, so a cluster that read one token
+    refuses the calls of nodes started after another was written."""
+    if "RAY_AUTH_TOKEN" in os.environ or "RAY_AUTH_TOKEN_PATH" in os.environ:
+        return
+    path = tmp_path_factory.mktemp("ray-auth") / "auth_token"
+    path.write_text(secrets.token_hex(32))
+    os.environ["RAY_AUTH_TOKEN_PATH"] = str(path)

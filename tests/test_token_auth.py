@@ -8,6 +8,7 @@ import os
 import secrets
 import shutil
 import subprocess
+import sys
 import tempfile
 import uuid
 from pathlib import Path
@@ -86,3 +87,20 @@ def test_a_launch_without_the_token_fails_with_one_line_saying_what_to_set(token
                       "machine"]
     assert "Traceback" not in out.stderr
     assert not (tmp_path / "mlflow.db").exists()  # failed before any run was made
+
+
+def test_the_suites_local_rays_share_its_token_and_write_none_of_their_own(tmp_path):
+    """Ray writes ~/.ray/auth_token at the first local start that finds no token; on a fresh
+    machine the suite's processes start several Rays at once, each writing a token of its own
+    over the others', and a cluster that read an earlier one refuses its later nodes' calls.
+    The suite gives every Ray one token file (conftest), so a local start writes none."""
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {**{k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}, "HOME": str(home)}
+    code = ("import ray; from ray._raylet import get_authentication_mode, AuthenticationMode; "
+            "ray.init(num_cpus=1, include_dashboard=False, logging_level='ERROR'); "
+            "print(get_authentication_mode() == AuthenticationMode.TOKEN); ray.shutdown()")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split()[-1] == "True"  # token mode, with the suite's token
+    assert not (home / ".ray" / "auth_token").exists()
