@@ -325,7 +325,7 @@ def launch(study: StudySpec, opts: LaunchOptions, resume_path: str | None = None
         storage.ensure_writable(opts.storage_path)  # a bad bucket or directory fails before Ray and runs
         start_ray(opts.address)  # before the parent run: a cluster that cannot run the trials leaves no run
         check_feasible(*trial_resources(study, opts))
-        client = MlflowClient(opts.tracking_uri)
+        client = tracking.open_store(opts.tracking_uri)
         experiment_id = tracking.ensure_experiment(client, study.name, opts.tracking_uri)
         name = opts.name or f"{study.name}-{opts.dataset}-{opts.scale}-{time.strftime('%Y%m%d-%H%M%S')}"
         storage.refuse_existing(storage.join(opts.storage_path, name), study.name)

@@ -1,17 +1,19 @@
 """The local default store (SQLite in the working directory) under load: two launches at
-once, 4 trials each, so 8 trials report at the same time through two drivers into one
-file. Nothing may be lost: every trial has one FINISHED run, and every metric point
-Tune recorded for it (its result.json) is in MLflow."""
+once in a folder with no store yet, 4 trials each, so the two make one store together and
+8 trials report at the same time through two drivers into that file. Nothing may be lost:
+every trial has one FINISHED run, and every metric point Tune recorded for it (its
+result.json) is in MLflow."""
 
 import json
 import os
 import subprocess
 import sys
+import time
 from collections import Counter
 
 from mlflow import MlflowClient
 
-from tests.test_launch import REPO, _empty_store
+from tests.test_launch import REPO
 
 TOY = ("cyclegan_toy", "--set", "gan_steps=100", "--set", "report_every=5", "--set", "seed=[0, 1, 2, 3]",
        "--cpus-per-trial", "0.25", "--max-concurrent", "4")
@@ -29,7 +31,6 @@ def tune_points(trial_dir) -> Counter:
 
 
 def test_two_launches_of_four_trials_into_one_sqlite_store_lose_nothing(tmp_path):
-    (tmp_path / "mlflow.db").write_bytes(_empty_store().read_bytes())
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     launches = [subprocess.Popen([sys.executable, "-m", "study.launch", *TOY, "--name", f"load{i}"], cwd=tmp_path,
                                  env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -77,3 +78,23 @@ def test_a_launch_that_loses_the_race_to_create_the_experiment_joins_it(tmp_path
     made = ensure_experiment(LosesTheRace(uri), "cyclegan_toy", uri)
     assert made == other.get_experiment_by_name("cyclegan_toy").experiment_id
     assert [e.name for e in other.search_experiments()] == ["cyclegan_toy", "Default"]
+
+
+def test_two_launches_that_open_a_new_sqlite_store_at_once_both_get_it(tmp_path):
+    """Two launches started together in a folder with no store yet: MLflow makes the store's
+    tables and runs its migrations on first open, and two processes doing so at once collide
+    (a table or column 'already exists'). Both processes import first, then open together."""
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    go = tmp_path / "go"
+    code = ("import sys, time, pathlib; from study.tracking import open_store; "
+            "go = pathlib.Path(sys.argv[2]); "
+            "[time.sleep(0.01) for _ in iter(lambda: go.exists(), True)]; "
+            "print(len(open_store(sys.argv[1]).search_experiments()))")
+    procs = [subprocess.Popen([sys.executable, "-c", code, uri, str(go)], cwd=REPO, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+             for _ in range(2)]
+    time.sleep(8)  # both past their imports
+    go.touch()
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [err[-1500:] for _, err in outs]
+    assert [out.split()[-1] for out, _ in outs] == ["1", "1"]  # the Default experiment, in one store
