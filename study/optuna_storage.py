@@ -9,6 +9,7 @@ the working directory. Any other store needs `--optuna-storage`."""
 
 from pathlib import Path
 
+from study import sqlite_lock
 from study.spec import StudyError
 
 SCHEMA = "optuna"
@@ -51,4 +52,5 @@ def shown(url: str) -> str:
 def rdb_storage(url: str):
     import optuna
 
-    return optuna.storages.RDBStorage(url)
+    with sqlite_lock.opening(url):  # two launches may start together in one folder
+        return optuna.storages.RDBStorage(url)

@@ -11,6 +11,7 @@ import sys
 import time
 from collections import Counter
 
+import pytest
 from mlflow import MlflowClient
 
 from tests.test_launch import REPO
@@ -80,16 +81,22 @@ def test_a_launch_that_loses_the_race_to_create_the_experiment_joins_it(tmp_path
     assert [e.name for e in other.search_experiments()] == ["cyclegan_toy", "Default"]
 
 
-def test_two_launches_that_open_a_new_sqlite_store_at_once_both_get_it(tmp_path):
-    """Two launches started together in a folder with no store yet: MLflow makes the store's
-    tables and runs its migrations on first open, and two processes doing so at once collide
-    (a table or column 'already exists'). Both processes import first, then open together."""
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    go = tmp_path / "go"
-    code = ("import sys, time, pathlib; from study.tracking import open_store; "
-            "go = pathlib.Path(sys.argv[2]); "
-            "[time.sleep(0.01) for _ in iter(lambda: go.exists(), True)]; "
-            "print(len(open_store(sys.argv[1]).search_experiments()))")
+# what a launch opens first in each SQLite database it may make: the MLflow store, and an
+# Optuna-searched study's Optuna storage; and what each then holds (its list's length)
+OPENS = {"mlflow": ("from study.tracking import open_store", "open_store(sys.argv[1]).search_experiments()", "1"),
+         "optuna": ("from study.optuna_storage import rdb_storage", "rdb_storage(sys.argv[1]).get_all_studies()", "0")}
+
+
+@pytest.mark.parametrize("database", sorted(OPENS))
+def test_two_launches_that_open_a_new_sqlite_database_at_once_both_get_it(tmp_path, database):
+    """Two launches started together in a folder with no store yet: MLflow and Optuna make
+    a database's tables and run its migrations on first open, and two processes doing so at
+    once collide (a table or column 'already exists'). Both import first, then open together."""
+    imports, opened, holds = OPENS[database]
+    uri, go = f"sqlite:///{tmp_path / (database + '.db')}", tmp_path / "go"
+    code = (f"import sys, time, pathlib; {imports}; go = pathlib.Path(sys.argv[2]); "
+            "[time.sleep(0.01) for _ in iter(go.exists, True)]; "
+            f"print(len({opened}))")
     procs = [subprocess.Popen([sys.executable, "-c", code, uri, str(go)], cwd=REPO, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
              for _ in range(2)]
@@ -97,4 +104,4 @@ def test_two_launches_that_open_a_new_sqlite_store_at_once_both_get_it(tmp_path)
     go.touch()
     outs = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], [err[-1500:] for _, err in outs]
-    assert [out.split()[-1] for out, _ in outs] == ["1", "1"]  # the Default experiment, in one store
+    assert [out.split()[-1] for out, _ in outs] == [holds, holds]  # one database, both see it whole

@@ -5,8 +5,6 @@ SQLite store has a single writer however many trials run at once, and a trial id
 its run by a tag looked up before any run is created: a retried or restored trial
 continues its own run and is never logged twice."""
 
-import fcntl
-import os
 import platform
 import re
 import subprocess
@@ -20,6 +18,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.utils.time import get_current_time_millis
 from ray.tune import Callback, Stopper
 
+from study import sqlite_lock
 from study.fusing import MEMBERS_KEY, member_configs
 
 PACKAGES = ("torch", "torchvision", "ray", "mlflow", "optuna", "numpy", "pandas", "scikit-learn", "albumentations")
@@ -40,21 +39,11 @@ def artifacts_beside(tracking_uri: str) -> str | None:
 
 
 def open_store(tracking_uri: str) -> MlflowClient:
-    """A client of the store, opened once. MLflow makes an SQLite store's tables and runs its
-    migrations on first open, and two launches doing that to one file at once collide; the
-    first open here holds a lock on the store's folder, so the second waits and finds the
-    tables made."""
-    if not tracking_uri.startswith("sqlite:///"):
-        return MlflowClient(tracking_uri)
-    folder = Path(tracking_uri[len("sqlite:///"):]).parent
-    folder.mkdir(parents=True, exist_ok=True)
-    handle = os.open(folder, os.O_RDONLY)
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+    """A client of the store, opened once (an SQLite store's tables made) under
+    `sqlite_lock.opening`: two launches may start together in one folder."""
+    with sqlite_lock.opening(tracking_uri):
         client = MlflowClient(tracking_uri)
         client.search_experiments(max_results=1)
-    finally:
-        os.close(handle)  # releases the lock
     return client
 
 
