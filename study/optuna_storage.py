@@ -18,8 +18,8 @@ SCHEMA = "optuna"
 def storage_url(tracking_uri: str, explicit: str | None = None) -> str:
     if explicit:
         return explicit
-    if tracking_uri.startswith("sqlite:///"):
-        return f"sqlite:///{Path(tracking_uri[len('sqlite:///'):]).parent / 'optuna.db'}"
+    if (path := sqlite_lock.sqlite_path(tracking_uri)) is not None:
+        return f"sqlite:///{path.parent / 'optuna.db'}"
     if tracking_uri.startswith("postgresql"):
         return in_schema(tracking_uri)
     if tracking_uri.startswith(("http://", "https://")):

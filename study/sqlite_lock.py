@@ -9,14 +9,20 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
+def sqlite_path(url: str) -> Path | None:
+    """The database file of an `sqlite:///PATH` URL; None for any other URL."""
+    return Path(url[len("sqlite:///"):]) if url.startswith("sqlite:///") else None
+
+
 @contextmanager
 def opening(url: str):
-    """Holds an exclusive lock on the folder of the SQLite database at `url` (an
-    `sqlite:///PATH` URL), creating the folder if missing; any other URL: no lock."""
-    if not url.startswith("sqlite:///"):
+    """Holds an exclusive lock on the folder of the SQLite database at `url`, creating the
+    folder if missing; any other URL: no lock."""
+    path = sqlite_path(url)
+    if path is None:
         yield
         return
-    folder = Path(url[len("sqlite:///"):]).parent
+    folder = path.parent
     folder.mkdir(parents=True, exist_ok=True)
     handle = os.open(folder, os.O_RDONLY)
     try:

@@ -95,12 +95,15 @@ def test_two_launches_that_open_a_new_sqlite_database_at_once_both_get_it(tmp_pa
     imports, opened, holds = OPENS[database]
     uri, go = f"sqlite:///{tmp_path / (database + '.db')}", tmp_path / "go"
     code = (f"import sys, time, pathlib; {imports}; go = pathlib.Path(sys.argv[2]); "
-            "[time.sleep(0.01) for _ in iter(go.exists, True)]; "
+            "pathlib.Path(sys.argv[3]).touch(); [time.sleep(0.01) for _ in iter(go.exists, True)]; "
             f"print(len({opened}))")
-    procs = [subprocess.Popen([sys.executable, "-c", code, uri, str(go)], cwd=REPO, stdout=subprocess.PIPE,
+    ready = [tmp_path / f"ready{i}" for i in range(2)]
+    procs = [subprocess.Popen([sys.executable, "-c", code, uri, str(go), str(r)], cwd=REPO, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
-             for _ in range(2)]
-    time.sleep(8)  # both past their imports
+             for r in ready]
+    deadline = time.time() + 120
+    while not all(r.exists() for r in ready) and time.time() < deadline and all(p.poll() is None for p in procs):
+        time.sleep(0.05)  # until both are past their imports
     go.touch()
     outs = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], [err[-1500:] for _, err in outs]

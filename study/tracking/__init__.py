@@ -33,9 +33,8 @@ KIND_TAG, KIND = "mlflow.experimentKind", "custom_model_development"
 def artifacts_beside(tracking_uri: str) -> str | None:
     """`mlartifacts/` beside an SQLite store (as a file URI), where its artifacts go; None
     for other stores, whose server decides."""
-    if not tracking_uri.startswith("sqlite:///"):
-        return None
-    return (Path(tracking_uri[len("sqlite:///"):]).parent / "mlartifacts").resolve().as_uri()
+    path = sqlite_lock.sqlite_path(tracking_uri)
+    return None if path is None else (path.parent / "mlartifacts").resolve().as_uri()
 
 
 def open_store(tracking_uri: str) -> MlflowClient:
