@@ -97,3 +97,19 @@ def real_data_judge(images: np.ndarray, labels: np.ndarray, train_idx: np.ndarra
         stored = {"state": chosen["state"], "val_acc": torch.tensor(final["val/acc_best"])}
         torch_save_atomic(stored, path)
         return Judge(net, size, device, final["val/acc_best"])
+
+
+def gate_numbers(class_names: list[str], called: np.ndarray, intended: np.ndarray, real_called: np.ndarray,
+                 real_labels: np.ndarray) -> dict:
+    """The synthesis gate's numbers per target class (analysis.verdicts reads them):
+    `gate/<class>/agreement`, the share of the class's synthetic images the judge calls it,
+    of `gate/<class>/n` judged; `gate/<class>/real_recall`, the judge's recall on real
+    validation images of the class; `gate/classes`, the judge's K (chance = 1/K)."""
+    out = {"gate/classes": float(len(class_names))}
+    for c, name in enumerate(class_names):
+        mine, real = intended == c, real_labels == c
+        if mine.any():
+            out[f"gate/{name}/agreement"] = float(np.mean(called[mine] == c))
+            out[f"gate/{name}/n"] = float(mine.sum())
+            out[f"gate/{name}/real_recall"] = float(np.mean(real_called[real] == c)) if real.any() else float("nan")
+    return out

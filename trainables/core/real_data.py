@@ -69,6 +69,16 @@ class RealData:
     labels: np.ndarray
 
 
+def split_counts(cfg: DataConfig, real: RealData) -> dict:
+    """The split's sizes in real images, and whether its training set is redrawn by the seed
+    (`data/resampled`: k-fold splits, or a class fraction sampled): runs of such a design
+    share training data across seeds and folds, which the tables' corrected test needs to
+    know. `data/n_train_real` never counts synthetic images."""
+    resampled = resolve_protocol(cfg, real.data) != "official" or cfg.class_fraction is not None
+    return {"data/n_train_real": len(real.splits.train), "data/n_val": len(real.splits.val),
+            "data/n_test": len(real.splits.test), "data/resampled": float(resampled)}
+
+
 def device_for(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")

@@ -81,7 +81,8 @@ def quality_metrics(judge: Judge, generator, cycle_back, ref_val: np.ndarray, ta
         "agreement": classifier_agreement(judge.probs(fake), target_index),
         "real_confusion": classifier_agreement(judge.probs(ref_val), target_index),
         "real_target_agreement": classifier_agreement(judge.probs(target_val), target_index),
-        "ssim_cycle": ssim, "psnr_cycle": psnr,
+        "ssim_cycle": ssim, "psnr_cycle": psnr, "n_judged": float(len(fake)),
+        "judge_classes": float(judge.probs(fake[:1]).shape[1]),
     }
 
 
@@ -104,6 +105,10 @@ def synthetic_class(generator, cycle_back, real: RealData, reference: str, targe
         found = quality_metrics(judge, generator, cycle_back, ref_val, tgt_val, real.class_names.index(target), device,
                                 inception)
         metrics.update({f"synth/{target}/{k}": v for k, v in found.items()})
+        # the synthesis gate's numbers (analysis.verdicts): the judge's K, and for this target
+        metrics.update({"gate/classes": found["judge_classes"], f"gate/{target}/agreement": found["agreement"],
+                        f"gate/{target}/n": found["n_judged"],
+                        f"gate/{target}/real_recall": found["real_target_agreement"]})
     metrics[f"synth/{target}/n"] = count
     metrics[f"synth/{target}/from_cache"] = float(hit)
     return images, metrics

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from trainables.core.judge import JudgeOptions, real_data_judge
+from trainables.core.judge import JudgeOptions, gate_numbers, real_data_judge
 from trainables.core.metrics import frechet_distance, kernel_inception_distance, ssim_psnr
 from trainables.gans.fesr_fit import FESRTrainer, expression_code
 from trainables.synthetic.identity import verification_rate
@@ -171,8 +171,12 @@ def synthesis_gate(cfg, trainer: FESRTrainer, real, images: torch.Tensor, device
         path = Path(tmp) / "samples_synthesis.png"
         _save_grid(synthetic[:rows * k].reshape(-1, k, *synthetic.shape[-2:]), path)
         reporter.log_artifact(str(path))
-    return {"synth/agreement": float(np.mean(judge.probs(synthetic).argmax(1) == intended)),
-            "synth/real_recall": float(np.mean(recalls)), "synth/chance": 1 / k, "judge/val_acc": judge.val_acc}
+    called = judge.probs(synthetic).argmax(1)
+    gate = gate_numbers(real.class_names, called, intended, val_pred, val_y)
+    return {"synth/agreement": float(np.mean(called == intended)),
+            "synth/real_recall": float(np.mean(recalls)), "synth/chance": 1 / k, "judge/val_acc": judge.val_acc,
+            **gate}
+
 
 
 def _verification(trainer, identity, test_x, codes, subjects) -> dict:

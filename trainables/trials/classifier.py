@@ -25,7 +25,7 @@ from trainables.core.config import ConfigError, from_dict, from_flat, section
 from trainables.core.cross_data import CrossConfig, blind_metrics, load_cross_real
 from trainables.core.fit import FitOptions, TensorSplit, finished_fit, fit, test_metrics
 from trainables.core.real_data import (PROTOCOLS, DataConfig, RealData, concat_splits, device_for, images_split,
-                                       load_real_data, tensor_split)
+                                       load_real_data, split_counts, tensor_split)
 from trainables.core.reporting import Reporter, StageReporter, restored_carried, write_test_artifacts
 from trainables.nets import create_net, list_nets, net_spec
 from trainables.nets.kernels import KERNELS, placed
@@ -232,8 +232,7 @@ def finisher(cfg: ClassifierConfig, real: RealData, reporter: Reporter, test: Te
                                    hflip_tta=cfg.hflip_tta)
         with tempfile.TemporaryDirectory(prefix="ferlab-results-") as workdir:
             write_test_artifacts(reporter, workdir, real.splits.test, test.y.numpy(), probs, real.class_names)
-        counts = {"data/n_train": n_train, "data/n_val": len(real.splits.val), "data/n_test": len(real.splits.test),
-                  "data/n_synthetic": n_synthetic}
+        counts = {**split_counts(cfg.data, real), "data/n_train": n_train, "data/n_synthetic": n_synthetic}
         if chosen is not None:
             chosen["state"] = best_net.state_dict()
         return {**last, **best, **counts, **(also(best_net) if also is not None else {})}

@@ -230,7 +230,8 @@ def train_dcgan_svm(config: dict, reporter: Reporter) -> dict:
     class_names = [EMOTIONS[c] for c in classes]
     remap = {int(c): k for k, c in enumerate(classes)}
     y_train, y_test = (np.array([remap[int(v)] for v in s.labels]) for s in (train, test))
-    metrics = {"data/n_pretrain": len(pre.idx), "data/n_svm_train": len(train.idx), "data/n_test": len(test.idx)}
+    metrics = {"data/n_pretrain": len(pre.idx), "data/n_svm_train": len(train.idx), "data/n_test": len(test.idx),
+               "data/n_train_real": len(train.idx), "data/resampled": 1.0}  # SVM folds redrawn by the seed
     judge = _judge(cfg, pre, device) if cfg.features in ("dcgan", "cnn") else None
     if judge is not None:
         metrics["judge/val_acc"] = judge.val_acc

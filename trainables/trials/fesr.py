@@ -28,7 +28,7 @@ import torch
 from trainables.core.caches import torch_save_atomic
 from trainables.core.config import ConfigError, from_flat, section
 from trainables.core.metrics import classification_metrics
-from trainables.core.real_data import PROTOCOLS, DataConfig, RealData, device_for, load_real_data
+from trainables.core.real_data import PROTOCOLS, DataConfig, RealData, device_for, load_real_data, split_counts
 from trainables.core.reporting import write_test_artifacts
 from trainables.core.reporting import Reporter
 from trainables.data import resize_images
@@ -256,8 +256,7 @@ def finish(cfg: FESRConfig, trainer: FESRTrainer, real: RealData, images: torch.
     """The trial's final metrics and artifacts; `identity` (or None) measures verification."""
     from trainables.synthetic import fesgan_eval
 
-    out = {"data/n_train": len(real.splits.train), "data/n_val": len(real.splits.val),
-           "data/n_test": len(real.splits.test)}
+    out = {**split_counts(cfg.data, real), "data/n_train": len(real.splits.train)}
     test_x, test_y = images[real.splits.test], labels[real.splits.test].numpy()
     if trainer.variant.recognizer:
         last_probs = trainer.predict(test_x)

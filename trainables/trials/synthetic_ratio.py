@@ -38,9 +38,9 @@ from trainables.core.caches import state_hash
 from trainables.core.config import ConfigError, from_dict
 from trainables.core.cross_data import check_cross_dataset, load_cross_dataset
 from trainables.core.fit import TensorSplit, fit, predict
-from trainables.core.judge import JudgeOptions, real_data_judge
+from trainables.core.judge import JudgeOptions, gate_numbers, real_data_judge
 from trainables.core.metrics import classification_metrics, classifier_agreement, confusion_matrix, frechet_distance
-from trainables.core.real_data import RealData, device_for, images_split, resolve_protocol
+from trainables.core.real_data import RealData, device_for, images_split, resolve_protocol, split_counts
 from trainables.core.reporting import Reporter
 from trainables.data import DataError, FaceData, load_dataset, make_splits, resize_images
 from trainables.data.cache import cache_root, sha256_json
@@ -236,7 +236,10 @@ def chain_quality(cfg: RatioTrial, real: RealData, unit: BalancedSet, translator
     intended = np.repeat(np.arange(len(EKMAN)), len(val))
     on_real = float((judge.probs(real_faces).argmax(1) == intended).mean())
     train_faces = real.data.images[real.splits.train]
-    return {"synth/agreement": float(np.mean([classifier_agreement(judge.probs(unit.images[unit.labels == k]), k)
+    gate = gate_numbers(list(EKMAN), judge.probs(unit.images).argmax(1), unit.labels,
+                        judge.probs(real.data.images[real.splits.val]).argmax(1), real.labels[real.splits.val])
+    return {**gate,
+            "synth/agreement": float(np.mean([classifier_agreement(judge.probs(unit.images[unit.labels == k]), k)
                                               for k in range(len(EKMAN))])),
             "synth/agreement_real_faces": on_real, "synth/judge_val_acc": judge.val_acc,
             "synth/fid_fer": frechet_distance(judge.features(unit.images), judge.features(train_faces))}
@@ -296,7 +299,9 @@ def train_synthetic_ratio(config: dict, reporter: Reporter) -> dict:
                                                                                          real.splits.test))
     blind = images_split(blind_data.images, blind_data.labels, size)
     metrics.update({"data/n_train": len(train.y), "data/n_real_train": 0 if r.train_set == "synthetic"
-                    else len(real.splits.train), "data/n_val": len(val.y), "data/n_test": len(test.y)})
+                    else len(real.splits.train), "data/n_val": len(val.y), "data/n_test": len(test.y),
+                    "data/n_train_real": split_counts(clf.data, real)["data/n_train_real"],
+                    "data/resampled": split_counts(clf.data, real)["data/resampled"]})
 
     def on_finish(last_net, best_net) -> dict:
         out = dict(metrics)

@@ -217,7 +217,8 @@ def _final(reporter, data: ToyData, real_svm, over_svm, generated: np.ndarray, c
     return {"test/acc_real_only": acc_real, "test/acc_minor_real_only": minor_real,
             "test/acc_augmented": acc_aug, "test/acc_minor_augmented": minor_aug,
             "test/acc_oversample": acc_over, "test/acc_minor_oversample": minor_over,
-            "data/n_train": len(data.train_x), "data/n_generated": len(generated), "data/n_test": len(data.test_x)}
+            "data/n_train": len(data.train_x), "data/n_generated": len(generated), "data/n_test": len(data.test_x),
+            "data/n_train_real": len(data.train_x), "data/resampled": 0.0}  # each seed draws new points
 
 
 def train_toy(config: dict, reporter: Reporter) -> dict:
