@@ -15,18 +15,19 @@ where the layout declares why (``Paired.unequal_budget``): otherwise the table r
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
 import pandas as pd
+from scipy import stats as _st
 
 from analysis import ReportError
 from analysis.references import Claim, Reference, comparable
 from analysis.runs import PARAM_PREFIX
-from analysis.stats import (CORRECTED_T, Interval, PairedTest, holm, mean_ci, minimal_detectable_effect,
-                            paired_test, pairs_needed, rate_ci)
+from analysis.stats import CORRECTED_T, Interval, PairedTest, mean_ci, paired_test, rate_ci
 from analysis.tables import PROCEDURAL_WARNING, Table, compare_to_ci, fmt_ci
-from analysis.verdicts import Gate, claim_verdict, flag_text
+from analysis.verdicts import (ClaimTest, Gate, GateResult, blocked_reason, collapsed, flag_text, judge_claims,
+                               judge_gates, target_numbers)
 
 CLASSES = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral", "contempt")
 # Tables report the test metrics at the epoch chosen on validation, never the best test.
@@ -108,34 +109,22 @@ def _where(group_by: list[str], key: tuple) -> str:
     return ", ".join(f"{_label(g)}={k}" for g, k in zip(group_by, key))
 
 
-def _effect_verdict(diff: Interval, p_holm: float) -> str:
+def _effect_reading(diff: Interval, gate: GateResult | None, claimed: bool) -> str:
+    """What a descriptive Δ's footnote says of it; never an effect where the synthesis
+    failed its gate, and a claim's comparison defers to its verdict."""
+    if gate is not None and gate.passed is False:
+        return "synthesis failed the gate: not read as an effect"
+    if claimed:
+        return "a paper's claim: its verdict is in the verdicts below"
     if diff.n < 2:
         return f"n={diff.n} pairs: no CI"
     if not diff.excludes_zero():
         return "95 % CI includes 0: no effect shown"
-    if not p_holm < 0.05:
-        return "95 % CI excludes 0, but not after Holm's correction for this table's comparisons"
-    points = abs(diff.mean) * 100.0
-    if points < MIN_EFFECT_POINTS and diff.n < MIN_EFFECT_PAIRS:
-        return (f"95 % CI excludes 0, but an effect under {MIN_EFFECT_POINTS} points needs "
-                f"≥ {MIN_EFFECT_PAIRS} paired seeds (STYLE.md): not called an effect")
-    return "95 % CI excludes 0: an effect"
-
-
-@dataclass
-class _Comparison:
-    """One Δ cell's paired test, kept until the table's p-values are Holm-adjusted."""
-
-    row: int
-    where: str
-    column: Column
-    arm: str
-    test: PairedTest
-    stats_at: int
+    return "95 % CI excludes 0 (descriptive: unadjusted for the table's other comparisons)"
 
 
 def _ours(values, col: Column, confidence: float) -> Interval:
-    """A rate's interval stays in [0, 1] (logit scale); other metrics get Student-t."""
+    """A rate's interval is clipped to [0, 1] (and marked); other metrics get Student-t."""
     return rate_ci(values, confidence) if col.rate and col.scale == 100.0 else mean_ci(values, confidence)
 
 
@@ -161,10 +150,11 @@ def metric_table(runs: pd.DataFrame, *, name: str, title: str, group_by: list[st
     ``references`` maps a row key (tuple of ``group_by`` values, as strings) to the
     records shown in that row; a record lands in the column whose ``ref_metric``
     equals its ``metric``, judged against our interval only on its own dataset.
-    ``claims``: the papers' claimed effects among the paired comparisons, each given a
-    verdict; ``gates``: the synthesis gate of each GAN arm value. Rows whose runs
-    collapsed or were still improving are flagged. ``runs`` must be FINISHED runs of
-    one setting.
+    ``gates``: the synthesis gate of each GAN arm value, checked per row. ``claims``: the
+    papers' claimed effects among the paired comparisons; each one met is kept in
+    ``Table.claim_tests`` until ``apply_verdicts`` judges a launch's claims together.
+    Rows whose runs collapsed or were still improving are flagged. ``runs`` must be
+    FINISHED runs of one setting.
     """
     missing = [g for g in group_by if g not in runs.columns]
     if missing:
@@ -174,8 +164,11 @@ def metric_table(runs: pd.DataFrame, *, name: str, title: str, group_by: list[st
     ref_metrics = {r.metric for refs in references.values() for r in refs}
     procedural = bool(runs["procedural"].fillna(False).astype(bool).any())
     datasets = sorted(runs["dataset"].dropna().astype(str).unique()) if "dataset" in runs else []
-    rows, stats, used, verdicts, effects, comparisons, flags = [], [], [], [], [], [], []
-    for key, sub in _ordered_groups(runs, group_by, paired):
+    groups = _ordered_groups(runs, group_by, paired)
+    row_gates = _row_gates(groups, group_by, paired, gates or {})
+    rows, stats, used, verdicts, effects, flags = [], [], [], [], [], []
+    context = _Context(runs, group_by, columns, paired, confidence, claims, row_gates, datasets, procedural)
+    for key, sub in groups:
         key = tuple(str(k) for k in key)
         row = {_label(g): k for g, k in zip(group_by, key)}
         base = dict(row)
@@ -185,6 +178,8 @@ def metric_table(runs: pd.DataFrame, *, name: str, title: str, group_by: list[st
         row["flags"] = flagged
         if flagged:
             flags.append(f"{_where(group_by, key)}: {flagged}")
+        if key in row_gates:
+            effects.append(f"{_where(group_by, key)}: {row_gates[key].text}.")
         for col in columns:
             ours = _ours(sub[col.metric] if col.metric in sub else [], col, confidence)
             row[col.label] = fmt_ci(ours, scale=col.scale)
@@ -202,7 +197,7 @@ def metric_table(runs: pd.DataFrame, *, name: str, title: str, group_by: list[st
             for r in refs:
                 used.append(r)
                 note = f" ({r.notes})" if r.notes else ""
-                judged = (compare_to_ci(r.value, ours) if same[r] else
+                judged = (compare_to_paper(r, ours) if same[r] else
                           f"their data ({r.dataset}) is not ours ({ours_data or ', '.join(datasets) or 'unknown'}"
                           f"{', procedural' if procedural else ''}): not comparable, no verdict")
                 verdicts.append(f"{r.label}, '{r.row}', {r.column} = {r.value:.2f}{note}, "
@@ -211,24 +206,22 @@ def metric_table(runs: pd.DataFrame, *, name: str, title: str, group_by: list[st
                               "kind": "paper", "mean": r.value / 100.0, "paper": r.label,
                               "source": r.source})
         if paired is not None:
-            comparisons += _add_paired(row, base, key, runs, group_by, columns, paired, confidence,
-                                       stats, effects, len(rows))
+            _add_paired(context, row, base, key, stats, effects, len(rows))
         rows.append(row)
-    claim_lines = _judge(comparisons, rows, stats, effects, runs, paired, claims, gates or {}, datasets)
     cells = pd.DataFrame(rows).fillna("")
     if not flags:
         cells = cells.drop(columns="flags")
     footnotes = _citations(used) + verdicts + effects
     if paired is not None:
-        tests = sorted({c.test.test for c in comparisons})
+        tests = sorted(context.tests)
         footnotes.append(f"Δ = the row's {_label(paired.arm)} − {_label(paired.arm)} {paired.control}, in percentage "
                          f"points, mean ± 95 % CI half-width over runs paired on "
                          f"{', '.join(paired.keys)}; n = number of pairs. Test: {'; '.join(tests) or 'none'}"
-                         + (" (the pairs share training data across folds: the variance of the mean difference "
-                            "is inflated by n_test/n_train of the actual splits)" if CORRECTED_T in tests else "")
-                         + (f"; p-values Holm-adjusted across this table's {len(comparisons)} comparisons"
-                            if len(comparisons) > 1 else "") + ". MDE: the smallest true Δ the test detects with "
-                         "80 % power at this n and the observed paired SD.")
+                         + (" (the pairs' training sets overlap, across folds or seeds that redraw them: the "
+                            "variance of the mean difference is inflated by n_test/n_train of the real training "
+                            "images)" if CORRECTED_T in tests else "")
+                         + ". Δ p-values are descriptive, unadjusted; a paper's claim is judged once, in the "
+                           "launch's family of claims (see the verdicts).")
     if flags:
         footnotes.append("Flags: collapsed = ≥ 90 % of a run's test predictions in one class; still improving = "
                          "the chosen epoch (or iteration) in the last 10 % of the budget.")
@@ -238,7 +231,57 @@ def metric_table(runs: pd.DataFrame, *, name: str, title: str, group_by: list[st
     if "n" in stats_frame:  # paper rows have no n; keep the others integer
         stats_frame["n"] = stats_frame["n"].astype("Int64")
     return Table(name=name, title=title, context="", cells=cells, footnotes=footnotes,
-                 stats=stats_frame, verdicts=claim_lines, flags=flags)
+                 stats=stats_frame, verdicts=[], flags=flags, claim_tests=context.claim_tests)
+
+
+@dataclass
+class _Context:
+    """What every row's paired cells need from their table."""
+
+    runs: pd.DataFrame
+    group_by: list[str]
+    columns: Sequence[Column]
+    paired: Paired | None
+    confidence: float
+    claims: Sequence[Claim]
+    row_gates: dict[tuple, GateResult]
+    datasets: list[str]
+    procedural: bool
+    tests: set = field(default_factory=set)
+    claim_tests: list[ClaimTest] = field(default_factory=list)
+
+
+def _row_gates(groups, group_by: list[str], paired: Paired | None, gates: Mapping[str, Gate]
+               ) -> dict[tuple, GateResult]:
+    """The synthesis gate of every row whose arm value has one, Holm across them."""
+    if not gates:
+        return {}
+    at = group_by.index(paired.arm) if paired is not None and paired.arm in group_by else None
+    numbers = {}
+    for key, sub in groups:
+        key = tuple(str(k) for k in key)
+        arm = key[at] if at is not None else (sub[paired.arm].astype(str).iloc[0] if paired else None)
+        if arm in gates:
+            numbers[key] = target_numbers(sub, gates[arm])
+    return judge_gates(numbers)
+
+
+def compare_to_paper(ref: Reference, ours: Interval, scale: float = 100.0) -> str:
+    """A paper's number beside our interval: with the paper's own spread where it gives the
+    counts behind it (a binomial interval, and the difference's interval from both
+    spreads), else against our interval alone, saying the paper reports none."""
+    if ref.counts is None or ours.n < 2 or math.isnan(ours.half_width):
+        return compare_to_ci(ref.value, ours, scale) + "; the paper reports no spread"
+    correct, total = ref.counts
+    theirs = correct / total
+    their_se = math.sqrt(theirs * (1 - theirs) / total)
+    our_se = ours.half_width / float(_st.t.ppf(0.975, ours.n - 1))
+    diff = ours.mean - theirs
+    half = 1.96 * math.sqrt(our_se ** 2 + their_se ** 2)
+    inside = abs(diff) <= half
+    return (f"theirs {100 * theirs:.2f} ± {196 * their_se:.2f} (binomial, {correct}/{total}); ours − theirs "
+            f"{scale * diff:+.2f} ± {scale * half:.2f} points: "
+            + ("consistent with our data" if inside else "not reproduced on our data"))
 
 
 def _data_judged(sub: pd.DataFrame, col: Column, datasets: list[str]) -> str | None:
@@ -251,15 +294,15 @@ def _data_judged(sub: pd.DataFrame, col: Column, datasets: list[str]) -> str | N
     return found[0] if len(found) == 1 else None
 
 
-def _add_paired(row, base, key, runs, group_by, columns, paired, confidence, stats, effects,
-                row_at: int) -> list[_Comparison]:
+def _add_paired(ctx: _Context, row, base, key, stats, effects, row_at: int) -> None:
     """Fill the Δ cells of one row: this arm minus the control with the same other keys;
-    returns each cell's test for the table's Holm adjustment and verdicts."""
+    each claim the comparison meets is kept for the launch's verdicts."""
+    paired, group_by, runs = ctx.paired, ctx.group_by, ctx.runs
     arm_at = group_by.index(paired.arm)
     if key[arm_at] == paired.control:
-        for col in columns:
+        for col in ctx.columns:
             row[f"Δ {col.label} vs {paired.control}"] = "(control)"
-        return []
+        return
     others = [(g, k) for j, (g, k) in enumerate(zip(group_by, key)) if j != arm_at]
     mask = pd.Series(True, index=runs.index)
     for g, k in others:
@@ -267,24 +310,47 @@ def _add_paired(row, base, key, runs, group_by, columns, paired, confidence, sta
     if paired.shared_control:
         mask = (mask & (runs[paired.arm].astype(str) == key[arm_at])) | (runs[paired.arm].astype(str) == paired.control)
     both = runs[mask].assign(_arm=runs[paired.arm].astype(str))
-    _check_budgets(both, key[arm_at], paired, _where(group_by, key), effects)
-    found = []
-    for col in columns:
+    where = _where(group_by, key)
+    _check_budgets(both, key[arm_at], paired, where, effects)
+    control_key = key[:arm_at] + (paired.control,) + key[arm_at + 1:]
+    gate = _comparison_gate(ctx.row_gates.get(key), ctx.row_gates.get(control_key))
+    sides = {value: both[both["_arm"] == value] for value in (key[arm_at], paired.control)}
+    for col in ctx.columns:
         pairs = paired_values(both, key[arm_at], paired.control, col.metric, list(paired.keys))
-        test = paired_test(pairs["diff"], test_train_ratio(pairs), confidence)
+        test = paired_test(pairs["diff"], test_train_ratio(pairs), ctx.confidence)
         label = f"Δ {col.label} vs {paired.control}"
-        row[label] = fmt_ci(test.diff, scale=col.scale, signed=True)
+        failed = gate is not None and gate.passed is False
+        row[label] = fmt_ci(test.diff, scale=col.scale, signed=True) + (" (gate failed)" if failed else "")
         stats.append({**base, "column": label, "metric": col.metric, "kind": "paired_diff",
                       **test.diff._asdict(), "low": test.diff.low, "high": test.diff.high, "p": test.p,
                       "test": test.test})
-        if not math.isnan(test.diff.mean):
-            found.append(_Comparison(row_at, _where(group_by, key), col, key[arm_at], test, len(stats) - 1))
-    return found
+        if math.isnan(test.diff.mean):
+            continue
+        ctx.tests.add(test.test)
+        met = [c for c in ctx.claims if (c.arm, c.control, c.metric) == (key[arm_at], paired.control, col.metric)]
+        for claim in met:
+            blocked = blocked_reason(claim, test, claim.ground.mismatch(both), gate,
+                                     collapsed(sides[claim.arm]), collapsed(sides[claim.control]))
+            ctx.claim_tests.append(ClaimTest(claim, where, row_at, test, col.scale, blocked, gate,
+                                             data=", ".join(ctx.datasets) or "unknown data",
+                                             procedural=ctx.procedural))
+        p_text = "" if math.isnan(test.p) else f" ({test.test}, p = {test.p:.3g})"
+        effects.append(f"{where} − {paired.control}, {col.label}: {fmt_ci(test.diff, scale=col.scale, signed=True)} "
+                       f"points{p_text}: {_effect_reading(test.diff, gate, bool(met))}.")
+
+
+def _comparison_gate(arm: GateResult | None, control: GateResult | None) -> GateResult | None:
+    """The gate of a comparison: failed when either side's synthesis failed its gate (a GAN
+    arm against another), else the arm's own result."""
+    failed = [g for g in (arm, control) if g is not None and g.passed is False]
+    if failed:
+        return GateResult(False, "; ".join(g.text for g in failed))
+    return arm if arm is not None else control
 
 
 def paired_values(both: pd.DataFrame, arm: str, control: str, metric: str, keys: list[str]) -> pd.DataFrame:
     """The arm's and the control's runs matched on ``keys``: their difference in
-    ``metric``, and each pair's folds and split sizes (for the design's test)."""
+    ``metric``, and each pair's folds, split sizes and design (for the design's test)."""
     if metric not in both:
         return pd.DataFrame({"diff": []})
     sides = []
@@ -296,70 +362,85 @@ def paired_values(both: pd.DataFrame, arm: str, control: str, metric: str, keys:
     joined = sides[0].join(sides[1], how="inner", lsuffix="", rsuffix="_control")
     joined = joined.dropna(subset=[metric, f"{metric}_control"])
     out = pd.DataFrame({"diff": joined[metric].astype(float) - joined[f"{metric}_control"].astype(float)})
-    for column in ("data/n_train", "data/n_test"):
+    for column in (N_TRAIN_REAL, "data/n_train", "data/n_test", RESAMPLED, "param.n_folds"):
         if column in joined:
-            out[column] = joined[column].astype(float)
+            values = pd.to_numeric(joined[column], errors="coerce")
+            if f"{column}_control" in joined:  # both sides share the split; the control's fills a gap
+                values = values.fillna(pd.to_numeric(joined[f"{column}_control"], errors="coerce"))
+                if column == "data/n_train":  # a GAN arm counts its synthetic images: the smaller is real
+                    values = values.combine(pd.to_numeric(joined[f"{column}_control"], errors="coerce"), min)
+            out[column] = values
     if "fold" in joined.index.names:
         out["fold"] = joined.index.get_level_values("fold")
     return out
 
 
+N_TRAIN_REAL = "data/n_train_real"
+RESAMPLED = "data/resampled"
+
+
 def test_train_ratio(pairs: pd.DataFrame) -> float | None:
-    """n_test / n_train of the design when the pairs span several cross-validation folds
-    (their training sets overlap), else None: independent seeds on one fixed split."""
-    if "fold" not in pairs or pairs["fold"].nunique() < 2:
+    """n_test / n_train of the design when the pairs' training sets overlap, else None
+    (independent seeds on one fixed split: the plain paired t). They overlap where the
+    trials say their split is redrawn by the seed (``data/resampled``: k-fold, a class
+    fraction) or, for runs that predate that record, where the pairs span several folds.
+    n_train counts real training images (``data/n_train_real``; older runs: the smaller
+    side's ``data/n_train``); without counts, a k-fold split's 1/(k − 1)."""
+    if pairs.empty:
         return None
-    if "data/n_train" in pairs and "data/n_test" in pairs and pairs["data/n_train"].notna().any():
-        return float(pairs["data/n_test"].mean() / pairs["data/n_train"].mean())
-    k = pairs["fold"].nunique()  # no split sizes logged: a k-fold split's test/train ratio
-    return 1 / (k - 1)
+    if RESAMPLED in pairs and pairs[RESAMPLED].notna().any():
+        overlap = bool((pairs[RESAMPLED] > 0).any())
+    else:
+        overlap = "fold" in pairs and pairs["fold"].nunique() >= 2
+    if not overlap:
+        return None
+    n_train = N_TRAIN_REAL if N_TRAIN_REAL in pairs and pairs[N_TRAIN_REAL].notna().any() else "data/n_train"
+    if n_train in pairs and "data/n_test" in pairs and pairs[n_train].notna().any():
+        return float(pairs["data/n_test"].mean() / pairs[n_train].mean())
+    k = (int(pairs["param.n_folds"].dropna().iloc[0]) if "param.n_folds" in pairs and pairs["param.n_folds"].notna().any()
+         else pairs["fold"].nunique() if "fold" in pairs else 0)
+    return 1 / (k - 1) if k >= 2 else None
 
 
-def _gate(runs: pd.DataFrame, paired: Paired, arms: tuple[str, ...], gates: Mapping[str, Gate]):
-    """The synthesis gate of a comparison: failed when either side's synthetic images
-    failed theirs (a GAN arm paired with another GAN arm), else the arm's own result."""
-    results = [(arm, gates[arm].check(runs[runs[paired.arm].astype(str) == arm])) for arm in arms if arm in gates]
-    failed = [f"{arm}: {text}" for arm, (passed, text) in results if passed is False]
-    if failed:
-        return False, "; ".join(failed)
-    return results[0][1] if results else None
-
-
-def _judge(comparisons: list[_Comparison], rows: list[dict], stats: list[dict], effects: list[str],
-           runs: pd.DataFrame, paired: Paired | None, claims: Sequence[Claim], gates: Mapping[str, Gate],
-           datasets: list[str]) -> list[str]:
-    """Holm-adjust the table's p-values, write each comparison's footnote (with its MDE),
-    and give each claimed effect its verdict (in the row's `verdict` cell); returns the
-    verdict lines for the launch's summary."""
-    adjusted = holm([c.test.p for c in comparisons])
-    lines = []
-    for c, p_holm in zip(comparisons, adjusted):
-        diff, scale = c.test.diff, c.column.scale
-        mde = minimal_detectable_effect(c.test.sd, diff.n, c.test.ratio)
-        stats[c.stats_at].update(p_holm=p_holm, mde=mde)
-        p_text = "" if math.isnan(c.test.p) else (
-            f" ({c.test.test}, p = {c.test.p:.3g}" + (f", Holm-adjusted p = {p_holm:.3g}" if len(comparisons) > 1 else "")
-            + (f"; MDE {scale * mde:.2f} points" if not math.isnan(mde) else "") + ")")
-        effects.append(f"{c.where} − {paired.control}, {c.column.label}: {fmt_ci(diff, scale=scale, signed=True)} "
-                       f"points{p_text}: {_effect_verdict(diff, p_holm)}.")
-        for claim in claims:
-            if (claim.arm, claim.control, claim.metric) != (c.arm, paired.control, c.column.metric):
+def apply_verdicts(tables: Sequence[Table]) -> None:
+    """Judge the claims the tables met as one family (analysis.verdicts.judge_claims), write
+    each verdict into its row's ``verdict`` cell and a line per claim into its table's
+    ``verdicts``. Claims on procedural data get one summary note instead of lines."""
+    found = [c for t in tables for c in t.claim_tests]
+    judged = {id(c) for c in judge_claims(found)}
+    for table in tables:
+        for c in table.claim_tests:
+            if "verdict" not in table.cells:
+                table.cells["verdict"] = ""
+            cell = table.cells.at[c.row, "verdict"]
+            table.cells.at[c.row, "verdict"] = "; ".join(filter(None, [cell, c.verdict]))
+            if id(c) not in judged:
                 continue
-            gate = _gate(runs, paired, (c.arm, paired.control), gates) if claim.gan else None
-            verdict = claim_verdict(c.test, p_holm, claim.sign, mde, gate)
-            rows[c.row]["verdict"] = "; ".join(filter(None, [rows[c.row].get("verdict"), verdict]))
-            need = (pairs_needed(abs(claim.effect) / 100, c.test.sd, c.test.ratio)
-                    if diff.n >= 2 and claim.effect is not None else None)
-            claimed = ("no number for the control" if claim.effect is None
-                       else f"{claim.arm} − {claim.control} = {claim.effect:+.2f} points")
-            lines.append(f"{claim.label} ({claim.source}, {claim.dataset}): {claim.statement} "
-                         f"({claimed}). Ours on "
-                         f"{', '.join(datasets) or 'unknown data'}: {fmt_ci(diff, scale=scale, signed=True)} points "
-                         f"→ {verdict}" + (f"; synthesis: {gate[1]}" if gate else "")
-                         + (f"; {need} pairs would detect the paper's effect" if need else
-                            "; no number of pairs of this design would detect the paper's effect"
-                            if diff.n >= 2 and claim.effect is not None else "") + ".")
-    return lines
+            if c.procedural:
+                table.summary_notes.append(PROCEDURAL_CLAIMS)
+                continue
+            table.verdicts.append(_claim_line(c))
+
+
+PROCEDURAL_CLAIMS = ("Procedural demo data (synthfaces): no paper's claim is judged on it; a verdict needs the "
+                     "paper's own dataset and protocol.")
+
+
+def _claim_line(c: ClaimTest) -> str:
+    claim, diff = c.claim, c.test.diff
+    claimed = ("no number for the control" if claim.effect is None
+               else f"{claim.arm} − {claim.control} = {claim.effect:+.2f} points")
+    line = (f"{claim.label} ({claim.source}, {claim.dataset}): {claim.statement} ({claimed}). Ours on {c.data}, "
+            f"{c.where}: {fmt_ci(diff, scale=c.scale, signed=True)} points → {c.verdict}")
+    if c.interval is not None:
+        line += (f" ({fmt_ci(c.interval, scale=c.scale, signed=True)} at the claim's level; "
+                 f"{'; '.join(c.notes)})")
+    if c.gate is not None and claim.gan:
+        line += f"; {c.gate.text}"
+    if c.interval is not None and claim.effect is not None:
+        line += (f"; {c.needed} pairs would detect the paper's effect" if c.needed else
+                 "; no number of pairs of this design would detect the paper's effect")
+    return line + "."
 
 
 def budget_text(runs: pd.DataFrame) -> str:
@@ -375,8 +456,16 @@ def _check_budgets(both: pd.DataFrame, arm: str, paired: Paired, where: str, not
         return
     budgets = {value: sorted({int(v) for v in both.loc[both["_arm"] == value, BUDGET].dropna()})
                for value in (arm, paired.control)}
-    if not budgets[arm] or not budgets[paired.control]:  # one side has no runs (or logged none): no Δ to guard
+    if not budgets[arm] and not budgets[paired.control]:
         return
+    has_runs = all((both["_arm"] == value).any() for value in (arm, paired.control))
+    if not has_runs:  # one side has no runs: no Δ to guard
+        return
+    if (not budgets[arm] or not budgets[paired.control]) and paired.unequal_budget is None:
+        silent = arm if not budgets[arm] else paired.control
+        raise BudgetMismatch(f"{where}: the runs of {_label(paired.arm)}={silent} logged no {BUDGET}, so the "
+                             "comparison cannot show that both sides trained for the same number of optimizer "
+                             "steps. Log the budget in every trial of the comparison.")
     if budgets[arm] == budgets[paired.control] and len(budgets[arm]) == 1:
         return
     text = (f"{where} trained for {budgets[arm]} optimizer steps, its control "

@@ -72,7 +72,8 @@ def summary(tables) -> str:
     each: what a reader needs before any number."""
     verdicts = [line for t in tables for line in t.verdicts]
     flags = [f"{t.name}: {line}" for t in tables for line in t.flags]
-    text = ""
+    notes = list(dict.fromkeys(note for t in tables for note in t.summary_notes))
+    text = "".join(f"\n{note}\n" for note in notes)
     if flags:
         text += "\n**Flags** (collapsed or still-improving runs):\n\n" + "\n".join(f"- {f}" for f in flags) + "\n"
     if verdicts:

@@ -34,18 +34,22 @@ class Table:
     plot: Callable[["Table", Path], Path | None] | None = None  # its figure, drawn from `stats`
     verdicts: list[str] = field(default_factory=list)  # one line per claimed effect judged
     flags: list[str] = field(default_factory=list)  # rows whose runs collapsed or still improved
+    claim_tests: list = field(default_factory=list)  # analysis.verdicts.ClaimTest, judged per launch
+    summary_notes: list[str] = field(default_factory=list)  # said once in the summary, however many tables
 
 
 # --- cell formatting -----------------------------------------------------------------
 
 def fmt_ci(interval: Interval, scale: float = 100.0, signed: bool = False) -> str:
-    """``"61.33 ± 2.48 (n=3)"``: mean ± half-width scaled to % (or points), 2 decimals.
-    One run has no interval and says so; no run at all is a dash."""
+    """``"61.33 ± 2.48 (n=3)"``: mean ± half-width scaled to % (or points), 2 decimals; an
+    interval cut at the metric's range prints its bounds, ``"99.10 [98.15, 100.00] (n=10,
+    clipped)"``. One run has no interval and says so; no run at all is a dash."""
     if interval.n == 0:
         return "—"
     mean = f"{interval.mean * scale:+.2f}" if signed else f"{interval.mean * scale:.2f}"
-    if interval.bounds is not None:  # asymmetric (a rate's, from the logit scale)
-        return f"{mean} [{interval.low * scale:.2f}, {interval.high * scale:.2f}] (n={interval.n})"
+    if interval.bounds is not None:  # cut at the metric's range: the bounds, marked
+        mark = ", clipped" if interval.clipped else ""
+        return f"{mean} [{interval.low * scale:.2f}, {interval.high * scale:.2f}] (n={interval.n}{mark})"
     half = "n/a" if math.isnan(interval.half_width) else f"{interval.half_width * scale:.2f}"
     return f"{mean} ± {half} (n={interval.n})"
 

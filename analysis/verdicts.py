@@ -1,12 +1,30 @@
 """A verdict per claim, flags for runs that cannot support one, and the synthesis gate.
 
-A paper's claimed effect (``references.Claim``: FESR_JL beats BASELINE by 3.71 points, …)
-is judged on the paired Δ of our table: ``reproduced`` when the (corrected) 95 % interval
-excludes 0 in the claimed direction and the Holm-adjusted p-value is below 0.05,
-``contradicted`` when it excludes 0 the other way, otherwise ``inconclusive (MDE x pts)``:
-the effect we could have detected at 80 % power. A claim about a GAN arm is judged only
-when the arm's synthetic images pass the quality gate below; a failed synthesis says
-nothing about the paper's method.
+A paper's claimed effect (``references.Claim``: FESR_JL beats BASELINE by 3.71 points on
+CK+, …) is judged only on a launch of the paper's own dataset and protocol, and only on
+its paired Δ's interval at the claim's Holm-adjusted level, by sign and size:
+
+- ``reproduced``: the interval excludes 0 on the paper's side and reaches the paper's
+  effect (contains it or lies above it);
+- ``smaller than claimed``: it excludes 0 on the paper's side but lies below the effect;
+- ``contradicted``: it excludes the paper's effect and does not exclude 0 on the
+  paper's side (no effect of the paper's size, or the opposite sign);
+- ``inconclusive (MDE x pts)``: it contains both 0 and the paper's effect; MDE is the
+  effect this design detects with 80 % power at the family's level.
+
+The family is the launch's claims (``judge_claims``: every claim a setting's tables test,
+each comparison once). A claim's interval is taken at level 1 − α·p/p_Holm: it excludes 0
+exactly when Holm rejects, and lies between Holm's own step level and Bonferroni's.
+
+No verdict (``not judged: …``) where the runs are not the paper's data and protocol, where
+a GAN arm's synthesis fails its gate or logged no gate numbers, where either side
+collapsed, or below 5 pairs or at zero spread.
+
+The gate: per row and per target class, the judge's agreement with the intended class
+must beat chance (1/K of the judge's classes) by a one-sided binomial test, Holm-adjusted
+across the table's gated rows and targets, **and** reach half-way from chance to the
+judge's recall on real images of that class; a judge no better than chance on real images
+fails every row ("the judge cannot read this data").
 
 Flags: a run is ``collapsed`` when ≥ 90 % of its test predictions fall in one class, and
 ``still improving`` when its chosen epoch (or iteration) lies in the last 10 % of its
@@ -15,69 +33,124 @@ budget (``selection/at_fraction`` > 0.9): a longer run might have chosen later.
 
 from __future__ import annotations
 
-import fnmatch
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
-from analysis.stats import PairedTest
+from analysis.references import Claim
+from analysis.stats import (Interval, PairedTest, agreement_p, holm, interval_at, minimal_detectable_effect,
+                            pairs_needed)
 
 ALPHA = 0.05
+MIN_PAIRS = 5
 COLLAPSE_SHARE = 0.9  # share of test predictions in the most-predicted class
 STILL_IMPROVING = 0.9  # chosen epoch / budget above this
 TOP_SHARE = "test/top_pred_share_at_best_val"
 AT_FRACTION = "selection/at_fraction"
+NOT_JUDGED = "not judged"
+
+
+# --- the synthesis gate ----------------------------------------------------------------
+
+GATE_PREFIX = "gate/"
+GATE_CLASSES = "gate/classes"
 
 
 @dataclass(frozen=True)
 class Gate:
-    """Where an arm's synthesis-quality numbers are: the share of its synthetic images the
-    real-data judge calls the intended expression, and the judge's recall on real images.
-    Passed when the share is at least halfway from chance to the judge's real recall:
-    well above chance, and judged by an instrument shown to work on real faces."""
+    """Which target classes of an arm's synthetic images must pass the gate: the names
+    under ``gate/<target>/...`` (trainables.core.judge.gate_numbers), or None for every
+    target the runs logged (an arm that draws every class)."""
 
-    agreement: str
-    real_recall: str
-    chance: str | None = None  # a metric holding 1/K; None: 1 / the number of classes in the runs
-
-    def check(self, arm_runs: pd.DataFrame) -> tuple[bool | None, str]:
-        agreement, recall = _mean_of(arm_runs, self.agreement), _mean_of(arm_runs, self.real_recall)
-        if math.isnan(agreement):
-            return None, "no synthesis-quality numbers logged"
-        if self.chance and self.chance in arm_runs:
-            chance = float(arm_runs[self.chance].mean())
-        else:
-            k = sum(c.startswith("test/acc_") and c.endswith("_at_best_val") for c in arm_runs.columns)
-            chance = 1 / max(k, 2)
-        threshold = chance + 0.5 * (recall - chance) if not math.isnan(recall) else 2 * chance
-        passed = agreement >= threshold
-        return passed, (f"judged as intended {100 * agreement:.1f} % against a gate of {100 * threshold:.1f} % "
-                        f"(chance {100 * chance:.1f} %, the judge's recall on real images {100 * recall:.1f} %)")
+    targets: tuple[str, ...] | None = None
 
 
-def _mean_of(runs: pd.DataFrame, pattern: str) -> float:
-    """The mean over runs and over every column matching ``pattern`` (``synth/*/agreement``:
-    all targets of a multi-class arm)."""
-    values = runs[[c for c in runs.columns if fnmatch.fnmatchcase(c, pattern)]].to_numpy(dtype=float)
-    return float(np.nanmean(values)) if values.size and not np.isnan(values).all() else math.nan
+@dataclass(frozen=True)
+class TargetGate:
+    """One target's pooled gate numbers over a row's runs."""
+
+    target: str
+    agreeing: int
+    judged: int
+    real_recall: float
+    chance: float
+    p: float
+
+    @property
+    def agreement(self) -> float:
+        return self.agreeing / self.judged
+
+    @property
+    def halfway(self) -> float:
+        return self.chance + 0.5 * (self.real_recall - self.chance)
 
 
-def claim_verdict(test: PairedTest, p_holm: float, direction: int, mde: float,
-                  gate: tuple[bool | None, str] | None = None) -> str:
-    """reproduced / contradicted / inconclusive (…) for a claimed effect of sign
-    ``direction`` (+1: the arm is better) from its paired test."""
-    if gate is not None and gate[0] is False:
-        return "inconclusive (synthesis failed the quality gate)"
-    diff = test.diff
-    if diff.n < 2 or math.isnan(diff.half_width):
-        return f"inconclusive (n={diff.n} pairs: no interval)"
-    excludes = diff.low > 0 or diff.high < 0
-    if excludes and p_holm < ALPHA:
-        return "reproduced" if diff.mean * direction > 0 else "contradicted"
-    return f"inconclusive (MDE {100 * mde:.2f} pts)"
+def target_numbers(runs: pd.DataFrame, gate: Gate) -> list[TargetGate] | None:
+    """Each target's numbers pooled over ``runs`` (images judged and agreeing summed, the
+    judge's real recall averaged); None when a target has no numbers at all."""
+    logged = sorted({c.split("/")[1] for c in runs.columns
+                     if c.startswith(GATE_PREFIX) and c.endswith("/agreement")})
+    targets = list(gate.targets) if gate.targets is not None else logged
+    if not targets or GATE_CLASSES not in runs or runs[GATE_CLASSES].isna().all():
+        return None
+    chance = 1.0 / float(runs[GATE_CLASSES].max())
+    found = []
+    for t in targets:
+        share, n = runs.get(f"gate/{t}/agreement"), runs.get(f"gate/{t}/n")
+        if share is None or n is None:
+            return None
+        ok = share.notna() & n.notna()
+        if not ok.any():
+            return None
+        judged = int(n[ok].sum())
+        agreeing = int(np.round((share[ok] * n[ok]).to_numpy(dtype=float)).sum())
+        recall = runs.get(f"gate/{t}/real_recall")
+        real = float(recall.mean()) if recall is not None and recall.notna().any() else math.nan
+        found.append(TargetGate(t, agreeing, judged, real, chance, agreement_p(agreeing, judged, chance)))
+    return found
 
+
+@dataclass(frozen=True)
+class GateResult:
+    passed: bool | None  # None: no numbers
+    text: str
+
+
+NO_GATE_NUMBERS = GateResult(None, "no synthesis-quality numbers")
+
+
+def judge_gates(rows: dict[object, list[TargetGate] | None]) -> dict[object, GateResult]:
+    """Each gated row's result: its targets' binomial p-values Holm-adjusted together with
+    every other gated row's of the table, each target held to chance and to half-way."""
+    flat = [(key, t) for key, targets in rows.items() for t in (targets or [])]
+    adjusted = dict(zip([(key, t.target) for key, t in flat], holm([t.p for _, t in flat])))
+    out = {}
+    for key, targets in rows.items():
+        if not targets:
+            out[key] = NO_GATE_NUMBERS
+            continue
+        failed, parts = [], []
+        for t in targets:
+            p_holm = adjusted[(key, t.target)]
+            readable = t.real_recall > t.chance
+            ok = readable and p_holm < ALPHA and t.agreement >= t.halfway
+            text = (f"{t.target}: judged as intended {100 * t.agreement:.1f} % of {t.judged} "
+                    f"(chance {100 * t.chance:.1f} %, half-way {100 * t.halfway:.1f} %, the judge's recall on "
+                    f"real images {100 * t.real_recall:.1f} %; binomial p = {t.p:.3g}, Holm {p_holm:.3g})")
+            if not readable:
+                text += ": the judge cannot read this data"
+            parts.append(text)
+            if not ok:
+                failed.append(t.target)
+        verdict = f"failed for {', '.join(failed)}" if failed else "passed"
+        out[key] = GateResult(not failed, f"synthesis gate {verdict}: " + "; ".join(parts))
+    return out
+
+
+# --- flags -------------------------------------------------------------------------------
 
 def flag_text(runs: pd.DataFrame) -> str:
     """"collapsed (k/n)", "still improving (k/n)", both, or "" for a group of runs."""
@@ -90,3 +163,107 @@ def flag_text(runs: pd.DataFrame) -> str:
             if hit:
                 flags.append(f"{name} ({hit}/{len(values)})")
     return ", ".join(flags)
+
+
+def collapsed(runs: pd.DataFrame) -> str | None:
+    """"k/n runs" when any run predicted one class for ≥ 90 % of its test set, else None."""
+    if TOP_SHARE not in runs:
+        return None
+    values = runs[TOP_SHARE].dropna()
+    hit = int((values >= COLLAPSE_SHARE).sum())
+    return f"{hit}/{len(values)} runs" if hit else None
+
+
+# --- claims --------------------------------------------------------------------------------
+
+@dataclass
+class ClaimTest:
+    """A claim met by one paired comparison of a table, kept until the launch's claims are
+    judged together. ``blocked``: why it gets no verdict (None: it is tested)."""
+
+    claim: Claim
+    where: str  # the row, as the table names it
+    row: int
+    test: PairedTest
+    scale: float
+    blocked: str | None = None
+    gate: GateResult | None = None
+    family: int = 0
+    verdict: str = ""
+    interval: Interval | None = None
+    mde: float = math.nan
+    needed: int | None = None
+    notes: list[str] = field(default_factory=list)
+    data: str = ""  # our dataset(s), as the summary names them
+    procedural: bool = False
+
+    @property
+    def key(self) -> tuple:
+        c = self.claim
+        return (c.paper, c.source, c.arm, c.control, c.metric, self.where)
+
+
+def blocked_reason(claim: Claim, test: PairedTest, ground: str | None, gate: GateResult | None,
+                   arm_collapsed: str | None, control_collapsed: str | None) -> str | None:
+    """Why a comparison gets no verdict on ``claim``, first reason first; None when none."""
+    if ground is not None:
+        return f"{NOT_JUDGED}: {ground}"
+    if claim.gan:
+        if gate is None or gate.passed is None:
+            return f"{NOT_JUDGED}: no synthesis-quality numbers"
+        if gate.passed is False:
+            return f"{NOT_JUDGED}: synthesis failed the gate"
+    for side, found in ((claim.arm, arm_collapsed), (claim.control, control_collapsed)):
+        if found:
+            return f"{NOT_JUDGED}: {side} collapsed ({found})"
+    if test.diff.n < MIN_PAIRS:
+        return f"{NOT_JUDGED}: {test.diff.n} pairs (a verdict needs ≥ {MIN_PAIRS})"
+    if not test.sd > 0:
+        return f"{NOT_JUDGED}: {test.diff.n} pairs, no spread"
+    return None
+
+
+def verdict(interval: Interval, effect: float | None, sign: int, mde_points: float) -> str:
+    """The verdict of an interval of arm − control (fractions) on a claim of ``effect``
+    points (None: direction only) in direction ``sign``."""
+    low, high = sorted((sign * interval.low, sign * interval.high))  # the paper's side positive
+    excludes_zero = low > 0
+    if effect is None:
+        if excludes_zero:
+            return "reproduced"
+        if high < 0:
+            return "contradicted"
+    else:
+        size = abs(effect) / 100.0
+        if excludes_zero:
+            return "reproduced" if high >= size else "smaller than claimed"
+        if high < size:
+            return "contradicted"
+    return f"inconclusive (MDE {mde_points:.2f} pts)"
+
+
+def judge_claims(found: Sequence[ClaimTest], alpha: float = ALPHA) -> list[ClaimTest]:
+    """Judge a launch's claims as one family: each comparison once (the first table that
+    meets it), Holm across those with a test, the verdict from each one's interval at its
+    adjusted level, MDE and pairs-needed at the family's strictest level α/m."""
+    unique: dict[tuple, ClaimTest] = {}
+    for c in found:
+        unique.setdefault(c.key, c)
+    tested = [c for c in unique.values() if c.blocked is None]
+    m = len(tested)
+    adjusted = holm([c.test.p for c in tested])
+    for c, p_holm in zip(tested, adjusted):
+        level = alpha * c.test.p / p_holm if p_holm > 0 else alpha / m
+        c.family, c.interval = m, interval_at(c.test, level)
+        c.mde = minimal_detectable_effect(c.test.sd, c.test.diff.n, c.test.ratio, alpha=alpha / m)
+        if c.claim.effect is not None:
+            c.needed = pairs_needed(abs(c.claim.effect) / 100.0, c.test.sd, c.test.ratio, alpha=alpha / m)
+        c.verdict = verdict(c.interval, c.claim.effect, c.claim.sign, c.scale * c.mde)
+        c.notes.append(f"Holm-adjusted p = {p_holm:.3g} among {m} claim(s); interval at "
+                       f"{100 * (1 - level):.2f} %")
+    for c in unique.values():
+        if c.blocked is not None:
+            c.verdict = c.blocked
+    for c in found:  # a comparison met again in a later table reads the same verdict
+        c.verdict = unique[c.key].verdict
+    return list(unique.values())

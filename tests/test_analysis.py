@@ -47,16 +47,14 @@ def ci(values):
 
 
 def cell(values, signed=False):
-    """A table cell: a Δ (signed) as mean ± Student-t half-width; a rate as its mean and
-    the Student-t interval of its logits mapped back, [low, high]."""
+    """A table cell: mean ± Student-t half-width; a rate whose interval runs past [0, 1]
+    prints the interval cut there, [low, high], marked clipped."""
     mean, half, n = ci(values)
     m = f"{100 * mean:+.2f}" if signed else f"{100 * mean:.2f}"
-    if signed or n < 2:
+    if signed or n < 2 or 0 <= mean - half and mean + half <= 1:
         return f"{m} ± {'n/a' if math.isnan(half) else f'{100 * half:.2f}'} (n={n})"
-    logits = [math.log(v / (1 - v)) for v in values]
-    centre, spread, _ = ci(logits)
-    low, high = (1 / (1 + math.exp(-(centre + sign * spread))) for sign in (-1, 1))
-    return f"{m} [{100 * low:.2f}, {100 * high:.2f}] (n={n})"
+    low, high = max(0.0, mean - half), min(1.0, mean + half)
+    return f"{m} [{100 * low:.2f}, {100 * high:.2f}] (n={n}, clipped)"
 
 
 # --- the fixture store ---------------------------------------------------------------
@@ -157,7 +155,7 @@ def _row(table, **keys):
 # --- stats ---------------------------------------------------------------------------
 
 def test_mean_ci_matches_student_t():
-    mean, half, n, _ = mean_ci(SIMPLE_ACC)
+    mean, half, n, *_ = mean_ci(SIMPLE_ACC)
     assert n == 3 and mean == pytest.approx(np.mean(SIMPLE_ACC))
     assert half == pytest.approx(ci(SIMPLE_ACC)[1])
     assert mean_ci([0.5, float("nan")]).n == 1
@@ -174,7 +172,7 @@ def test_mean_ci_worked_example():
         return (2 * p - 1) / math.sqrt(2 * p * (1 - p))
 
     sem = math.sqrt(0.000775 / 3)
-    mean, half, n, _ = mean_ci([0.60, 0.62, 0.655])
+    mean, half, n, *_ = mean_ci([0.60, 0.62, 0.655])
     assert (mean, n) == (pytest.approx(0.625), 3)
     assert half == pytest.approx(t_two_df(0.975) * sem, rel=1e-9)
     assert mean_ci([0.60, 0.62, 0.655], confidence=0.90).half_width == pytest.approx(t_two_df(0.95) * sem, rel=1e-9)
@@ -183,7 +181,7 @@ def test_mean_ci_worked_example():
 def test_paired_diff_matches_by_key_and_rejects_duplicates():
     a = pd.Series([0.52, 0.58, 0.54, 0.9], index=[0, 1, 2, 7])
     b = pd.Series([0.53, 0.50, 0.55], index=[2, 0, 1])  # shuffled; 7 has no partner
-    mean, half, n, _ = paired_diff_ci(a, b)
+    mean, half, n, *_ = paired_diff_ci(a, b)
     diffs = np.array(AUG["classical"]) - np.array(AUG["none"])
     assert n == 3 and mean == pytest.approx(diffs.mean())
     assert half == pytest.approx(ci(diffs)[1])
@@ -250,11 +248,17 @@ def test_baseline_table_cells_references_and_context(store):
     mean, half, _ = ci(SIMPLE_ACC)
     assert 100 * (mean - half) <= 65.09 <= 100 * (mean + half)
     assert "Accuracy of the network on the 3589 test images = 65.09" in notes
+    # the paper's own spread (its counts) beside ours: the difference's interval from both
     overall = next(n for n in table.footnotes if "= 65.09" in n)
-    assert "within our 95 % CI" in overall
+    theirs = 2336 / 3589
+    their_se, our_se = math.sqrt(theirs * (1 - theirs) / 3589), half / st.t.ppf(0.975, 2)
+    diff, both = mean - theirs, 1.96 * math.sqrt(our_se ** 2 + their_se ** 2)
+    assert f"theirs 65.09 ± {196 * their_se:.2f} (binomial, 2336/3589)" in overall
+    assert f"ours − theirs {100 * diff:+.2f} ± {100 * both:.2f} points" in overall
+    assert abs(diff) <= both and overall.endswith("consistent with our data.")
     angry = next(n for n in table.footnotes if "Accuracy of Angry" in n)
-    assert "outside our 95 % CI" in angry and "not reproduced on our data" in angry
-    assert "262/491" in angry and "rounds to 53 %" in angry
+    assert "262/491" in angry and "rounds to 53 %" in angry and "(binomial, 262/491)" in angry
+    assert angry.endswith("not reproduced on our data.")  # ours ~31 % against their 53.36 ± 4.41
 
 
 def test_older_parent_gives_its_own_table(store):
@@ -365,13 +369,14 @@ def test_every_layout_builds_from_contract_shaped_runs(study):
 # --- references ---------------------------------------------------------------------------
 
 def test_birenbaum_records_are_exact_fractions_and_sum_to_overall():
-    per_class = [r for r in select(paper="birenbaum", row="baseline") if r.counts]
+    per_class = [r for r in select(paper="birenbaum", row="baseline") if r.counts and r.metric != "acc"]
     assert len(per_class) == 7
     for r in per_class:
         assert r.value == round(100 * r.counts[0] / r.counts[1], 2)
     correct = sum(r.counts[0] for r in per_class)
     total = sum(r.counts[1] for r in per_class)
     assert total == 3589 and round(100 * correct / total, 2) == 65.09
+    assert one(paper="birenbaum", row="baseline", metric="acc").counts == (correct, total)
     synth = one(paper="birenbaum", row="baseline + synthetic data", metric="acc")
     assert synth.value == 66.26
     assert one(paper="birenbaum", row="baseline + synthetic data",
@@ -396,7 +401,8 @@ def test_render_report_writes_markdown_latex_csv(store, tmp_path):
     assert "### Baseline" in markdown and cell(SIMPLE_ACC) in markdown
     assert (out / "baseline.md").read_text() == markdown
     tex = (out / "baseline.tex").read_text()
-    assert r"\begin{tabular}" in tex and cell(SIMPLE_ACC).split(" (")[0] in tex and r"\%" in tex
+    assert r"\begin{tabular}" in tex and cell(SIMPLE_ACC).split(" (")[0].replace("±", r"$\pm$") in tex
+    assert r"\%" in tex
     assert "65.09" in tex and " % " not in tex.replace(r"\%", "")
     csv = pd.read_csv(out / "baseline.csv", keep_default_na=False)
     assert list(csv.columns)[:3] == ["net", "overall acc", "overall acc (paper)"]

@@ -78,22 +78,18 @@ def test_paired_t_p_value_of_two_pairs():
     assert paired_t_p_value(diff) == pytest.approx(1 - 2 * math.atan(2) / math.pi, rel=1e-6)
 
 
-def test_rate_ci_maps_the_logit_interval_back():
-    # logits of 0.5 and 0.731058… are 0 and 1: mean 0.5, SD 1/√2, SEM 1/2, t(0.975, 1) = 12.7062
-    p = 1 / (1 + math.exp(-1))
-    ci = rate_ci([0.5, p, math.nan])
+def test_rate_ci_clips_the_student_t_interval_at_0_and_1_and_marks_it():
+    # 0.5 and 0.9: mean 0.7, s = 0.2828…, SEM 0.2, t(0.975, 1) = 12.7062: 0.7 ± 2.5412 → [0, 1]
+    ci = rate_ci([0.5, 0.9, math.nan])
     t1 = 12.706204736174698
-    low, high = 1 / (1 + math.exp(-(0.5 - t1 / 2))), 1 / (1 + math.exp(-(0.5 + t1 / 2)))
-    assert ci.mean == pytest.approx((0.5 + p) / 2) and ci.n == 2
-    assert ci.bounds == pytest.approx((low, high)) and ci.half_width == pytest.approx((high - low) / 2)
+    assert ci.mean == pytest.approx(0.7) and ci.n == 2 and ci.half_width == pytest.approx(t1 * 0.2)
+    assert ci.bounds == (0.0, 1.0) and ci.clipped
+    high_only = rate_ci([0.97, 0.99, 1.0])  # mean 0.98667, s 0.015275, SEM 0.0088192, t(0.975, 2) 4.302653
+    assert high_only.low == pytest.approx(0.986667 - 4.302653 * 0.0088192, rel=1e-5) and high_only.high == 1.0
+    assert rate_ci([0.4, 0.6]).clipped is False or rate_ci([0.4, 0.6]).bounds == (0.0, 1.0)
     single = rate_ci([0.4])
-    assert single.n == 1 and single.bounds is None
-
-
-def test_rate_ci_moves_rates_of_exactly_0_and_1_in_by_1e_3():
-    ci = rate_ci([0.0, 1.0])  # logits ±log(999): mean 0, SEM log(999)
-    half = 12.706204736174698 * math.log(999)
-    assert ci.bounds == pytest.approx((1 / (1 + math.exp(half)), 1 / (1 + math.exp(-half))), rel=1e-9)
+    assert single.n == 1 and single.bounds is None and not single.clipped
+    assert not rate_ci([0.50, 0.52, 0.51]).clipped
 
 
 def test_paired_test_by_hand():

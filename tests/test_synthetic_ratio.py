@@ -351,11 +351,10 @@ def test_best_k_is_chosen_on_validation_and_the_blind_set_reported_at_it():
     tables = {t.name: t for t in synthetic_ratio_tables(runs)}
     peak = tables["synthetic_ratio_steps_peak"]
     assert "the best k (chosen on validation) is real+2x" in peak.title
-    # real+2x's blind accuracy over seeds: 0.40, 0.41, 0.42 -> mean 41.00; its interval is the
-    # t-interval of the logits (-0.405, -0.364, -0.323; half-width 4.303 * 0.0410 / sqrt(3))
-    # mapped back: [38.54, 43.50]
+    # real+2x's blind accuracy over seeds: 0.40, 0.41, 0.42 -> mean 41.00; its t-interval's
+    # half-width 4.303 * 0.01 / sqrt(3) = 2.48 points, inside [0, 100]
     assert "Best k (chosen on validation): real+2x" in peak.footnotes[0]
-    assert "Its blind accuracy: 41.00 [38.54, 43.50] (n=3) %" in peak.footnotes[0]
+    assert "Its blind accuracy: 41.00 ± 2.48 (n=3) %" in peak.footnotes[0]
     assert sorted(peak.cells["train_set"]) == ["real+2x", "real+3x"]  # real+1x is below the chosen k
     assert "falls beyond real+2x" in peak.footnotes[1]  # real+3x: 0.35 - 0.40 on every seed
     assert "real+2x (best k, chosen on validation)" in set(tables["synthetic_ratio_steps_per_class"].cells["train set"])

@@ -10,6 +10,7 @@ from analysis.cells import Column, Paired, class_columns, metric_table, overall_
 from analysis.layouts.registry import register_layout
 from analysis.layouts.shared import CYCLEGAN_GATES, require_columns
 from analysis.tables import Table
+from analysis.verdicts import Gate
 
 
 def _gamma_rows(runs: pd.DataFrame) -> pd.DataFrame:
@@ -65,4 +66,26 @@ def cycle_gamma(runs: pd.DataFrame) -> list[Table]:
     per_class.footnotes.append("Birenbaum's slide gives one 'baseline + synthetic data' result, without saying "
                                "which cycle-loss setting made it; it is shown beside every synthetic row, and "
                                "his baseline beside our baseline arm.")
-    return [ablation, per_class]
+    return [ablation, per_class] + _weighted_vs_plain(runs)
+
+
+def _weighted_vs_plain(runs: pd.DataFrame) -> list[Table]:
+    """Birenbaum's weighted cycle loss against the plain L1 cycle loss, both GAN arms gated,
+    paired on seed and fold within each adversarial loss and label setting."""
+    gan = runs[runs["param.arm"].astype(str) != "baseline"]
+    l1 = gan["param.cycle_loss"].astype(str) == "l1"
+    if not l1.any() or l1.all():
+        return []
+    setting = [references.PLAIN_CYCLE if plain else references.weighted_setting(g, s)
+               for plain, g, s in zip(l1, gan["param.gamma_max"].astype(str), gan["param.gamma_schedule"].astype(str))]
+    gan = gan.assign(**{"cycle loss": setting})
+    group_by = [c for c in ("param.net", "param.adv_loss", "param.soft_labels") if c in gan and
+                (c != "param.net" or gan[c].nunique() > 1)] + ["cycle loss"]
+    return [metric_table(
+        gan, name="cycle_gamma_weighted_vs_plain",
+        title="Weighted against plain cycle loss (Birenbaum's 'Solution – Weighted Cycle Loss'): downstream test "
+              "accuracy at the best-validation epoch, each weighted setting paired with the plain L1 loss (%)",
+        group_by=group_by, columns=[Column("overall acc", "test/acc_at_best_val"),
+                                    Column("disgust acc", "test/acc_disgust_at_best_val")],
+        paired=Paired(arm="cycle loss", control=references.PLAIN_CYCLE),
+        claims=references.claims(paper="birenbaum"), gates={s: Gate(("disgust",)) for s in set(setting)})]

@@ -22,10 +22,9 @@ def _fesr_refs(runs: pd.DataFrame, group_by: list[str], database: str = "CK+") -
     return out
 
 
-# The synthesis gate of a FESR variant whose R learns from synthesised faces: the share the
-# real-data judge calls the intended expression (trainables.trials.fesr logs it).
-FESR_GATES = {v: Gate("synth/agreement", "synth/real_recall", "synth/chance")
-              for v in ("FESR_OneSt", "FESR_SL", "FESR_JL-IL", "FESR_JL-RDBP", "FESR_JL", "FESR_Real")}
+# The synthesis gate of a FESR variant whose R learns from synthesised faces: every
+# expression its FESGAN draws must be read as intended (trainables.synthetic.fesgan_eval).
+FESR_GATES = {v: Gate() for v in ("FESR_OneSt", "FESR_SL", "FESR_JL-IL", "FESR_JL-RDBP", "FESR_JL", "FESR_Real")}
 
 
 @register_layout("fesr_ablation", "FESR Fig. 8 / Table V: the seven variants, paired against BASELINE and "

@@ -13,6 +13,7 @@ from typing import Callable
 import pandas as pd
 
 from analysis import ReportError
+from analysis.cells import apply_verdicts
 from analysis.tables import Table, describe_runs
 
 SETTING = ["dataset", "scale", "procedural"]
@@ -66,7 +67,9 @@ def build_tables(study: str, runs: pd.DataFrame) -> list[Table]:
     for setting in settings:
         mask = (keyed[SETTING] == setting).all(axis=1)
         sub_all, sub = runs[mask], finished[mask.loc[finished.index]]
-        for table in layout.build(sub):
+        built = layout.build(sub)
+        apply_verdicts(built)  # one family of claims per launch setting
+        for table in built:
             if len(settings) > 1:
                 table.name = f"{table.name}-{setting[0]}-{setting[1]}"
             table.context = describe_runs(sub, excluded=len(sub_all) - len(sub))

@@ -21,6 +21,7 @@ from analysis.layouts.registry import register_layout
 from analysis.plots import save_figure
 from analysis.stats import rate_ci
 from analysis.tables import Table, fmt_ci
+from analysis.verdicts import Gate
 
 TRAIN_SET = "param.train_set"
 FAMILY = "param.budget"
@@ -122,7 +123,8 @@ def ratio_table(runs: pd.DataFrame, family: str) -> Table:
                  Column("blind acc (cross-database)", BLIND, "blind_acc"),
                  Column("blind macro-F1", f"blind/macro_f1{AT_BEST}")],
         references={(k,): _paper_refs(k) for k in keys},
-        paired=None if control is None else _paired(family, control))
+        paired=None if control is None else _paired(family, control),
+        claims=references.claims(paper="picha2023"), gates=stargan_gates(keys))
     blind_sets = sorted(runs["param.cross_dataset"].dropna().astype(str).unique()) if "param.cross_dataset" in runs \
         else []
     table.footnotes[:0] = [
@@ -135,6 +137,11 @@ def ratio_table(runs: pd.DataFrame, family: str) -> Table:
         "expressions; 'synthetic' = one unit and no real faces."]
     table.plot = fig8_plot
     return table
+
+
+def stargan_gates(train_sets) -> dict[str, Gate]:
+    """Every training set holding StarGAN's faces is gated on all six expressions."""
+    return {k: Gate() for k in train_sets if k == "synthetic" or (ratio_of(k) or 0) > 0}
 
 
 def fig8_plot(table: Table, path: str | Path) -> Path | None:
@@ -189,7 +196,7 @@ def peak_table(runs: pd.DataFrame, family: str) -> Table:
         title=f"Synthetic ratio, {_family_title(family)}: the best k (chosen on validation) is {best}; blind "
               "accuracy there and at every larger k, paired against it (%)",
         group_by=[TRAIN_SET], columns=[Column("blind acc (cross-database)", BLIND, "blind_acc")],
-        paired=_paired(family, best))
+        paired=_paired(family, best), gates=stargan_gates(beyond[TRAIN_SET].astype(str).unique()))
     falls = []
     for _, row in table.stats[table.stats["kind"] == "paired_diff"].iterrows():
         if row["n"] >= 2 and row["high"] < 0:
