@@ -3,7 +3,7 @@ Fig. 8 / Table V): the seven variants — BASELINE, FESR_OneSt, FESR_SL, FESR_JL
 FESR_JL-RDBP, FESR_JL, FESR_Real — × subject-independent folds × seeds, paired on
 fold and seed. FESGAN's stage 1 is cached and shared by the variants that pre-train.
 
-Scales: `smoke` (synthfaces, 2 of 4 subject folds, 1/8-width nets, a few hundred
+Scales: `smoke` (synthfaces, 2 of the 10 subject folds, 1/8-width nets, a few hundred
 iterations: a plumbing check whose numbers mean nothing; the default of
 `python -m study.launch fesr_ablation`); `cpu` (CK+48 at 48×48: every variant × the
 10 folds, 1/8-width FESGAN and 1/4-width R, two trials at a time on 2 cores); `paper` (128×128 full-width
@@ -24,7 +24,7 @@ STUDY = StudySpec(
         "smoke": Scale(config={"gan_width": 0.125, "r_width": 0.125, "pretrain_iters": 150, "joint_iters": 150,
                                "report_every": 50, "identity_epochs": 3, "lr": 3e-4,
                                "judge_width": 0.125, "judge_epochs": 2},
-                       synthfaces={"n_images": 700, "n_subjects": 24}, grid={"seed": [0]}, folds=2, n_folds=4,
+                       synthfaces={"n_images": 700, "n_subjects": 24}, grid={"seed": [0]}, folds=2, n_folds=10,
                        deviations={"lr": "3e-4: the 1/8-width nets barely move at the paper's 1e-4 in a few hundred steps"}),
         "cpu": Scale(config={"gan_width": 0.125, "r_width": 0.25, "pretrain_iters": 300, "joint_iters": 400,
                              "report_every": 100, "identity_epochs": 15, "lr": 3e-4,
