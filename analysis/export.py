@@ -251,6 +251,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # a bar per sample grid otherwise
     try:
         path = export_launch(args.study, args.tracking_uri, args.parent, args.out, args.force,
                              samples=not args.no_samples, samples_cap_kb=args.samples_cap_kb)

@@ -103,7 +103,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--tracking-uri", default=None,
                         help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else "
                              "sqlite:///mlflow.db in the working directory)")
-    parser.add_argument("--parent", default="latest",
+    parser.add_argument("--parent", default=None,
                         help="which launch: 'latest' (default), 'all', or a parent run id")
     parser.add_argument("--runs", nargs="+", default=None, metavar="FILE",
                         help="read the runs from these exports (python -m analysis.export), not MLflow")
@@ -123,14 +123,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: name a study; known studies: {', '.join(list_layouts())}",
               file=sys.stderr)
         return 2
-    if args.runs and (args.tracking_uri or args.parent != "latest"):
+    if args.runs and (args.tracking_uri or args.parent):
         print("error: --runs reads exports, not MLflow: it takes no --tracking-uri or --parent",
               file=sys.stderr)
         return 2
     logging.getLogger("alembic").setLevel(logging.WARNING)  # schema chatter on stderr
     try:
         markdown = render_report(args.study, tracking_uri=args.tracking_uri,
-                                 parent=args.parent, out_dir=args.out,
+                                 parent=args.parent or "latest", out_dir=args.out,
                                  plots=not args.no_plots, runs_files=args.runs)
     except ReportError as err:
         print(f"error: {err}", file=sys.stderr)
