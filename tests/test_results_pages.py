@@ -345,3 +345,28 @@ def test_page_is_regenerated_from_the_exports_and_a_stale_page_is_reported(store
     page_path.write_text(text.replace(_mean_cell(ACC["none"]), "99.99"))
     assert "differs" in publish(STUDY, root, check=True)
     page_path.write_text(text)
+
+
+def test_report_from_exports_leaves_out_the_tsne_plots_and_says_why(tmp_path, capsys):
+    """fesr_ablation draws t-SNE plots from feature artifacts in MLflow; an export (here
+    written by hand: the format is plain JSON) carries none, so the report says so."""
+    from analysis.report import write_report
+
+    runs = [{"run_id": f"r{variant}{fold}", "run_name": f"{variant} fold{fold} seed0", "status": "FINISHED",
+             "start_time": 10 + fold, "end_time": 20,
+             "tags": {"mlflow.parentRunId": "p", "ferlab.role": "trial", "ferlab.dataset": "ckplus",
+                      "ferlab.scale": "cpu", "ferlab.procedural": "false", "ferlab.variant": variant,
+                      "ferlab.seed": "0", "ferlab.fold": str(fold)},
+             "params": {"variant": variant, "seed": "0", "fold": str(fold)},
+             "metrics": {"test/acc_at_best_val": 0.8 + 0.01 * fold, "test/macro_f1_at_best_val": 0.7}}
+            for variant in ("BASELINE", "FESR_JL") for fold in range(2)]
+    parent = {"run_id": "p", "run_name": "fesr", "status": "FINISHED", "start_time": 1, "end_time": 30,
+              "tags": {"ferlab.role": "parent"}, "params": {}, "metrics": {}}
+    document = {"format": "ferlab-runs", "version": 1, "study": "fesr_ablation", "exported_at": "x", "parent": "p",
+                "launches": [{"parent": parent, "runs": runs}], "samples": {"dir": "s", "files": [], "skipped": []}}
+    path = tmp_path / "fesr.json.gz"
+    path.write_bytes(gzip.compress(json.dumps(document).encode()))
+    tables = write_report("fesr_ablation", out_dir=tmp_path / "out", runs_files=[path])
+    assert "(n=2)" in tables[0].cells.set_index("variant").loc["FESR_JL", "overall acc"]
+    assert "no t-SNE plots" in capsys.readouterr().err
+    assert not list((tmp_path / "out").glob("*manifold*"))
