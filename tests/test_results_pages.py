@@ -28,7 +28,7 @@ import pytest
 from analysis import ReportError
 from analysis.export import export_launch, load_exports, main as export_main, read_export
 from analysis.layouts import build_tables
-from analysis.publish import main as publish_main, page, publish
+from analysis.publish import BEGIN, END, main as publish_main, page, publish
 from analysis.report import full_markdown
 from analysis.runs import load_runs
 from analysis.tables import to_markdown
@@ -42,12 +42,14 @@ ACC = {"none": [0.50, 0.55, 0.53, 0.51, 0.56, 0.52], "classical": [0.52, 0.58, 0
 SHA = "0123456789abcdef0123456789abcdef01234567"
 
 
-def committed_result_folders() -> list[str]:
-    folder = REPO / "results"
-    return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+def committed_studies() -> list[str]:
+    """Every study with a committed results/<study>/ folder or docs/results/<study>.md page."""
+    folders, pages = REPO / "results", REPO / "docs" / "results"
+    found = {p.name for p in folders.iterdir() if p.is_dir()} if folders.is_dir() else set()
+    return sorted(found | ({p.stem for p in pages.glob("*.md")} if pages.is_dir() else set()))
 
 
-@pytest.mark.parametrize("study", committed_result_folders())
+@pytest.mark.parametrize("study", committed_studies())
 def test_each_committed_page_is_what_its_exports_give(study):
     assert publish(study, REPO, check=True) is None
 
@@ -325,8 +327,8 @@ def test_page_is_regenerated_from_the_exports_and_a_stale_page_is_reported(store
     assert SHA[:12] + " (uncommitted changes)" in text and "| synthfaces | smoke |" in text
     assert f"[4 files](../../results/{STUDY}/A_samples/)" in text
     tables = build_tables(STUDY, load_runs(STUDY, tracking_uri=store["uri"], parent="all", statuses=None))
-    assert text.endswith("## Tables\n\n" + full_markdown(tables))
-    assert page(STUDY, root) == text and publish(STUDY, root, check=True) is None
+    assert text.endswith("## Tables\n\n" + full_markdown(tables) + "\n" + END + "\n")
+    assert page(STUDY, root, text) == text and publish(STUDY, root, check=True) is None
     assert publish_main(["--check", "--root", str(root)]) == 0
 
     # the data changes (launch B's export dropped) and the page does not: the check says so
@@ -370,3 +372,20 @@ def test_report_from_exports_leaves_out_the_tsne_plots_and_says_why(tmp_path, ca
     assert "(n=2)" in tables[0].cells.set_index("variant").loc["FESR_JL", "overall acc"]
     assert "no t-SNE plots" in capsys.readouterr().err
     assert not list((tmp_path / "out").glob("*manifold*"))
+
+
+def test_what_a_person_writes_around_the_block_is_kept(exports):
+    root = exports["root"]
+    page_path = root / "docs" / "results" / f"{STUDY}.md"
+    assert publish(STUDY, root) is None
+    generated = page_path.read_text()
+    block = generated[generated.index(BEGIN):]
+    prose = f"# Classical augmentation on our data\n\nA launch costs 3 min on 2 cores.\n\n{block}\nSee also x.\n"
+    page_path.write_text(prose.replace(_mean_cell(ACC["none"]), "99.99"))
+    assert "differs" in publish(STUDY, root, check=True)
+    assert publish(STUDY, root) is None and page_path.read_text() == prose  # the block renewed, the prose kept
+    assert publish(STUDY, root, check=True) is None
+    page_path.write_text("# A page without the markers\n")
+    with pytest.raises(ReportError, match="no generated block"):
+        publish(STUDY, root)
+    page_path.write_text(generated)
