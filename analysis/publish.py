@@ -14,7 +14,7 @@ made with a title and the block.
 With no study it does every ``results/<study>/`` folder. ``--check`` writes nothing: it
 exits 1, naming the command that regenerates them, when a page's block differs from what
 its exports give (tests/test_results_pages.py runs it for every committed results folder
-and page). Paths are relative to ``--root`` (default: the working directory), so a page
+and page; a page written by hand, with no block and no exports, passes). Paths are relative to ``--root`` (default: the working directory), so a page
 reads the same wherever the repository is.
 """
 
@@ -113,6 +113,8 @@ def publish(study: str, root: Path = Path("."), check: bool = False) -> str | No
     current = target.read_text(encoding="utf-8") if target.exists() else None
     if check and current is None:
         return f"{target.relative_to(root)} is missing; regenerate it with `{command(study)}`"
+    if check and BEGIN not in current and not (root / RESULTS / study).is_dir():
+        return None  # written by hand, no exports: nothing here is generated
     text = page(study, root, current)
     if not check:
         target.parent.mkdir(parents=True, exist_ok=True)

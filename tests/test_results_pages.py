@@ -43,7 +43,8 @@ SHA = "0123456789abcdef0123456789abcdef01234567"
 
 
 def committed_studies() -> list[str]:
-    """Every study with a committed results/<study>/ folder or docs/results/<study>.md page."""
+    """Every study with a committed results/<study>/ folder or docs/results/<study>.md page
+    (a page written by hand, with no generated block and no exports, passes)."""
     folders, pages = REPO / "results", REPO / "docs" / "results"
     found = {p.name for p in folders.iterdir() if p.is_dir()} if folders.is_dir() else set()
     return sorted(found | ({p.stem for p in pages.glob("*.md")} if pages.is_dir() else set()))
@@ -389,3 +390,13 @@ def test_what_a_person_writes_around_the_block_is_kept(exports):
     with pytest.raises(ReportError, match="no generated block"):
         publish(STUDY, root)
     page_path.write_text(generated)
+
+
+def test_a_hand_written_page_without_exports_is_left_alone_and_one_with_a_block_is_not(tmp_path):
+    pages = tmp_path / "docs" / "results"
+    pages.mkdir(parents=True)
+    (pages / "dcgan_svm.md").write_text("# dcgan_svm\n\nCannot reach a working DCGAN on 2 cores: ...\n")
+    assert publish("dcgan_svm", tmp_path, check=True) is None
+    (pages / "dcgan_svm.md").write_text(f"# dcgan_svm\n\n{BEGIN}\nold tables\n{END}\n")
+    with pytest.raises(ReportError, match="no exports"):
+        publish("dcgan_svm", tmp_path, check=True)
