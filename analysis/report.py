@@ -2,13 +2,17 @@
 
     python -m analysis.report <study> [--tracking-uri URI] [--parent latest|all|RUN_ID]
                                       [--out DIR] [--no-plots]
+    python -m analysis.report <study> --runs FILE [FILE ...] [--out DIR] [--no-plots]
     python -m analysis.report --list
 
 Prints the Markdown tables and writes, per table, ``<table>.md``, ``.tex``, ``.csv``,
 ``.stats.csv`` (the numbers behind the cells) and, where a table has per-class
 columns, ``<table>.png``, plus ``report.md`` with every table, into ``--out``
 (default ``reports/<study>/``). The tracking URI defaults to ``$MLFLOW_TRACKING_URI``,
-else ``sqlite:///mlflow.db`` in the working directory. A ``ReportError`` (unknown
+else ``sqlite:///mlflow.db`` in the working directory. ``--runs`` reads exports
+(``python -m analysis.export``) instead of a store: several files are one study split
+into launches, their runs side by side; no MLflow store is needed, and the t-SNE plots,
+which read feature artifacts from MLflow, are left out. A ``ReportError`` (unknown
 study, experiment or parent; no finished runs) exits with status 2 and a one-line
 message, no traceback.
 """
@@ -22,17 +26,19 @@ from pathlib import Path
 
 from analysis import ReportError
 from analysis.layouts import LAYOUTS, build_tables, get_layout, list_layouts
+from analysis.export import load_exports
 from analysis.plots import per_class_chart
 from analysis.runs import load_runs
 from analysis.tables import Table, to_markdown, write_table
 
 def render_report(study: str, tracking_uri: str | None = None, parent: str = "latest",
-                  out_dir: str | Path | None = None, plots: bool = True) -> str:
+                  out_dir: str | Path | None = None, plots: bool = True,
+                  runs_files: list[str | Path] | None = None) -> str:
     """Build the study's tables, write them into ``out_dir`` (default
     ``reports/<study>/``) and return them as one Markdown string. Raises
     ``ReportError`` for anything the user can fix.
     """
-    return full_markdown(write_report(study, tracking_uri, parent, out_dir, plots))
+    return full_markdown(write_report(study, tracking_uri, parent, out_dir, plots, runs_files))
 
 
 def full_markdown(tables: list[Table]) -> str:
@@ -41,12 +47,17 @@ def full_markdown(tables: list[Table]) -> str:
 
 
 def write_report(study: str, tracking_uri: str | None = None, parent: str = "latest",
-                 out_dir: str | Path | None = None, plots: bool = True) -> list[Table]:
+                 out_dir: str | Path | None = None, plots: bool = True,
+                 runs_files: list[str | Path] | None = None) -> list[Table]:
     """Build the study's tables and write them, their figures and ``report.md`` into
     ``out_dir`` (default ``reports/<study>/``); returns the tables. The launcher calls
-    this at the end of a launch and prints them in short (analysis.console)."""
+    this at the end of a launch and prints them in short (analysis.console).
+    ``runs_files``: read the runs from these exports instead of MLflow."""
     get_layout(study)  # an unknown study fails before MLflow is opened
-    runs = load_runs(study, tracking_uri=tracking_uri, parent=parent, statuses=None)
+    if runs_files:
+        runs = load_exports(study, runs_files, statuses=None)
+    else:
+        runs = load_runs(study, tracking_uri=tracking_uri, parent=parent, statuses=None)
     tables = build_tables(study, runs)
     out = Path(out_dir) if out_dir is not None else Path("reports") / study
     for table in tables:
@@ -61,7 +72,10 @@ def write_report(study: str, tracking_uri: str | None = None, parent: str = "lat
         from analysis.manifold import MANIFOLD_PLOTS, manifold_plots
         from analysis.runs import _client
 
-        if study in MANIFOLD_PLOTS:
+        if study in MANIFOLD_PLOTS and runs_files:
+            print("note: no t-SNE plots: they read the runs' feature artifacts from MLflow, "
+                  "which exports do not carry", file=sys.stderr)
+        elif study in MANIFOLD_PLOTS:
             manifold_plots(study, runs, _client(tracking_uri), out)
     (out / "report.md").write_text(full_markdown(tables), encoding="utf-8")
     return tables
@@ -90,8 +104,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--tracking-uri", default=None,
                         help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else "
                              "sqlite:///mlflow.db in the working directory)")
-    parser.add_argument("--parent", default="latest",
+    parser.add_argument("--parent", default=None,
                         help="which launch: 'latest' (default), 'all', or a parent run id")
+    parser.add_argument("--runs", nargs="+", default=None, metavar="FILE",
+                        help="read the runs from these exports (python -m analysis.export), not MLflow")
     parser.add_argument("--out", default=None, help="output folder (default reports/<study>/)")
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG charts")
     parser.add_argument("--list", action="store_true", help="list the studies with a layout")
@@ -108,11 +124,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: name a study; known studies: {', '.join(list_layouts())}",
               file=sys.stderr)
         return 2
+    if args.runs and (args.tracking_uri or args.parent):
+        print("error: --runs reads exports, not MLflow: it takes no --tracking-uri or --parent",
+              file=sys.stderr)
+        return 2
     logging.getLogger("alembic").setLevel(logging.WARNING)  # schema chatter on stderr
     try:
         markdown = render_report(args.study, tracking_uri=args.tracking_uri,
-                                 parent=args.parent, out_dir=args.out,
-                                 plots=not args.no_plots)
+                                 parent=args.parent or "latest", out_dir=args.out,
+                                 plots=not args.no_plots, runs_files=args.runs)
     except ReportError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

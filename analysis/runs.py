@@ -17,6 +17,11 @@ parent(s) into a DataFrame with these columns:
   from the tags of the same name (seed, fold), and strings avoid guessing types;
 - every metric under its own key (``test/acc_at_best_val``), at its latest value.
   Per-epoch histories are not loaded: tables use the final summary metrics.
+
+Both sources of runs make the frame the same way: ``load_runs`` reads an MLflow store,
+``analysis.export.load_exports`` reads exported files; each turns a run into a plain
+record (``run_record``: id, name, status, start time, tags, params, metrics) and hands
+the records to ``runs_frame``, which alone turns records into rows.
 """
 
 from __future__ import annotations
@@ -93,11 +98,21 @@ def list_parents(study: str, tracking_uri: str | None = None) -> pd.DataFrame:
 
 
 def _parents(client, experiment) -> pd.DataFrame:
-    parents = _search_all(client, experiment.experiment_id,
-                          f"tags.`{TAG_PREFIX}role` = 'parent'",
-                          order_by=["attributes.start_time DESC"])
-    rows = [{"run_id": r.info.run_id, "start_time": r.info.start_time,
-             "status": r.info.status, **_ferlab_tags(r.data.tags)} for r in parents]
+    return parents_frame(parent_records(client, experiment))
+
+
+def parent_records(client, experiment) -> list[dict]:
+    """The records (``run_record``) of the study's parent runs, newest first."""
+    return [run_record(r) for r in _search_all(client, experiment.experiment_id,
+                                               f"tags.`{TAG_PREFIX}role` = 'parent'",
+                                               order_by=["attributes.start_time DESC"])]
+
+
+def parents_frame(records: list[dict]) -> pd.DataFrame:
+    """Parent runs' records as rows: run_id, start_time, status and the ferlab tags
+    without prefix (``fills`` among them)."""
+    rows = [{"run_id": r["run_id"], "start_time": r["start_time"], "status": r["status"],
+             **_ferlab_tags(r["tags"])} for r in records]
     return pd.DataFrame(rows, columns=None if rows else ["run_id", "start_time", "status"])
 
 
@@ -147,14 +162,50 @@ def _ferlab_tags(tags: dict[str, str]) -> dict:
     return out
 
 
-def _run_row(run) -> dict:
-    row = {"run_id": run.info.run_id, "parent_run_id": run.data.tags.get(PARENT_TAG),
-           "run_name": run.info.run_name, "status": run.info.status,
-           "start_time": run.info.start_time}
-    row.update(_ferlab_tags(run.data.tags))
-    row.update({PARAM_PREFIX + k: v for k, v in run.data.params.items()})
-    row.update(run.data.metrics)
+def run_record(run) -> dict:
+    """An MLflow run as plain data: what an export stores of a run and what its row is
+    made from. Metrics are the latest values MLflow keeps (``run.data.metrics``)."""
+    return {"run_id": run.info.run_id, "run_name": run.info.run_name, "status": run.info.status,
+            "start_time": run.info.start_time, "end_time": run.info.end_time,
+            "tags": dict(run.data.tags), "params": dict(run.data.params),
+            "metrics": dict(run.data.metrics)}
+
+
+def run_row(record: dict) -> dict:
+    """One DataFrame row of a run's record (the columns are in this module's docstring)."""
+    tags = record["tags"]
+    row = {"run_id": record["run_id"], "parent_run_id": tags.get(PARENT_TAG),
+           "run_name": record["run_name"], "status": record["status"],
+           "start_time": record["start_time"]}
+    row.update(_ferlab_tags(tags))
+    row.update({PARAM_PREFIX + k: v for k, v in record["params"].items()})
+    row.update(record["metrics"])
     return row
+
+
+def runs_frame(launches: list[tuple[str, list[dict]]], root_of: dict[str, str],
+               statuses: Iterable[str] | None = ("FINISHED",)) -> pd.DataFrame:
+    """The frame of ``load_runs`` from records: ``launches`` holds (parent run id, its
+    child runs' records) per chosen parent; ``root_of`` maps a parent to the launch it
+    belongs to (``_root_of``). Children not tagged as trials are left out."""
+    rows = []
+    for parent_id, children in launches:
+        # A fill's runs belong to the launch they complete: they pair with its runs.
+        rows.extend({**run_row(r), "parent_run_id": root_of[parent_id], "launch_run_id": parent_id}
+                    for r in children if r["tags"].get(TAG_PREFIX + "role", "trial") == "trial")
+    frame = pd.DataFrame(rows)
+    for column in BASE_COLUMNS:
+        if column not in frame.columns:
+            frame[column] = pd.Series(dtype=object)
+    if statuses is not None:
+        frame = frame[frame["status"].isin(list(statuses))]
+    return frame.sort_values(["start_time", "run_id"]).reset_index(drop=True)
+
+
+def children_of(client, experiment, parent_id: str) -> list[dict]:
+    """The records of every run nested under ``parent_id`` (tag mlflow.parentRunId)."""
+    return [run_record(r) for r in _search_all(client, experiment.experiment_id,
+                                               f"tags.`{PARENT_TAG}` = '{parent_id}'")]
 
 
 def load_runs(study: str, tracking_uri: str | None = None, parent: str = "latest",
@@ -171,18 +222,5 @@ def load_runs(study: str, tracking_uri: str | None = None, parent: str = "latest
     experiment = _experiment(client, study)
     parents = _parents(client, experiment)
     chosen = _choose_parents(parents, study, parent)
-    root_of = _root_of(parents)
-    rows = []
-    for parent_id in chosen:
-        children = _search_all(client, experiment.experiment_id,
-                               f"tags.`{PARENT_TAG}` = '{parent_id}'")
-        # A fill's runs belong to the launch they complete: they pair with its runs.
-        rows.extend({**_run_row(r), "parent_run_id": root_of[parent_id], "launch_run_id": parent_id}
-                    for r in children if r.data.tags.get(TAG_PREFIX + "role", "trial") == "trial")
-    frame = pd.DataFrame(rows)
-    for column in BASE_COLUMNS:
-        if column not in frame.columns:
-            frame[column] = pd.Series(dtype=object)
-    if statuses is not None:
-        frame = frame[frame["status"].isin(list(statuses))]
-    return frame.sort_values(["start_time", "run_id"]).reset_index(drop=True)
+    launches = [(parent_id, children_of(client, experiment, parent_id)) for parent_id in chosen]
+    return runs_frame(launches, _root_of(parents), statuses)

@@ -225,7 +225,9 @@ def main(argv=None) -> int:
         print(f"  FAILED {failed['trial_id']} after {failed['attempts']} attempt(s): {failed['error']}")
     print(f"Tune state:  {resume_dir or storage.join(storage_root, record['name'])}  (resume with --resume {record['name']})")
     print(f"MLflow runs: {record['tracking_uri']}  experiment '{study.name}', parent run {record['parent_run_id']}")
-    print(f"Report:      python -m analysis.report {study.name} --tracking-uri {record['tracking_uri']}\n")
+    print(f"Report:      python -m analysis.report {study.name} --tracking-uri {record['tracking_uri']}")
+    print(f"Export:      python -m analysis.export {study.name} --tracking-uri {record['tracking_uri']} "
+          f"--parent {record['parent_run_id']}   (to results/{study.name}/, for the repository)\n")
     if unfinished:
         print(f"Interrupted: continue with  python -m study.launch {study.name} --resume {record['name']}")
         return 130
