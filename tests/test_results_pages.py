@@ -179,7 +179,7 @@ def test_an_export_gives_the_stores_frame_and_tables(store, exports):
     assert set(from_file["launch_run_id"]) == {store["A"], store["fill"]}
     assert np.isnan(from_file["train/loss_diverged"]).all()
     (table,) = build_tables(STUDY, from_file)
-    assert _row(table, "none")["overall acc"].startswith(_mean_cell(ACC["none"][:3]) + " [")
+    assert _row(table, "none")["overall acc"].startswith(_mean_cell(ACC["none"][:3]) + " ±")
     diffs = np.subtract(ACC["classical"][:3], ACC["none"][:3])
     assert _row(table, "classical")["Δ overall acc vs none"].startswith(_mean_cell(diffs, signed=True) + " ±")
     assert "(n=3)" in _row(table, "classical")["overall acc"]
@@ -191,7 +191,7 @@ def test_merged_exports_are_one_study_split_in_two_launches(store, exports):
     pd.testing.assert_frame_equal(merged, load_runs(STUDY, tracking_uri=store["uri"], parent="all", statuses=None))
     (table,) = build_tables(STUDY, merged)
     none = _row(table, "none")["overall acc"]
-    assert none.startswith(_mean_cell(ACC["none"]) + " [") and none.endswith("(n=6)")
+    assert none.startswith(_mean_cell(ACC["none"]) + " ±") and none.endswith("(n=6)")
     diffs = np.subtract(ACC["classical"], ACC["none"])
     assert _row(table, "classical")["Δ overall acc vs none"].startswith(_mean_cell(diffs, signed=True) + " ±")
     assert "from 2 parent runs" in table.context
