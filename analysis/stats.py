@@ -85,35 +85,6 @@ def mean_ci(values: Iterable[float], confidence: float = 0.95) -> Interval:
     return Interval(mean, t * sem, n)
 
 
-def paired_diff_ci(a: pd.Series, b: pd.Series, confidence: float = 0.95) -> Interval:
-    """Interval of the mean of ``a − b`` over the pairs matched by index.
-
-    ``a`` (the ablation arm) and ``b`` (its control) are indexed by the pairing key,
-    e.g. a MultiIndex (seed, fold) or (parent_run_id, seed, fold); only keys present
-    in both, with a value in both, count, and ``n`` is the number of pairs. A key that
-    appears twice on one side is an error: there is no honest way to pair it.
-    """
-    for name, side in (("a", a), ("b", b)):
-        if side.index.has_duplicates:
-            dup = side.index[side.index.duplicated()].unique().tolist()
-            raise ValueError(f"paired_diff_ci: duplicate pairing keys in {name}: {dup}")
-    if a.empty or b.empty:
-        return Interval(math.nan, math.nan, 0)
-    joined = pd.concat({"a": a, "b": b}, axis=1, join="inner").dropna()
-    return mean_ci(joined["a"] - joined["b"], confidence)
-
-
-def paired_t_p_value(diff: Interval, confidence: float = 0.95) -> float:
-    """Two-sided p-value of the paired t-test that the mean difference is 0, from the
-    interval of the differences (its half-width is t_crit · sem); NaN below 2 pairs."""
-    if diff.n < 2 or math.isnan(diff.half_width):
-        return math.nan
-    if diff.half_width == 0:
-        return 0.0 if diff.mean != 0 else 1.0
-    sem = diff.half_width / float(_st.t.ppf(0.5 + confidence / 2.0, df=diff.n - 1))
-    return float(2 * _st.t.sf(abs(diff.mean) / sem, df=diff.n - 1))
-
-
 # --- rates, corrected tests, multiplicity and power -------------------------------------
 
 def rate_ci(values: Iterable[float], confidence: float = 0.95) -> Interval:

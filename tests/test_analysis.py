@@ -24,7 +24,8 @@ from analysis.layouts import LAYOUTS, build_tables, get_layout
 from analysis.references import PAPERS, REFERENCES, one, select
 from analysis.report import render_report
 from analysis.runs import load_runs
-from analysis.stats import mean_ci, paired_diff_ci
+from analysis.cells import paired_values
+from analysis.stats import mean_ci
 from analysis.tables import to_csv, to_latex, to_markdown
 
 REPO = Path(__file__).resolve().parents[1]
@@ -178,15 +179,14 @@ def test_mean_ci_worked_example():
     assert mean_ci([0.60, 0.62, 0.655], confidence=0.90).half_width == pytest.approx(t_two_df(0.95) * sem, rel=1e-9)
 
 
-def test_paired_diff_matches_by_key_and_rejects_duplicates():
-    a = pd.Series([0.52, 0.58, 0.54, 0.9], index=[0, 1, 2, 7])
-    b = pd.Series([0.53, 0.50, 0.55], index=[2, 0, 1])  # shuffled; 7 has no partner
-    mean, half, n, *_ = paired_diff_ci(a, b)
+def test_paired_values_match_by_key_and_reject_duplicates():
+    both = pd.DataFrame({"_arm": ["classical"] * 4 + ["none"] * 3, "seed": [0, 1, 2, 7, 2, 0, 1],
+                         "acc": [0.52, 0.58, 0.54, 0.9, 0.53, 0.50, 0.55]})  # shuffled; seed 7 has no partner
+    pairs = paired_values(both, "classical", "none", "acc", ["seed"])
     diffs = np.array(AUG["classical"]) - np.array(AUG["none"])
-    assert n == 3 and mean == pytest.approx(diffs.mean())
-    assert half == pytest.approx(ci(diffs)[1])
+    assert sorted(pairs["diff"]) == pytest.approx(sorted(diffs))
     with pytest.raises(ValueError, match="duplicate"):
-        paired_diff_ci(pd.Series([1.0, 2.0], index=[0, 0]), b)
+        paired_values(both.assign(seed=[0, 0, 2, 7, 2, 0, 1]), "classical", "none", "acc", ["seed"])
 
 
 # --- runs ----------------------------------------------------------------------------
@@ -444,17 +444,6 @@ def test_analysis_imports_nothing_from_training_packages():
     offenders = [str(p.relative_to(REPO)) for p in (REPO / "analysis").rglob("*.py")
                  if pattern.search(p.read_text())]
     assert offenders == []
-
-
-def test_paired_t_p_value_matches_scipy_ttest_rel():
-    from scipy.stats import ttest_rel
-
-    from analysis.stats import paired_diff_ci, paired_t_p_value
-
-    a = pd.Series([0.91, 0.88, 0.95, 0.90, 0.93])
-    b = pd.Series([0.89, 0.87, 0.90, 0.91, 0.90])
-    assert paired_t_p_value(paired_diff_ci(a, b)) == pytest.approx(ttest_rel(a, b).pvalue, rel=1e-9)
-    assert math.isnan(paired_t_p_value(paired_diff_ci(a[:1], b[:1])))
 
 
 def test_console_report_shows_headline_columns_and_each_footnote_once(store, tmp_path):

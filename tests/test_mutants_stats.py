@@ -7,8 +7,8 @@ import math
 import pandas as pd
 import pytest
 
-from analysis.stats import (Interval, holm, mean_ci, minimal_detectable_effect, paired_diff_ci, paired_t_p_value,
-                            paired_test, pairs_needed, power, rate_ci)
+from analysis.stats import (Interval, holm, interval_at, mean_ci, minimal_detectable_effect, paired_test,
+                            pairs_needed, power, rate_ci)
 
 T_975_DF2 = 4.302652729749464  # two-sided 95 %, 2 degrees of freedom (any t table)
 T_95_DF2 = 2.919985580355516  # two-sided 90 %, 2 degrees of freedom
@@ -45,37 +45,6 @@ def test_interval_bounds_are_closed_and_asymmetric_ones_win():
     assert sym.excludes_zero() is True and Interval(0.2, 0.2, 4).excludes_zero() is False
     skew = Interval(0.5, 0.1, 4, (0.2, 0.9))
     assert (skew.low, skew.high) == (0.2, 0.9) and skew.contains(0.85)
-
-
-def test_paired_diff_ci_pairs_by_key_and_skips_missing_values():
-    a = pd.Series([5.0, 7.0, 9.0, 100.0, math.nan], index=["s1", "s2", "s3", "only_a", "s4"])
-    b = pd.Series([4.0, 5.0, 6.0, 1.0], index=["s1", "s2", "s3", "s4"])
-    diff = paired_diff_ci(a, b)  # differences 1, 2, 3
-    assert diff.n == 3 and diff.mean == 2.0
-    assert diff.half_width == pytest.approx(T_975_DF2 / math.sqrt(3))
-    assert paired_diff_ci(a.iloc[:0], b).n == 0 and paired_diff_ci(a, b.iloc[:0]).n == 0
-    with pytest.raises(ValueError, match=r"duplicate pairing keys in b: \['s1'\]"):
-        paired_diff_ci(a, pd.Series([1.0, 2.0], index=["s1", "s1"]))
-    with pytest.raises(ValueError, match="duplicate pairing keys in a"):
-        paired_diff_ci(pd.Series([1.0, 2.0], index=["s1", "s1"]), b)
-
-
-def test_paired_t_p_value_from_its_interval():
-    # differences 1, 2, 3: t = 2 / (1/√3) = 2√3 on 2 df; its two-sided p is 0.0742 (t table)
-    diff = Interval(2.0, T_975_DF2 / math.sqrt(3), 3)
-    assert paired_t_p_value(diff) == pytest.approx(0.07417990022744847, rel=1e-6)
-    assert paired_t_p_value(Interval(-2.0, T_975_DF2 / math.sqrt(3), 3)) == pytest.approx(0.07417990022744847, rel=1e-6)
-    assert paired_t_p_value(Interval(2.0, T_95_DF2 / math.sqrt(3), 3), 0.9) == pytest.approx(0.07417990022744847,
-                                                                                            rel=1e-6)
-    assert paired_t_p_value(Interval(0.3, 0.0, 3)) == 0.0 and paired_t_p_value(Interval(0.0, 0.0, 3)) == 1.0
-    assert math.isnan(paired_t_p_value(Interval(1.0, 0.5, 1))) and math.isnan(paired_t_p_value(Interval(1, math.nan, 3)))
-    assert math.isnan(paired_t_p_value(Interval(0.3, 0.0, 1)))  # one pair: no test, even with a zero width
-
-
-def test_paired_t_p_value_of_two_pairs():
-    # differences 1, 3: mean 2, SD √2, SEM 1, t = 2 on 1 df: p = 1 − 2·atan(2)/π (Cauchy)
-    diff = Interval(2.0, 12.706204736174698, 2)
-    assert paired_t_p_value(diff) == pytest.approx(1 - 2 * math.atan(2) / math.pi, rel=1e-6)
 
 
 def test_rate_ci_clips_the_student_t_interval_at_0_and_1_and_marks_it():
@@ -137,9 +106,26 @@ def test_minimal_detectable_effect_and_pairs_needed_edges():
     assert pairs_needed(0.5, 1.0, target=0.9) > n and pairs_needed(0.5, 1.0, alpha=0.01) > n
 
 
-def test_paired_diff_ci_uses_the_confidence_it_is_given():
+def test_paired_test_uses_the_confidence_it_is_given():
     # differences 1, 2, 3: mean 2, SD 1, SEM 1/√3; t(0.95, 2) = 2.919986 from a printed table (90 % two-sided)
-    a, b = pd.Series([3.0, 5.0, 7.0]), pd.Series([2.0, 3.0, 4.0])
-    got = paired_diff_ci(a, b, confidence=0.90)
-    assert got.mean == pytest.approx(2.0) and got.n == 3
-    assert got.half_width == pytest.approx(2.919986 / math.sqrt(3), rel=1e-5)
+    got = paired_test([1.0, 2.0, 3.0], confidence=0.90)
+    assert got.diff.mean == pytest.approx(2.0) and got.diff.n == 3
+    assert got.diff.half_width == pytest.approx(2.919986 / math.sqrt(3), rel=1e-5)
+
+
+def test_interval_at_a_level_uses_the_tests_own_standard_error():
+    # differences 1..5 with n_test/n_train 1/4: se = 1.5811·√(1/5 + 1/4) = 1.06066; t(0.95, 4) = 2.131847
+    test = paired_test([1.0, 2.0, 3.0, 4.0, 5.0], test_train_ratio=0.25)
+    found = interval_at(test, 0.10)
+    assert found.mean == pytest.approx(3.0) and found.n == 5
+    assert found.half_width == pytest.approx(2.131847 * 1.06066, rel=1e-5)
+    assert math.isnan(interval_at(paired_test([1.0]), 0.05).half_width)
+
+
+def test_agreement_p_is_the_upper_binomial_tail():
+    from analysis.stats import agreement_p
+
+    # P(X ≥ 9) for X ~ Binomial(20, 1/4), summed by hand
+    tail = sum(math.comb(20, k) * 0.25 ** k * 0.75 ** (20 - k) for k in range(9, 21))
+    assert agreement_p(9, 20, 0.25) == pytest.approx(tail, rel=1e-9)
+    assert agreement_p(0, 20, 0.25) == pytest.approx(1.0) and math.isnan(agreement_p(0, 0, 0.25))
