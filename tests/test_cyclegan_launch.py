@@ -77,13 +77,10 @@ def test_report_has_zhu_tables_beside_ours_and_a_manifold_plot(augmentation):
     assert "91.04" in out.stdout  # their baseline 'All', beside our baseline row
     assert "Δ" in out.stdout  # arms paired with baseline
     assert "against the cheap alternative" in out.stdout and "vs real, oversampled" in out.stdout
-    # the launch's output ends with a verdict on each of Zhu et al.'s claims, made on procedural data here
-    verdicts = [line for line in out.stdout.splitlines() if line.startswith("- Zhu et al. 2017 (Table")]
-    assert len(verdicts) == 3
-    for claim, line in zip(("+disgust beats baseline", "+sad beats baseline", "DAG (pre-train"), verdicts):
-        assert claim in line
-    assert all("Ours on synthfaces" in v and "→ " in v for v in verdicts)
-    assert out.stdout.rstrip().endswith(verdicts[-1])
+    # procedural data: no verdict on Zhu et al.'s claims, their rows say why, the summary says so once
+    assert not [line for line in out.stdout.splitlines() if line.startswith("- Zhu et al. 2017 (Table")]
+    assert "not judged: the paper measured FER2013 (20 % sampled)" in out.stdout
+    assert out.stdout.count("Procedural demo data (synthfaces): no paper's claim is judged") == 1
     plots = sorted(p.name for p in (cwd / "reports" / "cyclegan_augmentation").glob("*_manifold_*.png"))
     assert "cyclegan_augmentation_manifold_plus_disgust.png" in plots and len(plots) == 4
 

@@ -248,6 +248,12 @@ def test_synthetic_data_variant_reports_its_images_quality_and_where_r_was_chose
     for key in ("synth/agreement", "synth/real_recall", "synth/chance"):
         assert 0.0 <= final[key] <= 1.0, key
     assert final["synth/chance"] == pytest.approx(1 / K)
+    # the gate's numbers per expression: every expression drawn equally often, judged out of K classes
+    assert final["gate/classes"] == K
+    counts = [final[k] for k in final if k.startswith("gate/") and k.endswith("/n")]
+    assert len(counts) == K and len(set(counts)) == 1
+    assert np.mean([final[k] for k in final if k.startswith("gate/") and k.endswith("/agreement")]) == \
+        pytest.approx(final["synth/agreement"])
     assert "samples_synthesis.png" in reporter.artifacts
     stage2 = [h for h in reporter.history if h["stage"] == 2.0]
     val_acc = [h["val/acc"] for h in stage2]
