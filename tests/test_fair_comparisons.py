@@ -8,9 +8,11 @@ import math
 import pandas as pd
 import pytest
 import torch
+from ray import tune
 
 from analysis.cells import BudgetMismatch, Column, Paired, metric_table
 from study import launch
+from study.domains import describe, described
 from study.fill import grid_cells
 from study.runner import LaunchOptions, trial_space
 from study.spec import Scale, StudySpec, load_study
@@ -54,6 +56,40 @@ def test_dry_run_lists_command_line_keys_as_deviations(tmp_path, monkeypatch, ca
     assert found["deviations"] == {"lr": "set on the command line to 0.01", "net": "set on the command line to "
                                                                                   '"zhu_cnn"'}
     assert [c["config"]["net"] for c in found["cells"]] == ["zhu_cnn"] and found["cells"][0]["config"]["lr"] == 0.01
+
+
+def test_an_optuna_studys_dry_run_shows_the_domains_it_declares(tmp_path, monkeypatch, capsys):
+    # by hand from search_spaces/cycle_gamma.py's GRID, every axis but seed and arm as tune.choice
+    monkeypatch.chdir(tmp_path)
+    assert launch.main(["cycle_gamma_search", "--scale", "smoke", "--dry-run", "--json"]) == 0
+    config = json.loads(capsys.readouterr().out)["cells"][0]["config"]
+    assert {k: config[k] for k in ("cycle_loss", "gamma_max", "gamma_schedule", "adv_loss", "soft_labels")} == {
+        "cycle_loss": "choice(['l1', 'weighted'])", "gamma_max": "choice([0.0, 0.25, 0.5, 0.75, 1.0])",
+        "gamma_schedule": "choice(['constant', 'linear'])", "adv_loss": "choice(['lsgan', 'wgan-gp'])",
+        "soft_labels": "choice([True, False])"}
+    # loss_weights: each λ loguniform over a decade either side of FESR's default (1, 10, 5, 1, 1, 1e-3)
+    assert launch.main(["loss_weights", "--scale", "smoke", "--dry-run"]) == 0
+    text = capsys.readouterr().out
+    for key, (low, high) in {"lambda1": (0.1, 10.0), "lambda2": (1.0, 100.0), "lambda3": (0.5, 50.0),
+                             "lambda6": (0.0001, 0.01)}.items():
+        assert f'"{key}": "loguniform({low}, {high})"' in text
+
+
+@pytest.mark.parametrize("domain, text", [
+    (tune.choice(["lsgan", "wgan-gp"]), "choice(['lsgan', 'wgan-gp'])"),
+    (tune.uniform(0, 1), "uniform(0, 1)"),
+    (tune.loguniform(1e-5, 1e-3), "loguniform(1e-05, 0.001)"),
+    (tune.quniform(0, 1, 0.25), "quniform(0, 1, 0.25)"),
+    (tune.qloguniform(1e-4, 1e-1, 1e-4), "qloguniform(0.0001, 0.1, 0.0001)"),
+    (tune.randint(1, 5), "randint(1, 5)"),
+    (tune.qrandint(1, 9, 2), "qrandint(1, 9, 2)"),
+    (tune.lograndint(1, 64), "lograndint(1, 64)"),
+    (tune.randn(0.0, 2.0), "randn(0.0, 2.0)"),
+    (tune.qrandn(0.0, 2.0, 0.5), "qrandn(0.0, 2.0, 0.5)"),
+])
+def test_a_search_domain_is_written_as_the_call_that_makes_it(domain, text):
+    assert describe(domain) == text
+    assert described({"a": [domain], "b": 1}) == {"a": [text], "b": 1}
 
 
 def test_dry_run_refuses_a_bad_config_without_starting_anything(tmp_path, monkeypatch, capsys):
