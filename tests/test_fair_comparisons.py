@@ -21,10 +21,11 @@ from trainables.core.reporting import InProcessReporter
 from trainables.trials import cyclegan
 from trainables.trials.cyclegan import dag_budget, oversampled, parse_config as parse_cyclegan
 
-def _spec(**smoke):
+def _spec(base=None, **smoke):
     smoke["config"] = {"epochs": 2, "width": 0.25, **smoke.get("config", {})}
     paper = Scale(config={"epochs": 40, "width": 1.0}, grid={"seed": [0, 1, 2]})
-    return StudySpec(name="toy", description="", trainable="classifier", base_config={"net": "simple", "lr": 1e-4},
+    return StudySpec(name="toy", description="", trainable="classifier",
+                     base_config={"net": "simple", "lr": 1e-4, **(base or {})},
                      grid={"seed": [0, 1, 2]}, variant_keys=(),
                      scales={"smoke": Scale(**smoke), "cpu": Scale(config={"epochs": 2, "width": 0.5}),
                              "paper": paper})
@@ -41,6 +42,32 @@ def test_a_scale_that_changes_the_recipe_without_declaring_it_does_not_load(smok
     with pytest.raises(ValueError, match="smoke") as err:
         _spec(**smoke)
     assert problem in str(err.value)
+
+
+UNIFORM = {c: 1 for c in ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")}
+
+
+@pytest.mark.parametrize("base, smoke, problem", [
+    # counts that change what is computed, not sizes (a `n_*` pattern let them through)
+    ({"n_critic": 5}, {"config": {"n_critic": 1}}, "n_critic=1 (paper: 5)"),
+    ({"n_generated": 900}, {"config": {"n_generated": 300}}, "n_generated=300 (paper: 900)"),
+    ({"n_minor": 100}, {"config": {"n_minor": 50}}, "n_minor=50 (paper: 100)"),
+    # at 48 px FESGAN is another architecture (a stride-2 layer fewer, another class head)
+    ({"image_size": 128}, {"config": {"image_size": 48}}, "image_size=48 (paper: 128)"),
+    # the demo set's options, compared at their resolved values (the paper scale's defaults)
+    ({}, {"synthfaces": {"class_weights": UNIFORM}}, "synthfaces.class_weights=(1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0)"),
+    ({}, {"synthfaces": {"n_images": 5000}}, "synthfaces.n_images=5000 (paper: 3000)"),
+])
+def test_the_checker_has_no_holes(base, smoke, problem):
+    with pytest.raises(ValueError, match="smoke") as err:
+        _spec(base, **smoke)
+    assert problem in str(err.value)
+
+
+def test_the_demo_sets_size_may_shrink_and_its_other_options_load_declared():
+    assert _spec(synthfaces={"n_images": 1200, "n_subjects": 24}).deviations("smoke") == {}
+    declared = _spec(synthfaces={"class_weights": UNIFORM}, deviations={"synthfaces.class_weights": "why"})
+    assert declared.deviations("smoke") == {"synthfaces.class_weights": "why"}
 
 
 def test_a_declared_deviation_and_pure_shrinking_load():
