@@ -4,12 +4,12 @@ dataset has no official split, e.g. CK+'s subject-independent 10-fold CV).
 Regenerates the reference cells of Birenbaum's slides ("Simple Classifier - Results":
 65.09 % on the 3,589 FER2013 test images, per class) beside ours.
 
-Scales: `smoke` trains all three nets at 1/4 width for 15 epochs on 1,200 synthfaces images;
-`cpu` trains only the simple classifier, at 3/8 of its width (1.2 M parameters), for 20
-epochs — what a 2-core laptop does in under an hour on FER2013 — with lighter dropout
-(0.1, dense 0.2: at Birenbaum's 0.25/0.5 the narrow net underfits, 59 % train accuracy)
-and the mirror-averaged prediction on validation and test; `paper` trains all three at full
-width for 60 epochs over 5 seeds.
+Scales (a step budget, validated in report rounds, "epochs"): `smoke` trains all three nets at
+1/4 width for 210 optimizer steps in 15 rounds on 1,200 synthfaces images; `cpu` trains only
+the simple classifier, at 3/8 of its width (1.2 M parameters), for 8,000 steps in 20 rounds —
+what a 2-core laptop does in under an hour on FER2013 (52 min, docs/results.md) — with the
+nets' own dropout and a plain prediction, as every scale; `paper` trains all three at full
+width for 20,000 steps in 60 rounds over 5 seeds.
 
 Train on one dataset, test on another (Zhu et al.'s Table 2, "FER+JAFFE", "FER+SFEW"):
 with `--cross-dataset NAME --cross-root DIR` every trial also tests on that dataset's

@@ -13,6 +13,15 @@ nets, batch 16, the paper's λ, 10 folds × 3 seeds, on a GPU).
 from study.spec import Scale, StudySpec
 from trainables.gans.fesr_variants import FESR_VARIANTS
 
+# FESR, Sec. IV-B: each face is aligned, "crop[ped] and resize[d] ... into the size of 128 × 128";
+# Table I is written for that size.
+FESR_IMAGE_SIZE = ("48 px, not the paper's 128 × 128 (Sec. IV-B): the images here are 48 px (CK+48, synthfaces), and "
+                   "at 48 px FESGAN is another architecture, not only a smaller input: the encoder has four stride-2 "
+                   "convolutions instead of Table I's five, the decoder mirrors it, D_img's class head is a 3×3 "
+                   "kernel on a 3×3 map instead of 4×4, and R's first dense layer takes a smaller map "
+                   "(trainables/nets/fesgan.py)")
+# (fesgan_ablation and loss_weights import it: one reason, true for the three FESR studies)
+
 STUDY = StudySpec(
     name="fesr_ablation",
     description="FESR Fig. 8: BASELINE, OneSt, SL, JL-IL, JL-RDBP, JL, Real × subject-independent folds",
@@ -25,12 +34,14 @@ STUDY = StudySpec(
                                "report_every": 50, "identity_epochs": 3, "lr": 3e-4,
                                "judge_width": 0.125, "judge_epochs": 2},
                        synthfaces={"n_images": 700, "n_subjects": 24}, grid={"seed": [0]}, folds=2, n_folds=10,
-                       deviations={"lr": "3e-4: the 1/8-width nets barely move at the paper's 1e-4 in a few hundred steps"}),
+                       deviations={"lr": "3e-4: the 1/8-width nets barely move at the paper's 1e-4 in a few hundred steps",
+                                   "image_size": FESR_IMAGE_SIZE}),
         "cpu": Scale(config={"gan_width": 0.125, "r_width": 0.25, "pretrain_iters": 300, "joint_iters": 400,
                              "report_every": 100, "identity_epochs": 15, "lr": 3e-4,
                              "judge_width": 0.25, "judge_epochs": 10},
                      grid={"seed": [0]}, folds=10, n_folds=10,
-                     deviations={"lr": "3e-4: the 1/8-width nets barely move at the paper's 1e-4 in a few hundred steps"}),
+                     deviations={"lr": "3e-4: the 1/8-width nets barely move at the paper's 1e-4 in a few hundred steps",
+                                   "image_size": FESR_IMAGE_SIZE}),
         "paper": Scale(config={"image_size": 128, "gan_width": 1.0, "r_width": 1.0, "pretrain_iters": 20000,
                                "joint_iters": 20000, "report_every": 1000, "identity_epochs": 30,
                                "judge_width": 0.5, "judge_epochs": 20},

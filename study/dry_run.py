@@ -5,8 +5,7 @@ without starting Ray, loading data or writing anything."""
 import json
 from argparse import Namespace
 
-from ray.tune.search.sample import Domain
-
+from study.domains import described
 from study.fill import grid_cells
 from study.runner import LaunchOptions, check_configs, launch_deviations, trial_space
 from study.spec import StudyError, StudySpec
@@ -18,7 +17,8 @@ from trainables.data.registry import OFFICIAL_SPLIT, split_protocol
 def plan(study: StudySpec, args: Namespace) -> dict:
     """{"study", "scale", "deviations": {key: why}, "cells": [{"config": {...}}, ...]}: the
     deviations are the scale's and the `--set` keys'; an Optuna study's searched keys
-    appear in each config as their domain's description."""
+    appear in each config as the call that defines their domain (`choice([...])`,
+    `loguniform(lo, hi)`: study.domains), the same text on every run."""
     if args.dataset not in list_datasets():
         raise StudyError(f"unknown dataset {args.dataset!r}; known datasets: {', '.join(list_datasets())}")
     opts = LaunchOptions(scale=args.scale, dataset=args.dataset, data_root=args.data_root, storage_path="",
@@ -31,9 +31,9 @@ def plan(study: StudySpec, args: Namespace) -> dict:
     except ConfigError as err:
         raise StudyError(str(err)) from None
     axes, cells = grid_cells(space, study if study.search == "grid" else None)
-    fixed = {k: (str(v) if isinstance(v, Domain) else v) for k, v in space.items() if k not in axes}
+    fixed = described({k: v for k, v in space.items() if k not in axes})
     found = {"study": study.name, "scale": args.scale, "deviations": launch_deviations(study, opts),
-             "cells": [{"config": {**fixed, **cell}} for cell in cells]}
+             "cells": [{"config": {**fixed, **described(cell)}} for cell in cells]}
     if fixed.get("cross_dataset"):
         found["cross_arms"] = cross_arms(fixed)
     return found

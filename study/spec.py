@@ -1,22 +1,37 @@
 """What a study declares (`search_spaces/<study>.py` exports one `STUDY`), and how a study
 is found by name."""
 
-import fnmatch
 import importlib
 import pkgutil
 from dataclasses import dataclass, field
 from typing import Callable
 
 import search_spaces
+from trainables.data.synthfaces import SynthOptions
 
 SCALES = ("smoke", "cpu", "paper")
 REFERENCE_SCALE = "paper"
 
-# Config keys a scale may lower without changing what is computed: widths and depths,
-# image size, step / iteration / epoch counts, data subsets and sample caps, search sizes.
-SIZE_KEYS = ("width", "*_width", "image_size", "*_blocks", "hidden", "epochs", "*_epochs", "steps", "*_steps",
-             "*_iters", "report_every", "class_fraction", "*_max_*", "max_*", "eval_samples", "svm_trials",
-             "inner_folds", "n_*")
+# Config keys a scale may lower without changing what is computed, named one by one (a
+# pattern such as `n_*` also let `n_critic`, `n_generated` and `n_minor` through, which
+# change what is computed): widths and depths, step / iteration / epoch counts, data
+# subsets and sample caps, search sizes, and the demo set's size (`synthfaces.<option>`).
+# Not sizes, so declared when a scale changes them: `image_size` (the FESGAN nets' stride-2
+# stack and heads follow it: 128 px has five stride-2 convolutions, 48 px four and a 3×3
+# class head, another architecture; the classifier nets take a fixed size), `n_critic`
+# (critic updates per generator update), `n_generated` and `n_minor` (how many points the
+# toy GAN adds, how rare its minority class is), `synthfaces.class_weights`.
+SIZE_KEYS = frozenset({
+    "width", "gan_width", "judge_width", "r_width", "source_width", "stargan_width", "dcgan_width", "hidden",
+    "gan_blocks", "stargan_blocks",
+    "epochs", "gan_epochs", "judge_epochs", "identity_epochs", "dcgan_epochs", "pretrain_epochs", "finetune_epochs",
+    "steps", "gan_steps", "cross_steps", "finetune_steps", "pretrain_iters", "joint_iters", "source_iters",
+    "stargan_iters", "report_every",
+    "class_fraction", "dcgan_max_images", "svm_max_train", "eval_samples", "svm_trials", "inner_folds",
+    "synthfaces.n_images", "synthfaces.n_subjects",
+})
+# size keys whose unset value means "no cap" (all the data), so any number shrinks them
+CAP_KEYS = frozenset({"class_fraction", "dcgan_max_images", "svm_max_train", "eval_samples"})
 
 
 @dataclass(frozen=True)
@@ -31,7 +46,7 @@ class Scale:
     scale prints them."""
 
     config: dict = field(default_factory=dict)
-    synthfaces: dict = field(default_factory=dict)
+    synthfaces: dict = field(default_factory=dict)  # compared as `synthfaces.<option>` keys
     grid: dict = field(default_factory=dict)
     folds: int = 1
     n_folds: int = 10
@@ -42,7 +57,7 @@ class Scale:
 
 
 def is_size_key(key: str) -> bool:
-    return any(fnmatch.fnmatchcase(key, pattern) for pattern in SIZE_KEYS)
+    return key in SIZE_KEYS
 
 
 @dataclass(frozen=True)
@@ -99,8 +114,10 @@ class StudySpec:
 def undeclared_deviations(study: StudySpec, scale: str) -> list[str]:
     """What scale `scale` changes beyond sizes without declaring it: a non-size key set to
     another value than the `paper` scale's, a size key raised above it, a grid value the
-    paper's grid lacks; and declarations of keys that do not differ (stale reasons)."""
-    ours, paper = study.scale_config(scale), study.scale_config(REFERENCE_SCALE)
+    paper's grid lacks; and declarations of keys that do not differ (stale reasons). The
+    demo set's options count as keys `synthfaces.<option>`, each at its resolved value."""
+    ours = {**study.scale_config(scale), **synthfaces_keys(study.scales[scale])}
+    paper = {**study.scale_config(REFERENCE_SCALE), **synthfaces_keys(study.scales[REFERENCE_SCALE])}
     declared = study.scales[scale].deviations
     problems, differing = [], set()
     for key in sorted(set(ours) | set(paper)):
@@ -129,7 +146,15 @@ def undeclared_deviations(study: StudySpec, scale: str) -> list[str]:
 
 def _is_cap(key: str) -> bool:
     """A size key whose unset value means "no cap" (all the data), so any number shrinks it."""
-    return fnmatch.fnmatchcase(key, "*max_*") or key in ("class_fraction", "eval_samples")
+    return key in CAP_KEYS
+
+
+def synthfaces_keys(scale: Scale) -> dict:
+    """{`synthfaces.<option>`: value} of the demo set a scale draws, every option resolved
+    (defaults filled, class weights as the loader reads them), so two scales compare
+    option by option."""
+    options = SynthOptions.parse(dict(scale.synthfaces))
+    return {f"synthfaces.{key}": value for key, value in vars(options).items()}
 
 
 def _numbers(*values) -> bool:

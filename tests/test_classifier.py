@@ -67,10 +67,44 @@ def test_class_without_test_images_gets_no_accuracy():
     ({"epochs": "ten"}, "wrong type"),
     ({"augment": "gan"}, "allowed values"),
     ({"epochs": 0}, "≥ 1"),
+    ({"optimizer": "rmsprop"}, r"allowed values: \['adam', 'adamw', 'sgd'\]"),
+    ({"schedule": "step"}, r"allowed values: \['onecycle', 'cosine', 'constant'\]"),
+    ({"beta1": 1.0}, r"beta1 and beta2 .* \[0, 1\)"),
+    ({"optimizer": "sgd", "beta1": 0.5}, "Nesterov momentum"),
 ])
 def test_bad_config_names_the_key(bad, message):
     with pytest.raises(ConfigError, match=message):
         train_classifier({**TINY, **bad}, InProcessReporter())
+
+
+@pytest.mark.parametrize("extra, betas", [({}, (0.9, 0.999)),  # the default: what every config trained with
+                                          ({"beta1": 0.5}, (0.5, 0.999)),  # Zhu et al.'s β1
+                                          ({"optimizer": "adamw", "beta1": 0.5, "beta2": 0.99}, (0.5, 0.99))])
+def test_adam_betas_are_config_keys_that_reach_the_optimizer(extra, betas, tmp_path, monkeypatch):
+    made = []
+    real = fit_module.make_optimizer
+    monkeypatch.setattr(fit_module, "make_optimizer", lambda net, opts: made.append(real(net, opts)) or made[-1])
+    train_classifier({**TINY, "epochs": 1, "steps": 2, **extra}, InProcessReporter(tmp_path))
+    assert [opt.param_groups[0]["betas"] for opt in made] == [betas]
+
+
+@pytest.mark.parametrize("what, name, call", [
+    ("optimizer", "rmsprop", lambda opts: fit_module.make_optimizer([torch.zeros(1, requires_grad=True)], opts)),
+    ("schedule", "step", lambda opts: fit_module.lr_factor(opts.schedule, 1, 10)),
+])
+def test_an_unknown_optimizer_or_schedule_fails_naming_the_known_ones(what, name, call):
+    """No silent fallback (an unknown optimizer used to train with SGD, an unknown schedule
+    with cosine), wherever the options come from."""
+    from types import SimpleNamespace
+
+    known = {"optimizer": "adam, adamw, sgd", "schedule": "onecycle, cosine, constant"}[what]
+    opts = SimpleNamespace(optimizer="adam", schedule="onecycle", lr=0.1, weight_decay=0.0, betas=(0.9, 0.999))
+    with pytest.raises(ValueError, match=f"unknown {what} '{name}'; known: {known}"):
+        call(SimpleNamespace(**{**vars(opts), what: name}))
+    with pytest.raises(ValueError, match=f"unknown {what} '{name}'; known: {known}"):
+        fit_module.FitOptions(**{"epochs": 1, "batch_size": 8, "lr": 0.1, "optimizer": "adam", "weight_decay": 0.0,
+                                 "schedule": "onecycle", "augment": False, "label_smoothing": 0.0, "seed": 0,
+                                 what: name})
 
 
 def test_reports_once_per_epoch_and_final_metrics(tmp_path):

@@ -8,9 +8,11 @@ import math
 import pandas as pd
 import pytest
 import torch
+from ray import tune
 
 from analysis.cells import BudgetMismatch, Column, Paired, metric_table
 from study import launch
+from study.domains import describe, described
 from study.fill import grid_cells
 from study.runner import LaunchOptions, trial_space
 from study.spec import Scale, StudySpec, load_study
@@ -19,10 +21,11 @@ from trainables.core.reporting import InProcessReporter
 from trainables.trials import cyclegan
 from trainables.trials.cyclegan import dag_budget, oversampled, parse_config as parse_cyclegan
 
-def _spec(**smoke):
+def _spec(base=None, **smoke):
     smoke["config"] = {"epochs": 2, "width": 0.25, **smoke.get("config", {})}
     paper = Scale(config={"epochs": 40, "width": 1.0}, grid={"seed": [0, 1, 2]})
-    return StudySpec(name="toy", description="", trainable="classifier", base_config={"net": "simple", "lr": 1e-4},
+    return StudySpec(name="toy", description="", trainable="classifier",
+                     base_config={"net": "simple", "lr": 1e-4, **(base or {})},
                      grid={"seed": [0, 1, 2]}, variant_keys=(),
                      scales={"smoke": Scale(**smoke), "cpu": Scale(config={"epochs": 2, "width": 0.5}),
                              "paper": paper})
@@ -41,6 +44,32 @@ def test_a_scale_that_changes_the_recipe_without_declaring_it_does_not_load(smok
     assert problem in str(err.value)
 
 
+UNIFORM = {c: 1 for c in ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")}
+
+
+@pytest.mark.parametrize("base, smoke, problem", [
+    # counts that change what is computed, not sizes (a `n_*` pattern let them through)
+    ({"n_critic": 5}, {"config": {"n_critic": 1}}, "n_critic=1 (paper: 5)"),
+    ({"n_generated": 900}, {"config": {"n_generated": 300}}, "n_generated=300 (paper: 900)"),
+    ({"n_minor": 100}, {"config": {"n_minor": 50}}, "n_minor=50 (paper: 100)"),
+    # at 48 px FESGAN is another architecture (a stride-2 layer fewer, another class head)
+    ({"image_size": 128}, {"config": {"image_size": 48}}, "image_size=48 (paper: 128)"),
+    # the demo set's options, compared at their resolved values (the paper scale's defaults)
+    ({}, {"synthfaces": {"class_weights": UNIFORM}}, "synthfaces.class_weights=(1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0)"),
+    ({}, {"synthfaces": {"n_images": 5000}}, "synthfaces.n_images=5000 (paper: 3000)"),
+])
+def test_the_checker_has_no_holes(base, smoke, problem):
+    with pytest.raises(ValueError, match="smoke") as err:
+        _spec(base, **smoke)
+    assert problem in str(err.value)
+
+
+def test_the_demo_sets_size_may_shrink_and_its_other_options_load_declared():
+    assert _spec(synthfaces={"n_images": 1200, "n_subjects": 24}).deviations("smoke") == {}
+    declared = _spec(synthfaces={"class_weights": UNIFORM}, deviations={"synthfaces.class_weights": "why"})
+    assert declared.deviations("smoke") == {"synthfaces.class_weights": "why"}
+
+
 def test_a_declared_deviation_and_pure_shrinking_load():
     study = _spec(config={"lr": 3e-4, "epochs": 2, "width": 0.25}, grid={"seed": [0]},
                   deviations={"lr": "small nets need it"})
@@ -54,6 +83,40 @@ def test_dry_run_lists_command_line_keys_as_deviations(tmp_path, monkeypatch, ca
     assert found["deviations"] == {"lr": "set on the command line to 0.01", "net": "set on the command line to "
                                                                                   '"zhu_cnn"'}
     assert [c["config"]["net"] for c in found["cells"]] == ["zhu_cnn"] and found["cells"][0]["config"]["lr"] == 0.01
+
+
+def test_an_optuna_studys_dry_run_shows_the_domains_it_declares(tmp_path, monkeypatch, capsys):
+    # by hand from search_spaces/cycle_gamma.py's GRID, every axis but seed and arm as tune.choice
+    monkeypatch.chdir(tmp_path)
+    assert launch.main(["cycle_gamma_search", "--scale", "smoke", "--dry-run", "--json"]) == 0
+    config = json.loads(capsys.readouterr().out)["cells"][0]["config"]
+    assert {k: config[k] for k in ("cycle_loss", "gamma_max", "gamma_schedule", "adv_loss", "soft_labels")} == {
+        "cycle_loss": "choice(['l1', 'weighted'])", "gamma_max": "choice([0.0, 0.25, 0.5, 0.75, 1.0])",
+        "gamma_schedule": "choice(['constant', 'linear'])", "adv_loss": "choice(['lsgan', 'wgan-gp'])",
+        "soft_labels": "choice([True, False])"}
+    # loss_weights: each λ loguniform over a decade either side of FESR's default (1, 10, 5, 1, 1, 1e-3)
+    assert launch.main(["loss_weights", "--scale", "smoke", "--dry-run"]) == 0
+    text = capsys.readouterr().out
+    for key, (low, high) in {"lambda1": (0.1, 10.0), "lambda2": (1.0, 100.0), "lambda3": (0.5, 50.0),
+                             "lambda6": (0.0001, 0.01)}.items():
+        assert f'"{key}": "loguniform({low}, {high})"' in text
+
+
+@pytest.mark.parametrize("domain, text", [
+    (tune.choice(["lsgan", "wgan-gp"]), "choice(['lsgan', 'wgan-gp'])"),
+    (tune.uniform(0, 1), "uniform(0, 1)"),
+    (tune.loguniform(1e-5, 1e-3), "loguniform(1e-05, 0.001)"),
+    (tune.quniform(0, 1, 0.25), "quniform(0, 1, 0.25)"),
+    (tune.qloguniform(1e-4, 1e-1, 1e-4), "qloguniform(0.0001, 0.1, 0.0001)"),
+    (tune.randint(1, 5), "randint(1, 5)"),
+    (tune.qrandint(1, 9, 2), "qrandint(1, 9, 2)"),
+    (tune.lograndint(1, 64), "lograndint(1, 64)"),
+    (tune.randn(0.0, 2.0), "randn(0.0, 2.0)"),
+    (tune.qrandn(0.0, 2.0, 0.5), "qrandn(0.0, 2.0, 0.5)"),
+])
+def test_a_search_domain_is_written_as_the_call_that_makes_it(domain, text):
+    assert describe(domain) == text
+    assert described({"a": [domain], "b": 1}) == {"a": [text], "b": 1}
 
 
 def test_dry_run_refuses_a_bad_config_without_starting_anything(tmp_path, monkeypatch, capsys):

@@ -286,8 +286,42 @@ def test_fesgan_variant_reports_synthesis_metrics(tmp_path, monkeypatch):
     assert [h["stage"] for h in reporter.history] == [1.0, 1.0]
     assert 0 <= final["synthesis/ssim"] <= 1 and final["synthesis/psnr"] > 0 and final["synthesis/n_pairs"] > 0
     assert 0 <= final["synthesis/verification_rate"] <= 1 and final["synthesis/fid_fer"] >= 0
+    assert 0 <= final["synthesis/verification_rate_val"] <= 1 and final["synthesis/verification_n_pairs_val"] > 0
+    assert "synthesis/verification_threshold_val" in final and "synthesis/verification_threshold" not in final
     assert "test/acc" not in final  # no recognizer
     assert {"fesgan_samples.png", "fesgan_intensity.png", "fesgan_prior.png"} <= set(reporter.artifacts)
+
+
+# cosine similarities by hand (S: same person, D: different). Validation's best threshold
+# is 0.65 (between 0.7 S and 0.6 D: 5 of 6 right; only 0.4 S wrong). On test, 0.65 gets
+# 4 of 6 (0.55 S and 0.5 S called different); test's own best, 0.4, would get 5 of 6.
+VAL_PAIRS = (np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4]), np.array([1, 1, 1, 0, 0, 1], bool))
+TEST_PAIRS = (np.array([0.9, 0.8, 0.62, 0.55, 0.5, 0.3]), np.array([1, 1, 0, 1, 1, 0], bool))
+
+
+def test_verification_threshold_comes_from_validation_pairs_not_the_reported_ones():
+    from trainables.synthetic.identity import accuracy_at, best_threshold, verification
+
+    found = verification(*VAL_PAIRS, *TEST_PAIRS)
+    assert found["synthesis/verification_threshold_val"] == pytest.approx(0.65)
+    assert found["synthesis/verification_rate_val"] == pytest.approx(5 / 6)
+    assert found["synthesis/verification_rate"] == pytest.approx(4 / 6)
+    # choosing on test would have reported more: the number a test-set choice inflates
+    assert accuracy_at(*TEST_PAIRS, best_threshold(*TEST_PAIRS)) == pytest.approx(5 / 6)
+    assert (found["synthesis/verification_n_pairs_val"], found["synthesis/verification_n_pairs"]) == (6.0, 6.0)
+
+
+def test_fesgan_verification_scores_test_pairs_at_the_validation_threshold(monkeypatch):
+    """The trial's wiring: pairs built from the validation split set the threshold, the
+    test split's pairs are reported; a split with no two subjects reports nothing."""
+    from trainables.synthetic import fesgan_eval
+
+    pairs = {"val": VAL_PAIRS, "test": TEST_PAIRS, "one subject": None}
+    monkeypatch.setattr(fesgan_eval, "_pair_similarities", lambda trainer, identity, x, subjects: pairs[x])
+    found = fesgan_eval._verification(None, None, ("val", None), ("test", None))
+    assert found["synthesis/verification_rate"] == pytest.approx(4 / 6)
+    assert found["synthesis/verification_threshold_val"] == pytest.approx(0.65)
+    assert fesgan_eval._verification(None, None, ("one subject", None), ("test", None)) == {}
 
 
 def test_no_subject_ids_means_no_identity_loss(tmp_path):

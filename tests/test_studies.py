@@ -48,6 +48,20 @@ def test_every_scale_dry_runs_only_shrinks_or_declares_and_each_cell_passes_its_
         validate({k: v for k, v in {**cell["config"], **searched}.items() if not k.startswith("_")})
 
 
+@pytest.mark.parametrize("name,scale", STUDY_SCALES)
+def test_a_dry_run_prints_search_domains_as_definitions_and_the_same_text_twice(
+        name, scale, tmp_path, monkeypatch, capsys):
+    """A user reads what Optuna will search (`choice([...])`, not an object address), and
+    two dry runs of one launch print identical output, JSON and text."""
+    monkeypatch.chdir(tmp_path)
+    outputs = []
+    for form in (["--json"], [], ["--json"], []):
+        assert launch.main([name, "--scale", scale, "--dry-run", *form]) == 0
+        outputs.append(capsys.readouterr().out)
+    assert not any("object at 0x" in out for out in outputs), outputs[0]
+    assert outputs[0] == outputs[2] and outputs[1] == outputs[3]
+
+
 @pytest.mark.parametrize("name", STUDIES)
 def test_its_tables_have_layouts_in_its_own_layout_module(name):
     tables = load_study(name).tables

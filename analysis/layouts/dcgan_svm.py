@@ -35,7 +35,11 @@ def svm_table(runs: pd.DataFrame) -> Table:
         group_by=["pretrain", "train", "test", FEATURES],
         columns=[Column("accuracy", "test/acc", "acc"), Column("mean AUC (×100)", "test/mean_auc", "mean_auc"),
                  Column("inner-CV accuracy of the chosen C, γ", "svm/cv_acc_best")],
-        paired=None if control is None else Paired(arm=FEATURES, control=control),
+        paired=None if control is None else Paired(
+            arm=FEATURES, control=control,
+            unequal_budget="their design: the budget is the optimizer steps of the network whose features the "
+                           "SVM reads (the DCGAN's, the CNN's, none for pixels); the SVM and its search are the "
+                           "same for all"),
         claims=references.claims(paper="alharbawee"))
     table.footnotes[:0] = [
         "features: dcgan = the DCGAN discriminator's penultimate layer (DCGAN trained on the pre-training images "

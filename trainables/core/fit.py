@@ -18,6 +18,14 @@ from trainables.core.reporting import Reporter
 from trainables.data import batch_augment
 
 
+OPTIMIZERS = ("adam", "adamw", "sgd")
+SCHEDULES = ("onecycle", "cosine", "constant")
+# torch's Adam defaults, which every config trained with before β became a key: the default
+# keeps their results. (Zhu et al. train their classifier with β1 = 0.5.)
+ADAM_BETAS = (0.9, 0.999)
+SGD_MOMENTUM = 0.9  # Nesterov
+
+
 @dataclass(frozen=True)
 class FitOptions:
     epochs: int
@@ -36,10 +44,20 @@ class FitOptions:
     # report rounds, so arms with more (synthetic) training data get no more updates.
     steps: int | None = None
     steps_before: int = 0  # optimizer steps this net already had (DAG's pre-training)
+    betas: tuple[float, float] = ADAM_BETAS  # Adam's and AdamW's (β1, β2); sgd takes none
 
     def __post_init__(self):
+        check_name("optimizer", self.optimizer, OPTIMIZERS)
+        check_name("schedule", self.schedule, SCHEDULES)
+        if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
+            raise ValueError(f"betas must be two numbers in [0, 1) (Adam's β1, β2), got {self.betas}")
         if self.steps is not None and self.steps < self.epochs:
             raise ValueError(f"a budget of {self.steps} steps cannot fill {self.epochs} report rounds")
+
+
+def check_name(what: str, name: str, known: tuple[str, ...]) -> None:
+    if name not in known:
+        raise ValueError(f"unknown {what} {name!r}; known: {', '.join(known)}")
 
 
 def round_steps(opts: FitOptions, n_train: int, epoch: int) -> tuple[int, int]:
@@ -66,18 +84,23 @@ class TensorSplit:
 
 
 def make_optimizer(net: nn.Module | list, opts: FitOptions) -> torch.optim.Optimizer:
-    """The recipe's optimizer over a net's parameters (or a list of parameters)."""
+    """The recipe's optimizer over a net's parameters (or a list of parameters); an
+    unknown name raises, listing the known ones."""
+    check_name("optimizer", opts.optimizer, OPTIMIZERS)
     params = net.parameters() if isinstance(net, nn.Module) else net
+    betas = tuple(opts.betas)
     if opts.optimizer == "adam":
-        return torch.optim.Adam(params, lr=opts.lr, weight_decay=opts.weight_decay)
+        return torch.optim.Adam(params, lr=opts.lr, betas=betas, weight_decay=opts.weight_decay)
     if opts.optimizer == "adamw":
-        return torch.optim.AdamW(params, lr=opts.lr, weight_decay=opts.weight_decay)
-    return torch.optim.SGD(params, lr=opts.lr, momentum=0.9, nesterov=True, weight_decay=opts.weight_decay)
+        return torch.optim.AdamW(params, lr=opts.lr, betas=betas, weight_decay=opts.weight_decay)
+    return torch.optim.SGD(params, lr=opts.lr, momentum=SGD_MOMENTUM, nesterov=True, weight_decay=opts.weight_decay)
 
 
 def lr_factor(schedule: str, step: int, total_steps: int) -> float:
     """Learning-rate multiplier as a pure function of the step. 'onecycle': linear warm-up
-    over the first 15 % then cosine decay to zero; 'cosine': cosine from the start."""
+    over the first 15 % then cosine decay to zero; 'cosine': cosine from the start;
+    'constant': 1. An unknown name raises, listing the known ones."""
+    check_name("schedule", schedule, SCHEDULES)
     t = step / max(total_steps, 1)
     if schedule == "constant":
         return 1.0

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from trainables.core.caches import file_lock, torch_save_atomic
-from trainables.core.fit import FitOptions, normalise, fit
+from trainables.core.fit import FitOptions, fit, normalise, total_steps
 from trainables.core.real_data import images_split
 from trainables.core.reporting import InProcessReporter
 from trainables.data import resize_images
@@ -34,8 +34,12 @@ class JudgeOptions:
 
 
 class Judge:
-    def __init__(self, net: torch.nn.Module, input_size: int, device: torch.device, val_acc: float):
+    """A trained judge; `steps`: the optimizer steps it was trained for (its budget, for a
+    trial that uses its features as the thing it compares)."""
+
+    def __init__(self, net: torch.nn.Module, input_size: int, device: torch.device, val_acc: float, steps: int = 0):
         self.net, self.input_size, self.device, self.val_acc = net.eval(), input_size, device, val_acc
+        self.steps = steps
 
     @torch.no_grad()
     def _run(self, images: np.ndarray, batch_size: int = 512) -> tuple[np.ndarray, np.ndarray]:
@@ -75,16 +79,14 @@ def real_data_judge(images: np.ndarray, labels: np.ndarray, train_idx: np.ndarra
         if path.exists():
             stored = torch.load(path, map_location=device, weights_only=True)
             net.load_state_dict(stored["state"])
-            return Judge(net, size, device, float(stored["val_acc"]))
+            return Judge(net, size, device, float(stored["val_acc"]), judge_steps(opts, len(train_idx)))
         train = images_split(images[train_idx], labels[train_idx], size)
         val = images_split(images[val_idx], labels[val_idx], size)
         # Class-balanced loss: a judge that never says "disgust" (FER2013 has 1.5 % of it) could not
         # tell generated disgust from anything else.
         counts = np.bincount(labels[train_idx], minlength=n_classes).astype(float)
         weights = tuple(float(w) for w in np.where(counts > 0, counts.sum() / (n_classes * np.maximum(counts, 1)), 0.0))
-        fit_opts = FitOptions(epochs=opts.epochs, batch_size=64, lr=1e-3, optimizer="adam", weight_decay=0.0,
-                              schedule="onecycle", augment=True, label_smoothing=0.0, seed=opts.seed,
-                              class_weights=weights)
+        fit_opts = _fit_options(opts, weights)
         chosen = {}
 
         def keep_best(last_net, best_net):
@@ -96,7 +98,18 @@ def real_data_judge(images: np.ndarray, labels: np.ndarray, train_idx: np.ndarra
         net.load_state_dict(chosen["state"])
         stored = {"state": chosen["state"], "val_acc": torch.tensor(final["val/acc_best"])}
         torch_save_atomic(stored, path)
-        return Judge(net, size, device, final["val/acc_best"])
+        return Judge(net, size, device, final["val/acc_best"], int(final["budget/steps"]))
+
+
+def _fit_options(opts: JudgeOptions, class_weights: tuple[float, ...] | None = None) -> FitOptions:
+    return FitOptions(epochs=opts.epochs, batch_size=64, lr=1e-3, optimizer="adam", weight_decay=0.0,
+                      schedule="onecycle", augment=True, label_smoothing=0.0, seed=opts.seed,
+                      class_weights=class_weights)
+
+
+def judge_steps(opts: JudgeOptions, n_train: int) -> int:
+    """The optimizer steps a judge of `opts` trains for on `n_train` images."""
+    return total_steps(_fit_options(opts), n_train)
 
 
 def gate_numbers(class_names: list[str], called: np.ndarray, intended: np.ndarray, real_called: np.ndarray,

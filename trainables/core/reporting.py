@@ -11,6 +11,10 @@ import pandas as pd
 
 from trainables.core.metrics import confusion_matrix
 
+# The optimizer steps the trial's compared model has taken so far (trainables.core.fit); the
+# tables pair only runs of equal budgets.
+BUDGET = "budget/steps"
+
 
 class Reporter(Protocol):
     def report(self, metrics: dict[str, float], checkpoint_dir: str | None = None) -> None:
@@ -65,7 +69,9 @@ class StageReporter:
 
     With `prefix` the stage's metrics and artifacts are renamed (`source/test/acc`,
     `source_predictions.csv`): a stage whose results a later stage would overwrite
-    (the source-dataset classifier before fine-tuning) keeps them apart."""
+    (the source-dataset classifier before fine-tuning) keeps them apart. `budget/steps`
+    is also passed on as it is: it counts one net's optimizer steps across its stages
+    (DAG's pre-training, then fine-tuning), and every report of the trial carries it."""
 
     def __init__(self, parent: Reporter, stage: str, restored: str | None, carried_dir: Path,
                  carried_metrics: dict | None = None, prefix: str = ""):
@@ -76,6 +82,8 @@ class StageReporter:
 
     def report(self, metrics, checkpoint_dir=None):
         own = {f"{self.prefix}/{k}" if self.prefix else k: v for k, v in metrics.items()}
+        if BUDGET in metrics:
+            own[BUDGET] = metrics[BUDGET]
         with tempfile.TemporaryDirectory(prefix="ferlab-stage-") as tmp:
             shutil.copytree(self.carried_dir, Path(tmp) / "carried")
             if checkpoint_dir is not None:

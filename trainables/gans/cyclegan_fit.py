@@ -92,7 +92,8 @@ def train_cyclegan(reference: torch.Tensor, target: torch.Tensor, opts: GANOptio
                    device: torch.device, evaluate: Callable[[CycleGANNets, int], dict],
                    prefix: str = "gan") -> CycleGANNets:
     """Train on images in [-1, 1] (N×1×S×S); `evaluate(nets, epoch)` adds validation
-    metrics (e.g. `val/fid_fer`) to each epoch's report. Returns the trained nets."""
+    metrics (e.g. `val/fid_fer`) to each epoch's report, with `<prefix>/budget/steps`, the
+    generator updates so far. Returns the trained nets."""
     torch.manual_seed(opts.seed)
     nets = create_nets(opts)
     for m in nets.modules().values():
@@ -122,7 +123,9 @@ def train_cyclegan(reference: torch.Tensor, target: torch.Tensor, opts: GANOptio
             for k, v in logs.items():
                 sums[k] = sums.get(k, 0.0) + v
         metrics = {f"{prefix}/{k}": v / steps for k, v in sums.items()}
-        metrics.update({f"{prefix}/epoch": epoch, f"{prefix}/gamma": gamma})
+        # generator updates so far (the discriminators take n_critic per generator update)
+        metrics.update({f"{prefix}/epoch": epoch, f"{prefix}/gamma": gamma,
+                        f"{prefix}/budget/steps": (epoch + 1) * steps})
         bundle.eval()
         metrics.update(evaluate(nets, epoch))
         with tempfile.TemporaryDirectory(prefix="ferlab-gan-ckpt-") as tmp:

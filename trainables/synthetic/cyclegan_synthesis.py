@@ -170,7 +170,8 @@ def obtain_generators(options: GANOptions, reference: str, target: str, real: Re
                                                          subset_size=min(100, len(fake), len(tgt_val))),
                 "val/agreement": classifier_agreement(judge.probs(fake), target_index)}
 
-    stage = StageReporter(reporter, f"gan_{target}", restored, carried)
+    # the trial's classifier has taken no optimizer step yet: its budget is 0 in the GAN's reports
+    stage = StageReporter(reporter, f"gan_{target}", restored, carried, {"budget/steps": 0.0})
     nets = train_cyclegan(_to_gan(ref_train), _to_gan(tgt_train), options, stage, device, evaluate,
                           prefix=f"gan_{target}")
     torch_save_atomic({"generator_rt": nets.generator_rt.state_dict(),

@@ -90,7 +90,7 @@ def pretrain_dcgan(images: np.ndarray, opts: PretrainOptions, judge, device: tor
     key = sha256_json({"images": _images_hash(real), "options": asdict(opts), "inception": inception is not None})
     path = cache_root(cache_dir) / "dcgan" / f"dcgan-{key[:32]}.pt"
     dc = trainer_options(opts)
-    steps = math.ceil(len(x) / opts.batch_size)
+    steps = steps_per_epoch(len(x), opts)
     fixed_z = torch.randn(64, Z_DIM, generator=torch.Generator().manual_seed(opts.seed))
 
     def build(partial: Path) -> dict:
@@ -115,6 +115,11 @@ def pretrain_dcgan(images: np.ndarray, opts: PretrainOptions, judge, device: tor
     disc = DCDiscriminator(opts.size, opts.width).to(device)
     disc.load_state_dict(state["discriminator"])
     return disc.eval(), {"history": state["history"], "grids": state["grids"], "from_cache": hit}
+
+
+def steps_per_epoch(n_images: int, opts: PretrainOptions) -> int:
+    """A DCGAN epoch's steps (one discriminator and one generator update each)."""
+    return math.ceil(n_images / opts.batch_size)
 
 
 def _images_hash(images: np.ndarray) -> str:

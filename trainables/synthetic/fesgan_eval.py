@@ -10,7 +10,9 @@
 - `synthesis/verification_rate` (their Table IV protocol, with our identity extractor):
   pairs of a real test image and a face decoded from its own code (same identity) or
   from another subject's code (different identity), one per expression each;
-  verification accuracy at the best cosine threshold.
+  verification accuracy on them at the cosine threshold that best separates the same kind
+  of pairs built from the validation split (`synthesis/verification_threshold_val`; the
+  validation pairs' own accuracy is `synthesis/verification_rate_val`).
 - `synth/agreement`, `synth/real_recall`, `synth/chance` (FESR variants whose R trains
   on synthetic images, `synthesis_gate`): whether the images R is given show their
   labelled expression to a judge that reads real faces, beside that judge's own recall
@@ -31,7 +33,7 @@ from PIL import Image
 from trainables.core.judge import JudgeOptions, gate_numbers, real_data_judge
 from trainables.core.metrics import frechet_distance, kernel_inception_distance, ssim_psnr
 from trainables.gans.fesr_fit import FESRTrainer, expression_code
-from trainables.synthetic.identity import verification_rate
+from trainables.synthetic.identity import cosine_similarities, verification
 from trainables.nets.fesgan import CODE_DIM
 
 _CAP = 120  # test images used as probes (PSNR/SSIM pairs, verification)
@@ -101,7 +103,8 @@ def synthesis_metrics(cfg, trainer: FESRTrainer, real, images: torch.Tensor, dev
             out["synthesis/ssim"], out["synthesis/psnr"] = ssim_psnr(fake, to_uint8(test_x[tgt]))
             out["synthesis/n_pairs"] = float(len(src))
         if identity is not None:
-            out.update(_verification(trainer, identity, test_x, codes, subjects))
+            val_subjects = np.asarray(real.data.subjects)[splits.val]
+            out.update(_verification(trainer, identity, (images[splits.val], val_subjects), (test_x, subjects)))
     judge = trial_judge(cfg, real, k, device)
     train_y = labels[splits.train]
     generated = to_uint8(decode(trainer, prior_codes(len(train_y), cfg.seed + 1), train_y, 1.0))
@@ -179,9 +182,22 @@ def synthesis_gate(cfg, trainer: FESRTrainer, real, images: torch.Tensor, device
 
 
 
-def _verification(trainer, identity, test_x, codes, subjects) -> dict:
+def _verification(trainer, identity, val: tuple, test: tuple) -> dict:
+    """Verification on test pairs at the threshold chosen on validation pairs; `val` and
+    `test` are (images, subject ids). Nothing when either split makes no pairs."""
+    val_pairs, test_pairs = _pair_similarities(trainer, identity, *val), _pair_similarities(trainer, identity, *test)
+    if val_pairs is None or test_pairs is None:
+        return {}
+    return verification(*val_pairs, *test_pairs)
+
+
+def _pair_similarities(trainer, identity, x: torch.Tensor, subjects: np.ndarray):
+    """(cosine similarities, same-person flags) of the pairs of a split: up to _CAP real
+    probes, each beside a face decoded from its own code and one from a stranger's (another
+    subject of the split), for every expression; None when the split has no two subjects."""
     rng = np.random.default_rng(0)
-    probes = rng.permutation(len(test_x))[:_CAP]
+    probes = rng.permutation(len(x))[:_CAP]
+    codes = encode(trainer, x)
     k = trainer.k
     probe_img, gen_codes, gen_labels, same = [], [], [], []
     for i in probes:
@@ -191,17 +207,15 @@ def _verification(trainer, identity, test_x, codes, subjects) -> dict:
         stranger = others[rng.integers(len(others))]
         for c in range(k):
             for source, is_same in ((i, True), (stranger, False)):
-                probe_img.append(test_x[i])
+                probe_img.append(x[i])
                 gen_codes.append(codes[source])
                 gen_labels.append(c)
                 same.append(is_same)
     if not same:
-        return {}
+        return None
     generated = decode(trainer, torch.stack(gen_codes), torch.tensor(gen_labels))
     device = trainer.device
-    rate, threshold = verification_rate(identity, torch.stack(probe_img).to(device), generated.to(device),
-                                        np.array(same))
-    return {"synthesis/verification_rate": rate, "synthesis/verification_threshold": threshold}
+    return cosine_similarities(identity, torch.stack(probe_img).to(device), generated.to(device)), np.array(same)
 
 
 def _save_grid(rows: np.ndarray, path: Path, scale: int = 2) -> None:

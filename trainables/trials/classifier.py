@@ -23,7 +23,8 @@ import torch
 
 from trainables.core.config import ConfigError, from_dict, from_flat, section
 from trainables.core.cross_data import CrossConfig, blind_metrics, load_cross_real
-from trainables.core.fit import FitOptions, TensorSplit, finished_fit, fit, test_metrics
+from trainables.core.fit import (ADAM_BETAS, OPTIMIZERS, SCHEDULES, FitOptions, TensorSplit, finished_fit, fit,
+                                 test_metrics)
 from trainables.core.real_data import (PROTOCOLS, DataConfig, RealData, concat_splits, device_for, images_split,
                                        load_real_data, split_counts, tensor_split)
 from trainables.core.reporting import Reporter, StageReporter, restored_carried, write_test_artifacts
@@ -43,8 +44,10 @@ class ClassifierConfig:
     batch_size: int = 64
     lr: float = 1e-3
     optimizer: str = "adam"
+    beta1: float = ADAM_BETAS[0]  # Adam's and AdamW's β1, β2 (sgd: Nesterov momentum 0.9, no β)
+    beta2: float = ADAM_BETAS[1]
     weight_decay: float = 0.0
-    schedule: str = "onecycle"
+    schedule: str = "onecycle"  # the learning rate over the steps (trainables.core.fit.lr_factor)
     augment: str = "none"
     label_smoothing: float = 0.0
     hflip_tta: bool = False
@@ -62,12 +65,17 @@ class ClassifierConfig:
             raise ConfigError(f"width must be in (0, 4], got {self.width}")
         if self.dropout is not None and not 0 <= self.dropout < 0.5:
             raise ConfigError(f"dropout must be in [0, 0.5) (dense layers use twice it), got {self.dropout}")
+        if not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
+            raise ConfigError(f"beta1 and beta2 (Adam's β) must be in [0, 1), got {self.beta1} and {self.beta2}")
+        if self.optimizer == "sgd" and (self.beta1, self.beta2) != ADAM_BETAS:
+            raise ConfigError(f"beta1/beta2 apply to adam and adamw; optimizer 'sgd' uses Nesterov momentum 0.9, "
+                              f"so beta1={self.beta1}, beta2={self.beta2} would change nothing")
 
 
 CHOICES = {
     "protocol": PROTOCOLS,
-    "optimizer": ("adam", "adamw", "sgd"),
-    "schedule": ("onecycle", "cosine", "constant"),
+    "optimizer": OPTIMIZERS,
+    "schedule": SCHEDULES,
     "augment": ("none", "classical"),
     "device": ("auto", "cpu", "cuda"),
     "kernels": KERNELS,
@@ -121,7 +129,7 @@ def fit_options(cfg: ClassifierConfig, epochs: int | None = None, steps: int | N
     return FitOptions(epochs=epochs or cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, optimizer=cfg.optimizer,
                       weight_decay=cfg.weight_decay, schedule=cfg.schedule, augment=cfg.augment == "classical",
                       label_smoothing=cfg.label_smoothing, seed=cfg.seed, hflip_tta=cfg.hflip_tta,
-                      steps=steps or cfg.steps, steps_before=steps_before)
+                      steps=steps or cfg.steps, steps_before=steps_before, betas=(cfg.beta1, cfg.beta2))
 
 
 @dataclass(frozen=True)

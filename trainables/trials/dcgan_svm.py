@@ -14,7 +14,10 @@ all of it), on the classes both share. A pre-training dataset that is the test d
 never sees the test images, even without labels.
 
 The DCGAN's per-epoch measurements (trainables.synthetic.dcgan_pretrain) are reported as the
-trial's first reports, one per epoch, then the SVM's result."""
+trial's first reports, one per epoch, then the SVM's result. Every report carries
+`budget/steps`, the optimizer steps of the network whose features the SVM reads: the
+DCGAN's steps so far (`dcgan`), the baseline CNN's training steps (`cnn`), none (`pixels`);
+the SVM itself takes no optimizer steps."""
 
 import dataclasses
 import hashlib
@@ -36,7 +39,8 @@ from trainables.core.roc import roc_curve
 from trainables.core.svm_tuning import SVMSearch, fit_and_test, tune_svm
 from trainables.data import EMOTIONS, DataError, FaceData, list_datasets, load_dataset, make_splits, resize_images
 from trainables.data.cache import cache_root, sha256_json
-from trainables.synthetic.dcgan_pretrain import PretrainOptions, discriminator_features, pretrain_dcgan
+from trainables.synthetic.dcgan_pretrain import (PretrainOptions, discriminator_features, pretrain_dcgan,
+                                                 steps_per_epoch)
 
 FEATURES = ("dcgan", "pixels", "cnn")
 
@@ -231,7 +235,8 @@ def train_dcgan_svm(config: dict, reporter: Reporter) -> dict:
     remap = {int(c): k for k, c in enumerate(classes)}
     y_train, y_test = (np.array([remap[int(v)] for v in s.labels]) for s in (train, test))
     metrics = {"data/n_pretrain": len(pre.idx), "data/n_svm_train": len(train.idx), "data/n_test": len(test.idx),
-               "data/n_train_real": len(train.idx), "data/resampled": 1.0}  # SVM folds redrawn by the seed
+               "data/n_train_real": len(train.idx), "data/resampled": 1.0,  # SVM folds redrawn by the seed
+               "budget/steps": 0}
     judge = _judge(cfg, pre, device) if cfg.features in ("dcgan", "cnn") else None
     if judge is not None:
         metrics["judge/val_acc"] = judge.val_acc
@@ -244,11 +249,13 @@ def train_dcgan_svm(config: dict, reporter: Reporter) -> dict:
         def extract(images):
             return discriminator_features(disc, images, cfg.dcgan.size, device)
 
-        log_dcgan(reporter, record, metrics)
+        log_dcgan(reporter, record, metrics, steps_per_epoch(len(pre.idx), cfg.dcgan))
         metrics.update({k: v for k, v in record["history"][-1].items()})
+        metrics["budget/steps"] = cfg.dcgan.epochs * steps_per_epoch(len(pre.idx), cfg.dcgan)
         metrics["dcgan/from_cache"] = float(record["from_cache"])
     elif cfg.features == "cnn":
         extractor = ("cnn", pre.key, cfg.judge_net, cfg.judge_width, cfg.judge_epochs)
+        metrics["budget/steps"] = judge.steps
 
         def extract(images):
             return judge.features(images).astype(np.float32)
@@ -271,8 +278,9 @@ def train_dcgan_svm(config: dict, reporter: Reporter) -> dict:
     return metrics
 
 
-def log_dcgan(reporter: Reporter, record: dict, fixed: dict) -> None:
-    """One report per DCGAN epoch, and its sample grids and history as artifacts."""
+def log_dcgan(reporter: Reporter, record: dict, fixed: dict, steps_per_epoch: int) -> None:
+    """One report per DCGAN epoch, with its steps so far (`budget/steps`), and its sample
+    grids and history as artifacts."""
     with tempfile.TemporaryDirectory(prefix="ferlab-dcgan-") as tmp:
         for epoch, png in record["grids"].items():
             if epoch == len(record["history"]) - 1 or epoch % max(1, len(record["history"]) // 5) == 0:
@@ -282,8 +290,8 @@ def log_dcgan(reporter: Reporter, record: dict, fixed: dict) -> None:
         history = Path(tmp) / "dcgan_history.csv"
         pd.DataFrame(record["history"]).to_csv(history, index=False)
         reporter.log_artifact(str(history))
-    for metrics in record["history"]:
-        reporter.report({**fixed, **metrics})
+    for epoch, metrics in enumerate(record["history"]):
+        reporter.report({**fixed, **metrics, "budget/steps": (epoch + 1) * steps_per_epoch})
 
 
 def write_svm_artifacts(reporter: Reporter, labels: np.ndarray, scores: np.ndarray, cm: np.ndarray,

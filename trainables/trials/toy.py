@@ -20,6 +20,9 @@ without replacement. The generator is chosen among the report steps by the augme
 SVM's accuracy on a held-out validation draw (100 points per class, like the test set;
 the paper has no validation set), and test is reported at that choice.
 
+Every report carries `budget/steps`, the CycleGAN steps taken so far (the SVMs take no
+optimizer steps).
+
 The data are drawn here from `seed`: the launcher's dataset keys (`dataset`, `data_root`,
 `dataset_options`, `cache_dir`, `fold`, `n_folds`) are accepted and ignored."""
 
@@ -255,7 +258,9 @@ def train_toy(config: dict, reporter: Reporter) -> dict:
                                 data.val_x, data.val_y)
         if val_acc > best["val"]:
             best = {"val": val_acc, "step": step, "generator_rt": copy.deepcopy(nets["generator_rt"].state_dict())}
-        metrics = {"step": step, **{f"train/{k}": v for k, v in logs.items()}, "val/acc": val_acc,
+        # the budget: CycleGAN steps (one generator and one discriminator update each); the SVMs take none
+        metrics = {"step": step, "budget/steps": step, **{f"train/{k}": v for k, v in logs.items()},
+                   "val/acc": val_acc,
                    "val/acc_best": best["val"], "val/best_step": best["step"], "val/acc_real_only": val_real,
                    "val/acc_oversample": val_over}
         if step == cfg.gan_steps:
