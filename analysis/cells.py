@@ -24,7 +24,7 @@ from scipy import stats as _st
 from analysis import ReportError
 from analysis.references import Claim, Reference, comparable
 from analysis.runs import PARAM_PREFIX
-from analysis.stats import CORRECTED_T, Interval, PairedTest, mean_ci, paired_test, rate_ci
+from analysis.stats import CORRECTED_T, Interval, mean_ci, paired_test, rate_ci
 from analysis.tables import PROCEDURAL_WARNING, Table, compare_to_ci, fmt_ci
 from analysis.verdicts import (ClaimTest, Gate, GateResult, blocked_reason, collapsed, flag_text, judge_claims,
                                judge_gates, target_numbers)
@@ -32,7 +32,6 @@ from analysis.verdicts import (ClaimTest, Gate, GateResult, blocked_reason, coll
 CLASSES = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral", "contempt")
 # Tables report the test metrics at the epoch chosen on validation, never the best test.
 AT_BEST = "_at_best_val"
-MIN_EFFECT_POINTS, MIN_EFFECT_PAIRS = 1.5, 5  # STYLE.md, evaluation hygiene
 
 
 @dataclass(frozen=True)

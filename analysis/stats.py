@@ -29,7 +29,6 @@ import math
 from typing import Iterable, NamedTuple
 
 import numpy as np
-import pandas as pd
 from scipy import stats as _st
 from scipy.optimize import brentq
 

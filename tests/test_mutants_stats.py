@@ -4,7 +4,6 @@ SDs small enough to check on paper. Written to kill the survivors of mutation te
 
 import math
 
-import pandas as pd
 import pytest
 
 from analysis.stats import (Interval, holm, interval_at, mean_ci, minimal_detectable_effect, paired_test,
