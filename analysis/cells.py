@@ -358,7 +358,7 @@ def paired_values(both: pd.DataFrame, arm: str, control: str, metric: str, keys:
         if side.set_index(keys).index.has_duplicates:
             raise ValueError(f"duplicate pairing keys {keys} among the runs of {value!r}")
         sides.append(side.set_index(keys))
-    joined = sides[0].join(sides[1], how="inner", lsuffix="", rsuffix="_control")
+    joined = sides[0].merge(sides[1], how="inner", left_index=True, right_index=True, suffixes=("", "_control"))
     joined = joined.dropna(subset=[metric, f"{metric}_control"])
     out = pd.DataFrame({"diff": joined[metric].astype(float) - joined[f"{metric}_control"].astype(float)})
     for column in (N_TRAIN_REAL, "data/n_train", "data/n_test", RESAMPLED, "param.n_folds"):
