@@ -13,6 +13,7 @@ Scales: `smoke` (synthfaces, 1/8-width, a few hundred iterations: plumbing only)
 
 from search_spaces.fesr_ablation import FESR_IMAGE_SIZE
 from study.spec import Scale, StudySpec
+from study.recipes import FESR
 from trainables.gans.fesr_variants import FESGAN_VARIANTS
 
 STUDY = StudySpec(
@@ -37,5 +38,6 @@ STUDY = StudySpec(
                                "identity_epochs": 30},
                        folds=10, n_folds=10, cpus=4, gpus=0.25),
     },
+    recipes=(FESR,),
     tables=("fesgan_ablation",),
 )

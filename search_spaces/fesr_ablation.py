@@ -11,6 +11,7 @@ nets, batch 16, the paper's λ, 10 folds × 3 seeds, on a GPU).
 """
 
 from study.spec import Scale, StudySpec
+from study.recipes import FESR
 from trainables.gans.fesr_variants import FESR_VARIANTS
 
 # FESR, Sec. IV-B: each face is aligned, "crop[ped] and resize[d] ... into the size of 128 × 128";
@@ -47,5 +48,6 @@ STUDY = StudySpec(
                                "judge_width": 0.5, "judge_epochs": 20},
                        folds=10, n_folds=10, cpus=4, gpus=0.25),
     },
+    recipes=(FESR,),
     tables=("fesr_ablation",),
 )

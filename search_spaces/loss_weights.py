@@ -16,6 +16,7 @@ from ray import tune
 
 from search_spaces.fesr_ablation import FESR_IMAGE_SIZE
 from study.spec import Scale, StudySpec
+from study.recipes import FESR
 from trainables.gans.fesr_fit import FESROptions
 from trainables.trials.fesr import LAMBDA_KEYS as LAMBDAS
 
@@ -57,5 +58,6 @@ STUDY = StudySpec(
     optuna_space={key: tune.loguniform(value / 10, value * 10) for key, value in zip(LAMBDAS, DEFAULTS.lambdas)},
     early_stopping=True,
     reports_per_trial=reports_per_trial,
+    recipes=(FESR,),
     tables=("loss_weights",),
 )
