@@ -9,6 +9,7 @@ import re
 
 import pytest
 
+from search_spaces.fesr_ablation import lr_set_by_hand
 from study import launch
 from study.recipe import NOT_STATED, InCode, Recipe, RecipeValue, not_stated
 from study.recipes import ALHARBAWEE, BIRENBAUM, FESR, PICHA, RECIPES, ZHU
@@ -136,3 +137,23 @@ def test_a_smaller_scale_inherits_the_paper_scales_recipe_deviations_and_adds_it
     smoke = study.deviations("smoke")
     assert smoke["gan_batch_size"] == study.scales["paper"].deviations["gan_batch_size"]
     assert smoke["batch_size"].startswith("64, not Zhu et al.'s 32") and "class_fraction" in smoke
+
+
+FESR_STUDIES = ("fesr_ablation", "fesgan_ablation", "loss_weights")
+
+
+@pytest.mark.parametrize("name,scale", [(n, s) for n in FESR_STUDIES for s in ("smoke", "cpu")])
+def test_a_small_fesr_scales_lr_reason_is_about_that_scale(name, scale):
+    """The 3e-4 reason names the scale's own widths and iterations, and says it was set
+    by hand, not measured: one reason copied across scales was false on most of them."""
+    study = load_study(name)
+    config = study.scale_config(scale)
+    reason = study.deviations(scale)["lr"]
+    assert config["lr"] == 3e-4 and "set by hand" in reason and "not measured" in reason
+    widths = {f"1/{round(1 / config[k])}-width" for k in ("gan_width", "r_width") if k in config}
+    assert all(w in reason for w in widths), (widths, reason)
+    iterations = [config[k] for k in ("pretrain_iters", "joint_iters") if config.get(k)]
+    if study.name == "fesgan_ablation":
+        iterations = [config["pretrain_iters"]]  # FESGAN alone: stage 1 only
+    assert " + ".join(f"{i:,}" for i in iterations) + " iterations" in reason, reason
+    assert reason == lr_set_by_hand(*re.match(r"3e-4, .*: set by hand for (.*) trained (.*), on the", reason).groups())
