@@ -139,6 +139,29 @@ def test_a_smaller_scale_inherits_the_paper_scales_recipe_deviations_and_adds_it
     assert smoke["batch_size"].startswith("64, not Zhu et al.'s 32") and "class_fraction" in smoke
 
 
+def test_the_dry_run_prints_the_recipe_and_its_deviations(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert launch.main(["cyclegan_augmentation", "--scale", "paper", "--dry-run"]) == 0
+    text = capsys.readouterr().out
+    assert "Recipe of Zhu et al. 2017 beside the paper scale" in text
+    assert "  batch_size: 32 (Zhu et al. Appendix A, 'CNN Model': 'batch-size = 32'); paper scale: 32\n" in text
+    assert re.search(r"  gan_batch_size: 1 \(.*\); paper scale: 16  ≠", text)
+    assert "  beta2: (not stated — ours: 0.999" in text
+    deviations = text.split("Deviations from the paper's recipe:\n")[1]
+    assert deviations.startswith("  gan_batch_size: 16, not Zhu et al.'s 1 (Appendix A)")
+
+
+@pytest.mark.parametrize("name", STUDIES)
+def test_the_paper_scales_dry_run_lists_every_difference_from_the_recipe_as_a_deviation(
+        name, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert launch.main([name, "--scale", "paper", "--dry-run", "--json"]) == 0
+    found = json.loads(capsys.readouterr().out)
+    assert {r["paper"] for r in found["recipe"]} == PAPERS[name]
+    differing = {f["key"] for r in found["recipe"] for f in r["fields"] if f["differs"]}
+    assert differing == set(found["deviations"])
+
+
 FESR_STUDIES = ("fesr_ablation", "fesgan_ablation", "loss_weights")
 
 
