@@ -35,8 +35,9 @@ ZHU = Recipe(
         "lr_d": RecipeValue(1e-4, f"{_ZHU_GAN}: 'learning rate=2e-4 and 1e-4' (read as D's 1e-4)"),
         "gan_betas": RecipeValue(0.5, f"{_ZHU_GAN}: 'β1 is set to 0.5'"),
         "lambda_cyc": RecipeValue(10.0, f"{_ZHU_GAN}: '10 for both λ1 and λ2'"),
-        "adv_loss": RecipeValue("lsgan", "Zhu et al. §5: 'a least-squared loss is combined with original "
-                                         "adversarial loss'"),
+        "adv_loss": RecipeValue("lsgan", "Zhu et al. §3.1, eqs. 2-3: 'we apply a least-squared loss proposed in "
+                                         "LSGAN'"),
+        "cycle_loss": RecipeValue("l1", "Zhu et al. §3.1, eq. 5: 'where ‖·‖1 is the L1 norm'"),
         "gan_blocks": RecipeValue(6, "Zhu et al. Table 4: 'We apply 6 Resnet block'"),
         "gan_epochs": not_stated("Appendix A gives no CycleGAN epochs or steps; ours: the scale's gan_epochs"),
         "lr_decay": not_stated("Appendix A names no decay; ours: the cyclegan trainable's default, linear decay"),
@@ -54,7 +55,7 @@ ZHU = Recipe(
         "cyclegan": {
             **{f: f for f in ("batch_size", "lr", "schedule", "optimizer", "beta1", "beta2", "steps", "weight_decay",
                               "augment", "class_fraction", "reference", "gan_batch_size", "lr_g", "lr_d",
-                              "lambda_cyc", "adv_loss", "gan_blocks", "gan_epochs", "lr_decay")},
+                              "lambda_cyc", "adv_loss", "cycle_loss", "gan_blocks", "gan_epochs", "lr_decay")},
             "image_size": InCode(48, "zhu_cnn and the CycleGAN nets take 48×48 (trainables/nets)"),
             "gan_betas": InCode(0.5, "trainables/gans/cyclegan.py: Adam β = (0.5, 0.999) under lsgan"),
         },
