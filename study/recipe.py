@@ -87,7 +87,7 @@ class RecipeLine:
     fixes it), the paper's value and source, and the paper scale's value."""
 
     key: str
-    field: str
+    name: str  # the recipe's field
     paper: RecipeValue
     ours: object  # the value; a grid axis's values; a searched key's domain, described
     in_code: str | None = None
