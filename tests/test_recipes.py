@@ -4,16 +4,22 @@ papers it is built from, its `paper` scale equals each or declares every differe
 it comes from or says "not stated", and a dry run shows the recipe and its deviations."""
 
 import dataclasses
+import inspect
 import json
 import re
 
 import pytest
+import torch
 
 from search_spaces.fesr_ablation import lr_set_by_hand
 from study import launch
 from study.recipe import NOT_STATED, InCode, Recipe, RecipeValue, not_stated
 from study.recipes import ALHARBAWEE, BIRENBAUM, FESR, PICHA, RECIPES, ZHU
 from study.spec import Scale, StudySpec, list_studies, load_study, undeclared_deviations
+from trainables.gans import contract
+from trainables.gans.cyclegan import bundle_of
+from trainables.trials.classifier import fit_options
+from trainables.trials.cyclegan import parse_config
 
 STUDIES = list_studies()
 # which paper each study is built from (classical_augmentation and baseline train the three papers' CNNs)
@@ -117,16 +123,10 @@ def test_a_recipe_value_without_a_source_or_an_unstated_one_without_ours_is_refu
 
 
 def test_the_values_fixed_in_code_are_the_codes():
-    import inspect
-
-    from trainables.gans import contract
-    from trainables.gans.cyclegan import bundle_of
-    from trainables.trials.cyclegan import parse_config
     assert inspect.signature(contract.adam).parameters["betas"].default == (0.5, 0.999)  # FESGAN's, every net
-    nets = {name: __import__("torch").nn.Linear(2, 2) for name in ("generator_rt", "generator_tr", "disc_r", "disc_t")}
+    nets = {name: torch.nn.Linear(2, 2) for name in ("generator_rt", "generator_tr", "disc_r", "disc_t")}
     assert bundle_of(nets, "lsgan", 2e-4, 1e-4).optims["g"].defaults["betas"] == (0.5, 0.999)  # Zhu's CycleGAN
     # the paper scale's classifier trains at Zhu et al.'s batch, β1 and constant rate
-    from trainables.trials.classifier import fit_options
     study = load_study("cyclegan_augmentation")
     opts = fit_options(parse_config(study.scale_config("paper")).classifier)
     assert (opts.batch_size, opts.betas, opts.schedule, opts.lr) == (32, (0.5, 0.999), "constant", 1e-3)
