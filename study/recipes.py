@@ -46,8 +46,8 @@ ZHU = Recipe(
         "toy_n_eval": RecipeValue(100, f"{_ZHU_TOY}: 'for each class, we have 100 data points for test'"),
         "toy_n_generated": RecipeValue(900, f"{_ZHU_TOY}: 'a CycleGAN to generate 900 target class'"),
         "toy_svm": RecipeValue("linear", f"{_ZHU_TOY}: 'SVM with linear kernel function'"),
-        "toy_gan_batch_size": not_stated("§4.1 gives the toy's CycleGAN no settings (Appendix A's batch 1 is the image "
-                                         "CycleGAN of Tables 4-5); ours: 64, for the 2-D MLP CycleGAN"),
+        "toy_gan_batch_size": not_stated("§4.1 gives the toy's CycleGAN no settings (Appendix A's batch 1 is the "
+                                         "image CycleGAN of Tables 4-5); ours: 64, for the 2-D MLP CycleGAN"),
         "toy_gan_lr": not_stated("§4.1 gives the toy's CycleGAN no settings; ours: 1e-3 for both of its MLPs"),
         "toy_gan_steps": not_stated("§4.1 gives no GAN steps; ours: the scale's gan_steps"),
     },
@@ -128,8 +128,8 @@ FESR = Recipe(
         "lr": RecipeValue(1e-4, f"{_FESR}: 'the Adam algorithm with the learning rate of 0.0001'"),
         "optimizer": RecipeValue("adam", f"{_FESR}: 'We train the networks using the Adam algorithm'"),
         "betas": RecipeValue((0.5, 0.999), f"{_FESR}: 'β1 = 0.5 and β2 = 0.999'"),
-        **{f"lambda{k}": RecipeValue(value, f"{_FESR}: 'λ1, λ2, λ3, λ4, λ5, and λ6 are empirically set to 1, 10, 5, "
-                                            "1, 1 and 0.001'")
+        **{f"lambda{k}": RecipeValue(value, f"{_FESR}: 'λ1, λ2, λ3, λ4, λ5, and λ6 are empirically set to 1, 10, "
+                                            "5, 1, 1 and 0.001'")
            for k, value in zip(range(1, 7), (1.0, 10.0, 5.0, 1.0, 1.0, 0.001))},
         "image_size": RecipeValue(128, f"{_FESR}: 'crop and resize the face into the size of 128 × 128'"),
         "adv_loss": RecipeValue("wgan-gp", "FESR Sec. IV-B: 'The adversarial losses between G and D_img ... are "

@@ -18,6 +18,7 @@ from study.recipes import ALHARBAWEE, BIRENBAUM, FESR, PICHA, RECIPES, ZHU
 from study.spec import Scale, StudySpec, list_studies, load_study, undeclared_deviations
 from trainables.gans import contract
 from trainables.gans.cyclegan import bundle_of
+from trainables.nets import net_spec
 from trainables.trials.classifier import fit_options
 from trainables.trials.cyclegan import parse_config
 
@@ -126,6 +127,10 @@ def test_the_values_fixed_in_code_are_the_codes():
     assert inspect.signature(contract.adam).parameters["betas"].default == (0.5, 0.999)  # FESGAN's, every net
     nets = {name: torch.nn.Linear(2, 2) for name in ("generator_rt", "generator_tr", "disc_r", "disc_t")}
     assert bundle_of(nets, "lsgan", 2e-4, 1e-4).optims["g"].defaults["betas"] == (0.5, 0.999)  # Zhu's CycleGAN
+    # the papers' classifiers take the input size their recipes state (Zhu Table 3, Birenbaum, Picha Table 1)
+    for net, recipe in (("zhu_cnn", ZHU), ("simple", BIRENBAUM), ("picha_cnn", PICHA)):
+        assert net_spec(net).input_size == recipe.keys["classifier"]["image_size"].value == recipe.values[
+            "image_size"].value
     # the paper scale's classifier trains at Zhu et al.'s batch, β1 and constant rate
     study = load_study("cyclegan_augmentation")
     opts = fit_options(parse_config(study.scale_config("paper")).classifier)
