@@ -18,6 +18,7 @@ wgan-gp); `cpu` (FER2013: l1 and weighted γ ∈ {0, 0.5, 1} linear × lsgan, so
 """
 
 from study.spec import Scale, StudySpec
+from study.recipes import BIRENBAUM
 
 UNIFORM = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 BASE = {"net": "simple", "augment": "classical", "optimizer": "adam", "lr": 1e-3,
@@ -55,5 +56,6 @@ STUDY = StudySpec(
     variant_keys=("arm", "cycle_loss", "gamma_max", "gamma_schedule", "adv_loss", "soft_labels"),
     scales=SCALES,
     shared_control=("arm", "baseline"),
+    recipes=(BIRENBAUM,),
     tables=("cycle_gamma",),
 )

@@ -12,6 +12,7 @@ from ray import tune
 
 from search_spaces.cycle_gamma import BASE, GRID, SCALES
 from study.spec import StudySpec
+from study.recipes import BIRENBAUM
 
 STUDY = StudySpec(
     name="cycle_gamma_search",
@@ -27,5 +28,6 @@ STUDY = StudySpec(
     optuna_space={key: tune.choice(values) for key, values in GRID.items() if key not in ("seed", "arm")},
     early_stopping=True,
     budget_keys=("gan_epochs", "epochs"),
+    recipes=(BIRENBAUM,),
     tables=("cycle_gamma_search",),
 )

@@ -10,6 +10,7 @@ loaded for the run's tags only. Scales differ only in the number of seeds and GA
 """
 
 from study.spec import Scale, StudySpec
+from study.recipes import ZHU
 
 STUDY = StudySpec(
     name="cyclegan_toy",
@@ -24,5 +25,6 @@ STUDY = StudySpec(
         "cpu": Scale(config={"gan_steps": 1000}, grid={"seed": [0, 1, 2, 3, 4]}),
         "paper": Scale(config={"gan_steps": 2000}),
     },
+    recipes=(ZHU,),
     tables=("cyclegan_toy",),
 )

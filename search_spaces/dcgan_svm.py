@@ -24,6 +24,7 @@ subject-independent 10-fold CV, one seed); `paper` (full width, 300 epochs, 3 se
 """
 
 from study.spec import Scale, StudySpec
+from study.recipes import ALHARBAWEE
 
 STUDY = StudySpec(
     name="dcgan_svm",
@@ -46,5 +47,6 @@ STUDY = StudySpec(
                                "svm_trials": 50, "inner_folds": 10, "judge_epochs": 20, "judge_width": 0.5},
                        folds=10, n_folds=10, cpus=4, gpus=0.5),
     },
+    recipes=(ALHARBAWEE,),
     tables=("dcgan_svm",),
 )

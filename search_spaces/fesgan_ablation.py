@@ -11,8 +11,9 @@ Scales: `smoke` (synthfaces, 1/8-width, a few hundred iterations: plumbing only)
 (CK+48 at 48×48, 1/4 width, 3 of 10 subject folds); `paper` (128×128, full width).
 """
 
-from search_spaces.fesr_ablation import FESR_IMAGE_SIZE
+from search_spaces.fesr_ablation import FESR_IMAGE_SIZE, lr_set_by_hand
 from study.spec import Scale, StudySpec
+from study.recipes import FESR
 from trainables.gans.fesr_variants import FESGAN_VARIANTS
 
 STUDY = StudySpec(
@@ -26,16 +27,17 @@ STUDY = StudySpec(
         "smoke": Scale(config={"gan_width": 0.125, "pretrain_iters": 200, "report_every": 50, "identity_epochs": 3,
                                "lr": 3e-4},
                        synthfaces={"n_images": 700, "n_subjects": 24}, grid={"seed": [0]}, folds=1, n_folds=4,
-                       deviations={"lr": "3e-4: the 1/8-width nets barely move at the paper's 1e-4 in a few hundred steps",
+                       deviations={"lr": lr_set_by_hand("a 1/8-width FESGAN", "200 iterations"),
                                    "image_size": FESR_IMAGE_SIZE}),
         "cpu": Scale(config={"gan_width": 0.25, "pretrain_iters": 1500, "report_every": 250, "identity_epochs": 15,
                              "lr": 3e-4},
                      grid={"seed": [0]}, folds=3, n_folds=10,
-                     deviations={"lr": "3e-4: the 1/8-width nets barely move at the paper's 1e-4 in a few hundred steps",
+                     deviations={"lr": lr_set_by_hand("a 1/4-width FESGAN", "1,500 iterations"),
                                    "image_size": FESR_IMAGE_SIZE}),
         "paper": Scale(config={"image_size": 128, "gan_width": 1.0, "pretrain_iters": 20000, "report_every": 1000,
                                "identity_epochs": 30},
                        folds=10, n_folds=10, cpus=4, gpus=0.25),
     },
+    recipes=(FESR,),
     tables=("fesgan_ablation",),
 )

@@ -14,8 +14,9 @@ import math
 
 from ray import tune
 
-from search_spaces.fesr_ablation import FESR_IMAGE_SIZE
+from search_spaces.fesr_ablation import FESR_IMAGE_SIZE, lr_set_by_hand
 from study.spec import Scale, StudySpec
+from study.recipes import FESR
 from trainables.gans.fesr_fit import FESROptions
 from trainables.trials.fesr import LAMBDA_KEYS as LAMBDAS
 
@@ -40,12 +41,12 @@ STUDY = StudySpec(
         "smoke": Scale(config={"gan_width": 0.125, "r_width": 0.125, "pretrain_iters": 100, "joint_iters": 200,
                                "report_every": 50, "identity_epochs": 3, "lr": 3e-4},
                        synthfaces={"n_images": 700, "n_subjects": 24}, folds=1, n_folds=4,
-                       deviations={"lr": "3e-4: the 1/8-width nets barely move at the paper's 1e-4 in a few hundred steps",
+                       deviations={"lr": lr_set_by_hand("1/8-width FESGAN and R", "100 + 200 iterations"),
                                    "image_size": FESR_IMAGE_SIZE}),
         "cpu": Scale(config={"gan_width": 0.125, "r_width": 0.25, "pretrain_iters": 300, "joint_iters": 400,
                              "report_every": 100, "identity_epochs": 15, "lr": 3e-4},
                      folds=1, n_folds=10,
-                     deviations={"lr": "3e-4: the 1/8-width nets barely move at the paper's 1e-4 in a few hundred steps",
+                     deviations={"lr": lr_set_by_hand("a 1/8-width FESGAN and a 1/4-width R", "300 + 400 iterations"),
                                    "image_size": FESR_IMAGE_SIZE}),
         "paper": Scale(config={"image_size": 128, "gan_width": 1.0, "r_width": 1.0, "pretrain_iters": 20000,
                                "joint_iters": 20000, "report_every": 1000, "identity_epochs": 30},
@@ -57,5 +58,6 @@ STUDY = StudySpec(
     optuna_space={key: tune.loguniform(value / 10, value * 10) for key, value in zip(LAMBDAS, DEFAULTS.lambdas)},
     early_stopping=True,
     reports_per_trial=reports_per_trial,
+    recipes=(FESR,),
     tables=("loss_weights",),
 )

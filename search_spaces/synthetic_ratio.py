@@ -30,6 +30,7 @@ README's command: a 1/4-width CNN, 4 epochs or 250 steps, 1/4-width DCGAN and St
 """
 
 from study.spec import Scale, StudySpec
+from study.recipes import PICHA
 
 RATIOS = [1, 2, 3, 4, 5, 6, 10, 15, 20]
 TRAIN_SETS = ["real", "synthetic", *[f"real+{k}x" for k in RATIOS]]
@@ -56,7 +57,14 @@ STUDY = StudySpec(
         "paper": Scale(config={"width": 1.0, "epochs": 100, "steps": 1100, "source_iters": 20000, "source_width": 1.0,
                                "stargan_iters": 100000, "stargan_width": 1.0, "stargan_blocks": 6,
                                "judge_width": 0.5, "judge_epochs": 30},
-                       folds=1, n_folds=6, cpus=4, gpus=0.25),
+                       folds=1, n_folds=6, cpus=4, gpus=0.25,
+                       deviations={
+                           "identity_source": "a DCGAN trained on the split's real faces draws the new identities, not "
+                                              "StyleGAN (Karras et al. 2020, Picha et al. §3.1): StyleGAN's pretrained "
+                                              "weights cannot be downloaded here (trainables/synthetic/identity_sources.py)",
+                           "stargan_data": "the StarGAN is trained on each split's real training faces, not on "
+                                           "AffectNet-HQ (Picha et al. §3.1), which is not available here"}),
     },
+    recipes=(PICHA,),
     tables=("synthetic_ratio",),
 )

@@ -33,10 +33,44 @@ def plan(study: StudySpec, args: Namespace) -> dict:
     axes, cells = grid_cells(space, study if study.search == "grid" else None)
     fixed = described({k: v for k, v in space.items() if k not in axes})
     found = {"study": study.name, "scale": args.scale, "deviations": launch_deviations(study, opts),
+             "recipe": recipe_listing(study),
              "cells": [{"config": {**fixed, **described(cell)}} for cell in cells]}
     if fixed.get("cross_dataset"):
         found["cross_arms"] = cross_arms(fixed)
     return found
+
+
+def recipe_listing(study: StudySpec) -> list[dict]:
+    """Each paper's recipe (study/recipes.py) beside the `paper` scale: per field, the
+    config key (or the field, where the trainable fixes it in code), the paper's value and
+    source or "not stated" with the value we use and why, and the paper scale's value."""
+    listing = []
+    for recipe, lines in study.recipe():
+        fields = [{"key": line.key, "paper": repr(line.paper.value) if not line.paper.stated else line.paper.value,
+                   "source": line.paper.source, **({"ours": line.paper.ours} if line.paper.ours else {}),
+                   "paper_scale": line.ours, **({"in_code": line.in_code} if line.in_code else {}),
+                   **({"covers": line.covers} if line.covers is not None else {}),
+                   "differs": line.differs} for line in lines]
+        listing.append({"paper": recipe.paper, "cells": recipe.cells, "fields": fields})
+    return listing
+
+
+def recipe_text(listing: list[dict]) -> list[str]:
+    lines = []
+    for recipe in listing:
+        cells = ", ".join(f"{k}={v}" for k, v in recipe["cells"].items())
+        lines.append(f"Recipe of {recipe['paper']}" + (f" (cells {cells})" if cells else "") +
+                     " beside the paper scale (study/recipes.py):")
+        for f in recipe["fields"]:
+            stated = f["source"] if "ours" not in f else f"not stated — {f['ours']}"
+            paper = "" if "ours" in f else f"{f['paper']!r} "
+            mark = "  ≠ (a deviation, below)" if f["differs"] else ""
+            code = f", in code: {f['in_code']}" if "in_code" in f else ""
+            ours = (f"paper scale: {f['paper_scale']!r}" if "covers" not in f else
+                    f"paper scale takes {f['paper_scale']}" if isinstance(f["paper_scale"], str) else
+                    f"paper scale's grid: {f['paper_scale']!r}")
+            lines.append(f"  {f['key']}: {paper}({stated}); {ours}{code}{mark}")
+    return lines
 
 
 def cross_arms(config: dict) -> list[str]:
@@ -57,7 +91,9 @@ def dry_run(study: StudySpec, args: Namespace) -> str:
              _split_line(args)]
     if study.search == "optuna":
         lines.append("Optuna chooses the searched keys of each trial; shown as their domains.")
+    lines += recipe_text(found["recipe"])
     lines.append("Deviations from the paper's recipe:" if found["deviations"] else
+                 "Deviations from the paper's recipe: none (the paper scale equals it)." if args.scale == "paper" else
                  "Deviations from the paper's recipe: none (this scale only shrinks sizes).")
     lines += [f"  {key}: {why}" for key, why in found["deviations"].items()]
     lines += [f"Cross-dataset arm {arm}" for arm in found.get("cross_arms", [])]

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import search_spaces
+from study.recipe import Recipe, RecipeLine, recipe_lines
 from trainables.data.synthfaces import SynthOptions
 
 SCALES = ("smoke", "cpu", "paper")
@@ -88,6 +89,9 @@ class StudySpec:
     # seconds without a report before a trial counts as hung (study.watchdog). Generous:
     # a trial's first report may wait on a shared GAN another trial is training.
     watchdog_s: float | None = 4 * 3600
+    # the recipes of the papers the study is built from (study/recipes.py): the `paper`
+    # scale equals each, or declares each difference in its deviations
+    recipes: tuple[Recipe, ...] = ()
 
     def __post_init__(self):
         missing = [s for s in SCALES if s not in self.scales]
@@ -95,8 +99,12 @@ class StudySpec:
             raise ValueError(f"study {self.name!r} declares no scale(s) {missing}")
         if self.search not in ("grid", "optuna"):
             raise ValueError(f"study {self.name!r}: search must be 'grid' or 'optuna', got {self.search!r}")
-        for scale in SCALES:
+        for scale in (REFERENCE_SCALE, *(s for s in SCALES if s != REFERENCE_SCALE)):  # the reference first
             problems = undeclared_deviations(self, scale)
+            if problems and scale == REFERENCE_SCALE:
+                raise ValueError(f"study {self.name!r}, scale {scale!r} differs from its paper's recipe "
+                                 f"(study/recipes.py): {'; '.join(problems)}. Follow the paper, or declare each "
+                                 "difference with its reason in Scale(deviations={key: reason})")
             if problems:
                 raise ValueError(f"study {self.name!r}, scale {scale!r} differs from the {REFERENCE_SCALE!r} "
                                  f"recipe beyond sizes: {'; '.join(problems)}. A scale only shrinks sizes; "
@@ -107,8 +115,14 @@ class StudySpec:
         return {**self.base_config, **self.scales[scale].config}
 
     def deviations(self, scale: str) -> dict[str, str]:
-        """{config key: why} for the scale's declared differences from the paper's recipe."""
-        return dict(self.scales[scale].deviations)
+        """{config key: why} for the scale's declared differences from the paper's recipe:
+        the `paper` scale's own (from the recipe), then the scale's (from the `paper` scale),
+        which replace the paper scale's reason for a key both declare."""
+        return {**self.scales[REFERENCE_SCALE].deviations, **self.scales[scale].deviations}
+
+    def recipe(self) -> list[tuple[Recipe, list[RecipeLine]]]:
+        """Each recipe beside the `paper` scale: (recipe, one line per field it trains)."""
+        return [(recipe, paper_beside_recipe(self, recipe)) for recipe in self.recipes]
 
 
 def undeclared_deviations(study: StudySpec, scale: str) -> list[str]:
@@ -120,6 +134,13 @@ def undeclared_deviations(study: StudySpec, scale: str) -> list[str]:
     paper = {**study.scale_config(REFERENCE_SCALE), **synthfaces_keys(study.scales[REFERENCE_SCALE])}
     declared = study.scales[scale].deviations
     problems, differing = [], set()
+    if scale == REFERENCE_SCALE:
+        for recipe in study.recipes:
+            for line in paper_beside_recipe(study, recipe):
+                if line.differs and line.key not in differing:
+                    differing.add(line.key)
+                    if line.key not in declared:
+                        problems.append(f"{line.key}={line.ours!r} (recipe: {line.paper.value!r}, {line.paper.source})")
     for key in sorted(set(ours) | set(paper)):
         mine, theirs = ours.get(key), paper.get(key)
         if mine == theirs:
@@ -140,8 +161,27 @@ def undeclared_deviations(study: StudySpec, scale: str) -> list[str]:
                 problems.append(f"grid {axis} values {extra} (paper: {paper_grid.get(axis)})")
     stale = sorted(set(declared) - differing)
     if stale:
-        problems.append(f"deviations declared for {stale}, which do not differ from the paper scale")
+        problems.append(f"deviations declared for {stale}, which do not differ from the "
+                        + ("paper's recipe" if scale == REFERENCE_SCALE else "paper scale"))
     return problems
+
+
+def paper_beside_recipe(study: StudySpec, recipe: Recipe) -> list[RecipeLine]:
+    """The recipe's fields beside the `paper` scale's trial config as its trainable reads
+    it (defaults filled): at the first value of each grid axis, or the recipe's `cells`."""
+    from trainables.core.config import flat_values
+    from trainables.trials.registry import get_trainable
+    grid = {**study.grid, **study.scales[REFERENCE_SCALE].grid}
+    outside = {axis: value for axis, value in recipe.cells.items() if value not in grid.get(axis, [])}
+    if outside:
+        raise ValueError(f"study {study.name!r}: recipe {recipe.paper!r} is for cells {outside}, which the paper "
+                         f"scale's grid does not hold")
+    axes = {axis: values[0] for axis, values in grid.items() if axis not in study.optuna_space}
+    config = {**study.scale_config(REFERENCE_SCALE), **axes, **recipe.cells}
+    _, parse = get_trainable(study.trainable)
+    searched = study.optuna_space
+    free = {axis: values for axis, values in grid.items() if axis not in recipe.cells and axis not in searched}
+    return recipe_lines(recipe, study.trainable, flat_values(parse(config)), free, searched)
 
 
 def _is_cap(key: str) -> bool:

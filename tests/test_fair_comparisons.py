@@ -80,8 +80,10 @@ def test_dry_run_lists_command_line_keys_as_deviations(tmp_path, monkeypatch, ca
     monkeypatch.chdir(tmp_path)
     assert launch.main(["baseline", "--dry-run", "--json", "--set", "lr=0.01", "--set", "net=zhu_cnn"]) == 0
     found = json.loads(capsys.readouterr().out)
-    assert found["deviations"] == {"lr": "set on the command line to 0.01", "net": "set on the command line to "
-                                                                                  '"zhu_cnn"'}
+    # beside the deviations the smoke scale inherits from the paper scale's (from the recipe)
+    assert found["deviations"] == {**load_study("baseline").deviations("smoke"),
+                                   "lr": "set on the command line to 0.01", "net": "set on the command line to "
+                                                                                   '"zhu_cnn"'}
     assert [c["config"]["net"] for c in found["cells"]] == ["zhu_cnn"] and found["cells"][0]["config"]["lr"] == 0.01
 
 

@@ -121,3 +121,17 @@ def from_flat(cls, config: dict, choices: dict[str, tuple] | None = None):
         for path, hint, index in slots[key]:
             values[(path, index)] = _checked(key, value, hint, choices)
     return _build(cls, values)
+
+
+def flat_values(config) -> dict:
+    """{flat key: value} of a built config (`from_flat`'s inverse): every key the trainable
+    reads, at the value it reads, defaults filled. A config made of sections built apart
+    (a dataclass whose fields are dataclasses) reads the same way."""
+    found = {}
+    for key, places in _slots(type(config)).items():
+        path, _, index = places[0]
+        value = config
+        for name in path:
+            value = getattr(value, name)
+        found[key] = value if index is None else value[index]
+    return found
