@@ -79,10 +79,11 @@ class StudySpec:
     # … or a function of the trial config that says it (iteration-based trainables)
     reports_per_trial: Callable[[dict], int] | None = None
     tables: tuple[str, ...] = ()
-    # (grid axis, value): a control arm that does not depend on the other variant axes
-    # (cycle_gamma's `arm="baseline"`) runs once per seed and fold, with those axes at their
-    # first value, and the tables pair every other arm's rows with it
-    shared_control: tuple[str, str] | None = None
+    # (grid axis, value, …): control arms that do not depend on the other variant axes
+    # (cycle_gamma's `arm="baseline"` and `arm="oversample+disgust"`) run once per seed and
+    # fold, with those axes at their first value, and the tables pair every other arm's rows
+    # with them
+    shared_control: tuple[str, ...] | None = None
     # a trial is retried this many times (from its last checkpoint) before it counts as failed
     max_failures: int = 2
     # seconds without a report before a trial counts as hung (study.watchdog). Generous:

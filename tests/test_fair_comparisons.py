@@ -201,14 +201,57 @@ def test_oversample_arm_names_parse_and_pair_with_their_gan_arm():
 
 # --- shared controls and budgets in tables ---------------------------------------------
 
-def test_a_shared_control_runs_once_per_seed():
+def _cycle_gamma_smoke_cells():
     study = load_study("cycle_gamma")
     opts = LaunchOptions(scale="smoke", dataset="synthfaces", data_root=None, storage_path="", tracking_uri="")
-    axes, cells = grid_cells(trial_space(study, opts, False), study)
+    return grid_cells(trial_space(study, opts, False), study)[1]
+
+
+def test_a_shared_control_runs_once_per_seed():
+    cells = _cycle_gamma_smoke_cells()
     baseline = [c for c in cells if c["arm"] == "baseline"]
+    oversample = [c for c in cells if c["arm"] == "oversample+disgust"]
     gan = [c for c in cells if c["arm"] == "+disgust"]
-    # smoke: cycle loss {l1, weighted} × adversarial loss {lsgan, wgan-gp}, one seed and fold
-    assert len(gan) == 4 and len(baseline) == 1 and len(cells) == 5
+    # smoke: cycle loss {l1, weighted} × adversarial loss {lsgan, wgan-gp}, one seed and fold;
+    # both controls (no synthetic images; real disgust repeated) once
+    assert len(gan) == 4 and len(baseline) == 1 and len(oversample) == 1 and len(cells) == 6
+
+
+def test_cycle_gamma_dry_run_lists_the_oversampling_arm(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert launch.main(["cycle_gamma", "--scale", "smoke", "--dry-run", "--json"]) == 0
+    arms = [c["config"]["arm"] for c in json.loads(capsys.readouterr().out)["cells"]]
+    assert arms.count("oversample+disgust") == 1 and arms.count("baseline") == 1 and arms.count("+disgust") == 4
+
+
+def test_cycle_gamma_pairs_every_gamma_row_with_the_oversampling_arm():
+    from analysis.layouts.cycle_gamma import cycle_gamma
+
+    rows, cells = [], _cycle_gamma_smoke_cells()
+    settings = [c for c in cells if c["arm"] == "+disgust"]
+    for seed, base in enumerate([0.50, 0.60, 0.55]):  # the smoke grid's cells, at three seeds
+        for cell in cells:
+            acc = {"baseline": base, "oversample+disgust": base + 0.01}.get(
+                cell["arm"], base + 0.02 + 0.01 * (settings.index(cell) if cell in settings else 0))
+            rows.append({**{f"param.{k}": str(v) for k, v in cell.items() if k not in ("seed", "fold")},
+                         "seed": seed, "fold": 0, "test/acc_at_best_val": acc, "test/acc_disgust_at_best_val": acc,
+                         "test/macro_f1_at_best_val": acc})
+    runs = pd.DataFrame(rows).assign(parent_run_id="p", procedural=True, **{"budget/steps": 100})
+    tables = {t.name: t for t in cycle_gamma(runs)}
+    versus = tables["cycle_gamma_vs_oversampling"].cells
+    gan = versus[versus["arm"] == "+disgust"]
+    # every γ row (l1, weighted γ=0.5 linear) × (lsgan, wgan-gp): four settings, each paired with
+    # oversampling on all three seeds; the settings are 2 to 5 points over the baseline, oversampling 1,
+    # so 1 to 4 points over oversampling, with no spread
+    assert len(gan) == 4 and set(versus["arm"]) == {"+disgust", "oversample+disgust"}
+    deltas = sorted(gan["Δ overall acc vs oversample+disgust"])
+    assert [d.split(" ±")[0] for d in deltas] == ["+1.00", "+2.00", "+3.00", "+4.00"]
+    assert all(d.endswith("(n=3)") for d in deltas)
+    # and beside it, the ablation table pairs the oversampling arm and every setting with the baseline
+    ablation = tables["cycle_gamma_ablation"].cells
+    assert ablation.loc[ablation["arm"] == "oversample+disgust", "Δ overall acc vs baseline"].iloc[0].startswith(
+        "+1.00 ± 0.00 (n=3)")
+    assert (ablation.loc[ablation["arm"] == "+disgust", "Δ overall acc vs baseline"].str.endswith("(n=3)")).sum() == 4
 
 
 def _runs(budgets, accs, arms=("baseline", "+disgust"), extra=None):
