@@ -1,10 +1,14 @@
 """CycleGAN augmentation (Zhu et al. 2017): neutral → target-class CycleGANs (LSGAN, L1
 cycle loss, λ_cyc = 10) trained on FER2013 sampled to 20 % per class; arms `baseline`,
 `+disgust`, `+sad`, `+all` (generated images of the six non-neutral classes added to
-the real ones) and `dag` (pre-train on the generated images, fine-tune on real) × seeds.
+the real ones) and `dag` (pre-train on the generated images, fine-tune on real) × seeds,
+with their controls: `oversample+<class>` (the real images of the class repeated to the
+count the GAN adds) and `dag_real` (DAG's two stages, restarted schedule and second
+validation choice, pre-trained on the real training images).
 
 Regenerates their Table 1 (overall and per class, 7-way and one-vs-rest accuracy) and the
-FER2013 rows of Table 2. Each arm is paired with `baseline` on seed. GANs and synthetic
+FER2013 rows of Table 2. Each arm is paired with `baseline` on seed, each GAN arm also
+with its control. GANs and synthetic
 sets are cached, so `+all` and `dag` reuse the `+disgust` and `+sad` CycleGANs of the
 same seed.
 
@@ -24,7 +28,7 @@ STUDY = StudySpec(
                  "schedule": "onecycle", "batch_size": 64, "adv_loss": "lsgan", "cycle_loss": "l1",
                  "lambda_cyc": 10.0, "reference": "neutral"},
     grid={"arm": ["baseline", "oversample+disgust", "+disgust", "oversample+sad", "+sad", "oversample+all", "+all",
-                  "dag"],
+                  "dag_real", "dag"],
           "seed": [0, 1, 2, 3, 4]},
     variant_keys=("arm",),
     scales={

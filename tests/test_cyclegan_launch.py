@@ -38,13 +38,14 @@ def test_every_arm_is_one_finished_run_with_its_samples(augmentation):
     client, record, runs = _children(cwd)
     assert record["overrides"]["gan_epochs"] == 1
     assert sorted(r.data.params["arm"] for r in runs) == sorted(
-        ["baseline", "oversample+disgust", "+disgust", "oversample+sad", "+sad", "oversample+all", "+all", "dag"])
+        ["baseline", "oversample+disgust", "+disgust", "oversample+sad", "+sad", "oversample+all", "+all", "dag_real",
+         "dag"])
     assert {r.info.status for r in runs} == {"FINISHED"}
     for run in runs:
         arm = run.data.params["arm"]
         artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
         assert "predictions.csv" in artifacts
-        if arm == "baseline":
+        if arm in ("baseline", "dag_real"):  # real images only: no GAN
             assert "samples_disgust.png" not in artifacts and "data/n_synthetic" in run.data.metrics
             assert run.data.metrics["data/n_synthetic"] == 0
         elif arm.startswith("oversample"):  # real images repeated: no GAN, no judge
@@ -66,6 +67,8 @@ def test_every_arm_takes_the_same_optimizer_steps_and_dag_splits_them(augmentati
     assert set(budget.values()) == {20}, budget
     dag = next(r for r in runs if r.data.params["arm"] == "dag")
     assert dag.data.metrics["pretrain/budget/steps"] == 10  # half of it pre-training, half fine-tuning
+    dag_real = next(r for r in runs if r.data.params["arm"] == "dag_real")
+    assert dag_real.data.metrics["pretrain/budget/steps"] == 10  # DAG's split, pre-trained on real images
     sizes = {r.data.params["arm"]: r.data.metrics["data/n_train"] for r in runs}
     assert sizes["+all"] > sizes["+disgust"] > sizes["baseline"]  # more data, not more steps
     assert "budget (steps)" in out.stdout

@@ -254,6 +254,26 @@ def test_cycle_gamma_pairs_every_gamma_row_with_the_oversampling_arm():
     assert (ablation.loc[ablation["arm"] == "+disgust", "Δ overall acc vs baseline"].str.endswith("(n=3)")).sum() == 4
 
 
+def test_dag_is_paired_with_its_two_stage_real_control():
+    from analysis.layouts.cyclegan_augmentation import cyclegan_augmentation
+
+    acc = {"baseline": [0.50, 0.60, 0.55], "dag_real": [0.52, 0.61, 0.58], "dag": [0.53, 0.64, 0.59]}
+    runs = pd.DataFrame([{"param.arm": arm, "seed": seed, "fold": 0, "test/acc_at_best_val": a,
+                          "test/macro_f1_at_best_val": a, "test/ovr_acc_disgust_at_best_val": a,
+                          "test/acc_disgust_at_best_val": a}
+                         for arm, values in acc.items() for seed, a in enumerate(values)]).assign(
+        parent_run_id="p", procedural=True, **{"budget/steps": 100})
+    tables = {t.name: t for t in cyclegan_augmentation(runs)}
+    versus = tables["cyclegan_augmentation_table2_vs_two_stage_real"].cells
+    assert list(versus["arm"]) == ["dag_real", "dag"]
+    # dag − dag_real by seed, by hand: 1, 3, 1 points, mean 1.67
+    assert versus.loc[versus["arm"] == "dag", "Δ overall acc vs dag_real"].iloc[0].startswith("+1.67 ±")
+    # and the DAG table keeps both beside the baseline: dag_real − baseline 2, 1, 3 points
+    dag = tables["cyclegan_augmentation_table2"].cells
+    assert list(dag["arm"]) == ["baseline", "dag", "dag_real"]
+    assert dag.loc[dag["arm"] == "dag_real", "Δ overall acc vs baseline"].iloc[0].startswith("+2.00 ±")
+
+
 def _runs(budgets, accs, arms=("baseline", "+disgust"), extra=None):
     rows = []
     for arm, budget, acc in zip(arms, budgets, accs):
