@@ -274,6 +274,22 @@ def test_dag_is_paired_with_its_two_stage_real_control():
     assert dag.loc[dag["arm"] == "dag_real", "Δ overall acc vs baseline"].iloc[0].startswith("+2.00 ±")
 
 
+def test_fesr_real_and_its_matched_arm_are_paired_with_jl_il():
+    from analysis.layouts.fesr_ablation import fesr_ablation
+
+    acc = {"BASELINE": [0.80, 0.84], "FESR_JL-IL": [0.85, 0.88], "FESR_Real": [0.86, 0.90],
+           "FESR_Real-matched": [0.84, 0.88]}
+    runs = pd.DataFrame([{"param.variant": v, "seed": 0, "fold": fold, "test/acc_at_best_val": a,
+                          "test/macro_f1_at_best_val": a} for v, values in acc.items() for fold, a in enumerate(values)]
+                        ).assign(parent_run_id="p", procedural=True, **{"budget/steps": 150})
+    table = {t.name: t for t in fesr_ablation(runs)}["fesr_ablation_generation_strategy"]
+    delta = dict(zip(table.cells["variant"], table.cells["Δ overall acc vs FESR_JL-IL"]))
+    # by hand: Real − JL-IL 1 and 2 points; matched − JL-IL −1 and 0
+    assert delta["FESR_JL-IL"] == "(control)" and delta["FESR_Real"].startswith("+1.50 ±")
+    assert delta["FESR_Real-matched"].startswith("-0.50 ±") and "BASELINE" not in delta
+    assert any("K times the synthetic images per step" in note for note in table.footnotes)
+
+
 def _runs(budgets, accs, arms=("baseline", "+disgust"), extra=None):
     rows = []
     for arm, budget, acc in zip(arms, budgets, accs):
