@@ -84,6 +84,10 @@ class StudySpec:
     # fold, with those axes at their first value, and the tables pair every other arm's rows
     # with them
     shared_control: tuple[str, ...] | None = None
+    # {config key: why} for differences from the paper's protocol that every scale makes, the
+    # `paper` scale included (so the scale checker, which compares scales with it, never sees
+    # them); printed with each scale's own deviations
+    protocol_deviations: dict[str, str] = field(default_factory=dict)
     # a trial is retried this many times (from its last checkpoint) before it counts as failed
     max_failures: int = 2
     # seconds without a report before a trial counts as hung (study.watchdog). Generous:
@@ -108,8 +112,9 @@ class StudySpec:
         return {**self.base_config, **self.scales[scale].config}
 
     def deviations(self, scale: str) -> dict[str, str]:
-        """{config key: why} for the scale's declared differences from the paper's recipe."""
-        return dict(self.scales[scale].deviations)
+        """{config key: why} for the scale's declared differences from the paper's recipe,
+        and the study's own differences from the paper's protocol at every scale."""
+        return {**self.protocol_deviations, **self.scales[scale].deviations}
 
 
 def undeclared_deviations(study: StudySpec, scale: str) -> list[str]:

@@ -235,7 +235,7 @@ def test_cycle_gamma_pairs_every_gamma_row_with_the_oversampling_arm():
                 cell["arm"], base + 0.02 + 0.01 * (settings.index(cell) if cell in settings else 0))
             rows.append({**{f"param.{k}": str(v) for k, v in cell.items() if k not in ("seed", "fold")},
                          "seed": seed, "fold": 0, "test/acc_at_best_val": acc, "test/acc_disgust_at_best_val": acc,
-                         "test/macro_f1_at_best_val": acc})
+                         "test/macro_f1_at_best_val": acc, "data/n_dropped_val": 280, "data/n_dropped_test": 288})
     runs = pd.DataFrame(rows).assign(parent_run_id="p", procedural=True, **{"budget/steps": 100})
     tables = {t.name: t for t in cycle_gamma(runs)}
     versus = tables["cycle_gamma_vs_oversampling"].cells
@@ -252,6 +252,8 @@ def test_cycle_gamma_pairs_every_gamma_row_with_the_oversampling_arm():
     assert ablation.loc[ablation["arm"] == "oversample+disgust", "Δ overall acc vs baseline"].iloc[0].startswith(
         "+1.00 ± 0.00 (n=3)")
     assert (ablation.loc[ablation["arm"] == "+disgust", "Δ overall acc vs baseline"].str.endswith("(n=3)")).sum() == 4
+    # every table says how many evaluation images were left out as copies of training images
+    assert all(any("280 validation and 288 test images" in note for note in t.footnotes) for t in tables.values())
 
 
 def test_dag_is_paired_with_its_two_stage_real_control():

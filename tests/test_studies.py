@@ -36,7 +36,7 @@ def test_every_scale_dry_runs_only_shrinks_or_declares_and_each_cell_passes_its_
     assert launch.main([name, "--scale", scale, "--dry-run", "--json"]) == 0
     found = json.loads(capsys.readouterr().out)
     assert found["study"] == name and found["scale"] == scale
-    assert found["deviations"] == study.scales[scale].deviations
+    assert found["deviations"] == {**study.protocol_deviations, **study.scales[scale].deviations}
     assert found["cells"] and all(c["config"]["dataset"] == "synthfaces" for c in found["cells"])
     assert list(tmp_path.iterdir()) == []  # wrote nothing: no store, no Tune directory
     import ray

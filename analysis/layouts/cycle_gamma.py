@@ -9,7 +9,7 @@ import pandas as pd
 from analysis import references
 from analysis.cells import Column, Paired, class_columns, metric_table, overall_columns
 from analysis.layouts.registry import register_layout
-from analysis.layouts.shared import CYCLEGAN_GATES, require_columns
+from analysis.layouts.shared import CYCLEGAN_GATES, dropped_note, require_columns
 from analysis.tables import Table
 from analysis.verdicts import Gate
 
@@ -73,7 +73,11 @@ def cycle_gamma(runs: pd.DataFrame) -> list[Table]:
     per_class.footnotes.append("Birenbaum's slide gives one 'baseline + synthetic data' result, without saying "
                                "which cycle-loss setting made it; it is shown beside every synthetic row, and "
                                "his baseline beside our baseline arm.")
-    return [ablation, per_class] + _against_oversampling(runs, axes, columns[:2]) + _weighted_vs_plain(runs)
+    tables = [ablation, per_class] + _against_oversampling(runs, axes, columns[:2]) + _weighted_vs_plain(runs)
+    dropped = dropped_note(runs)
+    for table in tables if dropped else []:
+        table.footnotes.append(dropped)
+    return tables
 
 
 def _against_oversampling(runs: pd.DataFrame, axes: list[str], columns: list[Column]) -> list[Table]:

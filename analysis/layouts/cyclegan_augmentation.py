@@ -11,7 +11,7 @@ import pandas as pd
 from analysis import references
 from analysis.cells import Column, Paired, class_columns, metric_table, overall_columns
 from analysis.layouts.registry import register_layout
-from analysis.layouts.shared import CYCLEGAN_GATES, require_columns
+from analysis.layouts.shared import CYCLEGAN_GATES, dropped_note, require_columns
 from analysis.tables import Table
 from analysis.verdicts import Gate
 
@@ -177,6 +177,9 @@ def _source_tables(runs: pd.DataFrame) -> list[Table]:
         group_by=group_by, columns=overall_columns() + class_columns(runs), paired=paired,
         claims=references.claims(paper="birenbaum"), gates=CYCLEGAN_GATES)
     tables = [ovr, seven_way] + _against_oversampling(runs, group_by[:-1]) + _dag_tables(runs, group_by, nets)
+    dropped = dropped_note(runs)
+    for table in tables if dropped else []:
+        table.footnotes.append(dropped)
     synthetic = runs[runs["param.arm"].astype(str) != "baseline"]
     if not synthetic.empty and _synthetic_columns(synthetic):
         tables.append(metric_table(
