@@ -319,23 +319,23 @@ def test_dag_real_takes_dags_two_stages_on_real_images(tmp_path, monkeypatch):
     assert not [k for h in reporter.history for k in h if k.startswith(("gan_", "synth/", "judge/"))]
 
 
-@pytest.mark.parametrize("study", ["cyclegan_augmentation", "cycle_gamma"])
 def test_an_oversampling_trial_on_fer2013_reports_the_test_copies_of_training_images_it_left_out(
-        study, tmp_path, monkeypatch):
+        tmp_path, monkeypatch):
     """FER2013 has test images with a pixel-identical copy in Training; an arm that repeats
     training images has memorised them. The studies with oversampling arms leave them out of
-    validation and test (declared), and a trial says how many."""
-    from study.spec import load_study
+    validation and test (declared at every scale), and a trial says how many."""
+    from study.spec import SCALES, load_study
     from tests.test_data_splits import write_fer_with_planted_copies
 
-    spec = load_study(study)
-    assert spec.base_config["drop_eval_duplicates"] is True
-    assert "288 of 3,589 PrivateTest" in spec.deviations("smoke")["drop_eval_duplicates"]
+    for study in ("cyclegan_augmentation", "cycle_gamma", "cycle_gamma_search"):
+        spec = load_study(study)
+        assert spec.base_config["drop_eval_duplicates"] is True, study
+        assert all("288 of 3,589 PrivateTest" in spec.deviations(s)["drop_eval_duplicates"] for s in SCALES)
     monkeypatch.setenv("FERLAB_CACHE_DIR", str(tmp_path / "cache"))
     n_val, n_test = write_fer_with_planted_copies(tmp_path / "fer2013.csv")
     config = {**{k: v for k, v in TINY.items() if k not in ("dataset_options", "n_folds")},
               "dataset": "fer2013", "data_root": str(tmp_path), "arm": "oversample+disgust", "epochs": 1,
-              "drop_eval_duplicates": spec.base_config["drop_eval_duplicates"]}
+              "drop_eval_duplicates": True}
     final = train_cyclegan_trial(config, InProcessReporter(tmp_path / "trial"))
     assert (final["data/n_dropped_val"], final["data/n_dropped_test"]) == (n_val, n_test) == (2, 3)
     assert (final["data/n_val"], final["data/n_test"]) == (7 * 4 - 2, 7 * 4 - 3)

@@ -82,12 +82,14 @@ def test_no_arm_is_chosen_on_validation(monkeypatch, tmp_path):
 
     monkeypatch.setattr(toy, "fit_svm", spy_fit)
     monkeypatch.setattr(toy, "accuracies", falling)
-    final = train_toy(dict(SHORT), InProcessReporter(tmp_path))
+    small = {"seed": 1, "threads": 1, "gan_steps": 40, "report_every": 20, "n_major": 200, "n_minor": 20,
+             "n_generated": 180, "n_eval": 30}
+    final = train_toy(small, InProcessReporter(tmp_path))
     # fits: real only, oversampling, one augmented SVM per report (2), then the tested augmented one
     assert len(fits) == 5
     assert np.array_equal(fits[-1], fits[-2])  # tested on the last report's generator …
     assert not np.array_equal(fits[-1], fits[-3])  # … not the first report's, which validation preferred
-    assert final["step"] == SHORT["gan_steps"]
+    assert final["step"] == 40
 
 
 def test_same_seed_same_numbers(seed0, tmp_path):
