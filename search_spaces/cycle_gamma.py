@@ -29,7 +29,8 @@ UNIFORM = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 BASE = {"net": "simple", "augment": "classical", "optimizer": "adam", "lr": 1e-3,
         "schedule": "onecycle", "batch_size": 64, "reference": "neutral", "lr_g": 2e-4, "lr_d": 1e-4,
         "lambda_cyc": 10.0, "lr_decay": True, "drop_eval_duplicates": True}
-GRID = {"arm": ["baseline", "oversample+disgust", "+disgust"], "cycle_loss": ["l1", "weighted"], "gamma_max": [0.0, 0.25, 0.5, 0.75, 1.0],
+GRID = {"arm": ["baseline", "oversample+disgust", "+disgust"], "cycle_loss": ["l1", "weighted"],
+        "gamma_max": [0.0, 0.25, 0.5, 0.75, 1.0],
         "gamma_schedule": ["constant", "linear"], "adv_loss": ["lsgan", "wgan-gp"], "soft_labels": [True, False],
         "seed": [0, 1, 2]}
 SCALES = {

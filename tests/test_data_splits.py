@@ -272,9 +272,10 @@ def test_eval_copies_of_train_are_left_out_and_counted(tmp_path):
     assert (len(kept.splits.val) - len(real.splits.val), len(kept.splits.test) - len(real.splits.test)) == (2, 3)
     np.testing.assert_array_equal(real.splits.train, kept.splits.train)
     pixels = {real.data.images[i].tobytes() for i in real.splits.train}
-    assert not [i for i in np.concatenate([real.splits.val, real.splits.test]) if real.data.images[i].tobytes() in pixels]
+    evaluated = np.concatenate([real.splits.val, real.splits.test])
+    assert not [i for i in evaluated if real.data.images[i].tobytes() in pixels]
     # the copy between val and test alone stays in both
-    evaluated = [real.data.images[i].tobytes() for i in np.concatenate([real.splits.val, real.splits.test])]
+    evaluated = [real.data.images[i].tobytes() for i in evaluated]
     assert len(evaluated) - len(set(evaluated)) == 1
     # sampled to 20 % per class, the same images are left out: every arm and seed sees one test set
     sampled = load_real_data(dataclasses.replace(config, class_fraction=0.2), 0)
