@@ -11,6 +11,7 @@ size; KID is unbiased at any sample size (Bińkowski et al. 2018). FID is still 
 from ray import tune
 
 from search_spaces.cycle_gamma import BASE, GRID, SCALES
+from search_spaces.cyclegan_augmentation import DROP_EVAL_DUPLICATES
 from study.spec import StudySpec
 from study.recipes import BIRENBAUM
 
@@ -30,4 +31,5 @@ STUDY = StudySpec(
     budget_keys=("gan_epochs", "epochs"),
     recipes=(BIRENBAUM,),
     tables=("cycle_gamma_search",),
+    protocol_deviations=DROP_EVAL_DUPLICATES,  # cycle_gamma's recipe, tabulated beside its oversampling arm
 )

@@ -1,10 +1,16 @@
 """CycleGAN augmentation (Zhu et al. 2017): neutral → target-class CycleGANs (LSGAN, L1
 cycle loss, λ_cyc = 10) trained on FER2013 sampled to 20 % per class; arms `baseline`,
 `+disgust`, `+sad`, `+all` (generated images of the six non-neutral classes added to
-the real ones) and `dag` (pre-train on the generated images, fine-tune on real) × seeds.
+the real ones) and `dag` (pre-train on the generated images, fine-tune on real) × seeds,
+with their controls: `oversample+<class>` (the real images of the class repeated to the
+count the GAN adds) and `dag_real` (DAG's two stages, restarted schedule and second
+validation choice, pre-trained on the real training images).
 
-Regenerates their Table 1 (overall and per class, 7-way and one-vs-rest accuracy) and the
-FER2013 rows of Table 2. Each arm is paired with `baseline` on seed. GANs and synthetic
+Validation and test leave out the images with an exact copy in the training split, which
+the oversampling arms have memorised (declared, with FER2013's counts). Regenerates their
+Table 1 (overall and per class, 7-way and one-vs-rest accuracy) and the FER2013 rows of
+Table 2. Each arm is paired with `baseline` on seed, each GAN arm also
+with its control. GANs and synthetic
 sets are cached, so `+all` and `dag` reuse the `+disgust` and `+sad` CycleGANs of the
 same seed.
 
@@ -26,15 +32,26 @@ def _kept_recipe(why: str) -> dict:
             "beta1": f"0.9, not Zhu et al.'s 0.5 (Appendix A): {why}"}
 
 
+# The oversampling arms repeat training images many times over (cycle_gamma: disgust ~11×),
+# so a validation or test image with an exact copy in training is one they have memorised:
+# a bias for the controls against the GAN arms. Counted by hand on FER2013 (the Kaggle CSV)
+# with trainables.data.drop_eval_copies_of_train.
+DROP_EVAL_DUPLICATES = {"drop_eval_duplicates": (
+    "validation and test leave out every image with a pixel-identical copy in the training split (before any "
+    "class-fraction sampling), a deviation from the official split: on FER2013 280 of 3,589 PublicTest "
+    "(validation) and 288 of 3,589 PrivateTest (test) images. The oversampling arms repeat training images and "
+    "would be tested on images they memorised. Each trial logs how many it left out (data/n_dropped_val, "
+    "data/n_dropped_test) and the tables print it")}
+
 STUDY = StudySpec(
     name="cyclegan_augmentation",
     description="Zhu et al.: baseline vs +disgust / +sad / +all / DAG (CycleGAN neutral→class) × seeds",
     trainable="cyclegan",
     base_config={"net": "zhu_cnn", "class_fraction": 0.2, "augment": "none", "optimizer": "adam", "lr": 1e-3,
                  "schedule": "onecycle", "batch_size": 64, "adv_loss": "lsgan", "cycle_loss": "l1",
-                 "lambda_cyc": 10.0, "reference": "neutral"},
+                 "lambda_cyc": 10.0, "reference": "neutral", "drop_eval_duplicates": True},
     grid={"arm": ["baseline", "oversample+disgust", "+disgust", "oversample+sad", "+sad", "oversample+all", "+all",
-                  "dag"],
+                  "dag_real", "dag"],
           "seed": [0, 1, 2, 3, 4]},
     variant_keys=("arm",),
     scales={
@@ -64,4 +81,5 @@ STUDY = StudySpec(
     },
     recipes=(ZHU,),
     tables=("cyclegan_augmentation",),
+    protocol_deviations=DROP_EVAL_DUPLICATES,
 )

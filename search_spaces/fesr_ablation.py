@@ -1,7 +1,14 @@
 """FESR ablation (Joint Deep Learning of Facial Expression Synthesis and Recognition,
-Fig. 8 / Table V): the seven variants — BASELINE, FESR_OneSt, FESR_SL, FESR_JL-IL,
-FESR_JL-RDBP, FESR_JL, FESR_Real — × subject-independent folds × seeds, paired on
-fold and seed. FESGAN's stage 1 is cached and shared by the variants that pre-train.
+Fig. 8 / Table V): the paper's seven variants — BASELINE, FESR_OneSt, FESR_SL, FESR_JL-IL,
+FESR_JL-RDBP, FESR_JL, FESR_Real — and FESR_Real-matched × subject-independent folds ×
+seeds, paired on fold and seed. FESGAN's stage 1 is cached and shared by the variants
+that pre-train.
+
+FESR_Real, as Sec. IV-D describes it, decodes each real input into all K expressions: K
+times JL-IL's synthetic images per step, every expression equally often, where the paper
+says only the generation strategy differs. That difference is declared in the tables,
+and FESR_Real-matched (one g(x) image per input, JL-IL's labels) is the comparison where
+only the identity source differs.
 
 Scales: `smoke` (synthfaces, 2 of the 10 subject folds, 1/8-width nets, a few hundred
 iterations: a plumbing check whose numbers mean nothing; the default of
@@ -33,7 +40,7 @@ def lr_set_by_hand(nets: str, iterations: str) -> str:
 
 STUDY = StudySpec(
     name="fesr_ablation",
-    description="FESR Fig. 8: BASELINE, OneSt, SL, JL-IL, JL-RDBP, JL, Real × subject-independent folds",
+    description="FESR Fig. 8: BASELINE, OneSt, SL, JL-IL, JL-RDBP, JL, Real, Real-matched × subject-independent folds",
     trainable="fesr",
     base_config={"image_size": 48, "batch_size": 16, "lr": 1e-4, "identity": "auto", "protocol": "auto"},
     grid={"variant": list(FESR_VARIANTS), "seed": [0, 1, 2]},

@@ -26,18 +26,18 @@ def options_tag(scale: str, dataset: str, data_root: str | None, overrides: dict
 
 def grid_cells(space: dict, study: StudySpec | None = None) -> tuple[list[str], list[dict]]:
     """(the grid axes, every grid point as {axis: value}) of a Tune param space; with a
-    study's `shared_control`, its control arm once per combination of the axes that are
-    not variant keys (seed, fold), the variant axes at their first value."""
+    study's `shared_control`, each of its control arms once per combination of the axes
+    that are not variant keys (seed, fold), the variant axes at their first value."""
     axes = [k for k, v in space.items() if isinstance(v, dict) and "grid_search" in v]
     values = [space[k]["grid_search"] for k in axes]
     cells = [dict(zip(axes, point)) for point in itertools.product(*values)]
     if study is None or study.shared_control is None:
         return axes, cells
-    axis, control = study.shared_control
+    axis, *controls = study.shared_control
     first = {k: space[k]["grid_search"][0] for k in study.variant_keys if k in axes and k != axis}
     unique = {}
     for cell in cells:
-        cell = {**cell, **first} if cell.get(axis) == control else cell
+        cell = {**cell, **first} if cell.get(axis) in controls else cell
         unique.setdefault(cell_key(cell, axes), cell)
     return axes, list(unique.values())
 

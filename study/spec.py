@@ -80,10 +80,15 @@ class StudySpec:
     # … or a function of the trial config that says it (iteration-based trainables)
     reports_per_trial: Callable[[dict], int] | None = None
     tables: tuple[str, ...] = ()
-    # (grid axis, value): a control arm that does not depend on the other variant axes
-    # (cycle_gamma's `arm="baseline"`) runs once per seed and fold, with those axes at their
-    # first value, and the tables pair every other arm's rows with it
-    shared_control: tuple[str, str] | None = None
+    # (grid axis, value, …): control arms that do not depend on the other variant axes
+    # (cycle_gamma's `arm="baseline"` and `arm="oversample+disgust"`) run once per seed and
+    # fold, with those axes at their first value, and the tables pair every other arm's rows
+    # with them
+    shared_control: tuple[str, ...] | None = None
+    # {config key: why} for differences from the paper's protocol that every scale makes, the
+    # `paper` scale included (so the scale checker, which compares scales with it, never sees
+    # them); printed with each scale's own deviations
+    protocol_deviations: dict[str, str] = field(default_factory=dict)
     # a trial is retried this many times (from its last checkpoint) before it counts as failed
     max_failures: int = 2
     # seconds without a report before a trial counts as hung (study.watchdog). Generous:
@@ -116,9 +121,11 @@ class StudySpec:
 
     def deviations(self, scale: str) -> dict[str, str]:
         """{config key: why} for the scale's declared differences from the paper's recipe:
-        the `paper` scale's own (from the recipe), then the scale's (from the `paper` scale),
-        which replace the paper scale's reason for a key both declare."""
-        return {**self.scales[REFERENCE_SCALE].deviations, **self.scales[scale].deviations}
+        the study's own differences from the paper's protocol at every scale, the `paper`
+        scale's own (from the recipe), then the scale's (from the `paper` scale), which
+        replace the paper scale's reason for a key both declare."""
+        return {**self.protocol_deviations, **self.scales[REFERENCE_SCALE].deviations,
+                **self.scales[scale].deviations}
 
     def recipe(self) -> list[tuple[Recipe, list[RecipeLine]]]:
         """Each recipe beside the `paper` scale: (recipe, one line per field it trains)."""

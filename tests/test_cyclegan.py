@@ -62,6 +62,7 @@ def test_arms():
     assert parse_arm("baseline") == ("baseline", ())
     assert parse_arm("+disgust,sad") == ("augment", ("disgust", "sad"))
     assert parse_arm("dag") == ("dag", ("all",))
+    assert parse_arm("dag_real") == ("dag_real", ())
 
 
 def _domains(seed=0):
@@ -287,6 +288,58 @@ def test_dag_pretrains_on_generated_images_then_fine_tunes(tmp_path, monkeypatch
     assert len([h for h in reporter.history if "pretrain/train/acc" in h]) == 1  # one pre-training epoch
     assert len([h for h in reporter.history if "train/acc" in h]) == 2  # then two fine-tuning epochs
     assert final["data/n_synthetic"] == 0  # fine-tuning is on real images only
+
+
+def test_dag_real_takes_dags_two_stages_on_real_images(tmp_path, monkeypatch):
+    """DAG's control: the same budget split, two fits each chosen on validation (the second
+    restarting the schedule), pre-trained on the real training images; no GAN, no judge."""
+    from trainables.trials import cyclegan
+
+    monkeypatch.setenv("FERLAB_CACHE_DIR", str(tmp_path / "cache"))
+    pretrained_on, real_pretrain = [], cyclegan.pretrain_fit
+
+    def spy_pretrain(cfg, real, pretraining, net, opts, reporter, device):
+        pretrained_on.append((pretraining, opts))
+        return real_pretrain(cfg, real, pretraining, net, opts, reporter, device)
+
+    monkeypatch.setattr(cyclegan, "pretrain_fit", spy_pretrain)
+    config = {**TINY, "arm": "dag_real", "epochs": 4, "steps": 16}
+    reporter = InProcessReporter(tmp_path / "dag_real")
+    final = train_cyclegan_trial(config, reporter)
+    cfg = parse_config(config)
+    real = load_real_data(cfg.classifier.data, cfg.classifier.seed)
+    (images, labels), opts = pretrained_on[0]
+    assert len(pretrained_on) == 1 and np.array_equal(images, real.data.images[real.splits.train])
+    assert np.array_equal(labels, real.labels[real.splits.train])
+    # DAG's split of the 16-step budget over 4 report rounds: 2 rounds of 8 steps, then 2 of 8
+    assert (opts.epochs, opts.steps) == (2, 8)
+    assert [h["pretrain/budget/steps"] for h in reporter.history if "pretrain/train/acc" in h] == [4, 8]
+    assert [h["budget/steps"] for h in reporter.history if "train/acc" in h] == [12, 16]
+    assert final["budget/steps"] == 16 and final["data/n_synthetic"] == 0
+    assert not [k for h in reporter.history for k in h if k.startswith(("gan_", "synth/", "judge/"))]
+
+
+def test_an_oversampling_trial_on_fer2013_reports_the_test_copies_of_training_images_it_left_out(
+        tmp_path, monkeypatch):
+    """FER2013 has test images with a pixel-identical copy in Training; an arm that repeats
+    training images has memorised them. The studies with oversampling arms leave them out of
+    validation and test (declared at every scale), and a trial says how many."""
+    from study.spec import SCALES, load_study
+    from tests.test_data_splits import write_fer_with_planted_copies
+
+    for study in ("cyclegan_augmentation", "cycle_gamma", "cycle_gamma_search"):
+        spec = load_study(study)
+        assert spec.base_config["drop_eval_duplicates"] is True, study
+        assert all("288 of 3,589 PrivateTest" in spec.deviations(s)["drop_eval_duplicates"] for s in SCALES)
+    monkeypatch.setenv("FERLAB_CACHE_DIR", str(tmp_path / "cache"))
+    n_val, n_test = write_fer_with_planted_copies(tmp_path / "fer2013.csv")
+    config = {**{k: v for k, v in TINY.items() if k not in ("dataset_options", "n_folds")},
+              "dataset": "fer2013", "data_root": str(tmp_path), "arm": "oversample+disgust", "epochs": 1,
+              "drop_eval_duplicates": True}
+    final = train_cyclegan_trial(config, InProcessReporter(tmp_path / "trial"))
+    assert (final["data/n_dropped_val"], final["data/n_dropped_test"]) == (n_val, n_test) == (2, 3)
+    assert (final["data/n_val"], final["data/n_test"]) == (7 * 4 - 2, 7 * 4 - 3)
+    assert final["data/n_synthetic"] > 0  # the disgust images repeated
 
 
 FINETUNE = {**TINY, "arm": "baseline", "finetune_dataset": "synthfaces", "finetune_epochs": 2, "finetune_fold": 1}

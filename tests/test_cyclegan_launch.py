@@ -38,13 +38,14 @@ def test_every_arm_is_one_finished_run_with_its_samples(augmentation):
     client, record, runs = _children(cwd)
     assert record["overrides"]["gan_epochs"] == 1
     assert sorted(r.data.params["arm"] for r in runs) == sorted(
-        ["baseline", "oversample+disgust", "+disgust", "oversample+sad", "+sad", "oversample+all", "+all", "dag"])
+        ["baseline", "oversample+disgust", "+disgust", "oversample+sad", "+sad", "oversample+all", "+all", "dag_real",
+         "dag"])
     assert {r.info.status for r in runs} == {"FINISHED"}
     for run in runs:
         arm = run.data.params["arm"]
         artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
         assert "predictions.csv" in artifacts
-        if arm == "baseline":
+        if arm in ("baseline", "dag_real"):  # real images only: no GAN
             assert "samples_disgust.png" not in artifacts and "data/n_synthetic" in run.data.metrics
             assert run.data.metrics["data/n_synthetic"] == 0
         elif arm.startswith("oversample"):  # real images repeated: no GAN, no judge
@@ -66,6 +67,8 @@ def test_every_arm_takes_the_same_optimizer_steps_and_dag_splits_them(augmentati
     assert set(budget.values()) == {20}, budget
     dag = next(r for r in runs if r.data.params["arm"] == "dag")
     assert dag.data.metrics["pretrain/budget/steps"] == 10  # half of it pre-training, half fine-tuning
+    dag_real = next(r for r in runs if r.data.params["arm"] == "dag_real")
+    assert dag_real.data.metrics["pretrain/budget/steps"] == 10  # DAG's split, pre-trained on real images
     sizes = {r.data.params["arm"]: r.data.metrics["data/n_train"] for r in runs}
     assert sizes["+all"] > sizes["+disgust"] > sizes["baseline"]  # more data, not more steps
     assert "budget (steps)" in out.stdout
@@ -89,22 +92,23 @@ def test_cycle_gamma_grid_and_its_table(tmp_path):
     def settings(configs):
         return sorted((c["arm"], c["cycle_loss"], c["adv_loss"]) for c in configs)
 
-    # the baseline arm once (a shared control), the GAN arm at every cycle-loss setting
+    # the baseline and oversampling arms once (shared controls), the GAN arm at every cycle-loss setting
     planned = launch("cycle_gamma", "--scale", "smoke", "--dry-run", "--json", cwd=tmp_path, store=False)
     assert planned.returncode == 0, planned.stderr[-3000:]
     assert settings(cell["config"] for cell in json.loads(planned.stdout)["cells"]) == [
         ("+disgust", "l1", "lsgan"), ("+disgust", "l1", "wgan-gp"), ("+disgust", "weighted", "lsgan"),
-        ("+disgust", "weighted", "wgan-gp"), ("baseline", "l1", "lsgan")]
+        ("+disgust", "weighted", "wgan-gp"), ("baseline", "l1", "lsgan"), ("oversample+disgust", "l1", "lsgan")]
     # launched on one adversarial loss (a grid axis narrowed by --set): the shared control and both cycle losses
     out = launch("cycle_gamma", "--scale", "smoke", *SHRINK, *BALANCED, "--set", 'adv_loss=["lsgan"]', cwd=tmp_path)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     client, record, runs = _children(tmp_path)
     assert settings(r.data.params for r in runs) == [
-        ("+disgust", "l1", "lsgan"), ("+disgust", "weighted", "lsgan"), ("baseline", "l1", "lsgan")]
+        ("+disgust", "l1", "lsgan"), ("+disgust", "weighted", "lsgan"), ("baseline", "l1", "lsgan"),
+        ("oversample+disgust", "l1", "lsgan")]
     assert len({r.data.metrics["budget/steps"] for r in runs}) == 1
-    baseline = next(r for r in runs if r.data.params["arm"] == "baseline")
-    assert "synth/disgust/fid_fer" not in baseline.data.metrics
-    for run in (r for r in runs if r is not baseline):
+    controls = [r for r in runs if r.data.params["arm"] in ("baseline", "oversample+disgust")]
+    assert all("synth/disgust/fid_fer" not in r.data.metrics for r in controls)
+    for run in (r for r in runs if r not in controls):
         assert run.data.metrics["synth/disgust/fid_fer"] >= 0
         gamma = [m.value for m in client.get_metric_history(run.info.run_id, "gan_disgust/gamma")]
         assert gamma and 0 < gamma[-1] <= 0.5  # linear from 0 towards γ_max = 0.5
@@ -115,6 +119,7 @@ def test_cycle_gamma_grid_and_its_table(tmp_path):
     assert "| l1 | — | — |" in out.stdout  # γ does not apply to the plain L1 cycle loss
     assert "'baseline', Accuracy of the network on the 3589 test images = 65.09" in out.stdout  # his baseline, beside our baseline arm
     assert out.stdout.count("Δ overall acc vs baseline") >= 1 and "(control)" in out.stdout
+    assert "Δ overall acc vs oversample+disgust" in out.stdout  # every setting against oversampling
 
 
 def test_cycle_gamma_search_stops_on_validation_kid(tmp_path):

@@ -1,5 +1,7 @@
 """Splits, synthfaces, augmentation, duplicates and the info CLI of trainables.data."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -233,6 +235,51 @@ def test_drop_cross_split_duplicates(synth):
     assert {0, 1, 2} <= set(splits.train) - set(clean.train)
     np.testing.assert_array_equal(clean.test, splits.test)
     assert not find_cross_split_duplicates(data.subset(np.concatenate([clean.train, clean.test])), 0)["exact"]["train/test"]["test"].size
+
+
+def write_fer_with_planted_copies(path, n_per_class=(12, 4, 4), seed=0):
+    """A tiny FER2013-format CSV: `n_per_class` Training / PublicTest / PrivateTest images of
+    each of the 7 classes, random pixels, with planted exact copies: 3 PrivateTest and 2
+    PublicTest rows copy a Training image (one of them under another label), and one
+    PrivateTest row copies a PublicTest one (no copy in Training: kept). Returns the
+    (n_val_copies, n_test_copies) of training images: (2, 3)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for usage, n in zip(("Training", "PublicTest", "PrivateTest"), n_per_class):
+        rows += [[c, rng.integers(0, 256, 48 * 48), usage] for c in range(7) for _ in range(n)]
+    train = [r for r in rows if r[2] == "Training"]
+    val = [r for r in rows if r[2] == "PublicTest"]
+    test = [r for r in rows if r[2] == "PrivateTest"]
+    for k in range(3):
+        test[5 * k][1] = train[7 * k][1].copy()
+    val[0][1], val[0][0] = train[1][1].copy(), (train[1][0] + 1) % 7  # pixels copied, another label
+    val[3][1] = train[40][1].copy()
+    test[2][1] = val[9][1].copy()  # a copy between val and test only
+    lines = ["emotion,pixels,Usage"] + [f"{c},{' '.join(map(str, px))},{u}" for c, px, u in rows]
+    path.write_text("\n".join(lines) + "\n")
+    return 2, 3
+
+
+def test_eval_copies_of_train_are_left_out_and_counted(tmp_path):
+    from trainables.core.real_data import DataConfig, load_real_data
+
+    n_val, n_test = write_fer_with_planted_copies(tmp_path / "fer2013.csv")
+    kept = load_real_data(DataConfig(dataset="fer2013", data_root=str(tmp_path), cache_dir=str(tmp_path / "c")), 0)
+    config = DataConfig(dataset="fer2013", data_root=str(tmp_path), cache_dir=str(tmp_path / "c"),
+                        drop_eval_duplicates=True)
+    real = load_real_data(config, 0)
+    assert kept.dropped is None and real.dropped == {"val": n_val, "test": n_test}
+    assert (len(kept.splits.val) - len(real.splits.val), len(kept.splits.test) - len(real.splits.test)) == (2, 3)
+    np.testing.assert_array_equal(real.splits.train, kept.splits.train)
+    pixels = {real.data.images[i].tobytes() for i in real.splits.train}
+    evaluated = np.concatenate([real.splits.val, real.splits.test])
+    assert not [i for i in evaluated if real.data.images[i].tobytes() in pixels]
+    # the copy between val and test alone stays in both
+    evaluated = [real.data.images[i].tobytes() for i in evaluated]
+    assert len(evaluated) - len(set(evaluated)) == 1
+    # sampled to 20 % per class, the same images are left out: every arm and seed sees one test set
+    sampled = load_real_data(dataclasses.replace(config, class_fraction=0.2), 0)
+    assert sampled.dropped == real.dropped and np.array_equal(sampled.splits.test, real.splits.test)
 
 
 def test_duplicates_need_a_split(synth):

@@ -203,14 +203,95 @@ def test_oversample_arm_names_parse_and_pair_with_their_gan_arm():
 
 # --- shared controls and budgets in tables ---------------------------------------------
 
-def test_a_shared_control_runs_once_per_seed():
+def _cycle_gamma_smoke_cells():
     study = load_study("cycle_gamma")
     opts = LaunchOptions(scale="smoke", dataset="synthfaces", data_root=None, storage_path="", tracking_uri="")
-    axes, cells = grid_cells(trial_space(study, opts, False), study)
+    return grid_cells(trial_space(study, opts, False), study)[1]
+
+
+def test_a_shared_control_runs_once_per_seed():
+    cells = _cycle_gamma_smoke_cells()
     baseline = [c for c in cells if c["arm"] == "baseline"]
+    oversample = [c for c in cells if c["arm"] == "oversample+disgust"]
     gan = [c for c in cells if c["arm"] == "+disgust"]
-    # smoke: cycle loss {l1, weighted} × adversarial loss {lsgan, wgan-gp}, one seed and fold
-    assert len(gan) == 4 and len(baseline) == 1 and len(cells) == 5
+    # smoke: cycle loss {l1, weighted} × adversarial loss {lsgan, wgan-gp}, one seed and fold;
+    # both controls (no synthetic images; real disgust repeated) once
+    assert len(gan) == 4 and len(baseline) == 1 and len(oversample) == 1 and len(cells) == 6
+
+
+def test_cycle_gamma_dry_run_lists_the_oversampling_arm(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert launch.main(["cycle_gamma", "--scale", "smoke", "--dry-run", "--json"]) == 0
+    arms = [c["config"]["arm"] for c in json.loads(capsys.readouterr().out)["cells"]]
+    assert arms.count("oversample+disgust") == 1 and arms.count("baseline") == 1 and arms.count("+disgust") == 4
+
+
+def test_cycle_gamma_pairs_every_gamma_row_with_the_oversampling_arm():
+    from analysis.layouts.cycle_gamma import cycle_gamma
+
+    rows, cells = [], _cycle_gamma_smoke_cells()
+    settings = [c for c in cells if c["arm"] == "+disgust"]
+    for seed, base in enumerate([0.50, 0.60, 0.55]):  # the smoke grid's cells, at three seeds
+        for cell in cells:
+            acc = {"baseline": base, "oversample+disgust": base + 0.01}.get(
+                cell["arm"], base + 0.02 + 0.01 * (settings.index(cell) if cell in settings else 0))
+            rows.append({**{f"param.{k}": str(v) for k, v in cell.items() if k not in ("seed", "fold")},
+                         "seed": seed, "fold": 0, "test/acc_at_best_val": acc, "test/acc_disgust_at_best_val": acc,
+                         "test/macro_f1_at_best_val": acc, "data/n_dropped_val": 280, "data/n_dropped_test": 288})
+    runs = pd.DataFrame(rows).assign(parent_run_id="p", procedural=True, **{"budget/steps": 100})
+    tables = {t.name: t for t in cycle_gamma(runs)}
+    versus = tables["cycle_gamma_vs_oversampling"].cells
+    gan = versus[versus["arm"] == "+disgust"]
+    # every γ row (l1, weighted γ=0.5 linear) × (lsgan, wgan-gp): four settings, each paired with
+    # oversampling on all three seeds; the settings are 2 to 5 points over the baseline, oversampling 1,
+    # so 1 to 4 points over oversampling, with no spread
+    assert len(gan) == 4 and set(versus["arm"]) == {"+disgust", "oversample+disgust"}
+    deltas = sorted(gan["Δ overall acc vs oversample+disgust"])
+    assert [d.split(" ±")[0] for d in deltas] == ["+1.00", "+2.00", "+3.00", "+4.00"]
+    assert all(d.endswith("(n=3)") for d in deltas)
+    # and beside it, the ablation table pairs the oversampling arm and every setting with the baseline
+    ablation = tables["cycle_gamma_ablation"].cells
+    assert ablation.loc[ablation["arm"] == "oversample+disgust", "Δ overall acc vs baseline"].iloc[0].startswith(
+        "+1.00 ± 0.00 (n=3)")
+    assert (ablation.loc[ablation["arm"] == "+disgust", "Δ overall acc vs baseline"].str.endswith("(n=3)")).sum() == 4
+    # every table says how many evaluation images were left out as copies of training images
+    assert all(any("280 validation and 288 test images" in note for note in t.footnotes) for t in tables.values())
+
+
+def test_dag_is_paired_with_its_two_stage_real_control():
+    from analysis.layouts.cyclegan_augmentation import cyclegan_augmentation
+
+    acc = {"baseline": [0.50, 0.60, 0.55], "dag_real": [0.52, 0.61, 0.58], "dag": [0.53, 0.64, 0.59]}
+    runs = pd.DataFrame([{"param.arm": arm, "seed": seed, "fold": 0, "test/acc_at_best_val": a,
+                          "test/macro_f1_at_best_val": a, "test/ovr_acc_disgust_at_best_val": a,
+                          "test/acc_disgust_at_best_val": a}
+                         for arm, values in acc.items() for seed, a in enumerate(values)]).assign(
+        parent_run_id="p", procedural=True, **{"budget/steps": 100})
+    tables = {t.name: t for t in cyclegan_augmentation(runs)}
+    versus = tables["cyclegan_augmentation_table2_vs_two_stage_real"].cells
+    assert list(versus["arm"]) == ["dag_real", "dag"]
+    # dag − dag_real by seed, by hand: 1, 3, 1 points, mean 1.67
+    assert versus.loc[versus["arm"] == "dag", "Δ overall acc vs dag_real"].iloc[0].startswith("+1.67 ±")
+    # and the DAG table keeps both beside the baseline: dag_real − baseline 2, 1, 3 points
+    dag = tables["cyclegan_augmentation_table2"].cells
+    assert list(dag["arm"]) == ["baseline", "dag", "dag_real"]
+    assert dag.loc[dag["arm"] == "dag_real", "Δ overall acc vs baseline"].iloc[0].startswith("+2.00 ±")
+
+
+def test_fesr_real_and_its_matched_arm_are_paired_with_jl_il():
+    from analysis.layouts.fesr_ablation import fesr_ablation
+
+    acc = {"BASELINE": [0.80, 0.84], "FESR_JL-IL": [0.85, 0.88], "FESR_Real": [0.86, 0.90],
+           "FESR_Real-matched": [0.84, 0.88]}
+    runs = pd.DataFrame([{"param.variant": v, "seed": 0, "fold": fold, "test/acc_at_best_val": a,
+                          "test/macro_f1_at_best_val": a} for v, values in acc.items() for fold, a in enumerate(values)]
+                        ).assign(parent_run_id="p", procedural=True, **{"budget/steps": 150})
+    table = {t.name: t for t in fesr_ablation(runs)}["fesr_ablation_generation_strategy"]
+    delta = dict(zip(table.cells["variant"], table.cells["Δ overall acc vs FESR_JL-IL"]))
+    # by hand: Real − JL-IL 1 and 2 points; matched − JL-IL −1 and 0
+    assert delta["FESR_JL-IL"] == "(control)" and delta["FESR_Real"].startswith("+1.50 ±")
+    assert delta["FESR_Real-matched"].startswith("-0.50 ±") and "BASELINE" not in delta
+    assert any("K times the synthetic images per step" in note for note in table.footnotes)
 
 
 def _runs(budgets, accs, arms=("baseline", "+disgust"), extra=None):

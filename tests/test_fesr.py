@@ -90,6 +90,7 @@ EXPECTED = {
     "FESR_JL-RDBP": (G | D, G | D | JOINT_R | {"g_cls_r"}),
     "FESR_JL": (G | D, G | D | JOINT_R | {"g_cls_r"}),
     "FESR_Real": (G | D, G | D | {"r_cls_real", "r_cls_fake", "g_cls_r"}),
+    "FESR_Real-matched": (G | D, G | D | {"r_cls_real", "r_cls_fake", "g_cls_r"}),
     "FG": (G | D, None),
     "FG-CO": (G - {"rec", "id"} | D, None),
     "FG-IP": (G - {"id"} | D, None),
@@ -140,6 +141,46 @@ def test_fesr_real_decodes_each_real_input_into_every_expression():
             for k in range(K):
                 u = v[i:i + 1] * (2 * torch.nn.functional.one_hot(torch.tensor([k]), K).float() - 1)
                 assert torch.allclose(x_pf[i * K + k], dec(enc(x[i:i + 1]), u)[0], atol=1e-5)
+
+
+def test_fesr_real_matched_gives_r_as_many_synthetic_images_per_step_as_jl_il(monkeypatch):
+    """Section IV-D: "the only difference between FESR_Real and FESR_JL-IL is the strategy of
+    generating the auxiliary training data". FESR_Real-matched gives R, at every joint step,
+    JL-IL's number of synthetic images with JL-IL's labels (the batch's), drawn from g(x) of the
+    real inputs instead of z; the paper's FESR_Real, K per real input with uniform labels, is
+    the declared difference."""
+    real_step, seen = fesgan.r_step, {}
+
+    def spy(bundle, batch, synthetic, lambdas, variant):
+        seen.setdefault(variant.name, []).append((len(batch["x"]), synthetic[0].shape[0],
+                                                  sorted(synthetic[1].tolist()), sorted(batch["y"].tolist())))
+        return real_step(bundle, batch, synthetic, lambdas, variant)
+
+    monkeypatch.setattr(fesgan, "r_step", spy)
+    opts = replace(TINY, pretrain_iters=0, joint_iters=3, batch_size=6)
+    for name in ("FESR_JL-IL", "FESR_Real-matched", "FESR_Real"):
+        trainer = _trainer(name, opts)
+        for t in range(trainer.total_iters):
+            trainer.step(t)
+    il, matched, paper = seen["FESR_JL-IL"], seen["FESR_Real-matched"], seen["FESR_Real"]
+    assert len(il) == len(matched) == 3  # one R step per joint iteration
+    for (b, n_il, labels_il, y), (_, n_matched, labels_matched, _) in zip(il, matched):
+        assert n_il == n_matched == b == 6 and labels_il == labels_matched == y  # same count, same labels
+    assert [n for _, n, _, _ in paper] == [6 * K] * 3  # the paper's FESR_Real: K per input
+
+
+def test_fesr_real_matched_decodes_each_input_into_the_next_inputs_expression():
+    trainer = _trainer("FESR_Real-matched")
+    g = torch.Generator().manual_seed(2)
+    x, v = torch.rand(3, 1, 48, 48, generator=g) * 2 - 1, torch.rand(3, K, generator=g)
+    y = torch.tensor([0, 4, 2])
+    with torch.no_grad():
+        x_pf, y_pf = trainer.synthesize(x, y, v, z=None)
+        assert y_pf.tolist() == [4, 2, 0]
+        enc, dec = trainer.nets["encoder"], trainer.nets["decoder"]
+        for i in range(3):
+            assert torch.allclose(x_pf[i], dec(enc(x[i:i + 1]), expression_code(y_pf[i:i + 1], K, v[i:i + 1]))[0],
+                                  atol=1e-5)
 
 
 def test_sl_keeps_fesgan_frozen_in_stage_two_and_jl_does_not():
@@ -266,7 +307,7 @@ def test_synthetic_data_variant_reports_its_images_quality_and_where_r_was_chose
     assert "synth/agreement" not in base and "selection/at_fraction" in base
 
 
-@pytest.mark.parametrize("name", ["FESR_JL", "FESR_Real"])
+@pytest.mark.parametrize("name", ["FESR_JL", "FESR_Real", "FESR_Real-matched"])
 def test_r_synthetic_images_are_identities_by_expressions(name):
     """A row of K images per identity (a prior code z, or g(x) of a validation image)."""
     from trainables.synthetic.fesgan_eval import r_synthetic_images
@@ -274,7 +315,7 @@ def test_r_synthetic_images_are_identities_by_expressions(name):
     trainer = _trainer(name)
     val_x = torch.rand(5, 1, 48, 48) * 2 - 1
     images = r_synthetic_images(trainer, val_x, seed=0)
-    n = 5 if name == "FESR_Real" else len(images) // K
+    n = 5 if name.startswith("FESR_Real") else len(images) // K
     assert images.shape == (n * K, 1, 48, 48) and n >= 5
     assert not torch.equal(images[0], images[1])  # one identity, two expressions
 

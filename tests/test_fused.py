@@ -38,11 +38,12 @@ def _opts(seed: int, **kw) -> FESROptions:
                           "joint_iters": 3, "seed": seed, **kw})
 
 
-@pytest.mark.parametrize("variant", ["FESR_JL", "FESR_Real"])
+@pytest.mark.parametrize("variant", ["FESR_JL", "FESR_Real", "FESR_Real-matched"])
 def test_fused_members_train_as_their_unfused_trials(variant):
     """FESR_JL has every term (both discriminators, L_id through each member's own identity
     net, R's dropout, the intra-class loss); FESR_Real synthesises from g(x) into all K
-    expressions. Five iterations cross from stage 1 into stage 2."""
+    expressions, FESR_Real-matched into the next input's expression. Five iterations cross
+    from stage 1 into stage 2."""
     v, seeds = VARIANTS[variant], [0, 7, 3]
     identities = [_identity(i) for i in range(K)] if v.identity else None
     data = [_member_data(i) for i in range(K)]

@@ -36,7 +36,9 @@ def test_every_scale_dry_runs_only_shrinks_or_declares_and_each_cell_passes_its_
     assert launch.main([name, "--scale", scale, "--dry-run", "--json"]) == 0
     found = json.loads(capsys.readouterr().out)
     assert found["study"] == name and found["scale"] == scale
-    assert found["deviations"] == study.deviations(scale)  # the paper scale's, from the recipe, then its own
+    # the study's protocol deviations, the paper scale's (from the recipe), then the scale's own
+    assert found["deviations"] == {**study.protocol_deviations, **study.scales["paper"].deviations,
+                                   **study.scales[scale].deviations}
     assert found["cells"] and all(c["config"]["dataset"] == "synthfaces" for c in found["cells"])
     assert list(tmp_path.iterdir()) == []  # wrote nothing: no store, no Tune directory
     import ray

@@ -8,8 +8,8 @@ import numpy as np
 import torch
 
 from trainables.core.fit import TensorSplit
-from trainables.data import (EMOTIONS, FaceData, Splits, drop_cross_split_duplicates, load_dataset, make_splits,
-                              resize_images)
+from trainables.data import (EMOTIONS, FaceData, Splits, drop_cross_split_duplicates, drop_eval_copies_of_train,
+                              load_dataset, make_splits, resize_images)
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,12 @@ class DataConfig:
     n_folds: int = 10
     val_fraction: float = 0.1
     class_fraction: float | None = None
-    drop_duplicates: bool = False
+    drop_duplicates: bool = False  # train images with an exact or near copy in val or test are left out
+    # val and test images with an exact copy in the training split (before `class_fraction`
+    # sampling, so every arm and seed of a split is tested on the same images) are left out:
+    # an arm that repeats training images (oversampling) has memorised them. Logged as
+    # data/n_dropped_val, data/n_dropped_test
+    drop_eval_duplicates: bool = False
 
 
 PROTOCOLS = ("auto", "official", "kfold", "subject_kfold")
@@ -67,6 +72,8 @@ class RealData:
     splits: Splits
     class_names: list[str]
     labels: np.ndarray
+    # {"val": n, "test": n}: images left out for an exact copy in train (drop_eval_duplicates)
+    dropped: dict[str, int] | None = None
 
 
 def split_counts(cfg: DataConfig, real: RealData) -> dict:
@@ -75,8 +82,9 @@ def split_counts(cfg: DataConfig, real: RealData) -> dict:
     share training data across seeds and folds, which the tables' corrected test needs to
     know. `data/n_train_real` never counts synthetic images."""
     resampled = resolve_protocol(cfg, real.data) != "official" or cfg.class_fraction is not None
+    dropped = {f"data/n_dropped_{name}": n for name, n in (real.dropped or {}).items()}
     return {"data/n_train_real": len(real.splits.train), "data/n_val": len(real.splits.val),
-            "data/n_test": len(real.splits.test), "data/resampled": float(resampled)}
+            "data/n_test": len(real.splits.test), "data/resampled": float(resampled), **dropped}
 
 
 def device_for(name: str) -> torch.device:
@@ -88,15 +96,21 @@ def device_for(name: str) -> torch.device:
 def load_real_data(cfg: DataConfig, seed: int) -> RealData:
     """The dataset of `cfg`, split for its fold with the trial's `seed`."""
     data = load_dataset(cfg.dataset, cfg.data_root, cache_dir=cfg.cache_dir, **cfg.dataset_options)
-    splits = make_splits(data, resolve_protocol(cfg, data), seed=seed, fold=cfg.fold, n_folds=cfg.n_folds,
-                         val_fraction=cfg.val_fraction, class_fraction=cfg.class_fraction)
+    def split(class_fraction: float | None) -> Splits:
+        return make_splits(data, resolve_protocol(cfg, data), seed=seed, fold=cfg.fold, n_folds=cfg.n_folds,
+                           val_fraction=cfg.val_fraction, class_fraction=class_fraction)
+
+    splits, dropped = split(cfg.class_fraction), None
+    if cfg.drop_eval_duplicates:
+        whole_train = splits.train if cfg.class_fraction is None else split(None).train
+        splits, dropped = drop_eval_copies_of_train(data, splits, whole_train)
     if cfg.drop_duplicates:
         splits = drop_cross_split_duplicates(data, splits)
     class_names = list(data.classes())
     remap = np.full(int(data.labels.max()) + 1, -1)
     for k, name in enumerate(class_names):
         remap[EMOTIONS.index(name)] = k
-    return RealData(data, splits, class_names, remap[data.labels])
+    return RealData(data, splits, class_names, remap[data.labels], dropped)
 
 
 def judge_split(cfg: DataConfig, seed: int, real: RealData) -> np.ndarray:

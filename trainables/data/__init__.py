@@ -10,7 +10,8 @@ import importlib
 _MODULE_OF = {
     "batch_augment": "augment", "classical_augment": "augment", "resize_images": "augment",
     "EMOTIONS": "core", "DataError": "core", "FaceData": "core",
-    "drop_cross_split_duplicates": "duplicates", "find_cross_split_duplicates": "duplicates",
+    "drop_cross_split_duplicates": "duplicates", "drop_eval_copies_of_train": "duplicates",
+    "find_cross_split_duplicates": "duplicates",
     "list_datasets": "registry", "load_dataset": "registry",
     "Splits": "splits", "check_subject_disjoint": "splits", "make_splits": "splits",
     "sample_class_fraction": "splits", "stratified_kfold": "splits", "subject_kfold": "splits",
@@ -22,7 +23,7 @@ __all__ = [
     "make_splits", "stratified_kfold", "subject_kfold", "sample_class_fraction",
     "check_subject_disjoint",
     "resize_images", "classical_augment", "batch_augment",
-    "find_cross_split_duplicates", "drop_cross_split_duplicates",
+    "find_cross_split_duplicates", "drop_cross_split_duplicates", "drop_eval_copies_of_train",
 ]
 
 

@@ -1,4 +1,5 @@
-"""Exact and near duplicates across splits, and removing them from train.
+"""Exact and near duplicates across splits, and removing them from train (or, for
+comparisons whose arms repeat training images, their exact copies from val and test).
 
 FER2013 has pixel-identical images in both Training and the test sets (README: 280
 PublicTest and 288 PrivateTest rows have a copy in Training), and more re-encoded or
@@ -95,6 +96,21 @@ def drop_cross_split_duplicates(
         dups[kind][pair]["train"] for kind in ("exact", "near") for pair in ("train/val", "train/test")
     ]
     return Splits(np.setdiff1d(splits.train, np.concatenate(drop)), splits.val, splits.test)
+
+
+def drop_eval_copies_of_train(
+    data: FaceData, splits: Splits, train: np.ndarray | None = None,
+) -> tuple[Splits, dict[str, int]]:
+    """`splits` without the val and test images that have a pixel-identical copy among the
+    training images `train` (default: `splits.train`), whatever its label: a classifier
+    that repeats its training images (an oversampling arm) has memorised them. Returns the
+    new splits and how many images each of val and test lost, {"val": n, "test": n}."""
+    train = splits.train if train is None else np.asarray(train)
+    ids = exact_ids(data.images)
+    seen = ids[train]
+    kept = {name: idx[~np.isin(ids[idx], seen)] for name, idx in (("val", splits.val), ("test", splits.test))}
+    dropped = {name: len(getattr(splits, name)) - len(idx) for name, idx in kept.items()}
+    return Splits(splits.train, kept["val"], kept["test"]), dropped
 
 
 def summary_lines(result: dict) -> list[str]:

@@ -85,12 +85,18 @@ def synthesize(bundle, variant: Variant, k: int, x: torch.Tensor, y: torch.Tenso
     real image, labelled y; or, for FESR_Real, every real input x decoded from g(x) into
     all K expressions (Section IV-D: "we generate images with all expressions from the
     input images"), K per real image, labelled by expression, each input's K sharing
-    its intensities v."""
+    its intensities v; or, for FESR_Real-matched, g(x_i) decoded into the expression of
+    the batch's next input, y_{i+1} (batches are drawn independently, so it is independent
+    of x_i): one per real image and the same labels as the prior's images, so only the
+    identity source differs from FESR_JL-IL."""
     if variant.synthetic_from == "gx":
         labels = torch.arange(k, device=x.device).repeat(len(x))
         code = bundle.nets["encoder"](x).repeat_interleave(k, dim=0)
         u = expression_code(labels, k, v.repeat_interleave(k, dim=0))
         return bundle.nets["decoder"](code, u), labels
+    if variant.synthetic_from == "gx_matched":
+        labels = y.roll(-1)
+        return bundle.nets["decoder"](bundle.nets["encoder"](x), expression_code(labels, k, v)), labels
     return bundle.nets["decoder"](z, expression_code(y, k, v)), y
 
 

@@ -18,7 +18,10 @@ class Variant:
     joint: bool = True  # stage 2 keeps training FESGAN, with R's loss on G (eq. 25)
     intra: bool = True  # the intra-class loss (λ6 > 0)
     rdbp: bool = True  # real-data-guided back-propagation for the real–synthetic term
-    synthetic_from: str = "z"  # "z": x^{p,f} = G_dec([z, u(y)]); "gx": g(x) of each real input, all K expressions
+    # R's synthetic images (trainables.gans.fesr_fit.synthesize): "z", x^{p,f} = G_dec([z, u(y)]), one per real
+    # input; "gx", g(x) of each real input in all K expressions (K per input); "gx_matched", g(x) of each real
+    # input in one expression, the batch's labels shifted by one (as many images and labels per step as "z")
+    synthetic_from: str = "z"
     rec: bool = True  # L_rec
     identity: bool = True  # L_id
     d_img: bool = True  # the image discriminator (adversarial head and classifier)
@@ -27,6 +30,11 @@ class Variant:
 
 
 _FESR = Variant("FESR_JL", "the full method: joint learning, intra-class loss with RDBP")
+# FESR_Real as the paper describes it (Section IV-D: "we generate images with all expressions
+# from the input images") gives R K synthetic images per real input, with uniform labels, where
+# FESR_JL-IL gives one per input labelled as the batch: K times as many, another label mix. The
+# paper calls the generation strategy "the only difference"; this arm makes it so.
+REAL_MATCHED = "FESR_Real-matched"
 _FG = Variant("FG", "FESGAN as described (Section III-B), trained alone", recognizer=False)
 
 VARIANTS: dict[str, Variant] = {v.name: v for v in (
@@ -45,6 +53,10 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
                                                  "real inputs, each decoded into all K expressions, not from "
                                                  "the prior z",
             intra=False, synthetic_from="gx"),
+    replace(_FESR, name=REAL_MATCHED, description="FESR_Real matched to FESR_JL-IL: R's synthetic images come "
+                                                  "from g(x) of the real inputs, one per input, labelled with the "
+                                                  "batch's labels as JL-IL's are; only the identity source differs",
+            intra=False, synthetic_from="gx_matched"),
     _FG,
     replace(_FG, name="FG-CO", description="FESGAN without content learning (no L_rec, no L_id)", rec=False,
             identity=False),

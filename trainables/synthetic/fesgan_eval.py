@@ -23,6 +23,7 @@
   test images and synthetic ones, for the t-SNE of their Fig. 9).
 """
 
+import dataclasses
 import tempfile
 from pathlib import Path
 
@@ -32,7 +33,7 @@ from PIL import Image
 
 from trainables.core.judge import JudgeOptions, gate_numbers, real_data_judge
 from trainables.core.metrics import frechet_distance, kernel_inception_distance, ssim_psnr
-from trainables.gans.fesr_fit import FESRTrainer, expression_code
+from trainables.gans.fesr_fit import FESRTrainer, expression_code, synthesize
 from trainables.synthetic.identity import cosine_similarities, verification
 from trainables.nets.fesgan import CODE_DIM
 
@@ -132,13 +133,16 @@ def r_synthetic_images(trainer: FESRTrainer, val_x: torch.Tensor, seed: int, bat
     """Synthetic images made as the variant makes them for R (FESRTrainer.synthesize,
     intensities v ~ U(0, 1) as in training), n identities × K expressions, identity-major
     (row i, column c: identity i with expression c). Identities are prior codes z, or, for
-    `synthetic_from="gx"`, g(x) of the real validation images (unseen by the GAN, not
-    its training images). N×1×S×S, [-1, 1]."""
+    the variants that synthesise from g(x) (`synthetic_from` "gx", "gx_matched": the same
+    map G_dec([g(x), u]), which the matched variant samples one expression at a time), g(x)
+    of the real validation images (unseen by the GAN, not its training images).
+    N×1×S×S, [-1, 1]."""
     k = trainer.k
     for name in ("encoder", "decoder"):
         trainer.nets[name].eval()
     gen = torch.Generator().manual_seed(seed)
-    gx = trainer.variant.synthetic_from == "gx"
+    gx = trainer.variant.synthetic_from != "z"
+    every_expression = dataclasses.replace(trainer.variant, synthetic_from="gx")
     n = min(_CAP, len(val_x)) if gx else _CAP
     v = torch.rand(n, k, generator=gen)
     z = prior_codes(n, seed)
@@ -146,7 +150,8 @@ def r_synthetic_images(trainer: FESRTrainer, val_x: torch.Tensor, seed: int, bat
     for i in range(0, n, batch):
         part_v = v[i:i + batch].to(trainer.device)
         if gx:
-            images, _ = trainer.synthesize(val_x[i:i + batch].to(trainer.device), None, part_v, None)
+            images, _ = synthesize(trainer.bundle, every_expression, k, val_x[i:i + batch].to(trainer.device), None,
+                                   part_v, None)
         else:
             m = len(part_v)
             labels = torch.arange(k, device=trainer.device).repeat(m)

@@ -8,7 +8,11 @@ non-reference classes, then fine-tune on real). By default each target gets as m
 generated images as the reference class has training images (each reference image
 translated once); `synthetic_count` sets another count. `oversample+<class>[,…]` (or
 `oversample+all`) is the cheap alternative a GAN arm must beat: the real training images
-of those classes repeated to the same count the GAN arm adds, no GAN.
+of those classes repeated to the same count the GAN arm adds, no GAN. `dag_real` is
+DAG's control: the same two stages (a pre-training fit with its own one-cycle schedule
+and validation choice, then a fine-tuning fit restarting the schedule, chosen again on
+validation) on the same budget split, but pre-trained on the real training images: what
+DAG gains over it is the generated images', not the two-stage schedule's.
 
 Under a step budget (`steps`) every arm's classifier takes the same number of optimizer
 steps; DAG splits them, half pre-training and half fine-tuning (Zhu et al., appendix:
@@ -129,20 +133,21 @@ class CycleGANTrial:
 
 
 OVERSAMPLE = "oversample"
+DAG_REAL = "dag_real"  # DAG's two-stage schedule and selection, pre-trained on real images
 
 
 def parse_arm(arm: str) -> tuple[str, tuple[str, ...]]:
     """'baseline' → ('baseline', ()); '+disgust,sad' → ('augment', ('disgust', 'sad'));
-    '+all' → ('augment', ('all',)); 'dag' → ('dag', ('all',));
+    '+all' → ('augment', ('all',)); 'dag' → ('dag', ('all',)); 'dag_real' → ('dag_real', ());
     'oversample+disgust' → ('oversample', ('disgust',))."""
-    if arm == "baseline":
-        return "baseline", ()
+    if arm in ("baseline", DAG_REAL):
+        return arm, ()
     if arm == "dag":
         return "dag", ("all",)
     mode, plus, targets = arm.partition("+")
     if plus and targets and mode in ("", OVERSAMPLE):
         return mode or "augment", tuple(t.strip() for t in targets.split(","))
-    raise ConfigError(f"arm {arm!r} is not one of 'baseline', '+<class>[,<class>…]', '+all', 'dag', "
+    raise ConfigError(f"arm {arm!r} is not one of 'baseline', '+<class>[,<class>…]', '+all', 'dag', 'dag_real', "
                       "'oversample+<class>[,<class>…]', 'oversample+all'")
 
 
@@ -205,19 +210,35 @@ def train_cyclegan_trial(config: dict, reporter: Reporter) -> dict:
         if mode == OVERSAMPLE:
             return classifier_stages(cfg, real, reporter, restored, carried, {}, device,
                                      extra=oversampled(gan, real, clf.seed))
+        if mode == DAG_REAL:
+            return two_stages(cfg, real, reporter, restored, carried, {}, real_training_images(real), device)
         metrics, synthetic = synthesize(cfg, real, reporter, restored, carried, device)
         if mode == "augment":
             return classifier_stages(cfg, real, reporter, restored, carried, metrics, device, extra=synthetic)
-        net = build_net(clf, len(real.class_names), device)
-        pretrained = carried / "pretrained.pt"
-        pre_opts, finetune = dag_budget(cfg, len(synthetic[1]))
-        if pretrained.exists():
-            net.load_state_dict(torch.load(pretrained, map_location=device, weights_only=True))
-        else:
-            pretrain_fit(cfg, real, synthetic, net, pre_opts,
-                         StageReporter(reporter, "pretrain", restored, carried, metrics, prefix="pretrain"), device)
-            torch.save(net.state_dict(), pretrained)
-        return classifier_stages(cfg, real, reporter, restored, carried, metrics, device, net=net, **finetune)
+        return two_stages(cfg, real, reporter, restored, carried, metrics, synthetic, device)
+
+
+def two_stages(cfg: CycleGANTrial, real: RealData, reporter: Reporter, restored: str | None, carried: Path,
+               metrics: dict, pretraining: tuple[np.ndarray, np.ndarray], device) -> dict:
+    """DAG's schedule: pre-train on `pretraining` (uint8 images, class indices: generated
+    images for `dag`, the real training images for `dag_real`), the epoch chosen on real
+    validation; then fine-tune on real with a restarted schedule, chosen again."""
+    clf = cfg.classifier
+    net = build_net(clf, len(real.class_names), device)
+    pretrained = carried / "pretrained.pt"
+    pre_opts, finetune = dag_budget(cfg, len(pretraining[1]))
+    if pretrained.exists():
+        net.load_state_dict(torch.load(pretrained, map_location=device, weights_only=True))
+    else:
+        pretrain_fit(cfg, real, pretraining, net, pre_opts,
+                     StageReporter(reporter, "pretrain", restored, carried, metrics, prefix="pretrain"), device)
+        torch.save(net.state_dict(), pretrained)
+    return classifier_stages(cfg, real, reporter, restored, carried, metrics, device, net=net, **finetune)
+
+
+def real_training_images(real: RealData) -> tuple[np.ndarray, np.ndarray]:
+    """The real training split as (uint8 images, class indices): `dag_real`'s pre-training set."""
+    return np.asarray(real.data.images[real.splits.train]), np.asarray(real.labels[real.splits.train])
 
 
 def dag_budget(cfg: CycleGANTrial, n_synthetic: int) -> tuple[FitOptions, dict]:
@@ -326,13 +347,13 @@ def classifier_stages(cfg: CycleGANTrial, real: RealData, reporter: Reporter, re
                                        steps_before=int(metrics["source/budget/steps"]))}
 
 
-def pretrain_fit(cfg: CycleGANTrial, real: RealData, synthetic: tuple[np.ndarray, np.ndarray], net,
+def pretrain_fit(cfg: CycleGANTrial, real: RealData, pretraining: tuple[np.ndarray, np.ndarray], net,
                  opts: FitOptions, reporter, device) -> None:
-    """DAG's pre-training: generated images only, the epoch chosen on real validation;
-    `net` ends with the chosen epoch's weights."""
+    """DAG's pre-training: `pretraining` images only (generated, or real for `dag_real`),
+    the epoch chosen on real validation; `net` ends with the chosen epoch's weights."""
     clf = cfg.classifier
     size = net_spec(clf.net).input_size
-    train = images_split(*synthetic, size)
+    train = images_split(*pretraining, size)
     val = tensor_split(real.data.images, real.labels, real.splits.val, size)
     chosen = {}
 
