@@ -267,7 +267,7 @@ def _row_gates(groups, group_by: list[str], paired: Paired | None, gates: Mappin
 
 def compare_to_paper(ref: Reference, ours: Interval, scale: float = 100.0) -> str:
     """A paper's number beside our interval: with the paper's own spread where it gives the
-    counts behind it (a binomial interval, and the difference's interval from both
+    counts behind it (a binomial interval, and the difference's Welch interval from both
     spreads), else against our interval alone, saying the paper reports none."""
     if ref.counts is None or ours.n < 2 or math.isnan(ours.half_width):
         return compare_to_ci(ref.value, ours, scale) + "; the paper reports no spread"
@@ -276,7 +276,9 @@ def compare_to_paper(ref: Reference, ours: Interval, scale: float = 100.0) -> st
     their_se = math.sqrt(theirs * (1 - theirs) / total)
     our_se = ours.half_width / float(_st.t.ppf(0.975, ours.n - 1))
     diff = ours.mean - theirs
-    half = 1.96 * math.sqrt(our_se ** 2 + their_se ** 2)
+    # Welch–Satterthwaite: ours has n − 1 degrees of freedom, the paper's binomial count many
+    df = (our_se ** 2 + their_se ** 2) ** 2 / (our_se ** 4 / (ours.n - 1)) if our_se > 0 else math.inf
+    half = float(_st.t.ppf(0.975, df)) * math.sqrt(our_se ** 2 + their_se ** 2)
     inside = abs(diff) <= half
     return (f"theirs {100 * theirs:.2f} ± {196 * their_se:.2f} (binomial, {correct}/{total}); ours − theirs "
             f"{scale * diff:+.2f} ± {scale * half:.2f} points: "
