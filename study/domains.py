@@ -2,14 +2,17 @@
 `loguniform(1e-05, 0.001)`, `qrandint(1, 9, 2)`), so a dry run shows what Optuna will search
 and prints the same text every time (Ray's own `str` of a domain is an object address)."""
 
-from ray.tune.search.sample import Categorical, Domain, Float, Function, Integer, LogUniform, Normal, Quantized
+from __future__ import annotations
 
 _FLOAT = {"Uniform": "uniform", "LogUniform": "loguniform"}
 _INTEGER = {"Uniform": "randint", "LogUniform": "lograndint"}
 
 
-def describe(domain: Domain) -> str:
-    """The `ray.tune` call that makes `domain`, with its arguments."""
+def describe(domain) -> str:
+    """The `ray.tune` call that makes `domain` (a ray.tune Domain), with its arguments.
+    Ray is imported here, not with the module: a launch refuses a typo before Ray loads."""
+    from ray.tune.search.sample import Categorical, Float, Function, Integer, LogUniform, Normal, Quantized
+
     sampler = domain.get_sampler()
     q = None
     if isinstance(sampler, Quantized):
@@ -35,6 +38,8 @@ def describe(domain: Domain) -> str:
 def described(value):
     """`value` with every search domain in it (nested in dicts and lists) replaced by its
     description; anything else unchanged."""
+    from ray.tune.search.sample import Domain
+
     if isinstance(value, Domain):
         return describe(value)
     if isinstance(value, dict):

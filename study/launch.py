@@ -160,6 +160,7 @@ def main(argv=None) -> int:
         from study.dry_run import dry_run
 
         try:
+            study.check_recipe()
             print(dry_run(study, args))
         except StudyError as err:
             print(f"error: {err}", file=sys.stderr)
@@ -167,6 +168,7 @@ def main(argv=None) -> int:
         return 0
     try:
         target = check_before_ray(study, args, storage_root)
+        study.check_recipe()
     except StudyError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -104,16 +104,24 @@ class StudySpec:
             raise ValueError(f"study {self.name!r} declares no scale(s) {missing}")
         if self.search not in ("grid", "optuna"):
             raise ValueError(f"study {self.name!r}: search must be 'grid' or 'optuna', got {self.search!r}")
-        for scale in (REFERENCE_SCALE, *(s for s in SCALES if s != REFERENCE_SCALE)):  # the reference first
+        # the paper scale against its paper's recipe needs the trainable's defaults (torch): check_recipe
+        for scale in (s for s in SCALES if s != REFERENCE_SCALE):
             problems = undeclared_deviations(self, scale)
-            if problems and scale == REFERENCE_SCALE:
-                raise ValueError(f"study {self.name!r}, scale {scale!r} differs from its paper's recipe "
-                                 f"(study/recipes.py): {'; '.join(problems)}. Follow the paper, or declare each "
-                                 "difference with its reason in Scale(deviations={key: reason})")
             if problems:
                 raise ValueError(f"study {self.name!r}, scale {scale!r} differs from the {REFERENCE_SCALE!r} "
                                  f"recipe beyond sizes: {'; '.join(problems)}. A scale only shrinks sizes; "
                                  "declare any other change in Scale(deviations={key: reason})")
+
+    def check_recipe(self) -> None:
+        """Refuse a `paper` scale that differs from its paper's recipe (study/recipes.py)
+        undeclared, or declares a difference there is not. Kept out of loading: reading the
+        trainable's defaults imports it (torch), and a launch refuses a typo before that;
+        the launch and the dry run call it, and tests/test_recipes.py runs it for every study."""
+        problems = undeclared_deviations(self, REFERENCE_SCALE)
+        if problems:
+            raise StudyError(f"study {self.name!r}, scale {REFERENCE_SCALE!r} differs from its paper's recipe "
+                             f"(study/recipes.py): {'; '.join(problems)}. Follow the paper, or declare each "
+                             "difference with its reason in Scale(deviations={key: reason})")
 
     def scale_config(self, scale: str) -> dict:
         """The trial config a scale sets before datasets and grid axes: base + scale."""

@@ -57,6 +57,7 @@ from trainables.gans.losses import ADVERSARIAL, CYCLE, GAMMA_SCHEDULES
 from trainables.nets import net_spec
 from trainables.trials.classifier import (ClassifierConfig, build_net, fit_options,
                                           parse_config as parse_classifier_config, replace_head, train_on_real)
+from trainables.trials.cyclegan_arms import DAG_REAL, OVERSAMPLE, control_of, parse_arm  # noqa: F401 (re-exported)
 
 
 
@@ -130,32 +131,6 @@ CHOICES = {"adv_loss": ADVERSARIAL, "cycle_loss": CYCLE, "gamma_schedule": GAMMA
 class CycleGANTrial:
     gan: CycleGANConfig
     classifier: ClassifierConfig
-
-
-OVERSAMPLE = "oversample"
-DAG_REAL = "dag_real"  # DAG's two-stage schedule and selection, pre-trained on real images
-
-
-def parse_arm(arm: str) -> tuple[str, tuple[str, ...]]:
-    """'baseline' → ('baseline', ()); '+disgust,sad' → ('augment', ('disgust', 'sad'));
-    '+all' → ('augment', ('all',)); 'dag' → ('dag', ('all',)); 'dag_real' → ('dag_real', ());
-    'oversample+disgust' → ('oversample', ('disgust',))."""
-    if arm in ("baseline", DAG_REAL):
-        return arm, ()
-    if arm == "dag":
-        return "dag", ("all",)
-    mode, plus, targets = arm.partition("+")
-    if plus and targets and mode in ("", OVERSAMPLE):
-        return mode or "augment", tuple(t.strip() for t in targets.split(","))
-    raise ConfigError(f"arm {arm!r} is not one of 'baseline', '+<class>[,<class>…]', '+all', 'dag', 'dag_real', "
-                      "'oversample+<class>[,<class>…]', 'oversample+all'")
-
-
-def control_of(arm: str) -> str | None:
-    """The oversampling arm a GAN-augmentation arm is paired with ('+disgust' →
-    'oversample+disgust'), or None for arms that have none."""
-    mode, _ = parse_arm(arm)
-    return f"{OVERSAMPLE}{arm}" if mode == "augment" else None
 
 
 def parse_config(config: dict) -> CycleGANTrial:
