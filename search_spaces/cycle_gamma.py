@@ -22,7 +22,7 @@ wgan-gp); `cpu` (FER2013: l1 and weighted γ ∈ {0, 0.5, 1} linear × lsgan, so
 `paper` (the whole grid × 3 seeds).
 """
 
-from search_spaces.cyclegan_augmentation import DROP_EVAL_DUPLICATES
+from search_spaces.cyclegan_augmentation import DROP_EVAL_DUPLICATES, GAN_BLOCKS_1, GAN_BLOCKS_3
 from study.spec import Scale, StudySpec
 from study.recipes import BIRENBAUM
 
@@ -40,7 +40,7 @@ SCALES = {
                    synthfaces={"n_images": 1500, "class_weights": {c: 1 for c in UNIFORM}},
                    grid={"gamma_max": [0.5], "gamma_schedule": ["linear"], "soft_labels": [True], "seed": [0]},
                    folds=1, n_folds=5,
-                   deviations={"synthfaces.class_weights": (
+                   deviations={"gan_blocks": GAN_BLOCKS_1, "synthfaces.class_weights": (
                        "uniform classes, not FER2013's proportions: at 1,500 demo images those give 16 disgust "
                        "images (12 training, 1 validation, 3 test in fold 0), too few to train a disgust CycleGAN or "
                        "score its validation KID. Disgust is then no minority class, so the smoke rows check the "
@@ -48,7 +48,8 @@ SCALES = {
     "cpu": Scale(config={"epochs": 10, "steps": 900, "width": 0.375, "gan_epochs": 3, "gan_width": 0.25,
                          "gan_blocks": 3, "judge_width": 0.25, "judge_epochs": 8, "class_fraction": 0.2},
                  grid={"gamma_max": [0.0, 0.5, 1.0], "gamma_schedule": ["linear"], "adv_loss": ["lsgan"],
-                       "soft_labels": [True], "seed": [0]}, folds=1, n_folds=5),
+                       "soft_labels": [True], "seed": [0]}, folds=1, n_folds=5,
+                 deviations={"gan_blocks": GAN_BLOCKS_3}),
     "paper": Scale(config={"epochs": 60, "steps": 20000, "width": 1.0, "gan_epochs": 30, "gan_width": 1.0, "gan_blocks": 6,
                            "judge_width": 0.5, "judge_epochs": 20},
                    folds=10, cpus=4, gpus=1),

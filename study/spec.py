@@ -21,10 +21,11 @@ REFERENCE_SCALE = "paper"
 # stack and heads follow it: 128 px has five stride-2 convolutions, 48 px four and a 3×3
 # class head, another architecture; the classifier nets take a fixed size), `n_critic`
 # (critic updates per generator update), `n_generated` and `n_minor` (how many points the
-# toy GAN adds, how rare its minority class is), `synthfaces.class_weights`.
+# toy GAN adds, how rare its minority class is), `synthfaces.class_weights`, and
+# `gan_blocks` / `stargan_blocks` (residual blocks of the generators: fewer is a layer
+# removed, another architecture).
 SIZE_KEYS = frozenset({
     "width", "gan_width", "judge_width", "r_width", "source_width", "stargan_width", "dcgan_width", "hidden",
-    "gan_blocks", "stargan_blocks",
     "epochs", "gan_epochs", "judge_epochs", "identity_epochs", "dcgan_epochs", "pretrain_epochs", "finetune_epochs",
     "steps", "gan_steps", "cross_steps", "finetune_steps", "pretrain_iters", "joint_iters", "source_iters",
     "stargan_iters", "report_every",

@@ -54,6 +54,9 @@ UNIFORM = {c: 1 for c in ("angry", "disgust", "fear", "happy", "sad", "surprise"
     ({"n_minor": 100}, {"config": {"n_minor": 50}}, "n_minor=50 (paper: 100)"),
     # at 48 px FESGAN is another architecture (a stride-2 layer fewer, another class head)
     ({"image_size": 128}, {"config": {"image_size": 48}}, "image_size=48 (paper: 128)"),
+    # fewer residual blocks: a layer removed, another generator
+    ({"gan_blocks": 6}, {"config": {"gan_blocks": 3}}, "gan_blocks=3 (paper: 6)"),
+    ({"stargan_blocks": 6}, {"config": {"stargan_blocks": 1}}, "stargan_blocks=1 (paper: 6)"),
     # the demo set's options, compared at their resolved values (the paper scale's defaults)
     ({}, {"synthfaces": {"class_weights": UNIFORM}}, "synthfaces.class_weights=(1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0)"),
     ({}, {"synthfaces": {"n_images": 5000}}, "synthfaces.n_images=5000 (paper: 3000)"),
