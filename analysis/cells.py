@@ -26,8 +26,8 @@ from analysis.references import Claim, Reference, comparable
 from analysis.runs import PARAM_PREFIX
 from analysis.stats import CORRECTED_T, Interval, mean_ci, paired_test, rate_ci
 from analysis.tables import PROCEDURAL_WARNING, Table, compare_to_ci, fmt_ci
-from analysis.verdicts import (ClaimTest, Gate, GateResult, blocked_reason, collapsed, flag_text, judge_claims,
-                               judge_gates, target_numbers)
+from analysis.verdicts import (ClaimTest, Gate, GateResult, blocked_reason, collapsed, flag_text, judge_gates,
+                               target_numbers)
 
 CLASSES = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral", "contempt")
 # Tables report the test metrics at the epoch chosen on validation, never the best test.
@@ -401,47 +401,6 @@ def test_train_ratio(pairs: pd.DataFrame) -> float | None:
     k = (int(pairs["param.n_folds"].dropna().iloc[0]) if "param.n_folds" in pairs and pairs["param.n_folds"].notna().any()
          else pairs["fold"].nunique() if "fold" in pairs else 0)
     return 1 / (k - 1) if k >= 2 else None
-
-
-def apply_verdicts(tables: Sequence[Table]) -> None:
-    """Judge the claims the tables met as one family (analysis.verdicts.judge_claims), write
-    each verdict into its row's ``verdict`` cell and a line per claim into its table's
-    ``verdicts``. Claims on procedural data get one summary note instead of lines."""
-    found = [c for t in tables for c in t.claim_tests]
-    judged = {id(c) for c in judge_claims(found)}
-    for table in tables:
-        for c in table.claim_tests:
-            if "verdict" not in table.cells:
-                table.cells["verdict"] = ""
-            cell = table.cells.at[c.row, "verdict"]
-            table.cells.at[c.row, "verdict"] = "; ".join(filter(None, [cell, c.verdict]))
-            if id(c) not in judged:
-                continue
-            if c.procedural:
-                table.summary_notes.append(PROCEDURAL_CLAIMS)
-                continue
-            table.verdicts.append(_claim_line(c))
-
-
-PROCEDURAL_CLAIMS = ("Procedural demo data (synthfaces): no paper's claim is judged on it; a verdict needs the "
-                     "paper's own dataset and protocol.")
-
-
-def _claim_line(c: ClaimTest) -> str:
-    claim, diff = c.claim, c.test.diff
-    claimed = ("no number for the control" if claim.effect is None
-               else f"{claim.arm} − {claim.control} = {claim.effect:+.2f} points")
-    line = (f"{claim.label} ({claim.source}, {claim.dataset}): {claim.statement} ({claimed}). Ours on {c.data}, "
-            f"{c.where}: {fmt_ci(diff, scale=c.scale, signed=True)} points → {c.verdict}")
-    if c.interval is not None:
-        line += (f" ({fmt_ci(c.interval, scale=c.scale, signed=True)} at the claim's level; "
-                 f"{'; '.join(c.notes)})")
-    if c.gate is not None and claim.gan:
-        line += f"; {c.gate.text}"
-    if c.interval is not None and claim.effect is not None:
-        line += (f"; {c.needed} pairs would detect the paper's effect" if c.needed else
-                 "; no number of pairs of this design would detect the paper's effect")
-    return line + "."
 
 
 def budget_text(runs: pd.DataFrame) -> str:

@@ -43,6 +43,7 @@ import pandas as pd
 from analysis.references import Claim
 from analysis.stats import (Interval, PairedTest, agreement_p, holm, interval_at, minimal_detectable_effect,
                             pairs_needed)
+from analysis.tables import Table, fmt_ci
 
 ALPHA = 0.05
 MIN_PAIRS = 5
@@ -267,3 +268,44 @@ def judge_claims(found: Sequence[ClaimTest], alpha: float = ALPHA) -> list[Claim
     for c in found:  # a comparison met again in a later table reads the same verdict
         c.verdict = unique[c.key].verdict
     return list(unique.values())
+
+
+def apply_verdicts(tables: Sequence[Table]) -> None:
+    """Judge the claims the tables met as one family (analysis.verdicts.judge_claims), write
+    each verdict into its row's ``verdict`` cell and a line per claim into its table's
+    ``verdicts``. Claims on procedural data get one summary note instead of lines."""
+    found = [c for t in tables for c in t.claim_tests]
+    judged = {id(c) for c in judge_claims(found)}
+    for table in tables:
+        for c in table.claim_tests:
+            if "verdict" not in table.cells:
+                table.cells["verdict"] = ""
+            cell = table.cells.at[c.row, "verdict"]
+            table.cells.at[c.row, "verdict"] = "; ".join(filter(None, [cell, c.verdict]))
+            if id(c) not in judged:
+                continue
+            if c.procedural:
+                table.summary_notes.append(PROCEDURAL_CLAIMS)
+                continue
+            table.verdicts.append(_claim_line(c))
+
+
+PROCEDURAL_CLAIMS = ("Procedural demo data (synthfaces): no paper's claim is judged on it; a verdict needs the "
+                     "paper's own dataset and protocol.")
+
+
+def _claim_line(c: ClaimTest) -> str:
+    claim, diff = c.claim, c.test.diff
+    claimed = ("no number for the control" if claim.effect is None
+               else f"{claim.arm} − {claim.control} = {claim.effect:+.2f} points")
+    line = (f"{claim.label} ({claim.source}, {claim.dataset}): {claim.statement} ({claimed}). Ours on {c.data}, "
+            f"{c.where}: {fmt_ci(diff, scale=c.scale, signed=True)} points → {c.verdict}")
+    if c.interval is not None:
+        line += (f" ({fmt_ci(c.interval, scale=c.scale, signed=True)} at the claim's level; "
+                 f"{'; '.join(c.notes)})")
+    if c.gate is not None and claim.gan:
+        line += f"; {c.gate.text}"
+    if c.interval is not None and claim.effect is not None:
+        line += (f"; {c.needed} pairs would detect the paper's effect" if c.needed else
+                 "; no number of pairs of this design would detect the paper's effect")
+    return line + "."

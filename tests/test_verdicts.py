@@ -12,11 +12,11 @@ from scipy import stats as st
 
 from analysis import references
 from analysis import cells
-from analysis.cells import BudgetMismatch, Column, Paired, apply_verdicts, metric_table, paired_values
+from analysis.cells import BudgetMismatch, Column, Paired, metric_table, paired_values
 from analysis.report import summary
 from analysis.stats import (CORRECTED_T, PLAIN_T, Interval, PairedTest, holm, minimal_detectable_effect, paired_test,
                             pairs_needed, power, rate_ci)
-from analysis.verdicts import Gate, GateResult, blocked_reason, judge_gates, target_numbers, verdict
+from analysis.verdicts import Gate, GateResult, apply_verdicts, blocked_reason, judge_gates, target_numbers, verdict
 
 # --- statistics against worked examples ---------------------------------------------------
 

@@ -13,8 +13,8 @@ from typing import Callable
 import pandas as pd
 
 from analysis import ReportError
-from analysis.cells import apply_verdicts
 from analysis.tables import Table, describe_runs
+from analysis.verdicts import apply_verdicts
 
 SETTING = ["dataset", "scale", "procedural"]
 
