@@ -20,7 +20,7 @@ subject-independent 5-fold (20 % test, their JAFFE protocol; `--set cross_fold=.
 """
 
 from study.spec import Scale, StudySpec
-from study.recipes import ZHU, BIRENBAUM, PICHA
+from study.recipes import CLASSIFIER_RECIPES
 
 # Zhu et al.'s recipe is for zhu_cnn only; one recipe trains the three nets (study/recipes.py)
 _ONE_RECIPE = ("baseline trains its three nets on one recipe (Adam 1e-3, one-cycle, batch 64, β1 0.9) so they stand "
@@ -49,6 +49,6 @@ STUDY = StudySpec(
                                        "sets the nets beside Birenbaum's 65.09 % on all of FER2013; Zhu et al.'s 20 % "
                                        "sample is cyclegan_augmentation's")}),
     },
-    recipes=(ZHU.for_cells(net="zhu_cnn"), BIRENBAUM.for_cells(net="simple"), PICHA.for_cells(net="picha_cnn")),
+    recipes=CLASSIFIER_RECIPES,
     tables=("baseline",),
 )

@@ -6,7 +6,7 @@ this arm, not only the unaugmented one. The report pairs classical − none by s
 """
 
 from study.spec import Scale, StudySpec
-from study.recipes import ZHU, BIRENBAUM, PICHA
+from study.recipes import CLASSIFIER_RECIPES
 
 # Zhu et al.'s recipe is for zhu_cnn only; one recipe trains the three nets (study/recipes.py)
 _ONE_RECIPE = ("the augmentation control trains the three nets on one recipe (Adam 1e-3, one-cycle, batch 64, β1 0.9), "
@@ -34,6 +34,6 @@ STUDY = StudySpec(
                                        "is measured on the dataset as given; Zhu et al.'s 20 % sample is "
                                        "cyclegan_augmentation's")}),
     },
-    recipes=(ZHU.for_cells(net="zhu_cnn"), BIRENBAUM.for_cells(net="simple"), PICHA.for_cells(net="picha_cnn")),
+    recipes=CLASSIFIER_RECIPES,
     tables=("classical_augmentation",),
 )

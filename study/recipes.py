@@ -213,3 +213,8 @@ ALHARBAWEE = Recipe(
 )
 
 RECIPES = (ZHU, BIRENBAUM, FESR, PICHA, ALHARBAWEE)
+
+
+# The studies that train the three papers' classifiers side by side (baseline, its classical
+# augmentation control): each net's cells under its own paper's recipe.
+CLASSIFIER_RECIPES = (ZHU.for_cells(net="zhu_cnn"), BIRENBAUM.for_cells(net="simple"), PICHA.for_cells(net="picha_cnn"))

@@ -71,6 +71,7 @@ def quality_metrics(judge: Judge, generator, cycle_back, ref_val: np.ndarray, ta
     fake_feats, real_feats = judge.features(fake), judge.features(target_val)
     rec = translate(cycle_back, fake, device)
     ssim, psnr = ssim_psnr(resize_images(ref_val, GAN_SIZE), rec)
+    fake_probs = judge.probs(fake)
     extra = {}
     if inception is not None:
         extra["fid_inception"] = frechet_distance(inception.features(fake), inception.features(target_val))
@@ -78,11 +79,11 @@ def quality_metrics(judge: Judge, generator, cycle_back, ref_val: np.ndarray, ta
         **extra,
         "fid_fer": frechet_distance(fake_feats, real_feats),
         "kid_fer": kernel_inception_distance(fake_feats, real_feats, subset_size=min(100, len(fake), len(target_val))),
-        "agreement": classifier_agreement(judge.probs(fake), target_index),
+        "agreement": classifier_agreement(fake_probs, target_index),
         "real_confusion": classifier_agreement(judge.probs(ref_val), target_index),
         "real_target_agreement": classifier_agreement(judge.probs(target_val), target_index),
         "ssim_cycle": ssim, "psnr_cycle": psnr, "n_judged": float(len(fake)),
-        "judge_classes": float(judge.probs(fake[:1]).shape[1]),
+        "judge_classes": float(fake_probs.shape[1]),
     }
 
 

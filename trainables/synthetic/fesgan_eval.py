@@ -186,7 +186,6 @@ def synthesis_gate(cfg, trainer: FESRTrainer, real, images: torch.Tensor, device
             **gate}
 
 
-
 def _verification(trainer, identity, val: tuple, test: tuple) -> dict:
     """Verification on test pairs at the threshold chosen on validation pairs; `val` and
     `test` are (images, subject ids). Nothing when either split makes no pairs."""

@@ -300,8 +300,8 @@ def train_synthetic_ratio(config: dict, reporter: Reporter) -> dict:
     blind = images_split(blind_data.images, blind_data.labels, size)
     metrics.update({"data/n_train": len(train.y), "data/n_real_train": 0 if r.train_set == "synthetic"
                     else len(real.splits.train), "data/n_val": len(val.y), "data/n_test": len(test.y),
-                    "data/n_train_real": split_counts(clf.data, real)["data/n_train_real"],
-                    "data/resampled": split_counts(clf.data, real)["data/resampled"]})
+                    **{k: v for k, v in split_counts(clf.data, real).items()
+                       if k in ("data/n_train_real", "data/resampled")}})
 
     def on_finish(last_net, best_net) -> dict:
         out = dict(metrics)
