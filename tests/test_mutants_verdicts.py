@@ -1,6 +1,7 @@
 """analysis.verdicts at its edges, on cases worked by hand: the verdict's interval rules where
 a bound touches 0 or the paper's effect, the gate's half-way line and pooling, the reasons
-for no verdict at their limits, and the flags' limits. Written to kill the survivors of
+for no verdict at their limits, the flags' limits, the claim family's levels, the claim line
+word for word and where verdicts are written. Written to kill the survivors of
 mutation testing ([tool.mutmut] in pyproject.toml); the expected numbers do not come from
 the code."""
 
@@ -11,9 +12,13 @@ import pytest
 from scipy import stats as st
 
 from analysis import references
-from analysis.stats import Interval, paired_test
-from analysis.verdicts import (ClaimTest, Gate, GateResult, blocked_reason, collapsed, flag_text, judge_claims,
-                               judge_gates, target_numbers, verdict)
+from analysis.ground import Ground
+from analysis.references import Claim
+from analysis.stats import Interval, PairedTest, minimal_detectable_effect, paired_test, pairs_needed
+from analysis.tables import Table
+from analysis.verdicts import (PROCEDURAL_CLAIMS, ClaimTest, Gate, GateResult, _claim_line, apply_verdicts,
+                               blocked_reason, collapsed, flag_text, judge_claims, judge_gates, target_numbers,
+                               verdict)
 
 
 def interval(low, high, n=10):
@@ -86,3 +91,92 @@ def test_a_comparison_met_twice_is_judged_once_and_read_alike():
     assert judged == [first] and again.verdict == first.verdict == "reproduced" and first.family == 1
     # alone in its family, its interval is the plain 95 % one
     assert first.interval.half_width == pytest.approx(test.diff.half_width)
+
+
+# --- the family's levels, the claim line, and where verdicts are written ---------------------------
+
+def _claim(effect=3.71, gan=True, metric="test/acc_at_best_val", arm="JL"):
+    ground = Ground("CK+", "10-fold", "ckplus")
+    return Claim("fesr", "Fig. 8", ground, arm, "BASE", metric, effect, f"{arm} beats BASE", gan=gan,
+                 direction=0 if effect is not None else +1)
+
+
+def _paired(mean, p, sd=0.02, n=10, ratio=0.125):
+    se = sd * math.sqrt(1 / n + ratio)
+    return PairedTest(Interval(mean, st.t.ppf(0.975, n - 1) * se, n), p, "t", sd, ratio)
+
+
+def test_the_larger_p_of_two_is_judged_at_its_holm_level_and_power_at_alpha_over_m():
+    # p = 0.001 and 0.04: Holm gives 0.002 and max(0.04, 0.002) = 0.04; levels α·p/p_Holm = 2.5 % and 5 %
+    strong, weak = (ClaimTest(_claim(arm=arm), arm, 0, _paired(mean, p), 100.0, gate=GateResult(True, ""))
+                    for arm, mean, p in (("JL", 0.05, 0.001), ("SL", 0.02, 0.04)))
+    judge_claims([strong, weak])
+    se = 0.02 * math.sqrt(1 / 10 + 0.125)
+    assert strong.interval.half_width == pytest.approx(st.t.ppf(1 - 0.025 / 2, 9) * se)
+    assert weak.interval.half_width == pytest.approx(st.t.ppf(1 - 0.05 / 2, 9) * se)
+    assert weak.notes == ["Holm-adjusted p = 0.04 among 2 claim(s); interval at 95.00 %"]
+    assert weak.mde == pytest.approx(minimal_detectable_effect(0.02, 10, 0.125, alpha=0.025))
+    assert weak.mde > minimal_detectable_effect(0.02, 10, 0.125, alpha=0.05)
+    assert weak.needed == pairs_needed(0.0371, 0.02, 0.125, alpha=0.025)
+    assert weak.needed != pairs_needed(0.0371, 0.02, None, alpha=0.025)
+
+
+def test_a_p_of_zero_is_judged_at_alpha_over_m():
+    exact, other = (ClaimTest(_claim(arm=arm), arm, 0, _paired(0.05, p), 100.0, gate=GateResult(True, ""))
+                    for arm, p in (("JL", 0.0), ("SL", 0.3)))
+    judge_claims([exact, other])
+    assert exact.notes == ["Holm-adjusted p = 0 among 2 claim(s); interval at 97.50 %"]
+
+
+def test_the_claim_line_word_for_word():
+    label = references.PAPERS["fesr"].label
+    won = ClaimTest(_claim(), "variant=JL", 0, _paired(0.05, 0.01), 100.0, gate=GateResult(True, "gate ok"),
+                    verdict="reproduced", interval=Interval(0.05, 0.025, 10), notes=["n1", "n2"], needed=7,
+                    data="CK+48")
+    won.test = won.test._replace(diff=Interval(0.05, 0.02, 10))
+    assert _claim_line(won) == (f"{label} (Fig. 8, CK+): JL beats BASE (JL − BASE = +3.71 points). Ours on CK+48, "
+                                "variant=JL: +5.00 ± 2.00 (n=10) points → reproduced (+5.00 ± 2.50 (n=10) at the "
+                                "claim's level; n1; n2); gate ok; 7 pairs would detect the paper's effect.")
+    # in points already (scale 1), no number for the control, no gate asked: no gate text, no pairs
+    points = ClaimTest(_claim(effect=None, gan=False), "variant=JL", 0, _paired(2.5, 0.01), 1.0,
+                       gate=GateResult(True, "gate ok"), verdict="inconclusive (MDE 3.00 pts)",
+                       interval=Interval(2.5, 0.75, 6), notes=["n"], data="CK+48")
+    points.test = points.test._replace(diff=Interval(2.5, 0.5, 6))
+    assert _claim_line(points) == (f"{label} (Fig. 8, CK+): JL beats BASE (no number for the control). Ours on "
+                                   "CK+48, variant=JL: +2.50 ± 0.50 (n=6) points → inconclusive (MDE 3.00 pts) "
+                                   "(+2.50 ± 0.75 (n=6) at the claim's level; n).")
+    # blocked: no interval, so no level and no pairs; the failed gate says why
+    blocked = ClaimTest(_claim(), "variant=JL", 0, _paired(0.05, 0.01), 100.0,
+                        gate=GateResult(False, "gate failed, binomial p = 0.4"),
+                        verdict="not judged: synthesis failed the gate", data="CK+48")
+    blocked.test = blocked.test._replace(diff=Interval(0.05, 0.02, 10))
+    assert _claim_line(blocked) == (f"{label} (Fig. 8, CK+): JL beats BASE (JL − BASE = +3.71 points). Ours on "
+                                    "CK+48, variant=JL: +5.00 ± 2.00 (n=10) points → not judged: synthesis failed "
+                                    "the gate; gate failed, binomial p = 0.4.")
+    # tested, but no number of pairs of the design reaches the paper's effect
+    won.needed = None
+    assert _claim_line(won).endswith("; gate ok; no number of pairs of this design would detect the paper's effect.")
+
+
+def _table(rows, claim_tests):
+    return Table(name="t", title="t", context="", cells=pd.DataFrame({"variant": rows}), claim_tests=claim_tests)
+
+
+def test_verdicts_are_written_into_their_rows_and_a_comparison_met_again_gets_no_second_line():
+    def tested(arm, row, metric="test/acc_at_best_val"):
+        return ClaimTest(_claim(arm=arm, metric=metric), f"variant={arm}", row, _paired(0.05, 0.001), 100.0,
+                         gate=GateResult(True, ""), data="CK+48")
+
+    jl, jl_f1 = tested("JL", 0), tested("JL", 0, metric="test/macro_f1_at_best_val")
+    first = _table(["JL", "OneSt"], [jl, jl_f1])
+    again, sl = tested("JL", 0), tested("SL", 1)
+    procedural = ClaimTest(_claim(arm="Real"), "variant=Real", 2, _paired(0.05, 0.001), 100.0,
+                           blocked="not judged: the paper measured CK+, 10-fold", procedural=True)
+    second = _table(["JL", "SL", "Real"], [again, procedural, sl])
+    apply_verdicts([first, second])
+    assert jl.verdict and jl_f1.verdict and not jl.verdict.startswith("not judged")
+    assert first.cells["verdict"].tolist() == [f"{jl.verdict}; {jl_f1.verdict}", ""]
+    assert second.cells["verdict"].tolist() == [jl.verdict, sl.verdict, "not judged: the paper measured CK+, 10-fold"]
+    assert len(first.verdicts) == 2
+    assert [line.split(":")[1].split("(")[0].strip() for line in second.verdicts] == ["SL beats BASE"]
+    assert second.summary_notes == [PROCEDURAL_CLAIMS]
