@@ -1,4 +1,4 @@
-"""trainables/ in layers: trials -> synthetic -> gans -> core -> (data, nets). Read from the source with
+"""trainables/ in layers: trials -> synthetic -> gans -> core -> (data, nets, atomic). Read from the source with
 `ast`, so a wrong import fails here even where nothing runs it (an import inside a function)."""
 
 import ast
@@ -8,7 +8,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 TRAINABLES = ROOT / "trainables"
-LAYERS = {"data": 0, "nets": 0, "core": 1, "gans": 2, "synthetic": 3, "fused": 3, "trials": 4}  # an import may only point down or sideways
+LAYERS = {"atomic": 0, "data": 0, "nets": 0, "core": 1, "gans": 2, "synthetic": 3, "fused": 3, "trials": 4}  # an import may only point down or sideways
 MAX_MODULES_PER_FOLDER = 13
 MAX_LINES = 350
 

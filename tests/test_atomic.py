@@ -1,0 +1,121 @@
+"""trainables.atomic: a process killed between any two steps of a write leaves the previous
+version or the new one, whole, for the next reader. Each case writes a first version fully
+in a child process, then a second with the fault hook ending the process (`os._exit`, no
+clean-up) right after the named step; the parent then reads what is there."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from trainables import atomic
+
+ROOT = Path(__file__).resolve().parents[1]
+KILLED = 86
+
+# What a reader must find after a kill just after each step: the first version until the new
+# one is at the final path, the second from then on.
+FILE_FINDS = {"written": 1, "replaced": 2}
+FOLDER_FINDS = {"written": 1, "set_aside": 1, "replaced": 2}
+
+
+def test_the_expectations_name_every_step():
+    assert tuple(FILE_FINDS) == atomic.FILE_STEPS and tuple(FOLDER_FINDS) == atomic.FOLDER_STEPS
+
+
+def run_killed_at(step: str, body: str, cwd: Path) -> None:
+    """Run `body` in a fresh Python whose writes end the process just after `step`. The
+    body calls `arm()` once its first version is written."""
+    script = textwrap.dedent(f"""
+        import os
+        from trainables import atomic
+
+        def arm():
+            atomic.fault_hook = lambda step: os._exit({KILLED}) if step == {step!r} else None
+    """) + textwrap.dedent(body)
+    done = subprocess.run([sys.executable, "-c", script], cwd=cwd, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+    assert done.returncode == KILLED, f"not killed at {step!r} (exit {done.returncode}): {done.stderr[-2000:]}"
+
+
+def version_bytes(v: int) -> bytes:
+    """Large enough that a half-written copy would differ in length, and different per version."""
+    return bytes([v]) * 3_000_000
+
+
+def hidden(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
+
+
+@pytest.mark.parametrize("step", atomic.FILE_STEPS)
+def test_a_file_killed_after_each_step_is_one_whole_version(tmp_path, step):
+    run_killed_at(step, """
+        from pathlib import Path
+        from tests.test_atomic import version_bytes
+        atomic.write_bytes(Path("record.bin"), version_bytes(1))
+        arm()
+        atomic.write_bytes(Path("record.bin"), version_bytes(2))
+    """, tmp_path)
+    assert (tmp_path / "record.bin").read_bytes() == version_bytes(FILE_FINDS[step])
+
+
+def write_version(folder: Path, v: int) -> None:
+    (folder / "state.bin").write_bytes(version_bytes(v))
+    (folder / "sub").mkdir()
+    (folder / "sub" / "progress.json").write_text(json.dumps({"version": v}))
+
+
+def read_version(folder: Path) -> int:
+    """The version a checkpoint folder holds, failing on a mixed or partial one."""
+    assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")) == [
+        "state.bin", "sub", "sub/progress.json"]
+    v = json.loads((folder / "sub" / "progress.json").read_text())["version"]
+    assert (folder / "state.bin").read_bytes() == version_bytes(v)
+    return v
+
+
+@pytest.mark.parametrize("step", atomic.FOLDER_STEPS)
+def test_a_folder_killed_after_each_step_is_one_whole_version_once_recovered(tmp_path, step):
+    run_killed_at(step, """
+        from tests.test_atomic import write_version
+        for v in (1, 2):
+            if v == 2:
+                arm()
+            with atomic.atomic_folder("checkpoint") as new:
+                write_version(new, v)
+    """, tmp_path)
+    atomic.recover(tmp_path / "checkpoint")
+    assert read_version(tmp_path / "checkpoint") == FOLDER_FINDS[step]
+    assert [n for n in hidden(tmp_path) if n.startswith(".old-")] == []
+
+
+def test_a_folder_write_that_raises_leaves_the_old_folder_and_no_temporary(tmp_path):
+    with atomic.atomic_folder(tmp_path / "checkpoint") as new:
+        write_version(new, 1)
+    with pytest.raises(OSError, match="disk full"):
+        with atomic.atomic_folder(tmp_path / "checkpoint") as new:
+            (new / "state.bin").write_bytes(b"half")
+            raise OSError("disk full")
+    assert read_version(tmp_path / "checkpoint") == 1 and hidden(tmp_path) == []
+
+
+def test_of_two_writers_at_once_the_one_in_place_first_stays_and_the_other_raises(tmp_path, monkeypatch):
+    path = tmp_path / "checkpoint"
+    with atomic.atomic_folder(path) as new:
+        write_version(new, 1)
+
+    def other_writer_lands(step):
+        if step == "set_aside":
+            monkeypatch.setattr(atomic, "fault_hook", None)
+            with atomic.atomic_folder(path) as other:
+                write_version(other, 3)
+
+    monkeypatch.setattr(atomic, "fault_hook", other_writer_lands)
+    with pytest.raises(FileExistsError):
+        with atomic.atomic_folder(path) as new:
+            write_version(new, 2)
+    assert read_version(path) == 3 and hidden(tmp_path) == []
