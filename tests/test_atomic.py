@@ -119,3 +119,42 @@ def test_of_two_writers_at_once_the_one_in_place_first_stays_and_the_other_raise
         with atomic.atomic_folder(path) as new:
             write_version(new, 2)
     assert read_version(path) == 3 and hidden(tmp_path) == []
+
+
+# -- the writers that use it ----------------------------------------------------------
+
+REPORTERS = {
+    "InProcessReporter": ("from trainables.core.reporting import InProcessReporter\n"
+                          "writer = InProcessReporter('trial')\n"
+                          "report = lambda v, folder: writer.report({'epoch': v}, checkpoint_dir=folder)\n"),
+    "InProcessGroup": ("from trainables.core.members import InProcessGroup\n"
+                       "writer = InProcessGroup(1, 'trial')\n"
+                       "report = lambda v, folder: writer.emit({0: {'epoch': v}}, {}, folder)\n"),
+}
+
+
+def restored_checkpoint(kind: str, workdir: Path) -> str | None:
+    from trainables.core.members import InProcessGroup  # imported here: the children import this module
+    from trainables.core.reporting import InProcessReporter
+
+    return (InProcessReporter(workdir) if kind == "InProcessReporter" else InProcessGroup(1, workdir)).restore()
+
+
+@pytest.mark.parametrize("step", atomic.FOLDER_STEPS)
+@pytest.mark.parametrize("kind", sorted(REPORTERS))
+def test_an_in_process_checkpoint_killed_mid_report_restores_a_whole_one(tmp_path, kind, step):
+    """The checkpoint a trial in a plain process (and the judge's own fit, and a fused
+    group's) resumes from: killed while replacing it, the resumed trial finds the last."""
+    run_killed_at(step, REPORTERS[kind] + textwrap.dedent("""
+        import tempfile
+        from pathlib import Path
+        from tests.test_atomic import write_version
+        for v in (1, 2):
+            folder = Path(tempfile.mkdtemp(dir="."))
+            write_version(folder, v)
+            if v == 2:
+                arm()
+            report(v, str(folder))
+    """), tmp_path)
+    restored = restored_checkpoint(kind, tmp_path / "trial")
+    assert restored is not None and read_version(Path(restored)) == FOLDER_FINDS[step]

@@ -13,6 +13,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from trainables.atomic import copy_folder, recover
+
 MEMBERS_FILE = "ferlab_members.json"
 
 
@@ -108,14 +110,11 @@ class InProcessGroup(MemberGroup):
     def emit(self, staged, failures, checkpoint_dir):
         for i, metrics in staged.items():
             self.history[i].append(metrics)
-        staging, final = self.workdir / "checkpoint.tmp", self.workdir / "checkpoint"
-        shutil.rmtree(staging, ignore_errors=True)
-        shutil.copytree(checkpoint_dir, staging)
-        shutil.rmtree(final, ignore_errors=True)
-        staging.rename(final)
+        copy_folder(checkpoint_dir, self.workdir / "checkpoint")
 
     def restore(self):
         path = self.workdir / "checkpoint"
+        recover(path)
         return str(path) if path.exists() else None
 
     def artifacts(self, index: int) -> list[str]:

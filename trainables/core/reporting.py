@@ -9,6 +9,7 @@ from typing import Protocol
 
 import pandas as pd
 
+from trainables.atomic import copy_folder, recover
 from trainables.core.metrics import confusion_matrix
 
 # The optimizer steps the trial's compared model has taken so far (trainables.core.fit); the
@@ -28,7 +29,8 @@ class Reporter(Protocol):
 
 
 class InProcessReporter:
-    """Keeps the reported history in memory and the latest checkpoint in `workdir`."""
+    """Keeps the reported history in memory and the latest checkpoint in `workdir`, replaced
+    whole: a process killed while reporting leaves the previous checkpoint to resume from."""
 
     def __init__(self, workdir: str | Path | None = None):
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="ferlab-trial-"))
@@ -43,13 +45,10 @@ class InProcessReporter:
     def report(self, metrics, checkpoint_dir=None):
         self.history.append(dict(metrics))
         if checkpoint_dir is not None:
-            staging = self.workdir / "checkpoint.tmp"
-            shutil.rmtree(staging, ignore_errors=True)
-            shutil.copytree(checkpoint_dir, staging)
-            shutil.rmtree(self.checkpoint_path, ignore_errors=True)
-            staging.rename(self.checkpoint_path)
+            copy_folder(checkpoint_dir, self.checkpoint_path)
 
     def restore(self):
+        recover(self.checkpoint_path)
         return str(self.checkpoint_path) if self.checkpoint_path.exists() else None
 
     def log_artifact(self, path):
