@@ -10,9 +10,12 @@ import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from trainables import atomic
+from trainables.data.cache import cached
+from trainables.data.core import FaceData
 
 ROOT = Path(__file__).resolve().parents[1]
 KILLED = 86
@@ -158,3 +161,26 @@ def test_an_in_process_checkpoint_killed_mid_report_restores_a_whole_one(tmp_pat
     """), tmp_path)
     restored = restored_checkpoint(kind, tmp_path / "trial")
     assert restored is not None and read_version(Path(restored)) == FOLDER_FINDS[step]
+
+
+def face_data(v: int) -> FaceData:
+    return FaceData(name="toy", images=np.full((4, 8, 8), v, np.uint8), labels=np.arange(4, dtype=np.int64),
+                    subjects=None, usage=None, content_hash="c0ffee")
+
+
+@pytest.mark.parametrize("step", atomic.FOLDER_STEPS)
+def test_a_dataset_cache_entry_killed_while_replaced_loads_whole(tmp_path, step):
+    """A cache entry is replaced when it cannot be read; here the replacement's images
+    differ, so the reader can tell which whole entry it got."""
+    run_killed_at(step, """
+        from pathlib import Path
+        from trainables.data.cache import _write, cached
+        from tests.test_atomic import face_data
+        cached("cache", "toy", "c0ffee", {}, lambda: face_data(1))
+        (entry,) = Path("cache").iterdir()
+        arm()
+        _write(entry, face_data(2))
+    """, tmp_path)
+    found = cached(tmp_path / "cache", "toy", "c0ffee", {}, lambda: pytest.fail("rebuilt a cached entry"))
+    np.testing.assert_array_equal(found.images, face_data(FOLDER_FINDS[step]).images)
+    assert [n for n in hidden(tmp_path / "cache") if n.startswith(".old-")] == []

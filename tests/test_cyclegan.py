@@ -163,23 +163,6 @@ def test_synthetic_set_is_generated_once(tmp_path):
     assert not synthetic_path(tmp_path, "abd", "disgust", 4, 0, "d").exists()
 
 
-class HalfWrite:
-    """A file that takes half of what is written to it, then fails like a full disk."""
-
-    def __init__(self, file):
-        self.file = file
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.file.close()
-
-    def write(self, data):
-        self.file.write(data[: len(data) // 2])
-        raise OSError("disk full")
-
-
 @pytest.mark.parametrize("fail_in", ["write", "replace"])
 def test_synthetic_set_write_failing_part_way_leaves_nothing_and_the_next_call_regenerates(tmp_path, monkeypatch,
                                                                                         fail_in):
@@ -190,9 +173,14 @@ def test_synthetic_set_write_failing_part_way_leaves_nothing_and_the_next_call_r
         return np.arange(5 * 48 * 48).reshape(5, 48, 48).astype(np.uint8)
 
     folder = tmp_path / "synthetic"
-    real_fdopen = os.fdopen
+    real_savez = np.savez
     if fail_in == "write":
-        monkeypatch.setattr(os, "fdopen", lambda fd, mode: HalfWrite(real_fdopen(fd, mode)))
+        def half_savez(file, **arrays):  # half of the file on disk, then a full disk
+            real_savez(file, **arrays)
+            whole = Path(file).read_bytes()
+            Path(file).write_bytes(whole[: len(whole) // 2])
+            raise OSError("disk full")
+        monkeypatch.setattr(np, "savez", half_savez)
     else:
         def failing_replace(src, dst):
             seen_temporaries.append(Path(src).stat().st_size)

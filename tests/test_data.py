@@ -1,6 +1,7 @@
 """Loaders, registry and cache of trainables.data, on small fixtures written to tmp_path."""
 
 import gzip
+import os
 from pathlib import Path
 
 import numpy as np
@@ -130,7 +131,7 @@ def test_cache_write_failing_part_way_leaves_nothing_and_the_next_load_rebuilds(
     write_fer(tmp_path / "fer2013.csv", GOOD_ROWS)
     cache = tmp_path / "cache"
     temporaries = []
-    real_save, real_rename = np.save, Path.rename
+    real_save, real_rename = np.save, os.rename
 
     def save_then_fail(path, array, **kwargs):
         real_save(path, array, **kwargs)
@@ -138,13 +139,13 @@ def test_cache_write_failing_part_way_leaves_nothing_and_the_next_load_rebuilds(
         if fail_in == "save":
             raise OSError("disk full")
 
-    def failing_rename(self, target):
+    def failing_rename(source, target):
         if Path(target).parent == cache:
             raise OSError("rename failed")
-        return real_rename(self, target)
+        return real_rename(source, target)
 
     monkeypatch.setattr(np, "save", save_then_fail)
-    monkeypatch.setattr(Path, "rename", failing_rename)
+    monkeypatch.setattr(os, "rename", failing_rename)
     with pytest.raises(OSError):
         load_dataset("fer2013", tmp_path, cache_dir=cache)
     assert temporaries and temporaries[0].name.startswith(".tmp-")  # the failure came after the temporary existed

@@ -4,6 +4,7 @@ classifier, and the trial on real CK+48 → FER2013 where the datasets are prese
 
 import hashlib
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -126,7 +127,7 @@ def test_cache_write_failing_part_way_leaves_nothing_and_the_next_call_regenerat
                         lambda *_args, **_kw: balanced_synthetic.BalancedSet(
                             next(made_by), np.tile(np.arange(6), 2), np.repeat(np.arange(2), 6)))
     written = []
-    real_savez, real_replace = np.savez, Path.replace
+    real_savez, real_replace = np.savez, os.replace
 
     def half_savez(file, **arrays):
         real_savez(file, **arrays)
@@ -135,15 +136,15 @@ def test_cache_write_failing_part_way_leaves_nothing_and_the_next_call_regenerat
         if fail_in == "save":
             raise OSError("disk full")
 
-    def failing_replace(self, target):
+    def failing_replace(source, target):
         raise OSError("rename failed")
 
     monkeypatch.setattr(np, "savez", half_savez)
-    monkeypatch.setattr(Path, "replace", failing_replace)
+    monkeypatch.setattr(os, "replace", failing_replace)
     with pytest.raises(OSError):
         balanced_set(tmp_path, source, translator, "t-hash", 2, 0, CPU)
     monkeypatch.setattr(np, "savez", real_savez)
-    monkeypatch.setattr(Path, "replace", real_replace)
+    monkeypatch.setattr(os, "replace", real_replace)
     assert written and written[0].startswith(".tmp-")  # it failed after the temporary existed
     assert [p.suffix for p in (tmp_path / "balanced").iterdir()] == [".lock"]
 

@@ -4,16 +4,14 @@ A set is named by what determines it: the generator's weights hash, the class, t
 count, the sampling seed and the name of the draw of the generator's inputs (a changed
 draw makes new names, so a set made by an older draw is never served). Any trial that needs the same set — another arm, seed of
 the classifier, or a resumed trial — loads it instead of generating it again. Writes
-go to a temporary file renamed into place, so a killed writer leaves no half set.
+go through trainables.atomic, so a killed writer leaves no half set.
 
 Beside it, the two primitives every cache here stands on: an atomic torch.save and a
 file lock under which one trial builds what the others then load."""
 
 import fcntl
 import hashlib
-import io
 import os
-import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable
@@ -21,6 +19,7 @@ from typing import Callable
 import numpy as np
 import torch
 
+from trainables.atomic import atomic_file
 from trainables.data.cache import cache_root, sha256_json
 
 
@@ -51,31 +50,15 @@ def synthetic_set(cache_dir, generator_hash: str, class_name: str, count: int, s
     images = np.asarray(generate())
     if images.dtype != np.uint8 or images.ndim != 3 or len(images) != count:
         raise ValueError(f"generator returned {images.dtype} {images.shape}; expected uint8 {count}×H×W")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    buffer = io.BytesIO()
-    np.savez(buffer, images=images, generator=np.array(generator_hash), class_name=np.array(class_name))
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".npz")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(buffer.getvalue())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path) as tmp:
+        np.savez(tmp, images=images, generator=np.array(generator_hash), class_name=np.array(class_name))
     return images, False
 
+
 def torch_save_atomic(obj, path: Path) -> None:
-    """torch.save to a temporary file renamed into place: readers never see half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pt")
-    os.close(fd)
-    try:
+    """torch.save, whole or not at all: readers never see half a file."""
+    with atomic_file(path) as tmp:
         torch.save(obj, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 @contextmanager

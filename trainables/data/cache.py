@@ -4,9 +4,9 @@ Parsing FER2013's 300 MB of text takes seconds; loading the parsed arrays takes 
 of a second. An entry is a folder of `.npy` files whose images are memory-mapped
 copy-on-write: concurrent trials on one node share one copy of the pixels in the page
 cache instead of reading one each (bench.data's memory row), and a trial that writes to
-its images changes only its own pages. Writes go to a temporary folder in the cache
-followed by a rename, so a reader never sees a half-written entry; one that fails to load
-is rebuilt.
+its images changes only its own pages. An entry is written as one folder through
+trainables.atomic, so a reader never sees a half-written entry, and a writer killed while
+replacing one leaves the previous entry; one that fails to load is rebuilt.
 """
 
 from __future__ import annotations
@@ -14,13 +14,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
+from trainables.atomic import atomic_folder, recover
 from trainables.data.core import FaceData
 
 _CHUNK = 1 << 22
@@ -75,6 +74,7 @@ def cached(
 
 
 def _read(entry: Path, name: str, content_hash: str) -> FaceData | None:
+    recover(entry)
     if not entry.is_dir():
         return None
     try:
@@ -97,25 +97,14 @@ def _read(entry: Path, name: str, content_hash: str) -> FaceData | None:
 
 
 def _write(entry: Path, data: FaceData) -> None:
-    entry.parent.mkdir(parents=True, exist_ok=True)
     arrays = {"images": data.images, "labels": data.labels, "subjects": data.subjects, "usage": data.usage}
     arrays = {k: v for k, v in arrays.items() if v is not None}
     meta = {"name": data.name, "content_hash": data.content_hash, "procedural": data.procedural,
             "arrays": sorted(arrays), "notes": list(data.notes)}
-    tmp = Path(tempfile.mkdtemp(dir=entry.parent, prefix=".tmp-"))
     try:
-        for key, array in arrays.items():
-            np.save(tmp / f"{key}.npy", array, allow_pickle=False)
-        (tmp / "meta.json").write_text(json.dumps(meta))
-        tmp.chmod(0o755)  # mkdtemp makes it private; the cache is meant to be shared
-        if entry.exists():  # unreadable: moved aside, then replaced
-            stale = Path(tempfile.mkdtemp(dir=entry.parent, prefix=".stale-"))
-            entry.rename(stale / "entry")
-            shutil.rmtree(stale, ignore_errors=True)
-        try:
-            tmp.rename(entry)
-        except OSError:  # another process stored the same entry first: theirs is as good
-            if not entry.is_dir():
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        with atomic_folder(entry) as tmp:  # an existing entry is unreadable: replaced
+            for key, array in arrays.items():
+                np.save(tmp / f"{key}.npy", array, allow_pickle=False)
+            (tmp / "meta.json").write_text(json.dumps(meta))
+    except FileExistsError:  # another process stored the same entry at the same time: theirs is as good
+        pass

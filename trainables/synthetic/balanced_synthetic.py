@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from trainables.atomic import atomic_file
 from trainables.core.caches import file_lock
 from trainables.data.cache import cache_root, sha256_json
 from trainables.synthetic.identity_sources import IdentitySource, to_uint8
@@ -61,11 +62,6 @@ def balanced_set(cache_dir, source: IdentitySource, translator: torch.nn.Module,
             with np.load(path) as stored:
                 return BalancedSet(stored["images"], stored["labels"], stored["identities"]), False
         found = generate_balanced(source, translator, n_identities, seed, device)
-        tmp = path.with_name(f".tmp-{path.name}")
-        try:
+        with atomic_file(path) as tmp:
             np.savez(tmp, images=found.images, labels=found.labels, identities=found.identities)
-            tmp.replace(path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
         return found, True

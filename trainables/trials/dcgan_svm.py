@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from trainables.atomic import atomic_file
 from trainables.core.caches import file_lock
 from trainables.core.config import ConfigError, from_flat, section
 from trainables.core.inception import InceptionFeatures
@@ -218,9 +219,8 @@ def cached_features(cfg: DCGANSVMConfig, extractor_key: str, side: Side, extract
         if path.exists():
             return np.load(path)
         found = extract(side.images)
-        tmp = path.with_name(f".tmp-{path.name}")
-        np.save(tmp, found)
-        tmp.replace(path)
+        with atomic_file(path) as tmp:
+            np.save(tmp, found)
         return found
 
 
