@@ -11,7 +11,6 @@ import argparse
 import json
 import time
 from dataclasses import asdict, replace
-from pathlib import Path
 
 from bench.data import bench_dataset_load, bench_trial_memory
 from bench.gpu import bench_gpu_packing
@@ -20,6 +19,8 @@ from bench.rows import Row, machine, to_markdown
 from bench.synthetic_cache import bench_synthetic_cache
 from bench.training import bench_concurrency, bench_input_pipeline, bench_platform_overhead
 from bench.trial_throughput import bench_trial_throughput
+
+from trainables.atomic import write_text
 
 BENCHMARKS = {  # name → a function of `quick` returning a Row or a list of Rows
     "dataset_load": bench_dataset_load,
@@ -52,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = run(args.only or list(BENCHMARKS), args.quick)
     report = {"machine": machine(), "quick": args.quick, "wall_s": time.perf_counter() - started,
               "rows": [asdict(row) for row in rows]}
-    Path(args.json).write_text(json.dumps(report, indent=2))
+    write_text(args.json, json.dumps(report, indent=2))
     print(to_markdown(rows))
     print(f"\n{report['machine']['cpus']} CPUs, GPU: {report['machine']['gpu'] or 'none'}; "
           f"{report['wall_s']:.0f} s; measurements in {args.json}")

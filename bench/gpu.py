@@ -26,6 +26,8 @@ from contextlib import nullcontext
 
 from bench.rows import Row, not_measured
 
+from trainables.atomic import write_text
+
 # search_spaces/fesr_ablation.py's paper scale over its base config (tests/test_bench.py
 # checks they agree; the study module itself needs Ray, which a bare GPU machine lacks).
 PAPER_TRIAL = {"variant": "FESR_JL", "image_size": 128, "batch_size": 16, "lr": 1e-4, "identity": "auto",
@@ -190,14 +192,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     report = run(args.steps, args.packings, on_run=partial_saver(args.json, args.steps, describe),
                  modes=not args.no_modes)
-    with open(args.json, "w") as out:
-        json.dump(report, out, indent=2)
+    write_text(args.json, json.dumps(report, indent=2))
     return 0
 
 
 def partial_saver(path: str, steps: int, describe):
     """An `on_run` that prints each run and rewrites `path` with the runs so far, so a bench
-    stopped part-way (a device lease running out) still leaves its measurements."""
+    stopped part-way (a device lease running out) still leaves its measurements; a bench
+    killed while rewriting leaves the previous ones."""
     import torch
 
     partial: list[dict] = []
@@ -205,8 +207,8 @@ def partial_saver(path: str, steps: int, describe):
     def save(found: dict) -> None:
         partial.append(found)
         print(describe(found), flush=True)
-        with open(path, "w") as out:
-            json.dump({"device": torch.cuda.get_device_name(0), "steps": steps, "runs": partial}, out, indent=2)
+        write_text(path, json.dumps({"device": torch.cuda.get_device_name(0), "steps": steps, "runs": partial},
+                                    indent=2))
 
     return save
 

@@ -17,6 +17,8 @@ import pyarrow.fs as pafs
 
 from study.spec import StudyError
 
+from trainables.atomic import write_bytes
+
 RECORD = "ferlab_launch.json"
 CLOUD_SCHEMES = ("s3", "gs", "gcs")
 
@@ -95,9 +97,7 @@ def write_record(launch_dir: str, record: dict) -> None:
         with fs.open_output_stream(f"{path}/{RECORD}") as out:
             out.write(body)
         return
-    tmp = Path(path) / (RECORD + ".tmp")
-    tmp.write_bytes(body)
-    tmp.replace(Path(path) / RECORD)
+    write_bytes(Path(path) / RECORD, body)
 
 
 def read_record(launch_dir: str) -> dict | None:
