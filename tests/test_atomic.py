@@ -124,6 +124,24 @@ def test_of_two_writers_at_once_the_one_in_place_first_stays_and_the_other_raise
     assert read_version(path) == 3 and hidden(tmp_path) == []
 
 
+def test_a_reader_recovering_while_a_writer_lands_keeps_the_writer_s_folder(tmp_path, monkeypatch):
+    path = tmp_path / "checkpoint"
+    with atomic.atomic_folder(path) as new:
+        write_version(new, 1)
+    os.rename(path, tmp_path / ".old-checkpoint")  # as a writer killed after setting it aside leaves it
+    real_rename = os.rename
+
+    def writer_lands_first(source, target):
+        monkeypatch.setattr(os, "rename", real_rename)
+        path.mkdir()  # a writer's new folder renamed into place just before
+        write_version(path, 3)
+        real_rename(source, target)
+
+    monkeypatch.setattr(os, "rename", writer_lands_first)
+    atomic.recover(path)
+    assert read_version(path) == 3 and hidden(tmp_path) == []
+
+
 # -- the writers that use it ----------------------------------------------------------
 
 REPORTERS = {

@@ -109,6 +109,10 @@ def recover(path: str | Path) -> None:
         os.rename(old, path)
     except FileNotFoundError:  # another process recovered it first
         pass
+    except OSError as err:
+        if err.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+            raise
+        shutil.rmtree(old, ignore_errors=True)  # a writer put a newer folder in place meanwhile
 
 
 def _rename_into_place(new: Path, path: Path) -> None:
