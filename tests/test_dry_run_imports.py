@@ -1,8 +1,8 @@
-"""The driver's torch-free path: a dry run of every study answers without importing torch
-or scikit-learn (trainables.configs holds the validators, the trainable registry names
-the training code lazily), and a study that does not search with Optuna without Ray.
-Each check runs in a fresh interpreter, the only place where `sys.modules` says what a
-command imported."""
+"""The driver's torch-free path: a dry run of every study and a launch refused for a bad
+trial config answer without importing torch or scikit-learn (trainables.configs holds the
+validators, the trainable registry names the training code lazily), and a study that
+does not search with Optuna without Ray. Each check runs in a fresh interpreter, the
+only place where `sys.modules` says what a command imported."""
 
 import json
 import os
@@ -48,3 +48,13 @@ def test_a_dry_run_of_every_study_imports_no_torch():
     first_optuna = next(i for i, run in enumerate(runs) if load_study(run["argv"][0]).search == "optuna")
     assert first_optuna > 0 and [run["argv"][0] for run in runs[:first_optuna] if "ray" in run["loaded"]] == []
 
+
+def test_a_launch_refused_for_its_trial_config_answers_without_torch_or_ray(tmp_path):
+    storage = ["--storage-path", str(tmp_path)]
+    unknown, wrong_type = probe([["baseline", "--set", "no_such_key=1", *storage],
+                                 ["baseline", "--set", "epochs=abc", *storage]])
+    assert unknown["rc"] == wrong_type["rc"] == 2
+    assert unknown["stderr"].startswith("error: unknown config key(s) ['no_such_key'] for ClassifierConfig; ")
+    assert wrong_type["stderr"] == ("error: config key 'epochs' = 'abc' has the wrong type; "
+                                    "expected <class 'int'>\n")
+    assert unknown["loaded"] == wrong_type["loaded"] == []
