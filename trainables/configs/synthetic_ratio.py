@@ -12,8 +12,6 @@ from trainables.core.config import ConfigError, from_dict
 
 # the sources of trainables.synthetic.identity_sources.IDENTITY_SOURCES, by name
 IDENTITY_SOURCE_NAMES = ("dcgan", "fesgan")
-
-
 _TRAIN_SET = re.compile(r"^(real|synthetic|real\+([1-9][0-9]*)x)$")
 
 
