@@ -14,7 +14,7 @@ Scales: `smoke` (synthfaces, 1/8-width, a few hundred iterations: plumbing only)
 from search_spaces.fesr_ablation import FESR_IMAGE_SIZE, lr_set_by_hand
 from study.spec import Scale, StudySpec
 from study.recipes import FESR
-from trainables.gans.fesr_variants import FESGAN_VARIANTS
+from trainables.configs.fesr_variants import FESGAN_VARIANTS
 
 STUDY = StudySpec(
     name="fesgan_ablation",

@@ -19,7 +19,7 @@ nets, batch 16, the paper's λ, 10 folds × 3 seeds, on a GPU).
 
 from study.spec import Scale, StudySpec
 from study.recipes import FESR
-from trainables.gans.fesr_variants import FESR_VARIANTS
+from trainables.configs.fesr_variants import FESR_VARIANTS
 
 # FESR, Sec. IV-B: each face is aligned, "crop[ped] and resize[d] ... into the size of 128 × 128";
 # Table I is written for that size.

@@ -17,8 +17,7 @@ from ray import tune
 from search_spaces.fesr_ablation import FESR_IMAGE_SIZE, lr_set_by_hand
 from study.spec import Scale, StudySpec
 from study.recipes import FESR
-from trainables.gans.fesr_fit import FESROptions
-from trainables.trials.fesr import LAMBDA_KEYS as LAMBDAS
+from trainables.configs.fesr import LAMBDA_KEYS as LAMBDAS, FESROptions
 
 DEFAULTS = FESROptions()  # where FESR's defaults are declared, λ1..λ6 among them
 

@@ -4,6 +4,8 @@ and prints the same text every time (Ray's own `str` of a domain is an object ad
 
 from __future__ import annotations
 
+import sys
+
 _FLOAT = {"Uniform": "uniform", "LogUniform": "loguniform"}
 _INTEGER = {"Uniform": "randint", "LogUniform": "lograndint"}
 
@@ -38,12 +40,17 @@ def describe(domain) -> str:
 def described(value):
     """`value` with every search domain in it (nested in dicts and lists) replaced by its
     description; anything else unchanged."""
-    from ray.tune.search.sample import Domain
-
-    if isinstance(value, Domain):
+    if is_domain(value):
         return describe(value)
     if isinstance(value, dict):
         return {k: described(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return type(value)(described(v) for v in value)
     return value
+
+
+def is_domain(value) -> bool:
+    """Whether `value` is a Tune search domain, without importing Ray: no domain exists
+    before ray.tune's sampling module is loaded (a study that searches imports it)."""
+    sample = sys.modules.get("ray.tune.search.sample")
+    return sample is not None and isinstance(value, sample.Domain)

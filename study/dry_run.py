@@ -6,8 +6,7 @@ import json
 from argparse import Namespace
 
 from study.domains import described
-from study.fill import grid_cells
-from study.runner import LaunchOptions, check_configs, launch_deviations, trial_space
+from study.space import LaunchOptions, check_configs, grid_cells, launch_deviations, trial_space
 from study.spec import StudyError, StudySpec
 from trainables.core.config import ConfigError
 from trainables.data import list_datasets

@@ -7,11 +7,11 @@ The cells come from the launch's own options, which every parent run records
 `ferlab.fills` with the launch it completes. The report reads that launch and its fills
 as one (analysis.runs), so the table regenerates from the union."""
 
-import itertools
 import json
 
 from mlflow import MlflowClient
 
+from study.space import cell_key, grid_cells  # noqa: F401 (grid_cells re-exported)
 from study.spec import StudyError, StudySpec
 
 OPTIONS_TAG = "ferlab.launch_options"
@@ -22,29 +22,6 @@ def options_tag(scale: str, dataset: str, data_root: str | None, overrides: dict
                 num_samples: int | None) -> str:
     return json.dumps({"scale": scale, "dataset": dataset, "data_root": data_root, "overrides": overrides,
                        "cache_dir": cache_dir, "num_samples": num_samples})
-
-
-def grid_cells(space: dict, study: StudySpec | None = None) -> tuple[list[str], list[dict]]:
-    """(the grid axes, every grid point as {axis: value}) of a Tune param space; with a
-    study's `shared_control`, each of its control arms once per combination of the axes
-    that are not variant keys (seed, fold), the variant axes at their first value."""
-    axes = [k for k, v in space.items() if isinstance(v, dict) and "grid_search" in v]
-    values = [space[k]["grid_search"] for k in axes]
-    cells = [dict(zip(axes, point)) for point in itertools.product(*values)]
-    if study is None or study.shared_control is None:
-        return axes, cells
-    axis, *controls = study.shared_control
-    first = {k: space[k]["grid_search"][0] for k in study.variant_keys if k in axes and k != axis}
-    unique = {}
-    for cell in cells:
-        cell = {**cell, **first} if cell.get(axis) in controls else cell
-        unique.setdefault(cell_key(cell, axes), cell)
-    return axes, list(unique.values())
-
-
-def cell_key(cell: dict, axes: list[str]) -> tuple[str, ...]:
-    """A cell as MLflow params hold it (strings)."""
-    return tuple(str(cell[k]) for k in axes)
 
 
 def fill_target(tracking_uri: str, study: StudySpec, overrides: dict, which: str) -> tuple[str, str, dict, list[str]]:

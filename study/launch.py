@@ -108,21 +108,32 @@ def check_before_ray(study, args: argparse.Namespace, storage_root: str) -> tupl
         from study.fill import fill_target  # MLflow is all it imports
 
         return fill_target(storage.resolve_tracking_uri(args.tracking_uri), study, args.overrides, args.fill_missing)
-    refuse_new_launch(study.name, args, storage_root)
+    refuse_new_launch(study, args, storage_root)
     return None
 
 
-def refuse_new_launch(study: str, args: argparse.Namespace, storage_root: str) -> None:
+def refuse_new_launch(study, args: argparse.Namespace, storage_root: str) -> None:
     """A dataset name that is not registered, storage that cannot be written, a --name
-    already taken. runner.launch checks the rest (the data, every trial config) before
-    any run exists."""
-    from trainables.data.registry import list_datasets
+    already taken, a trial config the trainable rejects (an unknown `--set` key, a value
+    of the wrong type). runner.launch checks the data and every trial config again, with
+    the dataset loaded, before any run exists."""
+    from study.space import LaunchOptions, check_configs, trial_space
+    from trainables.core.config import ConfigError
+    from trainables.data.registry import OFFICIAL_SPLIT, list_datasets
 
     if args.dataset not in list_datasets():
         raise StudyError(f"unknown dataset {args.dataset!r}; known datasets: {', '.join(list_datasets())}")
     storage.ensure_writable(storage_root)
     if args.name:
-        storage.refuse_existing(storage.join(storage_root, args.name), study)
+        storage.refuse_existing(storage.join(storage_root, args.name), study.name)
+    opts = LaunchOptions(scale=args.scale, dataset=args.dataset, data_root=args.data_root, storage_path=storage_root,
+                         tracking_uri="", num_samples=args.num_samples, cache_dir=args.cache_dir,
+                         overrides=args.overrides, cpus_per_trial=args.cpus_per_trial,
+                         gpus_per_trial=args.gpus_per_trial)
+    try:
+        check_configs(study, trial_space(study, opts, args.dataset in OFFICIAL_SPLIT))
+    except ConfigError as err:
+        raise StudyError(str(err)) from None
 
 
 def find_resume_dir(storage_root: str, study: str, which: str) -> str:

@@ -105,7 +105,7 @@ class StudySpec:
             raise ValueError(f"study {self.name!r} declares no scale(s) {missing}")
         if self.search not in ("grid", "optuna"):
             raise ValueError(f"study {self.name!r}: search must be 'grid' or 'optuna', got {self.search!r}")
-        # the paper scale against its paper's recipe needs the trainable's defaults (torch): check_recipe
+        # the paper scale against its paper's recipe reads the trainable's defaults: check_recipe
         for scale in (s for s in SCALES if s != REFERENCE_SCALE):
             problems = undeclared_deviations(self, scale)
             if problems:
@@ -115,8 +115,8 @@ class StudySpec:
 
     def check_recipe(self) -> None:
         """Refuse a `paper` scale that differs from its paper's recipe (study/recipes.py)
-        undeclared, or declares a difference there is not. Kept out of loading: reading the
-        trainable's defaults imports it (torch), and a launch refuses a typo before that;
+        undeclared, or declares a difference there is not. Kept out of loading: it runs the
+        trainable's validator (trainables.configs, no torch) on the paper scale's config;
         the launch and the dry run call it, and tests/test_recipes.py runs it for every study."""
         problems = undeclared_deviations(self, REFERENCE_SCALE)
         if problems:
@@ -186,7 +186,8 @@ def paper_beside_recipe(study: StudySpec, recipe: Recipe) -> list[RecipeLine]:
     """The recipe's fields beside the `paper` scale's trial config as its trainable reads
     it (defaults filled): at the first value of each grid axis, or the recipe's `cells`."""
     from trainables.core.config import flat_values
-    from trainables.trials.registry import get_trainable
+    from trainables.trials.registry import get_validator
+
     grid = {**study.grid, **study.scales[REFERENCE_SCALE].grid}
     outside = {axis: value for axis, value in recipe.cells.items() if value not in grid.get(axis, [])}
     if outside:
@@ -194,7 +195,7 @@ def paper_beside_recipe(study: StudySpec, recipe: Recipe) -> list[RecipeLine]:
                          f"scale's grid does not hold")
     axes = {axis: values[0] for axis, values in grid.items() if axis not in study.optuna_space}
     config = {**study.scale_config(REFERENCE_SCALE), **axes, **recipe.cells}
-    _, parse = get_trainable(study.trainable)
+    parse = get_validator(study.trainable)
     searched = study.optuna_space
     free = {axis: values for axis, values in grid.items() if axis not in recipe.cells and axis not in searched}
     return recipe_lines(recipe, study.trainable, flat_values(parse(config)), free, searched)

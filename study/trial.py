@@ -19,6 +19,7 @@ from ray import tune
 
 from study.faults import Faults, parse_faults
 from study.fusing import MEMBERS_KEY, member_configs
+from study.space import platform_keys
 from study.watchdog import Watchdog
 
 from trainables.core.members import MemberGroup
@@ -26,12 +27,6 @@ from trainables.trials.registry import get_fused, get_trainable
 
 
 PROGRESS = "ferlab_progress.json"  # in every checkpoint: how many reports the trial had made
-
-
-def platform_keys(config: dict) -> tuple[dict, dict]:
-    """(the training function's config, the platform's `_` keys)."""
-    return ({k: v for k, v in config.items() if not k.startswith("_")},
-            {k: v for k, v in config.items() if k.startswith("_")})
 
 
 class TuneReporter:

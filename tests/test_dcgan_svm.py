@@ -12,6 +12,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.metrics import roc_curve as sklearn_roc_curve
 
 from tests.test_launch import CKPLUS
+from trainables.core.config import ConfigError
 from trainables.core.reporting import InProcessReporter
 from trainables.core.roc import auc, ovr_auc, roc_curve
 from trainables.core.svm_tuning import SVMSearch, cv_folds, tune_svm
@@ -159,7 +160,7 @@ def test_local_inception_weights_add_is_and_standard_fid(tmp_path):
     out = dcgan_svm.train_dcgan_svm({**TINY, "dcgan_epochs": 1, "eval_samples": 12, "inception_weights": str(weights),
                                      "cache_dir": str(tmp_path)}, InProcessReporter(tmp_path / "trial"))
     assert out["dcgan/is"] >= 1.0 and out["dcgan/fid_inception"] >= 0
-    with pytest.raises(dcgan_svm.ConfigError, match="inception_weights .* is not a file"):
+    with pytest.raises(ConfigError, match="inception_weights .* is not a file"):
         dcgan_svm.parse_config({"inception_weights": str(tmp_path / "missing.pth")})
 
 
@@ -182,9 +183,9 @@ def test_the_cross_dataset_matrix_is_two_grid_axes_with_one_map_of_roots(tmp_pat
                                   "data_roots": space["data_roots"]})
     assert cfg.root_for("fer2013") == str(tmp_path / "fer.csv") and cfg.root_for("ckplus") == str(tmp_path / "ck")
     assert cfg.root_for("fer2013", "elsewhere") == "elsewhere"  # a side's own root wins
-    with pytest.raises(dcgan_svm.ConfigError, match=r"data_roots\['fer2013'\]"):
+    with pytest.raises(ConfigError, match=r"data_roots\['fer2013'\]"):
         dcgan_svm.parse_config({"pretrain_dataset": "fer2013", "data_roots": {"ckplus": "ck"}})
-    with pytest.raises(dcgan_svm.ConfigError, match="data_roots names unregistered datasets \\['mnist'\\]"):
+    with pytest.raises(ConfigError, match="data_roots names unregistered datasets \\['mnist'\\]"):
         dcgan_svm.parse_config({"data_roots": {"mnist": "ck"}})
 
 

@@ -9,7 +9,7 @@ import torch
 
 from trainables.gans import fesgan
 from trainables.gans.fesr_fit import FESROptions, FESRTrainer, expression_code, intra_class_loss
-from trainables.gans.fesr_variants import FESR_VARIANTS, VARIANTS
+from trainables.configs.fesr_variants import FESR_VARIANTS, VARIANTS
 
 K = 7
 TINY = FESROptions(size=48, gan_width=0.0625, r_width=0.0625, batch_size=4, pretrain_iters=1, joint_iters=1)

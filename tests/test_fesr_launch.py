@@ -12,7 +12,7 @@ import pytest
 from mlflow import MlflowClient
 
 from tests.test_launch import CKPLUS, REPO, launch
-from trainables.gans.fesr_variants import FESGAN_VARIANTS, FESR_VARIANTS
+from trainables.configs.fesr_variants import FESGAN_VARIANTS, FESR_VARIANTS
 
 SHRINK = ["--set", "pretrain_iters=4", "--set", "joint_iters=4", "--set", "report_every=2", "--set", "batch_size=8",
           "--set", "identity_epochs=1", "--set", "gan_width=0.0625", "--set", "r_width=0.0625",

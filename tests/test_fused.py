@@ -10,7 +10,7 @@ from trainables.fused.classifier import FusedClassifier
 from trainables.fused.device_draws import DeviceDraws
 from trainables.fused.fesr import FusedFESRTrainer
 from trainables.gans.fesr_fit import FESROptions, FESRTrainer
-from trainables.gans.fesr_variants import VARIANTS
+from trainables.configs.fesr_variants import VARIANTS
 from trainables.nets.classifiers import SimpleClassifier
 from trainables.nets.fesgan import CODE_DIM, IdentityNet
 

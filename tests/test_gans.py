@@ -15,7 +15,7 @@ import torch
 from trainables.gans.cyclegan_fit import GANOptions, train_step
 from trainables.gans.dcgan_fit import DCGANOptions, DCGANTrainer
 from trainables.gans.fesr_fit import FESROptions, FESRTrainer
-from trainables.gans.fesr_variants import VARIANTS
+from trainables.configs.fesr_variants import VARIANTS
 from trainables.gans import cyclegan, dcgan, fesgan
 from trainables.gans.checkpoint import load_checkpoint, save_checkpoint
 from trainables.gans.contract import GANBundle

@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from trainables.gans.fesr_variants import VARIANTS, get_variant, pretrained_gan_key
+from trainables.configs.fesr_variants import VARIANTS, get_variant, pretrained_gan_key
 from trainables.gans.losses import (classification_loss, cycle_loss, disc_loss, gamma_at, gen_adv_loss,
                                     gradient_penalty, intra_class_loss, linear_decay, realness, reconstruction_loss)
 

@@ -49,3 +49,14 @@ def test_fesgan_image_discriminator_class_head_is_table_one(size, last_kernel):
     assert convs[1].padding == (0, 0)
     assert not any(isinstance(m, (torch.nn.AdaptiveAvgPool2d, torch.nn.AvgPool2d)) for m in d.cls.modules())
     assert d(torch.zeros(2, 1, size, size))[1].shape == (2, 7)
+
+
+@pytest.mark.parametrize("name", list_nets())
+def test_declared_options_are_the_builders_keywords(name):
+    """The registry declares each builder's options so a config is checked without torch;
+    the declaration must say what the builder really takes."""
+    import inspect
+
+    spec = net_spec(name)
+    taken = [p for p in inspect.signature(spec.build).parameters if p != "n_classes"]
+    assert taken == list(spec.options)

@@ -21,3 +21,12 @@ def test_every_validator_takes_its_defaults_and_rejects_an_unknown_key(name):
     parse({})
     with pytest.raises(ConfigError, match="no_such_key"):
         parse({"no_such_key": 1})
+
+
+def test_the_synthetic_ratio_config_knows_the_identity_sources_by_their_names():
+    """The config names the sources without importing them (torch); the names must be the
+    registered sources', in their order."""
+    from trainables.configs.synthetic_ratio import CHOICES
+    from trainables.synthetic.identity_sources import IDENTITY_SOURCES
+
+    assert CHOICES["identity_source"] == tuple(IDENTITY_SOURCES) == ("dcgan", "fesgan")

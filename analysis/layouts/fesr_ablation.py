@@ -25,7 +25,7 @@ def _fesr_refs(runs: pd.DataFrame, group_by: list[str], database: str = "CK+") -
 
 # The synthesis gate of a FESR variant whose R learns from synthesised faces: every
 # expression its FESGAN draws must be read as intended (trainables.synthetic.fesgan_eval).
-REAL_MATCHED = "FESR_Real-matched"  # trainables.gans.fesr_variants.REAL_MATCHED
+REAL_MATCHED = "FESR_Real-matched"  # trainables.configs.fesr_variants.REAL_MATCHED
 FESR_GATES = {v: Gate() for v in ("FESR_OneSt", "FESR_SL", "FESR_JL-IL", "FESR_JL-RDBP", "FESR_JL", "FESR_Real",
                                   REAL_MATCHED)}
 REAL_DIFFERENCE = ("FESR_Real as the paper describes it (Sec. IV-D: 'we generate images with all expressions from "

@@ -7,25 +7,13 @@ Both sides of a cross test see only the classes the two datasets share: the othe
 dataset's images of other classes are dropped, and a net trained on more classes
 predicts among the shared ones only (its other outputs cannot be right there)."""
 
-from dataclasses import dataclass
-from pathlib import Path
-
 import numpy as np
 
-from trainables.core.config import ConfigError
+from trainables.configs.data import CrossConfig, DataConfig
 from trainables.core.fit import TensorSplit, predict
 from trainables.core.metrics import classification_metrics
-from trainables.core.real_data import DataConfig, RealData, resolve_protocol
-from trainables.data import EMOTIONS, DataError, FaceData, list_datasets, load_dataset, make_splits
-
-
-def check_cross_dataset(name: str, root: str | None) -> None:
-    """A registered dataset, with an existing root unless it is built in (synthfaces)."""
-    if name not in list_datasets():
-        raise ConfigError(f"cross_dataset {name!r} is not a registered dataset; known: {', '.join(list_datasets())}")
-    if name != "synthfaces" and not (root and Path(root).exists()):
-        raise ConfigError(f"cross_dataset {name!r} needs cross_root, the folder or file of its data; got {root!r}, "
-                          "which does not exist")
+from trainables.core.real_data import RealData, resolve_protocol
+from trainables.data import EMOTIONS, DataError, FaceData, load_dataset, make_splits
 
 
 def cross_dataset_options(name: str, options: dict | None, data: DataConfig) -> dict:
@@ -41,34 +29,6 @@ def cross_dataset_options(name: str, options: dict | None, data: DataConfig) -> 
 
 def load_cross_dataset(name: str, root: str | None, options: dict | None, data: DataConfig) -> FaceData:
     return load_dataset(name, root, cache_dir=data.cache_dir, **cross_dataset_options(name, options, data))
-
-
-@dataclass(frozen=True)
-class CrossConfig:
-    """The baseline study's cross test (flat keys, a section of its trial config)."""
-
-    cross_dataset: str | None = None  # None: no cross test
-    cross_root: str | None = None
-    cross_options: dict | None = None  # None: see cross_dataset_options
-    # optimizer steps of fine-tuning on the cross dataset's training split; 0: blind test only
-    cross_steps: int = 0
-    # the cross dataset's split when it has no official one: subject-independent folds
-    # where it has subject ids (else stratified); 5 folds test on 20 % (Zhu et al.'s JAFFE)
-    cross_fold: int = 0
-    cross_n_folds: int = 5
-
-    def __post_init__(self):
-        if self.cross_dataset is None:
-            if self.cross_root is not None or self.cross_options is not None:
-                raise ConfigError("cross_root/cross_options are given without cross_dataset (--cross-dataset NAME)")
-            return
-        check_cross_dataset(self.cross_dataset, self.cross_root)
-        if self.cross_steps < 0:
-            raise ConfigError(f"cross_steps (fine-tuning steps on {self.cross_dataset}) must be ≥ 0, "
-                              f"got {self.cross_steps}")
-        if not 0 <= self.cross_fold < self.cross_n_folds or self.cross_n_folds < 2:
-            raise ConfigError(f"cross_fold must be in 0..cross_n_folds-1 with cross_n_folds ≥ 2, got "
-                              f"cross_fold={self.cross_fold}, cross_n_folds={self.cross_n_folds}")
 
 
 def shared_classes(source: list[str], target: FaceData) -> list[str]:

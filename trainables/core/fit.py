@@ -13,16 +13,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from trainables.configs.fit import ADAM_BETAS, OPTIMIZERS, SCHEDULES
 from trainables.core.metrics import classification_metrics
 from trainables.core.reporting import Reporter
 from trainables.data import batch_augment
 
 
-OPTIMIZERS = ("adam", "adamw", "sgd")
-SCHEDULES = ("onecycle", "cosine", "constant")
-# torch's Adam defaults, which every config trained with before β became a key: the default
-# keeps their results. (Zhu et al. train their classifier with β1 = 0.5.)
-ADAM_BETAS = (0.9, 0.999)
 SGD_MOMENTUM = 0.9  # Nesterov
 
 

@@ -2,40 +2,15 @@
 labels as contiguous class indices; and the conversions to the tensors a net trains on."""
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from trainables.configs.data import DataConfig
 from trainables.core.fit import TensorSplit
 from trainables.data import (EMOTIONS, FaceData, Splits, drop_cross_split_duplicates, drop_eval_copies_of_train,
                               load_dataset, make_splits, resize_images)
-
-
-@dataclass(frozen=True)
-class DataConfig:
-    """Which data a trial trains and is tested on, and how it is split: the data section
-    of every trial config that loads a dataset for a classifier (its flat keys keep these
-    names). The split's seed is the trial's."""
-
-    dataset: str = "synthfaces"
-    data_root: str | None = None
-    dataset_options: dict = field(default_factory=dict)
-    cache_dir: str | None = None
-    protocol: str = "auto"
-    fold: int = 0
-    n_folds: int = 10
-    val_fraction: float = 0.1
-    class_fraction: float | None = None
-    drop_duplicates: bool = False  # train images with an exact or near copy in val or test are left out
-    # val and test images with an exact copy in the training split (before `class_fraction`
-    # sampling, so every arm and seed of a split is tested on the same images) are left out:
-    # an arm that repeats training images (oversampling) has memorised them. Logged as
-    # data/n_dropped_val, data/n_dropped_test
-    drop_eval_duplicates: bool = False
-
-
-PROTOCOLS = ("auto", "official", "kfold", "subject_kfold")
 
 
 def resolve_protocol(cfg: DataConfig, data) -> str:

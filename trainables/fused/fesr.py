@@ -20,7 +20,7 @@ from torch.func import vmap
 
 from trainables.gans.contract import GANBundle, update
 from trainables.gans.fesr_fit import FESROptions, FESRTrainer, draw_batch, dropout_seed
-from trainables.gans.fesr_variants import Variant
+from trainables.configs.fesr_variants import Variant
 from trainables.fused.device_draws import DeviceDraws
 from trainables.nets.stack import NetStack, load_member_optimizer_state, member_generators, member_optimizer_state
 

@@ -1,6 +1,6 @@
 """FESGAN and the recognition network R (FESR, IEEE TMM) as a bundle and pure steps, one
 per network of Algorithm 1: D_z (eq. 24), D_img (eq. 23), R (eq. 26) and G (eq. 22 in
-stage 1, eq. 25 in stage 2). A variant's switches (trainables.gans.fesr_variants) say which
+stage 1, eq. 25 in stage 2). A variant's switches (trainables.configs.fesr_variants) say which
 terms exist.
 
 Bundle: nets `encoder` and `decoder` (G = G_dec ∘ G_enc), `d_img`, `d_z`, `recognizer`
@@ -15,7 +15,7 @@ from typing import Callable, NamedTuple
 import torch
 import torch.nn.functional as F
 
-from trainables.gans.fesr_variants import Variant
+from trainables.configs.fesr_variants import Variant
 from trainables.gans.contract import GANBundle, adam
 from trainables.gans.losses import (classification_loss, disc_loss, gen_adv_loss, gradient_penalty, intra_class_loss,
                                     reconstruction_loss)

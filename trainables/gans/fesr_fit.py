@@ -20,7 +20,6 @@ at 48, 64 and 128 px, where a sum scales with S². The intra-class terms (eqs. 1
 are Euclidean norms, as written."""
 
 import copy
-from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -28,7 +27,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from trainables.gans.fesr_variants import Variant
+from trainables.configs.fesr import PAPER_LAMBDAS, FESROptions
+from trainables.configs.fesr_variants import Variant
 from trainables.gans import fesgan
 from trainables.gans.checkpoint import bundle_state, load_bundle_state
 from trainables.gans.contract import floats, update
@@ -37,24 +37,6 @@ from trainables.nets.kernels import placed
 from trainables.nets.fesgan import CODE_DIM
 
 __all__ = ["PAPER_LAMBDAS", "FESROptions", "FESRTrainer", "draw_batch", "dropout_seed", "synthesize", "expression_code", "intra_class_loss"]
-
-PAPER_LAMBDAS = (1.0, 10.0, 5.0, 1.0, 1.0, 0.001)  # λ1..λ6, Section IV-B
-
-
-@dataclass(frozen=True)
-class FESROptions:
-    size: int = 48
-    gan_width: float = 1.0
-    r_width: float = 1.0
-    batch_size: int = 16
-    lr: float = 1e-4  # Adam, β = (0.5, 0.999), every network
-    lambdas: tuple[float, ...] = PAPER_LAMBDAS
-    gp_weight: float = 10.0
-    pretrain_iters: int = 1000  # P_pre
-    joint_iters: int = 1000  # P_max − P_pre: R's iterations, the same for every variant
-    report_every: int = 100
-    seed: int = 0
-    kernels: str = "fast"  # the CPU kernel switch (trainables.nets.kernels): the nets' layout, not the recipe
 
 
 def dropout_seed(seed: int, t: int) -> int:

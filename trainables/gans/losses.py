@@ -8,9 +8,7 @@ FESR's recognizer: the intra-class distances with RDBP (eqs. 15–18)."""
 import torch
 import torch.nn.functional as F
 
-ADVERSARIAL = ("lsgan", "vanilla", "wgan-gp")
-CYCLE = ("l1", "weighted")
-GAMMA_SCHEDULES = ("constant", "linear")
+from trainables.configs.cyclegan import ADVERSARIAL, CYCLE, GAMMA_SCHEDULES
 
 
 def _check(name: str, known: tuple[str, ...], what: str) -> None:

@@ -3,14 +3,11 @@
 import torch
 from torch import nn
 
-from trainables.nets.registry import register_net
-
 
 def _conv_bn_relu(c_in: int, c_out: int, padding: int = 1) -> list[nn.Module]:
     return [nn.Conv2d(c_in, c_out, 3, padding=padding), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
 
 
-@register_net("zhu_cnn", 48, "Zhu et al. 2017, Table 3: 2 conv + 2 FC(256)")
 class ZhuCNN(nn.Module):
     """Zhu et al. Table 3. 'Max-Pooling&Norm' is read as 3×3/2 max pooling followed by
     local response normalisation (the TensorFlow CIFAR-10 tutorial net it mirrors)."""
@@ -33,7 +30,6 @@ class ZhuCNN(nn.Module):
         return self.classifier(self.features(x))
 
 
-@register_net("picha_cnn", 64, "Gholipour Picha et al. 2023, Table 1: 4 conv + Dense 1024")
 class PichaCNN(nn.Module):
     """Picha et al. Table 1 ('same' padding: the table keeps 64×64 through layer 2)."""
 
@@ -57,7 +53,6 @@ class PichaCNN(nn.Module):
         return self.classifier(self.features(x))
 
 
-@register_net("simple", 48, "Birenbaum's VGG-like 'simple classifier' (slides, 5.9 M parameters)")
 class SimpleClassifier(nn.Module):
     """Birenbaum's Keras summary: the first conv is 'valid' (48→46), the rest 'same';
     BN after every conv but the first; dropout after each pool and dense layer."""

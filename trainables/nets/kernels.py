@@ -12,8 +12,13 @@ slower: its stage-1 iterations gained less than its stage-2 ones lost, the small
 being bound by memory and the casts adding to it); `torch.compile` (no gain after a long
 compile, as ferlab-12 records)."""
 
-import torch
-from torch import nn
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
 
 KERNELS = ("fast", "plain")
 
@@ -23,5 +28,7 @@ def placed(net: nn.Module, device: torch.device, kernels: str) -> nn.Module:
     if kernels not in KERNELS:
         raise ValueError(f"kernels must be one of {', '.join(KERNELS)}, got {kernels!r}")
     if device.type == "cpu" and kernels == "fast":
+        import torch  # here, not with the module: a config names its kernels without torch
+
         return net.to(memory_format=torch.channels_last)
     return net

@@ -1,36 +1,40 @@
 """A small explicit registry of networks: each entry says its input size, so the data
-layer resizes to what the net expects (48 for Zhu and Birenbaum, 64 for Picha)."""
+layer resizes to what the net expects (48 for Zhu and Birenbaum, 64 for Picha).
 
-import inspect
+The registry loads without torch: a net's builder is named as "module:attribute" and
+imported when a net is built, so the driver validates a trial config (the net's name,
+whether it takes `dropout`) without paying for torch."""
+
+import importlib
 from dataclasses import dataclass
 from typing import Callable
-
-from torch import nn
 
 
 @dataclass(frozen=True)
 class NetSpec:
     name: str
     input_size: int
-    build: Callable[..., nn.Module]
+    builder: str  # "module:attribute", imported by `build`
     description: str
+    options: tuple[str, ...] = ("width",)  # the keywords the builder takes besides n_classes
+
+    @property
+    def build(self) -> Callable:
+        module, _, attribute = self.builder.partition(":")
+        return getattr(importlib.import_module(module), attribute)
 
     def accepts(self, option: str) -> bool:
         """Whether the builder takes `option` (e.g. 'dropout') as a keyword."""
-        return option in inspect.signature(self.build).parameters
+        return option in self.options
 
 
-_NETS: dict[str, NetSpec] = {}
-
-
-def register_net(name: str, input_size: int, description: str):
-    def wrap(build):
-        if name in _NETS:
-            raise ValueError(f"net {name!r} registered twice")
-        _NETS[name] = NetSpec(name, input_size, build, description)
-        return build
-
-    return wrap
+_NETS: dict[str, NetSpec] = {spec.name: spec for spec in (
+    NetSpec("zhu_cnn", 48, "trainables.nets.classifiers:ZhuCNN", "Zhu et al. 2017, Table 3: 2 conv + 2 FC(256)"),
+    NetSpec("picha_cnn", 64, "trainables.nets.classifiers:PichaCNN",
+            "Gholipour Picha et al. 2023, Table 1: 4 conv + Dense 1024"),
+    NetSpec("simple", 48, "trainables.nets.classifiers:SimpleClassifier",
+            "Birenbaum's VGG-like 'simple classifier' (slides, 5.9 M parameters)", options=("width", "dropout")),
+)}
 
 
 def list_nets() -> list[str]:
@@ -43,10 +47,6 @@ def net_spec(name: str) -> NetSpec:
     return _NETS[name]
 
 
-def create_net(name: str, n_classes: int, **kwargs) -> nn.Module:
+def create_net(name: str, n_classes: int, **kwargs):
+    """A torch module: the net `name` for `n_classes` classes."""
     return net_spec(name).build(n_classes=n_classes, **kwargs)
-
-
-# Importing the modules registers their nets; kept here so no lookup depends on an
-# import made elsewhere.
-from trainables.nets import classifiers  # noqa: E402,F401

@@ -9,13 +9,14 @@ trained once per (images, options), resumable per epoch."""
 
 import io
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
 
+from trainables.configs.dcgan_svm import PretrainOptions
 from trainables.core.metrics import frechet_distance, inception_score, kernel_inception_distance
 from trainables.data import resize_images
 from trainables.data.cache import cache_root, sha256_json
@@ -24,18 +25,6 @@ from trainables.gans.checkpoint import load_checkpoint, save_checkpoint
 from trainables.synthetic.identity_sources import to_uint8
 from trainables.nets.dcgan import Z_DIM, DCDiscriminator
 from trainables.synthetic.shared_gans import shared_state
-
-
-@dataclass(frozen=True)
-class PretrainOptions:
-    epochs: int = 300  # the paper's
-    batch_size: int = 128
-    lr: float = 2e-4
-    beta1: float = 0.9  # the paper's Adam β1 ("β_1 … 0.9"), not Radford's 0.5
-    width: float = 1.0
-    size: int = 64
-    seed: int = 0
-    eval_samples: int = 500
 
 
 def trainer_options(opts: PretrainOptions) -> DCGANOptions:

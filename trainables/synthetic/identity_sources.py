@@ -96,7 +96,7 @@ class _ZeroExpression(torch.nn.Module):
 def fesgan_source(images: torch.Tensor, labels: torch.Tensor, n_classes: int, opts: SourceOptions, data_key: str,
                   device: torch.device, cache_dir) -> tuple[IdentitySource, dict]:
     from trainables.gans.fesr_fit import FESROptions, FESRTrainer
-    from trainables.gans.fesr_variants import get_variant
+    from trainables.configs.fesr_variants import get_variant
     from trainables.nets.fesgan import CODE_DIM, Decoder
 
     fo = FESROptions(size=opts.size, gan_width=opts.width, batch_size=opts.batch_size, pretrain_iters=opts.iters,

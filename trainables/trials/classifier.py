@@ -15,80 +15,21 @@ import dataclasses
 import json
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from trainables.core.config import ConfigError, from_dict, from_flat, section
-from trainables.core.cross_data import CrossConfig, blind_metrics, load_cross_real
-from trainables.core.fit import (ADAM_BETAS, OPTIMIZERS, SCHEDULES, FitOptions, TensorSplit, finished_fit, fit,
+from trainables.configs.classifier import ClassifierConfig, ClassifierTrial, parse_trial
+from trainables.configs.classifier import parse_config  # noqa: F401 (re-exported)
+from trainables.core.cross_data import blind_metrics, load_cross_real
+from trainables.core.fit import (FitOptions, TensorSplit, finished_fit, fit,
                                  test_metrics)
-from trainables.core.real_data import (PROTOCOLS, DataConfig, RealData, concat_splits, device_for, images_split,
+from trainables.core.real_data import (RealData, concat_splits, device_for, images_split,
                                        load_real_data, split_counts, tensor_split)
 from trainables.core.reporting import Reporter, StageReporter, restored_carried, write_test_artifacts
-from trainables.nets import create_net, list_nets, net_spec
-from trainables.nets.kernels import KERNELS, placed
-
-
-@dataclass(frozen=True)
-class ClassifierConfig:
-    data: DataConfig = section(DataConfig)
-    net: str = "simple"
-    width: float = 1.0
-    dropout: float | None = None
-    seed: int = 0  # the net's initialisation, the split's and the batches' order
-    epochs: int = 30  # report rounds (validation, checkpoint); passes over the data when `steps` is None
-    steps: int | None = None  # the optimizer-step budget, equal for every arm of a comparison
-    batch_size: int = 64
-    lr: float = 1e-3
-    optimizer: str = "adam"
-    beta1: float = ADAM_BETAS[0]  # Adam's and AdamW's β1, β2 (sgd: Nesterov momentum 0.9, no β)
-    beta2: float = ADAM_BETAS[1]
-    weight_decay: float = 0.0
-    schedule: str = "onecycle"  # the learning rate over the steps (trainables.core.fit.lr_factor)
-    augment: str = "none"
-    label_smoothing: float = 0.0
-    hflip_tta: bool = False
-    device: str = "auto"
-    kernels: str = "fast"  # the CPU kernel switch (trainables.nets.kernels)
-    threads: int | None = None
-
-    def __post_init__(self):
-        if self.epochs < 1 or self.batch_size < 1:
-            raise ConfigError(f"epochs and batch_size must be ≥ 1, got {self.epochs} and {self.batch_size}")
-        if self.steps is not None and self.steps < self.epochs:
-            raise ConfigError(f"steps (the optimizer-step budget) must be ≥ epochs (report rounds, each gets a "
-                              f"share of the steps), got steps={self.steps}, epochs={self.epochs}")
-        if not 0 < self.width <= 4:
-            raise ConfigError(f"width must be in (0, 4], got {self.width}")
-        if self.dropout is not None and not 0 <= self.dropout < 0.5:
-            raise ConfigError(f"dropout must be in [0, 0.5) (dense layers use twice it), got {self.dropout}")
-        if not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
-            raise ConfigError(f"beta1 and beta2 (Adam's β) must be in [0, 1), got {self.beta1} and {self.beta2}")
-        if self.optimizer == "sgd" and (self.beta1, self.beta2) != ADAM_BETAS:
-            raise ConfigError(f"beta1/beta2 apply to adam and adamw; optimizer 'sgd' uses Nesterov momentum 0.9, "
-                              f"so beta1={self.beta1}, beta2={self.beta2} would change nothing")
-
-
-CHOICES = {
-    "protocol": PROTOCOLS,
-    "optimizer": OPTIMIZERS,
-    "schedule": SCHEDULES,
-    "augment": ("none", "classical"),
-    "device": ("auto", "cpu", "cuda"),
-    "kernels": KERNELS,
-}
-
-
-def parse_config(config: dict) -> ClassifierConfig:
-    choices = {**CHOICES, "net": tuple(list_nets())}
-    cfg = from_flat(ClassifierConfig, config, choices)
-    if cfg.dropout is not None and not net_spec(cfg.net).accepts("dropout"):
-        takes = ", ".join(n for n in list_nets() if net_spec(n).accepts("dropout"))
-        raise ConfigError(f"net {cfg.net!r} has fixed dropout; the 'dropout' option applies to: {takes}")
-    return cfg
+from trainables.nets import create_net, net_spec
+from trainables.nets.kernels import placed
 
 
 def build_net(cfg: ClassifierConfig, n_classes: int, device: torch.device) -> torch.nn.Module:
@@ -130,19 +71,6 @@ def fit_options(cfg: ClassifierConfig, epochs: int | None = None, steps: int | N
                       weight_decay=cfg.weight_decay, schedule=cfg.schedule, augment=cfg.augment == "classical",
                       label_smoothing=cfg.label_smoothing, seed=cfg.seed, hflip_tta=cfg.hflip_tta,
                       steps=steps or cfg.steps, steps_before=steps_before, betas=(cfg.beta1, cfg.beta2))
-
-
-@dataclass(frozen=True)
-class ClassifierTrial:
-    classifier: ClassifierConfig
-    cross: CrossConfig
-
-
-def parse_trial(config: dict) -> ClassifierTrial:
-    """The classifier trainable's config: the classifier's keys and the cross test's."""
-    keys = {f.name for f in dataclasses.fields(CrossConfig)}
-    cross = from_dict(CrossConfig, {k: v for k, v in config.items() if k in keys})
-    return ClassifierTrial(parse_config({k: v for k, v in config.items() if k not in keys}), cross)
 
 
 def train_classifier(config: dict, reporter: Reporter) -> dict:

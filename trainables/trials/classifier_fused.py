@@ -12,29 +12,13 @@ from pathlib import Path
 
 import torch
 
-from trainables.core.config import ConfigError
+from trainables.configs.classifier import parse_members
 from trainables.core.fit import Selection
 from trainables.core.members import MemberGroup
 from trainables.core.real_data import device_for, load_real_data
 from trainables.fused.classifier import FusedClassifier
-from trainables.trials.classifier import (ClassifierConfig, build_net, finisher, fit_options, parse_trial,
+from trainables.trials.classifier import (ClassifierConfig, build_net, finisher, fit_options,
                                           real_splits)
-
-
-def parse_members(configs: list[dict]) -> list[ClassifierConfig]:
-    """The members' configs; refuses a group that cannot fuse."""
-    trials = [parse_trial(config) for config in configs]
-    if any(trial.cross.cross_dataset is not None for trial in trials):
-        raise ConfigError("fused classifier trials do not run the cross-dataset test; launch without fusing "
-                          "(fuse=1) to run it")
-    cfgs = [trial.classifier for trial in trials]
-    if cfgs[0].steps is None:
-        raise ConfigError("fused classifier trials need a step budget (`steps`): the members step in lockstep, and "
-                          "without one each member's round has as many steps as its data has batches")
-    recipes = [dataclasses.replace(c, seed=0, data=dataclasses.replace(c.data, fold=0)) for c in cfgs]
-    if any(recipe != recipes[0] for recipe in recipes):
-        raise ConfigError("fused classifier trials may differ only in seed and fold")
-    return cfgs
 
 
 @dataclasses.dataclass

@@ -1,4 +1,4 @@
-"""One FESR or FESGAN trial: a variant (trainables.gans.fesr_variants) on one fold and seed.
+"""One FESR or FESGAN trial: a variant (trainables.configs.fesr_variants) on one fold and seed.
 
 Stage 1 (FESGAN alone, P_pre iterations) depends only on the data, split, FESGAN options
 and seed, not on what follows, so its result is cached and shared: the FESR variants
@@ -26,66 +26,18 @@ import numpy as np
 import torch
 
 from trainables.core.caches import torch_save_atomic
-from trainables.core.config import ConfigError, from_flat, section
+from trainables.configs.fesr import LAMBDA_KEYS, FESRConfig, parse_config  # noqa: F401 (LAMBDA_KEYS re-exported)
 from trainables.core.metrics import classification_metrics
-from trainables.core.real_data import PROTOCOLS, DataConfig, RealData, device_for, load_real_data, split_counts
+from trainables.core.real_data import RealData, device_for, load_real_data, split_counts
 from trainables.core.reporting import write_test_artifacts
 from trainables.core.reporting import Reporter
 from trainables.data import resize_images
 from trainables.data.cache import cache_root, sha256_json
-from trainables.gans.fesr_fit import FESROptions, FESRTrainer
-from trainables.gans.fesr_variants import VARIANTS, get_variant, pretrained_gan_key
+from trainables.gans.fesr_fit import FESRTrainer
+from trainables.configs.fesr_variants import get_variant, pretrained_gan_key
 from trainables.gans.checkpoint import load_checkpoint, save_checkpoint
-from trainables.nets.kernels import KERNELS, placed
+from trainables.nets.kernels import placed
 from trainables.synthetic.identity import IdentityOptions, identity_extractor, load_module
-
-
-LAMBDA_KEYS = tuple(f"lambda{k}" for k in range(1, 7))  # the flat keys of FESROptions.lambdas, λ1..λ6
-
-
-@dataclass(frozen=True)
-class FESRConfig:
-    variant: str = "FESR_JL"
-    data: DataConfig = section(DataConfig)
-    fesr: FESROptions = section(FESROptions, flat={"size": "image_size", "lambdas": LAMBDA_KEYS})
-    identity: str = "auto"  # "auto" | "off" | a local network file (.pt2 torch.export, or TorchScript)
-    identity_width: float = 0.5
-    identity_epochs: int = 15
-    judge_width: float = 0.25  # the real-data judge (trainables.core.judge) scoring synthetic images
-    judge_epochs: int = 10
-    trunk_weights: str | None = None  # a local network file, as `identity`: R's frozen first layers
-    device: str = "auto"
-    threads: int | None = None
-
-    def __post_init__(self):
-        o = self.fesr
-        if o.size not in (48, 64, 128):
-            raise ConfigError(f"image_size must be 48, 64 or 128 (the paper's is 128), got {o.size}")
-        if min(o.pretrain_iters, o.joint_iters) < 0 or o.report_every < 1 or o.batch_size < 2:
-            raise ConfigError("pretrain_iters and joint_iters must be ≥ 0, report_every ≥ 1 and batch_size ≥ 2; "
-                              f"got {o.pretrain_iters}, {o.joint_iters}, {o.report_every}, {o.batch_size}")
-        if min(o.lambdas) < 0:
-            raise ConfigError(f"λ1..λ6 must be ≥ 0, got {o.lambdas}")
-        for key in ("identity", "trunk_weights"):
-            value = getattr(self, key)
-            if value not in (None, "auto", "off") and not Path(value).is_file():
-                raise ConfigError(f"{key} {value!r} is not a file; give a local .pt2 (torch.export) or TorchScript file "
-                                  + ("or 'auto' / 'off'" if key == "identity" else "or leave it unset"))
-        variant = VARIANTS.get(self.variant)
-        if variant is not None and variant.recognizer and o.joint_iters < 1:
-            raise ConfigError(f"variant {self.variant} trains R: joint_iters must be ≥ 1")
-
-    @property
-    def seed(self) -> int:
-        """The trial's seed: the split's, and FESGAN's and R's initialisation."""
-        return self.fesr.seed
-
-
-CHOICES = {"variant": tuple(VARIANTS), "protocol": PROTOCOLS, "device": ("auto", "cpu", "cuda"), "kernels": KERNELS}
-
-
-def parse_config(config: dict) -> FESRConfig:
-    return from_flat(FESRConfig, config, CHOICES)
 
 
 def to_gan_range(images: np.ndarray, size: int) -> torch.Tensor:

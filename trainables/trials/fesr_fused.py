@@ -6,28 +6,17 @@ holding the member's state at each report: its validation, chosen R, stage-1 cac
 metrics, artifacts and checkpoint are its unfused trial's. A member whose losses stop being
 finite, or whose own report raises, fails alone; the others go on."""
 
-import dataclasses
 import math
 
 import torch
 
-from trainables.core.config import ConfigError
+from trainables.configs.fesr import parse_members
 from trainables.core.members import MemberGroup
 from trainables.core.real_data import device_for
 from trainables.fused.fesr import FusedFESRTrainer
-from trainables.gans.fesr_variants import get_variant
+from trainables.configs.fesr_variants import get_variant
 from trainables.synthetic.identity import load_module
-from trainables.trials.fesr import FESRConfig, TrialRun, build_trainer, parse_config
-
-
-def parse_members(configs: list[dict]) -> list[FESRConfig]:
-    """The members' configs; refuses a group that cannot fuse."""
-    cfgs = [parse_config(config) for config in configs]
-    recipes = [dataclasses.replace(c, fesr=dataclasses.replace(c.fesr, seed=0), data=dataclasses.replace(c.data, fold=0))
-               for c in cfgs]
-    if any(recipe != recipes[0] for recipe in recipes):
-        raise ConfigError("fused FESR trials may differ only in seed and fold")
-    return cfgs
+from trainables.trials.fesr import TrialRun, build_trainer
 
 
 def train_fesr_members(configs: list[dict], group: MemberGroup) -> None:

@@ -1,32 +1,34 @@
 """The trainables a study can name: name -> (training function, config validator).
 
 The validator runs in the driver before any trial starts (study.launch, study.dry_run),
-so a bad config fails there, not in a worker; the training function runs in the trial."""
+so a bad config fails there, not in a worker; the training function runs in the trial.
+Validators live in trainables.configs and import without torch; a training function is
+named as "module:function" and imported only when it is asked for (`get_trainable`), so
+the driver checks a study without paying for torch."""
 
+import importlib
 from typing import Callable
 
-from trainables.core.reporting import Reporter
-from trainables.trials import (classifier, classifier_fused, cyclegan, dcgan_svm, fesr, fesr_fused, synthetic_ratio,
-                               toy)
+from trainables.configs import classifier, cyclegan, dcgan_svm, fesr, synthetic_ratio, toy
 
-TrainFn = Callable[[dict, Reporter], dict]
+TrainFn = Callable[[dict, object], dict]  # (config, trainables.core.reporting.Reporter) -> metrics
 ParseFn = Callable[[dict], object]
 
-TRAINABLES: dict[str, tuple[TrainFn, ParseFn]] = {
-    "classifier": (classifier.train_classifier, classifier.parse_trial),
-    "cyclegan": (cyclegan.train_cyclegan_trial, cyclegan.parse_config),
-    "cyclegan_toy": (toy.train_toy, toy.parse_toy_config),
-    "fesr": (fesr.train_fesr, fesr.parse_config),
-    "dcgan_svm": (dcgan_svm.train_dcgan_svm, dcgan_svm.parse_config),
-    "synthetic_ratio": (synthetic_ratio.train_synthetic_ratio, synthetic_ratio.parse_config),
+TRAINABLES: dict[str, tuple[str, ParseFn]] = {
+    "classifier": ("trainables.trials.classifier:train_classifier", classifier.parse_trial),
+    "cyclegan": ("trainables.trials.cyclegan:train_cyclegan_trial", cyclegan.parse_config),
+    "cyclegan_toy": ("trainables.trials.toy:train_toy", toy.parse_toy_config),
+    "fesr": ("trainables.trials.fesr:train_fesr", fesr.parse_config),
+    "dcgan_svm": ("trainables.trials.dcgan_svm:train_dcgan_svm", dcgan_svm.parse_config),
+    "synthetic_ratio": ("trainables.trials.synthetic_ratio:train_synthetic_ratio", synthetic_ratio.parse_config),
 }
 
 # Trainables whose trials fuse (a scale's `fuse`): name -> (the K members' training
 # function, their configs' validator). trainables.core.members says how members report.
 FusedFn = Callable[[list[dict], object], None]
-FUSED: dict[str, tuple[FusedFn, Callable[[list[dict]], object]]] = {
-    "classifier": (classifier_fused.train_classifiers, classifier_fused.parse_members),
-    "fesr": (fesr_fused.train_fesr_members, fesr_fused.parse_members),
+FUSED: dict[str, tuple[str, Callable[[list[dict]], object]]] = {
+    "classifier": ("trainables.trials.classifier_fused:train_classifiers", classifier.parse_members),
+    "fesr": ("trainables.trials.fesr_fused:train_fesr_members", fesr.parse_members),
 }
 
 
@@ -41,18 +43,36 @@ def list_trainables() -> list[str]:
     return sorted(TRAINABLES)
 
 
-def get_trainable(name: str) -> tuple[TrainFn, ParseFn]:
-    """(training function, config validator) of the trainable `name`."""
+def _imported(target: str) -> Callable:
+    module, _, function = target.partition(":")
+    return getattr(importlib.import_module(module), function)
+
+
+def get_validator(name: str) -> ParseFn:
+    """The config validator of the trainable `name`, without importing its training code."""
     try:
-        return TRAINABLES[name]
+        return TRAINABLES[name][1]
     except KeyError:
         raise UnknownTrainable(f"unknown trainable {name!r}; known: {', '.join(list_trainables())}") from None
 
 
-def get_fused(name: str) -> tuple[FusedFn, Callable[[list[dict]], object]]:
-    """(the members' training function, their validator) of trainable `name`."""
+def get_trainable(name: str) -> tuple[TrainFn, ParseFn]:
+    """(training function, config validator) of the trainable `name`; imports the training
+    code (torch)."""
+    parse = get_validator(name)
+    return _imported(TRAINABLES[name][0]), parse
+
+
+def get_fused_validator(name: str) -> Callable[[list[dict]], object]:
+    """The fused members' validator of trainable `name`, without importing its training code."""
     try:
-        return FUSED[name]
+        return FUSED[name][1]
     except KeyError:
         raise UnknownTrainable(f"trainable {name!r} has no fused trials; those that do: {', '.join(sorted(FUSED))}"
                                ) from None
+
+
+def get_fused(name: str) -> tuple[FusedFn, Callable[[list[dict]], object]]:
+    """(the members' training function, their validator) of trainable `name`."""
+    parse = get_fused_validator(name)
+    return _imported(FUSED[name][0]), parse
