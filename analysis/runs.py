@@ -90,13 +90,6 @@ def _experiment(client, study: str):
     return experiment
 
 
-def list_parents(study: str, tracking_uri: str | None = None) -> pd.DataFrame:
-    """The parent runs (launches) of a study, newest first: run_id, start_time,
-    status and the ferlab tags without prefix."""
-    client = _client(tracking_uri)
-    return _parents(client, _experiment(client, study))
-
-
 def _parents(client, experiment) -> pd.DataFrame:
     return parents_frame(parent_records(client, experiment))
 
