@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -23,7 +24,9 @@ from analysis import ReportError
 from analysis.layouts import LAYOUTS, build_tables, get_layout
 from analysis.references import PAPERS, REFERENCES, one, select
 from analysis.report import render_report
-from analysis.runs import load_runs
+from analysis.runs import (BASE_COLUMNS, _choose_parents, _experiment, _ferlab_tags, _root_of,
+                           children_of, load_runs, parent_records, parents_frame,
+                           resolve_tracking_uri, run_row, runs_frame)
 from analysis.cells import paired_values
 from analysis.stats import mean_ci
 from analysis.tables import to_csv, to_latex, to_markdown
@@ -469,3 +472,293 @@ def test_console_report_shows_headline_columns_and_each_footnote_once(store, tmp
     for note in full.footnotes:
         if ", beside " in note and " = " in note:
             assert note.split(", beside ")[0].split("', ", 1)[1] in text
+
+
+# --- analysis.runs at its edges (mutation testing) -----------------------------------
+
+STORE_HINT = "pass --tracking-uri or set MLFLOW_TRACKING_URI"
+
+
+def test_resolve_tracking_uri_takes_the_argument_then_the_environment_then_mlflow_db(
+        monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    with pytest.raises(ReportError) as err:
+        resolve_tracking_uri()
+    assert str(err.value) == (f"no MLflow store at {tmp_path.resolve() / 'mlflow.db'} "
+                              f"(tracking URI sqlite:///mlflow.db); {STORE_HINT}")
+    (tmp_path / "mlflow.db").touch()
+    assert resolve_tracking_uri() == "sqlite:///mlflow.db"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://tracking:5000")
+    assert resolve_tracking_uri() == "http://tracking:5000"
+    assert resolve_tracking_uri("sqlite:///mlflow.db") == "sqlite:///mlflow.db"
+    missing = f"sqlite:///{tmp_path / 'missing.db'}"
+    with pytest.raises(ReportError) as err:
+        resolve_tracking_uri(missing)
+    assert str(err.value) == (f"no MLflow store at {(tmp_path / 'missing.db').resolve()} "
+                              f"(tracking URI {missing}); {STORE_HINT}")
+
+
+class _Page(list):
+    def __init__(self, runs, token):
+        super().__init__(runs)
+        self.token = token
+
+
+class _PagingClient:
+    """Stands in for MLflow's paging of ``search_runs``, which a real store shows only past
+    1000 runs; records the arguments of each call."""
+    tracking_uri = "fake://store"
+
+    def __init__(self, *pages, experiments=()):
+        self.pages, self.experiments, self.calls = list(pages), experiments, []
+
+    def search_runs(self, experiment_ids, **kwargs):
+        self.calls.append({"experiment_ids": experiment_ids, **kwargs})
+        return self.pages[len(self.calls) - 1]
+
+    def get_experiment_by_name(self, name):
+        return None
+
+    def search_experiments(self):
+        return [SimpleNamespace(name=name) for name in self.experiments]
+
+
+def _fake_run(run_id):
+    return SimpleNamespace(info=SimpleNamespace(run_id=run_id, run_name=f"name-{run_id}",
+                                                status="FINISHED", start_time=1, end_time=2),
+                           data=SimpleNamespace(tags={}, params={}, metrics={}))
+
+
+def test_children_of_reads_every_page_until_the_store_gives_no_token():
+    client = _PagingClient(_Page([_fake_run("a"), _fake_run("b")], "t1"),
+                           _Page([_fake_run("c")], "t2"), _Page([_fake_run("d")], None))
+    records = children_of(client, SimpleNamespace(experiment_id="7"), "P")
+    assert [r["run_id"] for r in records] == ["a", "b", "c", "d"]
+    assert client.calls == [
+        {"experiment_ids": ["7"], "filter_string": "tags.`mlflow.parentRunId` = 'P'",
+         "max_results": 1000, "order_by": None, "page_token": token}
+        for token in (None, "t1", "t2")]
+
+
+def test_parent_records_ask_for_parent_runs_newest_first_on_every_page():
+    client = _PagingClient(_Page([_fake_run("new")], "t1"), _Page([_fake_run("old")], None))
+    records = parent_records(client, SimpleNamespace(experiment_id="3"))
+    assert [r["run_id"] for r in records] == ["new", "old"]
+    # MLflow's default order is also start time descending, so a store cannot show a
+    # missing order_by; the request is what keeps "newest first" if that default changes.
+    assert client.calls == [
+        {"experiment_ids": ["3"], "filter_string": "tags.`ferlab.role` = 'parent'",
+         "max_results": 1000, "order_by": ["attributes.start_time DESC"], "page_token": token}
+        for token in (None, "t1")]
+
+
+def test_unknown_experiment_lists_the_others_sorted_without_default_or_says_none():
+    with pytest.raises(ReportError) as err:
+        _experiment(_PagingClient(experiments=("Default", "zeta", "alpha")), "edges")
+    assert str(err.value) == ("no MLflow experiment named 'edges' at fake://store; "
+                              "experiments there: alpha, zeta")
+    with pytest.raises(ReportError) as err:
+        _experiment(_PagingClient(experiments=("Default",)), "edges")
+    assert str(err.value) == ("no MLflow experiment named 'edges' at fake://store; "
+                              "experiments there: (none)")
+
+
+def test_ferlab_tags_drop_the_prefix_parse_seed_fold_and_procedural():
+    tags = {"ferlab.seed": "7", "ferlab.fold": "all", "ferlab.procedural": " True ",
+            "ferlab.scale": "cpu", "ferlab.trial_id": "t_1", "mlflow.runName": "r",
+            "other.seed": "1"}
+    out = _ferlab_tags(tags)
+    assert out == {"seed": 7, "fold": "all", "procedural": True, "scale": "cpu",
+                   "trial_id": "t_1"}
+    assert type(out["seed"]) is int
+    assert _ferlab_tags({"ferlab.procedural": "false", "ferlab.fold": "2"}) == {
+        "procedural": False, "fold": 2}
+    assert _ferlab_tags({"ferlab.procedural": "yes"}) == {"procedural": False}
+
+
+def _record(run_id, start, status="FINISHED", params=None, metrics=None, **tags):
+    """A run record as ``run_record`` makes it; tag ``ferlab__seed`` is ``ferlab.seed``."""
+    return {"run_id": run_id, "run_name": f"name-{run_id}", "status": status,
+            "start_time": start, "end_time": start + 1,
+            "tags": {k.replace("__", "."): v for k, v in tags.items()},
+            "params": params or {}, "metrics": metrics or {}}
+
+
+def test_run_row_keeps_params_as_strings_under_param_and_metrics_under_their_key():
+    record = _record("r", 7, params={"seed": "0", "net": "simple"}, metrics={"val/acc": 0.5},
+                     mlflow__parentRunId="P", mlflow__runName="n", ferlab__seed="1")
+    assert run_row(record) == {"run_id": "r", "parent_run_id": "P", "run_name": "name-r",
+                               "status": "FINISHED", "start_time": 7, "seed": 1,
+                               "param.seed": "0", "param.net": "simple", "val/acc": 0.5}
+    assert run_row(_record("q", 1))["parent_run_id"] is None
+
+
+def test_runs_frame_keeps_trials_of_the_wanted_statuses_sorted_with_fills_under_their_launch():
+    launches = [("L", [_record("r2", 20, ferlab__role="trial"),
+                       _record("r1", 20, ferlab__role="trial"),
+                       _record("probe", 5, ferlab__role="probe"),
+                       _record("untagged", 10),
+                       _record("bad", 1, status="FAILED", ferlab__role="trial")]),
+                ("F", [_record("r3", 30, ferlab__role="trial")])]
+    root_of = {"L": "L", "F": "L"}
+    frame = runs_frame(launches, root_of)
+    assert list(frame["run_id"]) == ["untagged", "r1", "r2", "r3"]
+    assert list(frame.index) == [0, 1, 2, 3]
+    assert list(frame["parent_run_id"]) == ["L"] * 4
+    assert list(frame["launch_run_id"]) == ["L", "L", "L", "F"]
+    assert set(frame.columns) == set(BASE_COLUMNS) | {"launch_run_id"}
+    assert list(runs_frame(launches, root_of, statuses=None)["run_id"]) == [
+        "bad", "untagged", "r1", "r2", "r3"]
+    assert list(runs_frame(launches, root_of, statuses=("FAILED",))["run_id"]) == ["bad"]
+
+
+def test_runs_frame_of_no_trials_still_has_the_base_columns():
+    for launches in ([], [("L", [_record("probe", 5, ferlab__role="probe")])]):
+        frame = runs_frame(launches, {"L": "L"})
+        assert list(frame.columns) == BASE_COLUMNS and frame.empty
+
+
+def _parents_by_hand():
+    # not in time order: "latest" must sort; f1 and f2 are --fill-missing launches of a
+    return pd.DataFrame({"run_id": ["b", "f1", "a", "f2"],
+                         "start_time": [3_000, 2_000, 1_000, 4_000],
+                         "status": ["FINISHED", "FINISHED", "KILLED", "RUNNING"],
+                         "fills": [None, "a", None, "a"]})
+
+
+def test_choose_parents_resolves_latest_all_and_ids_and_brings_a_launch_with_its_fills():
+    parents = _parents_by_hand()
+    assert _choose_parents(parents, "edges", "all") == ["b", "f1", "a", "f2"]
+    assert _choose_parents(parents, "edges", "latest") == ["a", "f1", "f2"]
+    for chosen in ("a", "f1", "f2"):
+        assert _choose_parents(parents, "edges", chosen) == ["a", "f1", "f2"]
+    assert _choose_parents(parents, "edges", "b") == ["b"]
+    same_ms = pd.DataFrame({"run_id": ["x", "y", "w"], "start_time": [5, 5, 4],
+                            "status": ["FINISHED"] * 3})
+    assert _choose_parents(same_ms, "edges", "latest") == ["y"]
+
+
+def test_choose_parents_errors_say_what_exists():
+    with pytest.raises(ReportError) as err:
+        _choose_parents(_parents_by_hand(), "edges", "zz")
+    assert str(err.value) == (
+        "no parent run 'zz' in experiment 'edges'; use 'latest', 'all' or one of: "
+        "b (started 1970-01-01 00:00:03, FINISHED); f1 (started 1970-01-01 00:00:02, FINISHED); "
+        "a (started 1970-01-01 00:00:01, KILLED); f2 (started 1970-01-01 00:00:04, RUNNING)")
+    with pytest.raises(ReportError) as err:
+        _choose_parents(parents_frame([]), "edges", "latest")
+    assert str(err.value) == "experiment 'edges' has no parent run (tag ferlab.role=parent)"
+
+
+def test_root_of_maps_a_fill_to_its_launch_and_anything_else_to_itself():
+    assert _root_of(pd.DataFrame({"run_id": ["a", "b"]})) == {"a": "a", "b": "b"}
+    parents = pd.DataFrame({"run_id": ["a", "b", "c", "d"],
+                            "fills": [None, "", "a", float("nan")]})
+    assert _root_of(parents) == {"a": "a", "b": "b", "c": "a", "d": "d"}
+
+
+def test_parents_frame_rows_and_its_columns_when_empty():
+    records = [_record("f", 30, ferlab__role="parent", ferlab__fills="a", mlflow__runName="x"),
+               _record("a", 10, status="KILLED", ferlab__role="parent")]
+    frame = parents_frame(records)
+    assert frame.drop(columns="fills").to_dict("list") == {
+        "run_id": ["f", "a"], "start_time": [30, 10], "status": ["FINISHED", "KILLED"],
+        "role": ["parent"] * 2}
+    assert frame["fills"].iloc[0] == "a" and pd.isna(frame["fills"].iloc[1])
+    assert list(frame.columns[:3]) == ["run_id", "start_time", "status"]
+    assert list(parents_frame([]).columns) == ["run_id", "start_time", "status"]
+
+
+@pytest.fixture(scope="module")
+def edge_store(tmp_path_factory):
+    """Experiment "edges": launches "old" and "new", and a --fill-missing launch of "old"
+    started last; beside it, experiments "zeta" and "alpha"."""
+    from mlflow import MlflowClient
+
+    root = tmp_path_factory.mktemp("launches")
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    client = MlflowClient(tracking_uri=uri)
+    for name in ("zeta", "alpha"):
+        client.create_experiment(name, artifact_location=(root / name).as_uri())
+    eid = client.create_experiment("edges", artifact_location=(root / "edges").as_uri())
+
+    def run(start, name, tags, status="FINISHED"):
+        rid = client.create_run(eid, start_time=start, run_name=name, tags=tags).info.run_id
+        if status != "RUNNING":
+            client.set_terminated(rid, status, end_time=start + 50)
+        return rid
+
+    old = run(1_000, "old", {"ferlab.role": "parent"}, status="RUNNING")
+    new = run(2_000, "new", {"ferlab.role": "parent"}, status="RUNNING")
+    fill = run(3_000, "fill", {"ferlab.role": "parent", "ferlab.fills": old}, status="RUNNING")
+    trial = run(1_100, "trial-0", {
+        "mlflow.parentRunId": old, "ferlab.role": "trial", "ferlab.study": "edges",
+        "ferlab.trial_id": "t0", "ferlab.variant": "none", "ferlab.dataset": "synthfaces",
+        "ferlab.scale": "smoke", "ferlab.procedural": "true", "ferlab.seed": "3",
+        "ferlab.fold": "1"})
+    client.log_param(trial, "seed", 0)
+    client.log_param(trial, "lr", 0.001)
+    for step, acc in enumerate([0.1, 0.3, 0.2]):
+        client.log_metric(trial, "val/acc", acc, timestamp=step, step=step)
+    run(1_200, "untagged", {"mlflow.parentRunId": old})  # no ferlab.role: a trial
+    run(1_300, "probe", {"mlflow.parentRunId": old, "ferlab.role": "probe"})
+    run(1_400, "failed", {"mlflow.parentRunId": old, "ferlab.role": "trial"}, status="FAILED")
+    run(3_100, "filled", {"mlflow.parentRunId": fill, "ferlab.role": "trial", "ferlab.seed": "4"})
+    newer = run(2_100, "newer", {"mlflow.parentRunId": new, "ferlab.role": "trial"})
+    return {"uri": uri, "client": client, "experiment": client.get_experiment(eid),
+            "old": old, "new": new, "fill": fill, "trial": trial, "newer": newer}
+
+
+def test_load_runs_row_has_parsed_tags_string_params_and_the_latest_metric(edge_store):
+    runs = load_runs("edges", tracking_uri=edge_store["uri"], parent=edge_store["old"])
+    assert set(runs.columns) == set(BASE_COLUMNS) | {"launch_run_id", "param.seed", "param.lr",
+                                                     "val/acc"}
+    row = runs.iloc[0].to_dict()
+    assert {k: row[k] for k in BASE_COLUMNS} == {
+        "run_id": edge_store["trial"], "parent_run_id": edge_store["old"],
+        "run_name": "trial-0",
+        "status": "FINISHED", "start_time": 1_100, "study": "edges", "role": "trial",
+        "trial_id": "t0", "variant": "none", "dataset": "synthfaces", "scale": "smoke",
+        "procedural": True, "seed": 3, "fold": 1}
+    assert (row["param.seed"], row["param.lr"], row["val/acc"]) == ("0", "0.001", 0.2)
+
+
+def test_load_runs_latest_is_a_fill_and_brings_the_launch_it_completes(edge_store):
+    old, fill, uri = edge_store["old"], edge_store["fill"], edge_store["uri"]
+    for parent in ("latest", old, fill):
+        runs = load_runs("edges", tracking_uri=uri, parent=parent)
+        assert list(runs["run_name"]) == ["trial-0", "untagged", "filled"]
+        assert list(runs["parent_run_id"]) == [old] * 3
+        assert list(runs["launch_run_id"]) == [old, old, fill]
+    every = load_runs("edges", tracking_uri=uri, parent="latest", statuses=None)
+    assert list(every["run_name"]) == ["trial-0", "untagged", "failed", "filled"]
+    newer = load_runs("edges", tracking_uri=uri, parent=edge_store["new"])
+    assert list(newer["run_name"]) == ["newer"]
+    assert list(load_runs("edges", tracking_uri=uri, parent="all")["run_name"]) == [
+        "trial-0", "untagged", "newer", "filled"]
+
+
+def test_parent_and_child_records_from_a_store_newest_parent_first(edge_store):
+    client, experiment = edge_store["client"], edge_store["experiment"]
+    old = edge_store["old"]
+    records = parent_records(client, experiment)
+    assert [r["run_id"] for r in records] == [edge_store["fill"], edge_store["new"], old]
+    assert records[0] == {"run_id": edge_store["fill"], "run_name": "fill",
+                          "status": "RUNNING", "start_time": 3_000, "end_time": None,
+                          "tags": {"ferlab.role": "parent", "ferlab.fills": old,
+                                   "mlflow.runName": "fill"},
+                          "params": {}, "metrics": {}}
+    assert children_of(client, experiment, edge_store["new"]) == [{
+        "run_id": edge_store["newer"], "run_name": "newer", "status": "FINISHED",
+        "start_time": 2_100, "end_time": 2_150,
+        "tags": {"mlflow.parentRunId": edge_store["new"], "ferlab.role": "trial",
+                 "mlflow.runName": "newer"},
+        "params": {}, "metrics": {}}]
+
+
+def test_load_runs_of_an_unknown_study_lists_the_store_s_experiments(edge_store):
+    with pytest.raises(ReportError) as err:
+        load_runs("nope", tracking_uri=edge_store["uri"])
+    assert str(err.value) == (f"no MLflow experiment named 'nope' at {edge_store['uri']}; "
+                              "experiments there: alpha, edges, zeta")
