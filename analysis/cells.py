@@ -318,7 +318,7 @@ def _add_paired(ctx: _Context, row, base, key, stats, effects, row_at: int) -> N
     sides = {value: both[both["_arm"] == value] for value in (key[arm_at], paired.control)}
     for col in ctx.columns:
         pairs = paired_values(both, key[arm_at], paired.control, col.metric, list(paired.keys))
-        test = paired_test(pairs["diff"], test_train_ratio(pairs), ctx.confidence)
+        test = paired_test(pairs["diff"], resampling_ratio(pairs), ctx.confidence)
         label = f"Δ {col.label} vs {paired.control}"
         failed = gate is not None and gate.passed is False
         row[label] = fmt_ci(test.diff, scale=col.scale, signed=True) + (" (gate failed)" if failed else "")
@@ -380,7 +380,7 @@ N_TRAIN_REAL = "data/n_train_real"
 RESAMPLED = "data/resampled"
 
 
-def test_train_ratio(pairs: pd.DataFrame) -> float | None:
+def resampling_ratio(pairs: pd.DataFrame) -> float | None:
     """n_test / n_train of the design when the pairs' training sets overlap, else None
     (independent seeds on one fixed split: the plain paired t). They overlap where the
     trials say their split is redrawn by the seed (``data/resampled``: k-fold, a class

@@ -90,3 +90,13 @@ def test_no_module_over_350_lines():
     long = {str(p.relative_to(ROOT)): n for p in TRAINABLES.rglob("*.py")
             if (n := len(p.read_text().splitlines())) > MAX_LINES}
     assert not long, f"modules over {MAX_LINES} lines: {long}"
+
+
+def test_no_source_function_is_named_like_a_test():
+    """pytest collects a function named `test_*` from any module a test imports it into."""
+    named = [f"{p.relative_to(ROOT)}:{node.lineno} {node.name}"
+             for package in ("analysis", "bench", "search_spaces", "study", "trainables")
+             for p in (ROOT / package).rglob("*.py")
+             for node in ast.walk(ast.parse(p.read_text()))
+             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test_")]
+    assert not named, f"source functions named like tests: {named}"

@@ -524,14 +524,14 @@ def test_test_metrics_are_prefixed_and_suffixed_and_come_with_their_probabilitie
     # image k's logits favour class (0, 1, 1, 0); labels (0, 1, 0, 0): 3 of 4 right
     table = [[1.0, 0.0], [0.0, 2.0], [0.0, 1.0], [3.0, 0.0]]
     test = TensorSplit(constant_images(4), torch.tensor([0, 1, 0, 0]))
-    found, probs = fit_module.test_metrics(Lookup(table), test, ["calm", "happy"], CPU, suffix="_at_best_val")
+    found, probs = fit_module.held_out_metrics(Lookup(table), test, ["calm", "happy"], CPU, suffix="_at_best_val")
     np.testing.assert_allclose(probs, softmax(np.array(table)), rtol=1e-5)
     assert set(found) == {f"test/{k}_at_best_val" for k in
                           ("acc", "macro_f1", "top_pred_share", "acc_calm", "acc_happy", "ovr_acc_calm",
                            "ovr_acc_happy")}
     assert found["test/acc_at_best_val"] == 0.75 and found["test/top_pred_share_at_best_val"] == 0.5
     assert found["test/acc_calm_at_best_val"] == pytest.approx(2 / 3) and found["test/acc_happy_at_best_val"] == 1.0
-    plain, _ = fit_module.test_metrics(Lookup(table), test, ["calm", "happy"], CPU)
+    plain, _ = fit_module.held_out_metrics(Lookup(table), test, ["calm", "happy"], CPU)
     assert plain["test/acc"] == 0.75 and "test/acc_at_best_val" not in plain
 
 
@@ -539,7 +539,7 @@ def test_test_metrics_predict_with_hflip_tta_only_when_asked():
     net, x = linear_net(), images(5)
     test = TensorSplit(x, torch.tensor([0, 1, 2, 0, 1]))
     plain, mirrored = softmax(linear_logits(net, x)), softmax(linear_logits(net, x, mirrored=True))
-    _, probs = fit_module.test_metrics(net, test, ["a", "b", "c"], CPU, hflip_tta=True)
+    _, probs = fit_module.held_out_metrics(net, test, ["a", "b", "c"], CPU, hflip_tta=True)
     np.testing.assert_allclose(probs, (plain + mirrored) / 2, rtol=1e-5, atol=1e-6)
-    _, probs = fit_module.test_metrics(net, test, ["a", "b", "c"], CPU)
+    _, probs = fit_module.held_out_metrics(net, test, ["a", "b", "c"], CPU)
     np.testing.assert_allclose(probs, plain, rtol=1e-5, atol=1e-6)

@@ -80,15 +80,15 @@ def test_the_ratio_is_test_over_real_training_images_where_training_sets_overlap
     # a +all arm trains on 900 real and 900 synthetic images: n_train counts 1,800; the ratio is 100/900
     overlapping = _pairs(data__n_train=[1800.0] * 3, data__n_train_real=[900.0] * 3, data__n_test=[100.0] * 3,
                          data__resampled=[1.0] * 3, fold=[0, 0, 0])
-    assert cells.test_train_ratio(overlapping) == pytest.approx(1 / 9)  # one fold index, seeds redraw the folds
+    assert cells.resampling_ratio(overlapping) == pytest.approx(1 / 9)  # one fold index, seeds redraw the folds
     fixed = overlapping.assign(**{"data/resampled": [0.0] * 3}, fold=[0, 1, 2])
-    assert cells.test_train_ratio(fixed) is None  # independent seeds on one fixed split: the plain t
+    assert cells.resampling_ratio(fixed) is None  # independent seeds on one fixed split: the plain t
     # no counts logged: a k-fold split's n_test/n_train = 1/(k − 1), k from the launch's n_folds
-    assert cells.test_train_ratio(_pairs(data__resampled=[1.0] * 3, **{"param.n_folds": ["10"] * 3}, fold=[0] * 3)) \
+    assert cells.resampling_ratio(_pairs(data__resampled=[1.0] * 3, **{"param.n_folds": ["10"] * 3}, fold=[0] * 3)) \
         == pytest.approx(1 / 9)
     # runs from before the record: several folds mean overlap; k = the folds seen
-    assert cells.test_train_ratio(_pairs(fold=[0, 1, 2])) == pytest.approx(1 / 2)
-    assert cells.test_train_ratio(_pairs(fold=[0, 0, 0])) is None
+    assert cells.resampling_ratio(_pairs(fold=[0, 1, 2])) == pytest.approx(1 / 2)
+    assert cells.resampling_ratio(_pairs(fold=[0, 0, 0])) is None
 
 
 def test_older_runs_pair_on_the_smaller_n_train_the_real_one():
@@ -96,7 +96,7 @@ def test_older_runs_pair_on_the_smaller_n_train_the_real_one():
                          "parent_run_id": "p", "acc": [0.6, 0.62, 0.58, 0.6],
                          "data/n_train": [1800.0, 1800.0, 900.0, 900.0], "data/n_test": [100.0] * 4})
     pairs = paired_values(both, "+all", "baseline", "acc", ["parent_run_id", "seed", "fold"])
-    assert cells.test_train_ratio(pairs) == pytest.approx(100 / 900)
+    assert cells.resampling_ratio(pairs) == pytest.approx(100 / 900)
 
 
 # --- verdicts by sign and size ----------------------------------------------------------------

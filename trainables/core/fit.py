@@ -287,7 +287,7 @@ def finished_fit(checkpoint_dir: str | Path, device) -> tuple[dict, dict]:
     return state["best_state"], state["history"][-1]
 
 
-def test_metrics(net: nn.Module, test: TensorSplit, class_names: list[str], device, suffix: str = "",
+def held_out_metrics(net: nn.Module, test: TensorSplit, class_names: list[str], device, suffix: str = "",
                  hflip_tta: bool = False) -> tuple[dict, np.ndarray]:
     """`test/...` metrics (keys end in `suffix`) and the probabilities they came from."""
     probs = predict(net, test.x, device, hflip_tta=hflip_tta)

@@ -24,7 +24,7 @@ from trainables.configs.classifier import ClassifierConfig, ClassifierTrial, par
 from trainables.configs.classifier import parse_config  # noqa: F401 (re-exported)
 from trainables.core.cross_data import blind_metrics, load_cross_real
 from trainables.core.fit import (FitOptions, TensorSplit, finished_fit, fit,
-                                 test_metrics)
+                                 held_out_metrics)
 from trainables.core.real_data import (RealData, concat_splits, device_for, images_split,
                                        load_real_data, split_counts, tensor_split)
 from trainables.core.reporting import Reporter, StageReporter, restored_carried, write_test_artifacts
@@ -163,8 +163,8 @@ def finisher(cfg: ClassifierConfig, real: RealData, reporter: Reporter, test: Te
     device = device_for(cfg.device)
 
     def on_finish(last_net, best_net) -> dict:
-        last, _ = test_metrics(last_net, test, real.class_names, device, hflip_tta=cfg.hflip_tta)
-        best, probs = test_metrics(best_net, test, real.class_names, device, suffix="_at_best_val",
+        last, _ = held_out_metrics(last_net, test, real.class_names, device, hflip_tta=cfg.hflip_tta)
+        best, probs = held_out_metrics(best_net, test, real.class_names, device, suffix="_at_best_val",
                                    hflip_tta=cfg.hflip_tta)
         with tempfile.TemporaryDirectory(prefix="ferlab-results-") as workdir:
             write_test_artifacts(reporter, workdir, real.splits.test, test.y.numpy(), probs, real.class_names)
