@@ -3,8 +3,12 @@ stay in a temporary folder, never in the user's home; and how pytest-xdist share
 
 import os
 import secrets
+import shutil
+from pathlib import Path
 
 import pytest
+
+from tests.servers import postgres_bin
 
 # One compute thread per process (unless the environment says otherwise). The suite runs two
 # test processes, and their launches run trials beside them: every core is busy already,
@@ -27,6 +31,30 @@ LONGEST_FIRST = ["tests.test_cyclegan_launch", "ray-clusters", "tests.test_fesr_
                  "tests.test_cloud_storage", "tests.test_tracking_server", "tests.test_fill", "tests.test_bench",
                  "tests.test_tracking_concurrency", "tests.test_synthetic_ratio", "tests.test_cyclegan",
                  "tests.test_dcgan_svm", "tests.test_tracking_cli", "tests.test_toy"]
+
+
+# FERLAB_REQUIRE=postgres,chromium,datasets: the parts whose absence fails the run instead of
+# skipping the tests that need them, so a CI image that lost one does not stay green.
+DATASETS = Path(os.environ.get("FERLAB_DATASETS", Path(__file__).resolve().parents[1].parent / "shared" / "datasets"))
+REQUIRABLE = {
+    "postgres": lambda: None if postgres_bin() else "PostgreSQL is not installed (no initdb in /usr/lib/postgresql/*/bin "
+                                                     "or on PATH)",
+    "chromium": lambda: None if shutil.which("chromium") or shutil.which("chromium-browser")
+                        else "no chromium or chromium-browser on PATH",
+    "datasets": lambda: ", ".join(f"{DATASETS / name} is missing" for name in ("fer2013", "ckplus48")
+                                  if not (DATASETS / name).is_dir()) or None,
+}
+
+
+def pytest_configure(config):
+    wanted = [part.strip() for part in os.environ.get("FERLAB_REQUIRE", "").split(",") if part.strip()]
+    unknown = [part for part in wanted if part not in REQUIRABLE]
+    if unknown:
+        pytest.exit(f"FERLAB_REQUIRE names unknown part(s) {', '.join(unknown)}; known: {', '.join(REQUIRABLE)}",
+                    returncode=4)
+    for part in wanted:
+        if (missing := REQUIRABLE[part]()) is not None:
+            pytest.exit(f"FERLAB_REQUIRE names {part}, but {missing}", returncode=4)
 
 
 def _work_unit(item) -> str:
