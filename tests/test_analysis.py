@@ -28,7 +28,7 @@ from analysis.runs import (BASE_COLUMNS, _choose_parents, _experiment, _ferlab_t
                            children_of, load_runs, parent_records, parents_frame,
                            resolve_tracking_uri, run_row, runs_frame)
 from analysis.cells import paired_values
-from analysis.stats import mean_ci
+from analysis.stats import Interval, mean_ci
 from analysis.tables import to_csv, to_latex, to_markdown
 
 REPO = Path(__file__).resolve().parents[1]
@@ -762,3 +762,55 @@ def test_load_runs_of_an_unknown_study_lists_the_store_s_experiments(edge_store)
         load_runs("nope", tracking_uri=edge_store["uri"])
     assert str(err.value) == (f"no MLflow experiment named 'nope' at {edge_store['uri']}; "
                               "experiments there: alpha, edges, zeta")
+
+
+# --- analysis.cells at its edges (mutation testing) ---
+
+def test_overall_and_class_columns_name_their_metric_and_paper_key():
+    from analysis.cells import Column, class_columns, classes_in, overall_columns
+
+    assert overall_columns() == [Column("overall acc", "test/acc_at_best_val", "acc"),
+                                 Column("macro-F1", "test/macro_f1_at_best_val", "macro_f1")]
+    runs = pd.DataFrame(columns=["test/acc_happy_at_best_val", "test/acc_angry_at_best_val",
+                                 "test/ovr_acc_sad_at_best_val", "test/acc_sad"])
+    assert classes_in(runs) == ["angry", "happy"]  # canonical order, only those at the chosen epoch
+    assert class_columns(runs) == [Column("acc angry", "test/acc_angry_at_best_val", "acc_angry"),
+                                   Column("acc happy", "test/acc_happy_at_best_val", "acc_happy")]
+    assert class_columns(runs, one_vs_rest=True) == [Column("ovr acc sad", "test/ovr_acc_sad_at_best_val",
+                                                            "ovr_acc_sad")]
+
+
+def test_a_papers_count_is_set_against_ours_with_both_spreads_from_two_runs_on():
+    from analysis.cells import compare_to_paper
+
+    ref = SimpleNamespace(value=65.09, counts=(2336, 3589))
+    theirs = 2336 / 3589
+    their_se = math.sqrt(theirs * (1 - theirs) / 3589)
+    ours = mean_ci([0.58, 0.62])  # two runs: n − 1 = 1 degree of freedom
+    our_se = np.std([0.58, 0.62], ddof=1) / math.sqrt(2)
+    df = (our_se ** 2 + their_se ** 2) ** 2 / (our_se ** 4 / 1)
+    half = st.t.ppf(0.975, df) * math.sqrt(our_se ** 2 + their_se ** 2)
+    assert compare_to_paper(ref, ours) == (
+        f"theirs 65.09 ± {196 * their_se:.2f} (binomial, 2336/3589); ours − theirs "
+        f"{100 * (0.60 - theirs):+.2f} ± {100 * half:.2f} points: consistent with our data")
+    # no interval of ours (one run, or a NaN half-width from several): the paper's number alone
+    assert compare_to_paper(ref, Interval(0.6, math.nan, 5)) == ("not comparable: n=5, no CI; the paper "
+                                                                 "reports no spread")
+    # no counts: our interval alone, in the column's own scale (raw values such as FID)
+    assert compare_to_paper(SimpleNamespace(value=5.0, counts=None), Interval(4.0, 2.0, 5), scale=1.0) == (
+        "within our 95 % CI [2.00, 6.00]: consistent with our data; the paper reports no spread")
+
+
+def test_a_blind_column_is_judged_on_the_blind_dataset_and_budgets_read_as_steps():
+    from analysis.cells import Column, _data_judged, budget_text
+
+    blind, held_out = Column("blind acc", "blind/acc_at_best_val"), Column("acc", "test/acc_at_best_val")
+    crossed = pd.DataFrame({"param.cross_dataset": ["fer2013", "fer2013", None]})
+    assert _data_judged(crossed, blind, ["ckplus"]) == "fer2013"
+    assert _data_judged(crossed, held_out, ["ckplus"]) == "ckplus"
+    assert _data_judged(pd.DataFrame({"x": [1]}), blind, ["ckplus"]) == "ckplus"
+    assert _data_judged(pd.DataFrame({"param.cross_dataset": ["fer2013", "jaffe"]}), blind, ["ckplus"]) is None
+    assert _data_judged(crossed, held_out, ["ckplus", "fer2013"]) is None
+    assert budget_text(pd.DataFrame({"budget/steps": [800.0, 400.0, math.nan, 400.0]})) == "400, 800"
+    assert budget_text(pd.DataFrame({"x": [1]})) == "—"
+    assert budget_text(pd.DataFrame({"budget/steps": [math.nan]})) == "—"
