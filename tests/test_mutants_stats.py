@@ -128,3 +128,20 @@ def test_agreement_p_is_the_upper_binomial_tail():
     tail = sum(math.comb(20, k) * 0.25 ** k * 0.75 ** (20 - k) for k in range(9, 21))
     assert agreement_p(9, 20, 0.25) == pytest.approx(tail, rel=1e-9)
     assert agreement_p(0, 20, 0.25) == pytest.approx(1.0) and math.isnan(agreement_p(0, 0, 0.25))
+
+
+def test_interval_at_two_pairs_and_no_spread_and_what_one_pair_keeps():
+    # differences 1, 3: mean 2, SD √2, se = √2·√(1/2) = 1; t(0.975, 1) = 12.7062 from a printed table
+    two = interval_at(paired_test([1.0, 3.0]), 0.05)
+    assert two.half_width == pytest.approx(12.7062, rel=1e-5)
+    # equal differences: no spread is a zero-width interval, not a missing one
+    flat = interval_at(paired_test([2.0, 2.0, 2.0]), 0.05)
+    assert (flat.mean, flat.half_width, flat.n) == (pytest.approx(2.0), 0.0, 3)
+    one = interval_at(paired_test([0.5]), 0.05)
+    assert one.mean == 0.5 and one.n == 1 and math.isnan(one.half_width)
+
+
+def test_minimal_detectable_effect_from_two_pairs():
+    # two pairs are enough for a t-test (1 degree of freedom): the MDE is a number whose power is the target
+    mde = minimal_detectable_effect(1.0, 2)
+    assert math.isfinite(mde) and power(mde, 1.0, 2) == pytest.approx(0.8, abs=1e-6)
