@@ -180,3 +180,16 @@ def test_verdicts_are_written_into_their_rows_and_a_comparison_met_again_gets_no
     assert len(first.verdicts) == 2
     assert [line.split(":")[1].split("(")[0].strip() for line in second.verdicts] == ["SL beats BASE"]
     assert second.summary_notes == [PROCEDURAL_CLAIMS]
+
+
+def test_a_claims_ground_reads_procedural_flags_and_unlogged_params_as_written():
+    ground = Ground("CK+", "10-fold", "ckplus", params=(("protocol", ("auto", "None")),))
+    real = pd.DataFrame({"procedural": [False, None], "dataset": ["ckplus", "ckplus"],
+                         "param.protocol": ["auto", math.nan]})
+    assert ground.mismatch(real) is None  # a missing flag is not procedural; an unlogged param reads "None"
+    reason = "the paper measured CK+, 10-fold"
+    assert ground.mismatch(real.assign(procedural=[False, True])) == reason
+    assert ground.mismatch(real.assign(**{"param.protocol": ["auto", "subject"]})) == reason
+    assert ground.mismatch(real.drop(columns="param.protocol")) is None  # never logged: the trial's default
+    assert ground.mismatch(real.drop(columns="dataset")) == reason
+    assert Ground("CK+", "10-fold", None).mismatch(real) == reason
