@@ -145,3 +145,21 @@ def test_minimal_detectable_effect_from_two_pairs():
     # two pairs are enough for a t-test (1 degree of freedom): the MDE is a number whose power is the target
     mde = minimal_detectable_effect(1.0, 2)
     assert math.isfinite(mde) and power(mde, 1.0, 2) == pytest.approx(0.8, abs=1e-6)
+
+
+def test_pairs_needed_is_the_first_n_of_a_plain_search_and_alpha_reaches_every_step():
+    def first_n(effect, sd, ratio=None, alpha=0.05):  # the definition, searched one n at a time
+        return next(n for n in range(2, 10_001) if power(effect, sd, n, ratio, alpha) >= 0.8)
+
+    for effect, ratio, alpha in ((0.3, None, 0.05), (0.5, 0.01, 0.05), (0.4, None, 0.01), (1.0, None, 0.05)):
+        assert pairs_needed(effect, 1.0, ratio, alpha=alpha) == first_n(effect, 1.0, ratio, alpha)
+    # under the correction the power levels off near Φ(effect/(sd·√ratio) − z): with ratio ¼ and an
+    # effect of 1.55 sd that is ≈ 0.87 at α = 5 % but ≈ 0.70 at α = 1 %, so no n reaches 80 % there
+    assert pairs_needed(1.55, 1.0, 0.25, alpha=0.05) is not None
+    assert pairs_needed(1.55, 1.0, 0.25, alpha=0.01) is None
+
+
+def test_the_mde_at_a_stricter_alpha_has_the_target_power_at_that_alpha():
+    mde = minimal_detectable_effect(1.0, 10, alpha=0.01)
+    assert power(mde, 1.0, 10, alpha=0.01) == pytest.approx(0.8, abs=1e-6)
+    assert mde > minimal_detectable_effect(1.0, 10)
