@@ -814,3 +814,42 @@ def test_a_blind_column_is_judged_on_the_blind_dataset_and_budgets_read_as_steps
     assert budget_text(pd.DataFrame({"budget/steps": [800.0, 400.0, math.nan, 400.0]})) == "400, 800"
     assert budget_text(pd.DataFrame({"x": [1]})) == "—"
     assert budget_text(pd.DataFrame({"budget/steps": [math.nan]})) == "—"
+
+
+def test_row_order_follows_a_categorical_columns_order_then_text():
+    from analysis.cells import _rank
+
+    ks = pd.Series(pd.Categorical(["20", "1", "5"], categories=["1", "5", "20"]))
+    assert sorted(["20", "1", "7", "5"], key=_rank(ks)) == ["1", "5", "20", "7"]  # unknown values last
+    assert _rank(ks)("5") == (1, "5") and _rank(ks)("7") == (3, "7")
+    assert sorted(["b", "10", "a"], key=_rank(pd.Series(["x"]))) == ["10", "a", "b"]
+    assert _rank(pd.Series(["x"]))("a") == (0, "a")
+
+
+def test_a_deltas_footnote_reads_its_interval_and_a_comparison_takes_either_sides_failed_gate():
+    from analysis.cells import _comparison_gate, _effect_reading
+    from analysis.verdicts import GateResult
+
+    assert _effect_reading(Interval(0.05, 0.01, 2), None, False) == (
+        "95 % CI excludes 0 (descriptive: unadjusted for the table's other comparisons)")
+    assert _effect_reading(Interval(0.05, 0.1, 2), None, False) == "95 % CI includes 0: no effect shown"
+    assert _effect_reading(Interval(0.05, math.nan, 1), None, False) == "n=1 pairs: no CI"
+    passed, failed, other = GateResult(True, "ok"), GateResult(False, "arm fails"), GateResult(False, "control fails")
+    assert _comparison_gate(failed, other) == GateResult(False, "arm fails; control fails")
+    assert _comparison_gate(passed, other) == GateResult(False, "control fails")
+    assert _comparison_gate(passed, GateResult(True, "c")) is passed
+    assert _comparison_gate(None, passed) is passed
+    assert _comparison_gate(None, None) is None
+
+
+def test_paired_values_fill_a_sides_missing_split_size_from_the_other_and_keep_the_smaller_n_train():
+    from analysis.cells import paired_values
+
+    both = pd.DataFrame({"_arm": ["gan", "gan", "base", "base"], "fold": [0, 1, 0, 1],
+                         "test/acc": [0.8, 0.7, 0.6, 0.65], "data/n_train": [1500, 1400, 1000, "n/a"],
+                         "data/n_test": ["n/a", 100, 100, 100], "param.n_folds": ["10", "10", "10", "10"]})
+    out = paired_values(both, "gan", "base", "test/acc", ["fold"])
+    assert out["diff"].tolist() == pytest.approx([0.2, 0.05])
+    assert out["data/n_train"].tolist() == [1000, 1400]  # the real count is the smaller; "n/a" is no count
+    assert out["data/n_test"].tolist() == [100, 100]
+    assert out["param.n_folds"].tolist() == [10, 10] and out["fold"].tolist() == [0, 1]
