@@ -853,3 +853,15 @@ def test_paired_values_fill_a_sides_missing_split_size_from_the_other_and_keep_t
     assert out["data/n_train"].tolist() == [1000, 1400]  # the real count is the smaller; "n/a" is no count
     assert out["data/n_test"].tolist() == [100, 100]
     assert out["param.n_folds"].tolist() == [10, 10] and out["fold"].tolist() == [0, 1]
+
+
+def test_the_resampling_ratio_without_counts_falls_back_to_the_folds_and_else_to_none():
+    from analysis.cells import resampling_ratio
+
+    one = {"diff": [0.1], "data/resampled": [1.0]}
+    assert resampling_ratio(pd.DataFrame({**one, "param.n_folds": ["10"]})) == pytest.approx(1 / 9)
+    assert resampling_ratio(pd.DataFrame({**one, "param.n_folds": ["2"]})) == pytest.approx(1.0)
+    assert resampling_ratio(pd.DataFrame(one)) is None  # redrawn, but neither counts nor folds say by how much
+    # a training count without a test count is no ratio: the folds decide
+    assert resampling_ratio(pd.DataFrame({**one, "data/n_train": [800.0], "param.n_folds": ["5"]})) == pytest.approx(1 / 4)
+    assert resampling_ratio(pd.DataFrame({"diff": [0.1, 0.2]})) is None  # no record of the design: independent
