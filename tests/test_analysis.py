@@ -865,3 +865,87 @@ def test_the_resampling_ratio_without_counts_falls_back_to_the_folds_and_else_to
     # a training count without a test count is no ratio: the folds decide
     assert resampling_ratio(pd.DataFrame({**one, "data/n_train": [800.0], "param.n_folds": ["5"]})) == pytest.approx(1 / 4)
     assert resampling_ratio(pd.DataFrame({"diff": [0.1, 0.2]})) is None  # no record of the design: independent
+
+
+def _three_key_runs(acc_by_arm, *, budgets=None, extra=None, others=("a",)):
+    """Runs grouped by (g, arm, h) with the arm in the middle: seed i of each arm is pair i."""
+    rows = []
+    for g in others:
+        for arm, accs in acc_by_arm.items():
+            for seed, acc in enumerate(accs):
+                rows.append({"parent_run_id": "p", "seed": seed, "fold": 0, "procedural": False,
+                             "dataset": "ckplus", "param.g": g, "param.arm": arm, "param.h": "x",
+                             "test/fid": acc, **({"budget/steps": budgets[arm]} if budgets else {}),
+                             **(extra or {}).get(arm, {})})
+    return pd.DataFrame(rows)
+
+
+def test_a_delta_row_reads_the_control_gate_of_its_own_other_keys_its_scale_and_confidence():
+    from analysis.cells import Column, Paired, metric_table
+    from analysis.ground import Ground
+    from analysis.references import Claim
+    from analysis.verdicts import Gate
+
+    judge_at_chance = {"gate/classes": 7.0, "gate/sad/agreement": 0.9, "gate/sad/n": 70.0,
+                       "gate/sad/real_recall": 1 / 7}
+    runs = _three_key_runs({"base": [10.0, 12.0, 11.0], "gan": [13.0, 17.0, 12.0]},
+                           budgets={"base": 100, "gan": 300},
+                           extra={"base": judge_at_chance, "gan": {"test/top_pred_share_at_best_val": 0.95}})
+    columns = [Column("missing", "test/nothing", scale=1.0, rate=False), Column("fid", "test/fid", scale=1.0, rate=False)]
+    claim = Claim("fesr", "Table 9", Ground("CK+", "p", "ckplus"), "gan", "base", "test/fid", 2.0, "s", gan=False)
+    table = metric_table(runs, name="t", title="t", group_by=["param.g", "param.arm", "param.h"], columns=columns,
+                         paired=Paired("param.arm", "base", unequal_budget="the paper's epochs"), confidence=0.8,
+                         claims=[claim], gates={"base": Gate()})
+    diffs = np.array([3.0, 5.0, 1.0])  # gan − base by seed, by hand
+    half = st.t.ppf(0.9, 2) * diffs.std(ddof=1) / math.sqrt(3)  # 80 % interval, raw scale
+    p = 2 * st.t.sf(abs(diffs.mean()) / (diffs.std(ddof=1) / math.sqrt(3)), 2)
+    gan = _row(table, arm="gan")
+    assert gan["Δ fid vs base"] == f"+3.00 ± {half:.2f} (n=3) (gate failed)"  # the control's gate, a row away
+    assert gan["Δ missing vs base"] == "— (gate failed)"
+    delta = table.stats[table.stats["kind"] == "paired_diff"].set_index("column").loc["Δ fid vs base"]
+    assert (delta["metric"], delta["low"], delta["high"], delta["p"], delta["test"]) == pytest.approx(
+        ("test/fid", 3.0 - half, 3.0 + half, p, "paired t-test"))
+    assert ("g=a, arm=gan, h=x − base, fid: +3.00 ± " f"{half:.2f} (n=3) points (paired t-test, p = {p:.3g}): "
+            "synthesis failed the gate: not read as an effect.") in table.footnotes
+    assert ("Unequal budgets, declared: g=a, arm=gan, h=x trained for [300] optimizer steps, its control "
+            "arm=base for [100]; the paper's epochs.") in table.footnotes
+    [met] = table.claim_tests
+    assert (met.where, met.row, met.data) == ("g=a, arm=gan, h=x", 1, "ckplus")
+    assert met.blocked == "not judged: gan collapsed (3/3 runs)"
+    # without a dataset column the claim's data says so; one pair has no p-value to print
+    one = _three_key_runs({"base": [10.0], "gan": [12.0]}).drop(columns="dataset")
+    table = metric_table(one, name="t", title="t", group_by=["param.g", "param.arm", "param.h"], columns=columns,
+                         paired=Paired("param.arm", "base"), claims=[claim])
+    assert table.claim_tests[0].data == "unknown data"
+    mixed = metric_table(one.assign(dataset=["jaffe", "ckplus"]), name="t", title="t",
+                         group_by=["param.g", "param.arm", "param.h"], columns=columns,
+                         paired=Paired("param.arm", "base"), claims=[claim])
+    assert mixed.claim_tests[0].data == "ckplus, jaffe"
+    assert "g=a, arm=gan, h=x − base, fid: +2.00 ± n/a (n=1) points: a paper's claim: its verdict is in the " \
+           "verdicts below." in table.footnotes
+
+
+def test_budgets_are_checked_only_where_both_sides_ran_and_a_silent_side_is_named():
+    from analysis.cells import BudgetMismatch, Column, Paired, metric_table
+
+    columns = [Column("fid", "test/fid", scale=1.0, rate=False)]
+    table_of = lambda runs: metric_table(runs, name="t", title="t", group_by=["param.g", "param.arm", "param.h"],
+                                         columns=columns, paired=Paired("param.arm", "base"))
+    unlogged = _three_key_runs({"base": [1.0, 2.0], "gan": [2.0, 3.0]}).assign(**{"budget/steps": math.nan})
+    assert list(table_of(unlogged).cells["budget (steps)"]) == ["—", "—"]  # nobody logged one: nothing to compare
+    # g=b has no control: its arms are not compared, so their budgets are not either
+    lone = _three_key_runs({"gan": [2.0], "gan2": [3.0]}, budgets={"gan": 100, "gan2": 100}, others=("b",))
+    assert list(table_of(lone).cells["Δ fid vs base"]) == ["—", "—"]
+    silent = _three_key_runs({"base": [1.0, 2.0], "gan": [2.0, 3.0]}, budgets={"base": 100, "gan": math.nan})
+    with pytest.raises(BudgetMismatch) as err:
+        table_of(silent)
+    assert str(err.value) == ("g=a, arm=gan, h=x: the runs of arm=gan logged no budget/steps, so the comparison "
+                              "cannot show that both sides trained for the same number of optimizer steps. Log the "
+                              "budget in every trial of the comparison.")
+    unequal = _three_key_runs({"base": [1.0, 2.0], "gan": [2.0, 3.0]}, budgets={"base": 100, "gan": 200})
+    with pytest.raises(BudgetMismatch) as err:
+        table_of(unequal)
+    assert str(err.value) == ("g=a, arm=gan, h=x trained for [200] optimizer steps, its control arm=base for [100]: "
+                              "a Δ between them would mix the arm's effect with a different training budget. Give "
+                              "every arm of the comparison the same `steps`, or declare why they differ "
+                              "(Paired.unequal_budget).")
