@@ -59,7 +59,8 @@ def test_info_jaffe_prints_its_seven_classes_subjects_and_conversions(tmp_path, 
     header = next(line for line in out if line.startswith("split"))
     assert header.split()[1:-1] == ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
     assert "converted to grayscale: 9 of 21 images (P 9)" in out
-    assert "faces cropped: 0, centre-crop fallback (no face found): 21 (margin 0.2)" in out
+    assert ("faces cropped: 0 (margin 0.2); no face found, centre-cropped: 21 (KA.AN1.30.tiff, KA.DI1.31.tiff, "
+            "KA.FE1.32.tiff, KA.HA1.33.tiff, KA.NE1.34.tiff, … (16 more))") in out
     assert "resized from 40x40 to 48x48" in out
 
 
@@ -102,12 +103,25 @@ def test_label_regex_and_class_map_errors_say_what_was_expected(tmp_path):
     root = flat(tmp_path / "f", ["s1_x.png", "s2_y.png"])
     load = lambda **kw: load_dataset("imagefolder", root, cache_dir=tmp_path / "c", **kw)  # noqa: E731
     with pytest.raises(DataError, match=r"'s2_y.png'.*does not match label_regex"):
-        load(label_regex=r"_(x)\.png$", class_map={"x": "happy"})
+        load(label_regex=r"_(x)\.png$", class_map={"x": "happy"}, strict=True)
     with pytest.raises(DataError, match=r"label code 'y' of 's2_y.png' is not in class_map; expected one of \['x'\]"):
-        load(label_regex=r"_(\w)\.png$", class_map={"x": "happy"})
+        load(label_regex=r"_(\w)\.png$", class_map={"x": "happy"}, strict=True)
+    with pytest.raises(DataError, match="strict must be True or False, got 'yes'"):
+        load(label_regex=r"_(\w)\.png$", class_map={"x": "happy"}, strict="yes")
+    # without strict, what does not fit is left out and named
+    kept = load(label_regex=r"_(x)\.png$", class_map={"x": "happy"})
+    assert len(kept) == 1 and kept.notes[-1] == (
+        r"skipped 1 files whose names do not match label_regex '_(x)\.png$': s2_y.png")
+    kept = load(label_regex=r"_(\w)\.png$", class_map={"X": "happy"})  # codes match without regard to case
+    assert kept.classes() == ("happy",) and kept.notes[-1] == (
+        "skipped 1 files whose label code (y) is none of class_map's codes ['X']: s2_y.png")
     with pytest.raises(DataError, match="class_map values {'y': 'glee'} are not in EMOTIONS"):
         load(label_regex=r"_(\w)\.png$", class_map={"x": "happy", "y": "glee"})
     with pytest.raises(DataError, match="label code 'x' .* is not an EMOTIONS name or synonym"):
+        load(label_regex=r"_(\w)\.png$", strict=True)
+    with pytest.raises(DataError, match=r"has no images; skipped 2 files whose label code \(x, y\) is none of EMOTIONS "
+                                        r"names or synonyms \(or pass class_map=\{code: emotion\}\): s1_x.png, s2_y.png; "
+                                        "expected a flat folder"):
         load(label_regex=r"_(\w)\.png$")
     with pytest.raises(DataError, match="needs a group capturing the label code"):
         load(label_regex=r"_\w\.png$")
@@ -116,7 +130,7 @@ def test_label_regex_and_class_map_errors_say_what_was_expected(tmp_path):
     with pytest.raises(DataError, match="no images matching select_regex"):
         load(label_regex=r"_(\w)\.png$", class_map={"x": "happy", "y": "sad"}, select_regex="^zz")
     data = load(label_regex=r"_(\w)\.png$", class_map={"x": "happy", "y": "sad"}, subject_regex=r"^(s\d)_")
-    assert data.classes() == ("happy", "sad") and list(data.subjects) == ["s1", "s2"]
+    assert data.classes() == ("happy", "sad") and list(data.subjects) == ["S1", "S2"]  # ids upper-cased
 
 
 def test_mixed_sizes_fail_without_size_and_convert_with_it(tmp_path):
@@ -171,8 +185,40 @@ def test_face_crop_lands_on_a_drawn_face_and_counts_the_fallback(tmp_path):
     save(root / "s2_sad.png", "L", (240, 200), 128)  # no face: centre crop
     data = load_dataset("imagefolder", root, cache_dir=tmp_path / "c", label_regex=r"_(\w+)\.png$",
                         size=48, face_crop=True)
-    assert "faces cropped: 1, centre-crop fallback (no face found): 1 (margin 0.2)" in data.notes
+    assert "faces cropped: 1 (margin 0.2); no face found, centre-cropped: 1 (s2_sad.png)" in data.notes
     assert data.images.shape == (2, 48, 48)
+    dropped = load_dataset("imagefolder", root, cache_dir=tmp_path / "c", label_regex=r"_(\w+)\.png$",
+                           size=48, face_crop=True, no_face="drop")
+    assert "faces cropped: 1 (margin 0.2); no face found, dropped: 1 (s2_sad.png)" in dropped.notes
+    assert dropped.classes() == ("happy",) and np.array_equal(dropped.images[0], data.images[0])
+    with pytest.raises(DataError, match=r"no face found in 1 of 2 images: s2_sad.png; pass no_face='centre'"):
+        load_dataset("imagefolder", root, cache_dir=tmp_path / "c", label_regex=r"_(\w+)\.png$",
+                     size=48, face_crop=True, no_face="error")
+    with pytest.raises(DataError, match="no_face must be one of centre, drop, error"):
+        load_dataset("imagefolder", root, cache_dir=tmp_path / "c", label_regex=r"_(\w+)\.png$",
+                     size=48, face_crop=True, no_face="skip")
+    with pytest.raises(DataError, match="no_face='drop' needs face_crop=True"):
+        load_dataset("imagefolder", root, cache_dir=tmp_path / "c", label_regex=r"_(\w+)\.png$", no_face="drop")
+
+
+def test_a_kdef_archive_root_loads_leaving_out_akdef_and_misnamed_files_by_name(tmp_path):
+    archive = tmp_path / "KDEF_and_AKDEF"
+    for sitting in ("AF01", "BM02"):
+        for e, code in enumerate(("AF", "AN", "DI", "HA", "NE", "SA", "SU")):
+            for view in ("S", "HL"):
+                save(archive / "KDEF" / sitting / f"{sitting}{code}{view}.JPG", "RGB", (30, 40), (20 * e, 90, 40))
+    for name in ("FAFFL.JPG", "FAFS.JPG", "MANS.JPG"):  # AKDEF's averaged faces: no subject, another layout
+        save(archive / "AKDEF" / name, "RGB", (30, 40), (5, 5, 5))
+    save(archive / "KDEF" / "AF01" / "AF01ANHS.JPG", "RGB", (30, 40), (1, 2, 3))  # a misnamed view
+    save(archive / "KDEF" / "AF03" / "af03ans.jpg", "RGB", (30, 40), (9, 9, 9))  # lower case: still KDEF
+    data = load_dataset("kdef", archive, cache_dir=tmp_path / "c", face_crop=False)
+    assert len(data) == 15 and sorted(set(data.subjects)) == ["F01", "F03", "M02"]
+    assert data.notes[-1] == (
+        "skipped 4 files whose names do not match label_regex "
+        "'(?i)^[AB][FM]\\d{2}(AF|AN|DI|HA|NE|SA|SU)(?:FL|HL|S|HR|FR)\\.jpe?g$': AKDEF/FAFFL.JPG, AKDEF/FAFS.JPG, "
+        "AKDEF/MANS.JPG, KDEF/AF01/AF01ANHS.JPG; under AKDEF/, KDEF/")
+    with pytest.raises(DataError, match="'FAFFL.JPG' .* does not match label_regex"):
+        load_dataset("kdef", archive, cache_dir=tmp_path / "c", face_crop=False, strict=True)
 
 
 def test_dry_run_of_a_jaffe_folder_shows_subject_independent_folds(tmp_path, monkeypatch, capsys):

@@ -107,6 +107,7 @@ class Conversion:
     size: int | None = None
     face_crop: bool = False
     crop_margin: float = DEFAULT_MARGIN
+    no_face: str = "centre"  # an image with no face found: "centre" crop, "drop" it, or "error"
 
     def __post_init__(self):
         if self.size is not None and (isinstance(self.size, bool) or not isinstance(self.size, int) or self.size < 8):
@@ -118,17 +119,44 @@ class Conversion:
         if not isinstance(self.crop_margin, (int, float)) or not 0 <= self.crop_margin <= 1:
             raise DataError(f"crop_margin must be a number in [0, 1] (fraction of the face side), "
                             f"got {self.crop_margin!r}")
+        if self.no_face not in NO_FACE:
+            raise DataError(f"no_face must be one of {', '.join(NO_FACE)} (what to do with an image where no face "
+                            f"is found), got {self.no_face!r}")
+        if self.no_face != "centre" and not self.face_crop:
+            raise DataError(f"no_face={self.no_face!r} needs face_crop=True: without a face crop no face is looked for")
 
     def key(self) -> dict:
-        return {"size": self.size, "face_crop": self.face_crop, "crop_margin": float(self.crop_margin)}
+        return {"size": self.size, "face_crop": self.face_crop, "crop_margin": float(self.crop_margin),
+                "no_face": self.no_face}
 
 
-def decode(files: list[tuple[str, Path]], conv: Conversion) -> tuple[np.ndarray, tuple[str, ...]]:
-    """(uint8 N×H×W images of `files`, notes on what was converted)."""
-    images, modes, sizes = [], Counter(), Counter()
-    found = fallback = squared = 0
+NO_FACE = ("centre", "drop", "error")
+SHOWN = 5  # file names a note lists before "…"
+
+
+def listed(names: list[str]) -> str:
+    """The first few of `names`, then how many more."""
+    more = f", … ({len(names) - SHOWN} more)" if len(names) > SHOWN else ""
+    return ", ".join(names[:SHOWN]) + more
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """`images[i]` is `files[kept[i]]`'s; `notes` say what was converted and dropped."""
+
+    images: np.ndarray
+    kept: np.ndarray
+    notes: tuple[str, ...]
+
+
+def decode(files: list[tuple[str, Path]], conv: Conversion) -> Decoded:
+    """The uint8 N×H×W images of `files` (those without a face left out where
+    `conv.no_face` is "drop"), and notes on what was converted."""
+    images, kept, modes, sizes = [], [], Counter(), Counter()
+    found = squared = 0
+    faceless: list[str] = []
     first = None
-    for rel, path in files:
+    for i, (rel, path) in enumerate(files):
         img, mode = _read_gray(path)
         modes[mode] += 1
         sizes[(img.shape[1], img.shape[0])] += 1
@@ -142,10 +170,15 @@ def decode(files: list[tuple[str, Path]], conv: Conversion) -> tuple[np.ndarray,
                     "(resize them first, or pass the loader option size=N to resize to NxN)"
                 )
             images.append(img)
+            kept.append(i)
             continue
         if conv.face_crop:
             box, ok = face_box(img, conv.crop_margin)
-            found, fallback = found + ok, fallback + (not ok)
+            found += ok
+            if not ok:
+                faceless.append(rel)
+                if conv.no_face != "centre":
+                    continue
         else:
             box = centre_square(img.shape)
             squared += img.shape[0] != img.shape[1]
@@ -153,8 +186,15 @@ def decode(files: list[tuple[str, Path]], conv: Conversion) -> tuple[np.ndarray,
         if square.shape != (conv.size, conv.size):
             square = np.asarray(Image.fromarray(square).resize((conv.size, conv.size), Image.LANCZOS))
         images.append(square)
-    return np.stack(images).astype(np.uint8, copy=False), _notes(len(files), modes, sizes, conv,
-                                                                  found, fallback, squared)
+        kept.append(i)
+    if faceless and conv.no_face == "error":
+        raise DataError(f"no face found in {len(faceless)} of {len(files)} images: {listed(faceless)}; "
+                        "pass no_face='centre' to centre-crop them or no_face='drop' to leave them out")
+    if not images:
+        raise DataError(f"no face found in any of the {len(files)} images (no_face='drop' left none): "
+                        f"{listed(faceless)}; pass no_face='centre' to centre-crop them")
+    return Decoded(np.stack(images).astype(np.uint8, copy=False), np.array(kept, np.int64),
+                   _notes(len(files), modes, sizes, conv, found, faceless, squared))
 
 
 def _read_gray(path: Path) -> tuple[np.ndarray, str]:
@@ -165,15 +205,16 @@ def _read_gray(path: Path) -> tuple[np.ndarray, str]:
         raise DataError(f"cannot read image {path}: {e}") from None
 
 
-def _notes(n, modes, sizes, conv, found, fallback, squared) -> tuple[str, ...]:
+def _notes(n, modes, sizes, conv, found, faceless, squared) -> tuple[str, ...]:
     notes = []
     colour = {m: k for m, k in modes.items() if m != "L"}
     if colour:
-        listed = ", ".join(f"{m} {k}" for m, k in sorted(colour.items()))
-        notes.append(f"converted to grayscale: {sum(colour.values())} of {n} images ({listed})")
+        modes_seen = ", ".join(f"{m} {k}" for m, k in sorted(colour.items()))
+        notes.append(f"converted to grayscale: {sum(colour.values())} of {n} images ({modes_seen})")
     if conv.face_crop:
-        notes.append(f"faces cropped: {found}, centre-crop fallback (no face found): {fallback} "
-                     f"(margin {conv.crop_margin:g})")
+        what = "dropped" if conv.no_face == "drop" else "centre-cropped"
+        notes.append(f"faces cropped: {found} (margin {conv.crop_margin:g}); no face found, {what}: {len(faceless)}"
+                     + (f" ({listed(faceless)})" if faceless else ""))
     elif squared:
         notes.append(f"centre-cropped to a square: {squared} images")
     if conv.size is not None:

@@ -15,7 +15,7 @@ PRESET_SIZE = 48
 
 # JAFFE: KA.AN1.39.tiff = subject KA, expression AN, take 1, picture 39.
 JAFFE = FlatLayout(
-    label_regex=r"^[A-Za-z]{2}\.([A-Z]{2})\d*\.\d+\.tiff?$",
+    label_regex=r"(?i)^[A-Z]{2}\.([A-Z]{2})\d*\.\d+\.tiff?$",
     class_map={"AN": "angry", "DI": "disgust", "FE": "fear", "HA": "happy", "NE": "neutral",
                "SA": "sad", "SU": "surprise"},
     subject_regex=r"^([A-Za-z]{2})\.",
@@ -42,7 +42,7 @@ RAFD_DESCRIBE = ("RaFD: <root>/Rafd<angle>_<subject>_<ethnicity>_<sex>_<emotion>
 
 
 def load_jaffe(data_root, *, cache_dir=None, **options) -> FaceData:
-    return load_flat("jaffe", data_root, cache_dir, JAFFE, _conversion("jaffe", options))
+    return load_flat("jaffe", data_root, cache_dir, JAFFE, _conversion("jaffe", options), _strict("jaffe", options))
 
 
 def load_kdef(data_root, *, cache_dir=None, views=("S",), **options) -> FaceData:
@@ -55,7 +55,7 @@ def load_kdef(data_root, *, cache_dir=None, views=("S",), **options) -> FaceData
         select_regex=rf"(?i)^[AB][FM]\d{{2}}[A-Z]{{2}}({'|'.join(views)})\.jpe?g$",
         describe=KDEF_DESCRIBE,
     )
-    return load_flat("kdef", data_root, cache_dir, layout, _conversion("kdef", options))
+    return load_flat("kdef", data_root, cache_dir, layout, _conversion("kdef", options), _strict("kdef", options))
 
 
 def load_rafd(data_root, *, cache_dir=None, angles=("090",), gazes=RAFD_GAZES, **options) -> FaceData:
@@ -65,23 +65,31 @@ def load_rafd(data_root, *, cache_dir=None, angles=("090",), gazes=RAFD_GAZES, *
     gazes = _choice("rafd", "gazes", gazes, RAFD_GAZES)
     emotions = "|".join(RAFD_EMOTIONS)
     layout = FlatLayout(
-        label_regex=rf"^Rafd\d{{3}}_\d+_[A-Za-z-]+_(?:fe)?male_({emotions})_(?:frontal|left|right)\.jpe?g$",
+        label_regex=rf"(?i)^Rafd\d{{3}}_\d+_[A-Z-]+_(?:fe)?male_({emotions})_(?:frontal|left|right)\.jpe?g$",
         class_map=RAFD_EMOTIONS,
-        subject_regex=r"^Rafd\d{3}_(\d+)_",
-        select_regex=rf"^Rafd({'|'.join(angles)})_.*_({'|'.join(gazes)})\.jpe?g$",
+        subject_regex=r"(?i)^Rafd\d{3}_(\d+)_",
+        select_regex=rf"(?i)^Rafd({'|'.join(angles)})_.*_({'|'.join(gazes)})\.jpe?g$",
         describe=RAFD_DESCRIBE,
     )
-    return load_flat("rafd", data_root, cache_dir, layout, _conversion("rafd", options))
+    return load_flat("rafd", data_root, cache_dir, layout, _conversion("rafd", options), _strict("rafd", options))
 
 
 def _conversion(name: str, options: dict) -> Conversion:
-    accepted = {"size", "face_crop", "crop_margin"}
+    accepted = {"size", "face_crop", "crop_margin", "no_face", "strict"}
     unknown = sorted(set(options) - accepted)
     if unknown:
         extra = {"kdef": ", views", "rafd": ", angles, gazes"}.get(name, "")
-        raise DataError(f"{name}: unknown options {unknown}; accepted: size, face_crop, crop_margin{extra}")
+        raise DataError(f"{name}: unknown options {unknown}; accepted: size, face_crop, crop_margin, no_face, "
+                        f"strict{extra}")
     return Conversion(options.get("size", PRESET_SIZE), options.get("face_crop", True),
-                      options.get("crop_margin", DEFAULT_MARGIN))
+                      options.get("crop_margin", DEFAULT_MARGIN), options.get("no_face", "centre"))
+
+
+def _strict(name: str, options: dict) -> bool:
+    strict = options.get("strict", False)
+    if not isinstance(strict, bool):
+        raise DataError(f"{name}: strict must be True or False, got {strict!r}")
+    return strict
 
 
 def _choice(name: str, option: str, value, known: tuple[str, ...]) -> tuple[str, ...]:
