@@ -224,3 +224,19 @@ def test_no_held_out_image_or_subject_reaches_fesgan_r_the_identity_extractor_or
     assert set(learned) == set(subjects[s.train])
     assert not set(learned) & set(subjects[s.val]) and not set(learned) & set(subjects[s.test])
     assert_judge_trained_on_training_images(seen, real)
+
+
+def test_a_judge_split_whose_held_out_images_differ_from_the_trials_is_refused_even_under_python_O():
+    from types import SimpleNamespace
+
+    from trainables.core.real_data import check_same_evaluation
+    from trainables.data import DataError
+
+    sampled = SimpleNamespace(train=np.array([0, 1]), val=np.array([5, 6]), test=np.array([8, 9]))
+    check_same_evaluation(SimpleNamespace(train=np.arange(5), val=np.array([5, 6]), test=np.array([8, 9])), sampled)
+    with pytest.raises(DataError, match=r"other test images than the trial's \(2 vs 2, 1 not in the trial's\): "
+                                        "sampling class_fraction must leave validation and test unchanged"):
+        check_same_evaluation(SimpleNamespace(train=np.arange(5), val=np.array([5, 6]), test=np.array([8, 1])), sampled)
+    with pytest.raises(DataError, match=r"other val images than the trial's \(3 vs 2"):
+        check_same_evaluation(SimpleNamespace(train=np.arange(5), val=np.array([5, 6, 7]), test=np.array([8, 9])),
+                              sampled)

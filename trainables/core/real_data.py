@@ -9,8 +9,8 @@ import torch
 
 from trainables.configs.data import DataConfig
 from trainables.core.fit import TensorSplit
-from trainables.data import (EMOTIONS, FaceData, Splits, drop_cross_split_duplicates, drop_eval_copies_of_train,
-                              load_dataset, make_splits, resize_images)
+from trainables.data import (EMOTIONS, DataError, FaceData, Splits, drop_cross_split_duplicates,
+                              drop_eval_copies_of_train, load_dataset, make_splits, resize_images)
 
 
 def resolve_protocol(cfg: DataConfig, data) -> str:
@@ -94,5 +94,17 @@ def judge_split(cfg: DataConfig, seed: int, real: RealData) -> np.ndarray:
     if cfg.class_fraction is None:
         return real.splits.train
     whole = load_real_data(dataclasses.replace(cfg, class_fraction=None), seed)
-    assert np.array_equal(whole.splits.val, real.splits.val) and np.array_equal(whole.splits.test, real.splits.test)
+    check_same_evaluation(whole.splits, real.splits)
     return whole.splits.train
+
+
+def check_same_evaluation(whole, sampled) -> None:
+    """The judge's training split may grow past the trial's (no class-fraction sample) only
+    if validation and test stay the same images: else a judge could have trained on the
+    trial's held-out faces and read its synthesis as better than it is."""
+    for name in ("val", "test"):
+        a, b = getattr(whole, name), getattr(sampled, name)
+        if not np.array_equal(a, b):
+            raise DataError(f"the judge's split has other {name} images than the trial's ({len(a)} vs {len(b)}, "
+                            f"{len(np.setdiff1d(a, b))} not in the trial's): sampling class_fraction must leave "
+                            "validation and test unchanged, or the judge would train on held-out images")
