@@ -1,6 +1,7 @@
 """Trial configs parsed once at the door (trainables.core.config): Tune's flat dict into
 nested frozen dataclasses, each key declared (with its default) in one place."""
 
+import dataclasses
 from dataclasses import dataclass
 
 import pytest
@@ -63,3 +64,27 @@ def test_fesr_config_is_its_loop_options_and_the_data_section_declared_once():
 def test_the_classifier_config_nests_the_data_section():
     cfg = parse_classifier({"dataset": "synthfaces", "n_folds": 4, "class_fraction": 0.5, "net": "zhu_cnn"})
     assert cfg.data == DataConfig(n_folds=4, class_fraction=0.5) and cfg.net == "zhu_cnn"
+
+
+def test_a_trainable_with_its_own_section_names_both_sections_keys_when_a_key_is_unknown():
+    from trainables.configs.classifier import parse_trial
+    from trainables.configs.synthetic_ratio import RatioConfig, parse_config as parse_ratio
+    from trainables.core.config import split_from
+
+    @dataclasses.dataclass(frozen=True)
+    class Own:
+        gamma: float = 1.0
+
+    own, rest = split_from(Own, {"gamma": 2, "lr": 0.1}, lambda keys: keys, "own")
+    assert own == Own(2.0) and rest == {"lr": 0.1}  # the rest reaches its parser untouched
+    with pytest.raises(ConfigError, match=r"'gamma' = 'x' has the wrong type"):
+        split_from(Own, {"gamma": "x"}, lambda keys: keys, "own")
+    with pytest.raises(ConfigError, match=r"^boom \(own keys: \['gamma'\]\)$"):
+        split_from(Own, {}, lambda keys: (_ for _ in ()).throw(ConfigError("boom")), "own")
+    with pytest.raises(ConfigError, match=r"unknown config key\(s\) \['no_such_key'\].*\(cross-dataset keys: "
+                                          r"\['cross_dataset', "):
+        parse_trial({"net": "simple", "no_such_key": 1})
+    ratio_keys = sorted(f.name for f in dataclasses.fields(RatioConfig))
+    with pytest.raises(ConfigError) as err:
+        parse_ratio({"no_such_key": 1})
+    assert str(err.value).endswith(f"(synthetic-ratio keys: {ratio_keys})")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from trainables.configs.data import PROTOCOLS, CrossConfig, DataConfig
 from trainables.configs.fit import ADAM_BETAS, OPTIMIZERS, SCHEDULES
-from trainables.core.config import ConfigError, from_dict, from_flat, section
+from trainables.core.config import ConfigError, from_flat, section, split_from
 from trainables.nets import list_nets, net_spec
 from trainables.nets.kernels import KERNELS
 
@@ -79,9 +79,8 @@ class ClassifierTrial:
 
 def parse_trial(config: dict) -> ClassifierTrial:
     """The classifier trainable's config: the classifier's keys and the cross test's."""
-    keys = {f.name for f in dataclasses.fields(CrossConfig)}
-    cross = from_dict(CrossConfig, {k: v for k, v in config.items() if k in keys})
-    return ClassifierTrial(parse_config({k: v for k, v in config.items() if k not in keys}), cross)
+    cross, classifier = split_from(CrossConfig, config, parse_config, "cross-dataset")
+    return ClassifierTrial(classifier, cross)
 
 
 def parse_members(configs: list[dict]) -> list[ClassifierConfig]:

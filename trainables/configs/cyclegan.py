@@ -1,13 +1,12 @@
 """The cyclegan trainable's config (trainables.trials.cyclegan): the CycleGAN's and the
 arm's keys, and the classifier's."""
 
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
 from trainables.configs.classifier import ClassifierConfig, parse_config as parse_classifier_config
 from trainables.configs.cyclegan_arms import parse_arm
-from trainables.core.config import ConfigError, from_dict
+from trainables.core.config import ConfigError, split_from
 from trainables.data import EMOTIONS, list_datasets
 
 
@@ -89,10 +88,4 @@ class CycleGANTrial:
 
 
 def parse_config(config: dict) -> CycleGANTrial:
-    gan_keys = {f.name for f in dataclasses.fields(CycleGANConfig)}
-    gan = from_dict(CycleGANConfig, {k: v for k, v in config.items() if k in gan_keys}, CHOICES)
-    try:
-        classifier = parse_classifier_config({k: v for k, v in config.items() if k not in gan_keys})
-    except ConfigError as err:
-        raise ConfigError(f"{err} (CycleGAN keys: {sorted(gan_keys)})") from None
-    return CycleGANTrial(gan, classifier)
+    return CycleGANTrial(*split_from(CycleGANConfig, config, parse_classifier_config, "CycleGAN", CHOICES))

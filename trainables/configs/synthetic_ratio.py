@@ -2,13 +2,12 @@
 set, the identity source and StarGAN that make the synthetic faces, the blind test set,
 and the classifier's keys."""
 
-import dataclasses
 import re
 from dataclasses import dataclass
 
 from trainables.configs.classifier import ClassifierConfig, parse_config as parse_classifier_config
 from trainables.configs.data import check_cross_dataset
-from trainables.core.config import ConfigError, from_dict
+from trainables.core.config import ConfigError, split_from
 
 # the sources of trainables.synthetic.identity_sources.IDENTITY_SOURCES, by name
 IDENTITY_SOURCE_NAMES = ("dcgan", "fesgan")
@@ -73,12 +72,7 @@ class RatioTrial:
 
 
 def parse_config(config: dict) -> RatioTrial:
-    keys = {f.name for f in dataclasses.fields(RatioConfig)}
-    ratio = from_dict(RatioConfig, {k: v for k, v in config.items() if k in keys}, CHOICES)
-    try:
-        classifier = parse_classifier_config({k: v for k, v in config.items() if k not in keys})
-    except ConfigError as err:
-        raise ConfigError(f"{err} (synthetic-ratio keys: {sorted(keys)})") from None
+    ratio, classifier = split_from(RatioConfig, config, parse_classifier_config, "synthetic-ratio", CHOICES)
     if ratio.budget == "steps" and classifier.steps is None:
         raise ConfigError("budget 'steps' trains every train set for `steps` optimizer steps; set steps (e.g. the "
                           "steps real only takes under the 'epochs' budget)")

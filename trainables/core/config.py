@@ -50,6 +50,20 @@ def from_dict(cls, config: dict, choices: dict[str, tuple] | None = None):
     return cls(**{key: _checked(key, value, hints[key], choices) for key, value in config.items()})
 
 
+def split_from(cls, config: dict, parse_rest, what: str, choices: dict[str, tuple] | None = None):
+    """(`cls` built from the keys of `config` that are its fields, `parse_rest` of the other
+    keys): one trial config feeding a trainable's own section and a shared one (the
+    classifier's). An error in the rest also lists `cls`'s keys, as `what` keys, since a
+    mistyped key of either lands there."""
+    keys = {f.name for f in dataclasses.fields(cls)}
+    own = from_dict(cls, {k: v for k, v in config.items() if k in keys}, choices)
+    try:
+        rest = parse_rest({k: v for k, v in config.items() if k not in keys})
+    except ConfigError as err:
+        raise ConfigError(f"{err} ({what} keys: {sorted(keys)})") from None
+    return own, rest
+
+
 def section(cls, flat: dict[str, str | tuple[str, ...]] | None = None):
     """A nested section of a trial config, built from the flat dict. `flat` renames the
     section's fields where the flat key differs ({"size": "image_size"}); a tuple field
