@@ -85,7 +85,11 @@ def summary(tables) -> str:
     """The verdict on each paper claim the tables judge, then the flagged rows, one line
     each: what a reader needs before any number."""
     verdicts = [line for t in tables for line in t.verdicts]
-    flags = [f"{t.name}: {line}" for t in tables for line in t.flags]
+    tables_of: dict[str, list[str]] = {}  # a flagged row shown in several tables is listed once
+    for t in tables:
+        for line in t.flags:
+            tables_of.setdefault(line, []).append(t.name)
+    flags = [f"{line} (in {', '.join(dict.fromkeys(names))})" for line, names in tables_of.items()]
     notes = list(dict.fromkeys(note for t in tables for note in t.summary_notes))
     text = "".join(f"\n{note}\n" for note in notes)
     if flags:

@@ -417,3 +417,16 @@ def test_a_baseline_launch_on_other_data_judges_no_fer2013_number_and_flags_coll
     assert birenbaum and all("not comparable, no verdict" in line for line in birenbaum)
     assert not any("our 95 % CI" in line for line in birenbaum)
     assert "collapsed (1/1)" in out.stdout and "**Flags**" in out.stdout
+
+
+def test_a_flagged_row_shown_in_several_tables_is_listed_once_naming_them():
+    from types import SimpleNamespace
+
+    def table(name, flags):
+        return SimpleNamespace(name=name, flags=flags, verdicts=[], summary_notes=[])
+
+    text = summary([table("t1", ["variant=JL: collapsed (2/2 runs)", "variant=IL: collapsed (1/2 runs)"]),
+                    table("t2", ["variant=JL: collapsed (2/2 runs)"]), table("t2", ["variant=JL: collapsed (2/2 runs)"])])
+    assert text == ("\n**Flags** (collapsed or still-improving runs):\n\n"
+                    "- variant=JL: collapsed (2/2 runs) (in t1, t2)\n"
+                    "- variant=IL: collapsed (1/2 runs) (in t1)\n")
