@@ -7,7 +7,6 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-import ray
 from mlflow import MlflowClient
 from ray import tune
 from ray.tune.schedulers import ASHAScheduler
@@ -19,9 +18,10 @@ from study import fusing
 from study import optuna_storage
 from study import storage
 from study import tracking
+from study.autoscaler import check_feasible
 from study.progress import ProgressLines
 from study.ray_init import start_ray
-from study.space import (LaunchOptions, check_configs, launch_deviations, platform_keys,  # noqa: F401 (re-exported)
+from study.space import (LaunchOptions, check_configs, launch_deviations, platform_keys,  # noqa: F401
                          trial_resources, trial_space)
 from study.spec import StudyError, StudySpec
 from study.trial import run_trial
@@ -74,60 +74,6 @@ def _trainable(study: StudySpec, opts: LaunchOptions):
     cpus, gpus = trial_resources(study, opts)
     fn = tune.with_parameters(run_trial, trainable_name=study.trainable)
     return tune.with_resources(fn, {"cpu": cpus, "gpu": gpus})
-
-
-def check_feasible(cpus: float, gpus: float) -> None:
-    """Fail at once when no node of the cluster — up now, or one its autoscaler may add —
-    can ever hold one trial, instead of leaving every trial PENDING. An autoscaler whose
-    node types Ray does not publish (the cluster launcher's, Ray 2.60) gets the benefit of
-    the doubt, with a note: only it knows what it can add."""
-    need = {"CPU": cpus, "GPU": gpus}
-    nodes = [n["Resources"] for n in ray.nodes() if n.get("Alive")]
-    if any(all(node.get(k, 0) >= v for k, v in need.items() if v) for node in nodes):
-        return
-    scalable = autoscaler_node_types()
-    if any(all(kind.get(k, 0) >= v for k, v in need.items() if v) for kind in scalable):
-        return
-    have = "; ".join(f"{n.get('CPU', 0):g} CPU, {n.get('GPU', 0):g} GPU" for n in nodes) or "none"
-    if not scalable and autoscaler_running():
-        print(f"note: each trial needs {cpus:g} CPU and {gpus:g} GPU and no node up has that (nodes: {have}); "
-              "the trials wait for the cluster's autoscaler to add one (`ray status` lists demands it cannot meet)")
-        return
-    extra = ("its autoscaler's node types cannot either: " + "; ".join(map(str, scalable))) if scalable else \
-        "and it has no autoscaler that could add one"
-    raise StudyError(f"each trial needs {cpus:g} CPU and {gpus:g} GPU, but no node of this Ray cluster has that "
-                     f"(nodes: {have}), {extra}. Lower --cpus-per-trial / --gpus-per-trial, or add such a node.")
-
-
-def autoscaler_node_types() -> list[dict]:
-    """The resources of each node type the cluster's autoscaler may add, where Ray
-    publishes them in the GCS (KubeRay's autoscaler v2); [] otherwise."""
-    try:
-        config = ray._private.state.state.get_cluster_config()  # no public API yet (Ray 2.60)
-    except Exception:  # noqa: BLE001 — an older or newer Ray without it: as if none
-        return []
-    if config is None:
-        return []
-    return [dict(group.resources) for group in config.node_group_configs if group.max_count != 0]
-
-
-def autoscaler_running() -> bool:
-    """Whether an autoscaler that can add nodes reports to this cluster's GCS. Every head
-    runs a monitor; without a cluster config it is v1's read-only one, which names each
-    node type after a node (`node_<id>`). v2 reports a version only where it runs."""
-    try:
-        from ray.autoscaler.v2.sdk import get_cluster_status
-        from ray.experimental.internal_kv import _internal_kv_get
-
-        if get_cluster_status(ray.get_runtime_context().gcs_address).stats.autoscaler_version not in ("", "0"):
-            return True
-        status = _internal_kv_get(b"__autoscaling_status")
-        if status is None:
-            return False
-        report = json.loads(status).get("autoscaler_report") or {}
-        return any(not name.startswith("node_") for name in (report.get("node_type_mapping") or {}).values())
-    except Exception:  # noqa: BLE001 — a Ray without these APIs: as if none
-        return False
 
 
 def plan_fill(study: StudySpec, cli: LaunchOptions,
