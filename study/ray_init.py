@@ -3,6 +3,10 @@ study.runner, which imports Ray Tune, MLflow and torch, so that `study.launch` c
 local Ray while those imports run."""
 
 import os
+import socket
+import sys
+from contextlib import contextmanager
+from pathlib import Path
 
 import ray
 
@@ -53,6 +57,8 @@ def use_token_if_cluster_wants_one(address: str) -> None:
 
     if address == "auto" or "://" in address:  # Ray finds the token for "auto"; ray:// is Ray Client
         return
+    check_reachable(address)
+    check_token_file()
     token_mode = get_authentication_mode() == AuthenticationMode.TOKEN
     if token_mode and not _token_found():  # a GCS client would abort the process (Ray's check)
         raise StudyError(f"RAY_AUTH_MODE=token and no auth token was found for the Ray cluster at {address}: "
@@ -66,19 +72,60 @@ def use_token_if_cluster_wants_one(address: str) -> None:
     raise StudyError(_refused(address))
 
 
+PROBE_S = 5.0  # how long a head's port may take to accept a connection
+
+
+def check_reachable(address: str) -> None:
+    """Fail in one line, within seconds, where nothing listens at HOST:PORT: Ray's own
+    clients retry a dead address for 40 s per probe and `ray.init` for ever."""
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise StudyError(f"--address must be 'auto' or HOST:PORT (the head's address, e.g. 10.0.0.5:6379), "
+                         f"got {address!r}")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=PROBE_S).close()
+    except OSError as err:
+        reason = "timed out" if isinstance(err, TimeoutError) else (err.strerror or str(err)).lower()
+        raise StudyError(f"nothing answers at {address} ({reason}): check the head's address and port (`ray start "
+                         "--head` prints them; its default port is 6379) and that this machine can reach it") from None
+
+
+def check_token_file() -> None:
+    """A token file named by RAY_AUTH_TOKEN_PATH must exist (Ray raises a long traceback)."""
+    path = os.environ.get(TOKEN_PATH_VARIABLE)
+    if path and not os.environ.get(TOKEN_VARIABLE) and not Path(path).expanduser().is_file():
+        raise StudyError(f"{TOKEN_PATH_VARIABLE}={path} names no file: {WHAT_TO_SET}")
+
+
 def _gcs_accepts(address: str) -> bool:
-    """False only when the GCS at `address` refuses this process's credentials; any other
-    failure (nothing listening, a timeout) is left for `ray.init` to report as it does."""
+    """False when the GCS at `address` refuses this process's credentials; a port that
+    accepts connections but answers no GCS call fails here, in one line."""
     from ray._raylet import GcsClient
-    from ray.exceptions import AuthenticationError
+    from ray.exceptions import AuthenticationError, RpcError
 
     try:
-        GcsClient(address=address)
+        with _native_stderr_muted():  # Ray's C++ client logs each refusal before raising it
+            GcsClient(address=address)
     except AuthenticationError:
         return False
-    except Exception:
-        return True
+    except RpcError as err:
+        raise StudyError(f"{address} accepts connections but no Ray head answered there ({err}): check the port "
+                         "(`ray start --head` prints the head's address)") from None
     return True
+
+
+@contextmanager
+def _native_stderr_muted():
+    """File descriptor 2 pointed at /dev/null, where Ray's C++ logging writes."""
+    sys.stderr.flush()
+    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
 
 
 def _token_found() -> bool:

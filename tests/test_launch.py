@@ -28,11 +28,11 @@ def _empty_store() -> Path:
     return store
 
 
-def launch(*args, cwd, timeout=600, store=True, one_at_a_time=True):
+def launch(*args, cwd, timeout=600, store=True, one_at_a_time=True, env=None):
     """`python -m study.launch ARGS` in `cwd`; `store`: start from an empty MLflow store in
     cwd (the default tracking URI) when cwd has none, rather than have the launch make it.
-    `one_at_a_time`: `--max-concurrent 1` unless the test sets its own concurrency or joins
-    a cluster. One trial worker then imports torch and scikit-learn once for the launch,
+    `env`: variables set for the launch only. `one_at_a_time`: `--max-concurrent 1` unless
+    the test sets its own concurrency or joins a cluster. One trial worker then imports torch and scikit-learn once for the launch,
     where two workers pay it twice; on the suite's busy cores that CPU is what a launch
     costs. Tests of concurrent trials say so with their own --max-concurrent."""
     if store and not (Path(cwd) / "mlflow.db").exists():
@@ -40,7 +40,7 @@ def launch(*args, cwd, timeout=600, store=True, one_at_a_time=True):
     if one_at_a_time and not {"--max-concurrent", "--address", "--list", "--dry-run"} & set(args):
         args = (*args, "--max-concurrent", "1")
     return subprocess.run([sys.executable, "-m", "study.launch", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=timeout, env={**os.environ, "PYTHONPATH": str(REPO)})
+                          text=True, timeout=timeout, env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})})
 
 
 def test_list_names_every_study(tmp_path):

@@ -89,6 +89,34 @@ def test_a_launch_without_the_token_fails_with_one_line_saying_what_to_set(token
     assert not (tmp_path / "mlflow.db").exists()  # failed before any run was made
 
 
+def test_a_wrong_token_or_a_token_file_that_is_not_there_fails_with_one_line(token_head, ray_auth_env, tmp_path):
+    address, _, root = token_head
+    ray_auth_env.setenv("HOME", str(_home(tmp_path, None)))
+    what_to_set = ("set RAY_AUTH_TOKEN to the head's token (`ray get-auth-token` on the head prints it), or "
+                   "RAY_AUTH_TOKEN_PATH to a file holding it, or copy the head's ~/.ray/auth_token to this machine")
+    for variable, value, error in (
+            ("RAY_AUTH_TOKEN_PATH", str(tmp_path / "no-such-token"),
+             f"error: RAY_AUTH_TOKEN_PATH={tmp_path / 'no-such-token'} names no file: {what_to_set}"),
+            ("RAY_AUTH_TOKEN", secrets.token_hex(32),
+             f"error: the Ray cluster at {address} refused the auth token from RAY_AUTH_TOKEN: {what_to_set}")):
+        out = launch(*SMALLEST, "--address", address, cwd=tmp_path, store=False, timeout=120,
+                     env={variable: value})
+        assert out.returncode == 2, out.stdout[-3000:] + out.stderr[-3000:]
+        assert out.stderr.strip().splitlines() == [error]  # nothing before it, no traceback
+        assert not (tmp_path / "mlflow.db").exists()
+
+
+@pytest.mark.parametrize("address, error", [
+    ("127.0.0.1:1", "error: nothing answers at 127.0.0.1:1 (connection refused): check the head's address and port "
+                    "(`ray start --head` prints them; its default port is 6379) and that this machine can reach it"),
+    ("127.0.0.1", "error: --address must be 'auto' or HOST:PORT (the head's address, e.g. 10.0.0.5:6379), got "
+                  "'127.0.0.1'"),
+])
+def test_a_mistyped_address_fails_at_once_with_one_line(address, error, ray_auth_env, tmp_path):
+    out = launch(*SMALLEST, "--address", address, cwd=tmp_path, store=False, timeout=60)
+    assert out.returncode == 2 and out.stderr.strip().splitlines() == [error], out.stdout[-3000:] + out.stderr[-3000:]
+
+
 def test_the_suites_local_rays_share_its_token_and_write_none_of_their_own(tmp_path):
     """Ray writes ~/.ray/auth_token at the first local start that finds no token; on a fresh
     machine the suite's processes start several Rays at once, each writing a token of its own
