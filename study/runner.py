@@ -21,7 +21,7 @@ from study import tracking
 from study.autoscaler import check_feasible
 from study.progress import ProgressLines
 from study.ray_init import start_ray
-from study.space import (LaunchOptions, check_configs, launch_deviations, platform_keys,  # noqa: F401
+from study.space import (LaunchOptions, check_configs, dataset_options, launch_deviations, platform_keys,  # noqa: F401
                          trial_resources, trial_space)
 from study.spec import StudyError, StudySpec
 from study.trial import run_trial
@@ -85,7 +85,7 @@ def plan_fill(study: StudySpec, cli: LaunchOptions,
     opts = replace(cli, scale=recorded["scale"], dataset=recorded["dataset"], data_root=recorded["data_root"],
                    cache_dir=recorded["cache_dir"] or cli.cache_dir, num_samples=recorded["num_samples"],
                    overrides={**recorded["overrides"], **cli.overrides})
-    data = load_dataset(opts.dataset, opts.data_root, cache_dir=opts.cache_dir)
+    data = load_dataset(opts.dataset, opts.data_root, cache_dir=opts.cache_dir, **dataset_options(study, opts))
     space = trial_space(study, opts, data.usage is not None)
     client = MlflowClient(cli.tracking_uri)
     return opts, root, fills.missing_cells(client, experiment_id, family, space, study)
@@ -139,6 +139,9 @@ def study_cells(study: StudySpec, space: dict) -> list[dict] | None:
     return fills.grid_cells(space, study)[1]
 
 
+DATA_NOTES_TAG = "ferlab.data_notes"  # the parent run's: the loader's notes, a JSON list
+
+
 def launch(study: StudySpec, opts: LaunchOptions, resume_path: str | None = None,
            fill: tuple[str, list[dict]] | None = None) -> tuple[tune.ResultGrid, dict]:
     """Run (or resume) the study; returns Tune's results and the launch record. `fill`:
@@ -150,7 +153,7 @@ def launch(study: StudySpec, opts: LaunchOptions, resume_path: str | None = None
         # Loading first: bad data fails before any run exists, and the parse cache is warm
         # before trials start.
         fusing.check_fusable(study, fuse_of(study, opts))
-        data = load_dataset(opts.dataset, opts.data_root, cache_dir=opts.cache_dir)
+        data = load_dataset(opts.dataset, opts.data_root, cache_dir=opts.cache_dir, **dataset_options(study, opts))
         space = trial_space(study, opts, data.usage is not None)
         check_configs(study, space)
         if fuse_of(study, opts) > 1:
@@ -171,6 +174,9 @@ def launch(study: StudySpec, opts: LaunchOptions, resume_path: str | None = None
                 "ferlab.fuse": str(fuse_of(study, opts)),
                 fills.OPTIONS_TAG: fills.options_tag(opts.scale, opts.dataset, opts.data_root, opts.overrides,
                                                      opts.cache_dir, opts.num_samples)}
+        if data.notes:  # what the loader converted, skipped or could not crop: said once, kept with the launch
+            print("\n".join(f"data: {note}" for note in data.notes))
+            tags[DATA_NOTES_TAG] = json.dumps(list(data.notes))
         if fill is not None:
             tags[fills.FILLS_TAG] = fill[0]
         if optuna_url:
@@ -180,7 +186,7 @@ def launch(study: StudySpec, opts: LaunchOptions, resume_path: str | None = None
         record = {"study": study.name, "name": name, "scale": opts.scale, "dataset": opts.dataset,
                   "data_root": str(Path(opts.data_root).resolve()) if opts.data_root else None, "tracking_uri": opts.tracking_uri, "experiment_id": experiment_id,
                   "parent_run_id": parent, "procedural": data.procedural, "overrides": opts.overrides, "official_split": data.usage is not None,
-                  "run_tags": {k: v for k, v in tags.items() if k != fills.OPTIONS_TAG}, "fills": fill[0] if fill else None, "cells": fill[1] if fill else None,
+                  "run_tags": {k: v for k, v in tags.items() if k not in (fills.OPTIONS_TAG, DATA_NOTES_TAG)}, "fills": fill[0] if fill else None, "cells": fill[1] if fill else None,
                   "optuna_storage": optuna_url, "fuse": fuse_of(study, opts)}
         storage.write_record(storage.join(opts.storage_path, name), record)
     try:

@@ -66,6 +66,21 @@ def trial_space(study: StudySpec, opts: LaunchOptions, has_official_split: bool)
     return config
 
 
+def dataset_options(study: StudySpec, opts: LaunchOptions) -> dict:
+    """The loader options the trials load the launch's dataset with (the command line's
+    `dataset_options`, else the scale's synthfaces options, else the study's), so that the
+    driver's preload reads the same data the trials will."""
+    scale = study.scales[opts.scale]
+    found = {**study.base_config, **scale.config}.get("dataset_options", {})
+    if opts.dataset == "synthfaces" and scale.synthfaces:
+        found = dict(scale.synthfaces)
+    found = opts.overrides.get("dataset_options", found)
+    if not isinstance(found, dict):
+        raise StudyError(f"dataset_options must be a mapping of the dataset loader's options, e.g. "
+                         f"--set 'dataset_options={{\"views\": [\"S\", \"HL\"]}}', got {found!r}")
+    return found
+
+
 def _axis(value) -> list:
     if value == []:
         raise StudyError("an empty list on a grid axis (--set KEY=[]) would run no trials; give its values")

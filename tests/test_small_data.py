@@ -5,6 +5,7 @@ and subject in each file name, larger uncropped images), launched with the `base
 import json
 
 import numpy as np
+import pytest
 import pandas as pd
 from mlflow import MlflowClient
 from PIL import Image
@@ -66,3 +67,49 @@ def test_baseline_cpu_scale_on_a_jaffe_folder_keeps_its_budget_and_tests_on_unse
         assert run.data.metrics["data/n_train"] + run.data.metrics["data/n_val"] + len(predictions) == len(data)
         tested.append(subjects)
     assert not tested[0] & tested[1]  # two folds, two different sets of test subjects
+
+
+FLAT_CODES = {"angry": "ang", "disgust": "dis", "fear": "fea", "happy": "joy", "neutral": "neu", "sad": "sad",
+              "surprise": "sur"}
+
+
+def test_a_flat_folder_of_ones_own_launches_with_its_label_regex_and_class_map(tmp_path):
+    """Names as a user's own collection has them (`p03-joy-17.png`), described on the command
+    line only; a stray file is left out, named once by the launch and kept on its parent run."""
+    faces = generate(SynthOptions(n_images=100, image_size=48, n_subjects=10, class_weights=(1,) * 7))
+    root = tmp_path / "mine"
+    root.mkdir()
+    for k, (image, label, subject) in enumerate(zip(faces.images, faces.labels, faces.subjects)):
+        person = int(str(subject).rsplit("_", 1)[1])
+        Image.fromarray(image).save(root / f"p{person:02d}-{FLAT_CODES[EMOTIONS[label]]}-{k}.png")
+    Image.fromarray(faces.images[0]).save(root / "contact-sheet.png")
+    options = {"label_regex": r"^p\d+-([a-z]{3})-\d+\.png$", "subject_regex": r"^(p\d+)-",
+               "class_map": {code: emotion for emotion, code in FLAT_CODES.items()}}
+    out = launch("baseline", "--scale", "cpu", "--dataset", "imagefolder", "--data-root", str(root),
+                 "--set", f"dataset_options={json.dumps(options)}", "--cpus-per-trial", "1", "--set", "epochs=2",
+                 "--set", "steps=8", "--set", "fold=[0]", cwd=tmp_path)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    skipped = ("skipped 1 files whose names do not match label_regex '^p\\d+-([a-z]{3})-\\d+\\.png$': "
+               "contact-sheet.png")
+    assert out.stdout.count(f"data: {skipped}") == 1
+    record = json.loads(next((tmp_path / "ray_results").glob("*/ferlab_launch.json")).read_text())
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    assert json.loads(client.get_run(record["parent_run_id"]).data.tags["ferlab.data_notes"]) == [skipped]
+    [run] = client.search_runs([record["experiment_id"]], f"tags.`mlflow.parentRunId` = '{record['parent_run_id']}'")
+    assert run.info.status == "FINISHED" and "ferlab.data_notes" not in run.data.tags
+    sizes = run.data.metrics
+    assert sizes["data/n_train_real"] + sizes["data/n_val"] + sizes["data/n_test"] == 100  # the stray file left out
+
+
+def test_the_preload_reads_the_dataset_with_the_trials_options():
+    from study.space import LaunchOptions, dataset_options
+    from study.spec import StudyError, load_study
+
+    baseline = load_study("baseline")
+    opts = lambda dataset, **overrides: LaunchOptions(scale="smoke", dataset=dataset, data_root=None,  # noqa: E731
+                                                      storage_path="", tracking_uri="", overrides=overrides)
+    assert dataset_options(baseline, opts("kdef")) == {}
+    assert dataset_options(baseline, opts("kdef", dataset_options={"views": ["S", "HL"]})) == {"views": ["S", "HL"]}
+    assert dataset_options(baseline, opts("synthfaces")) == dict(baseline.scales["smoke"].synthfaces)
+    with pytest.raises(StudyError, match="dataset_options must be a mapping of the dataset loader's options"):
+        dataset_options(baseline, opts("kdef", dataset_options="views=S"))
