@@ -1,13 +1,17 @@
 """The launch's progress on the console, in place of Tune's own status tables and
-per-trial result dumps (the launch runs Tune with `verbose=0`): a few lines when a trial
-changes state, and while trials run with no change, after 30 s, then 60 s, 120 s, … at
-most 10 min apart, so that a long launch stays short to read and a quiet one still shows
-it is alive.
+per-trial result dumps (the launch runs Tune with `verbose=0`).
 
-    [ 1:05] trials: 1 pending, 2 running, 0 done, 0 failed
+On a terminal, one live status (rich) redrawn in place: the trial counts, elapsed time,
+an ETA from the trials finished so far, and each running trial's key metric. Elsewhere (CI,
+a log file) one line when trials change state, and while trials run with no change the
+status with its running trials after 30 s, then 60 s, 120 s, … at most 10 min apart, so
+that a long launch stays short to read and a quiet one still shows it is alive.
+
+    [ 1:05] trials: 1 pending, 2 running, 3 done, 0 failed · ETA 2:10
             00000 fold=0,net=simple,seed=0  val/acc_best 0.412  (report 5)
 """
 
+import sys
 import time
 from collections import Counter
 
@@ -38,29 +42,36 @@ class ProgressLines(Callback):
     def on_step_end(self, iteration, trials, **info):
         counts = status_counts(trials)
         now = time.monotonic()
-        if counts != self.last_counts:
+        if counts != self.last_counts:  # a state change: the status line alone
             self.wait_s = self.first_s
-        elif counts[1] > 0 and now - self.last_printed >= self.wait_s:
+            text = self.status(trials, counts, now - self.started)
+        elif counts[1] > 0 and now - self.last_printed >= self.wait_s:  # quiet: the running trials too
             self.wait_s = min(2 * self.wait_s, self.most_s)
+            text = self.render(trials, counts, now - self.started)
         else:
             return
         self.last_counts, self.last_printed = counts, now
-        print(self.render(trials, counts, now - self.started), flush=True)
+        print(text, flush=True)
 
     def on_experiment_end(self, trials, **info):
         counts = status_counts(trials)
         if counts != self.last_counts:
-            print(self.render(trials, counts, time.monotonic() - self.started), flush=True)
+            print(self.status(trials, counts, time.monotonic() - self.started), flush=True)
 
-    def render(self, trials, counts: tuple, elapsed_s: float) -> str:
-        minutes, seconds = divmod(int(elapsed_s), 60)
-        text = f"[{minutes:2d}:{seconds:02d}] trials: " + ", ".join(
-            f"{n} {word}" for n, (_, word) in zip(counts, STATES))
+    def close(self) -> None:
+        """Nothing to end: the lines are printed."""
+
+    def status(self, trials, counts: tuple, elapsed_s: float) -> str:
+        text = f"[{clock(elapsed_s)}] trials: " + ", ".join(f"{n} {word}" for n, (_, word) in zip(counts, STATES))
         other = len(trials) - sum(counts)
         if other:
             text += f", {other} paused"
+        left = eta_s(elapsed_s, finished=counts[2] + counts[3], total=len(trials))
+        return text + (f" · ETA {clock(left)}" if left is not None else "")
+
+    def render(self, trials, counts: tuple, elapsed_s: float) -> str:
         running = [t for t in trials if t.status == "RUNNING"]
-        lines = [text] + [f"        {self.trial_line(t)}" for t in running[:MAX_ROWS]]
+        lines = [self.status(trials, counts, elapsed_s)] + [f"        {self.trial_line(t)}" for t in running[:MAX_ROWS]]
         if len(running) > MAX_ROWS:
             lines.append(f"        … and {len(running) - MAX_ROWS} more running")
         return "\n".join(lines)
@@ -74,6 +85,55 @@ class ProgressLines(Callback):
         reports = result.get("training_iteration", 0)
         tag = trial.experiment_tag.partition("_")[2] or trial.trial_id
         return f"{trial.trial_id.rsplit('_', 1)[-1]} {tag}  {self.metric} {shown}  (report {reports})"
+
+
+class ProgressLive(ProgressLines):
+    """The same status on a terminal, redrawn in place (rich's Live display); what else
+    the launch prints (Ray's worker logs) scrolls above it."""
+
+    def __init__(self, metric: str, first_s: float = 30.0, most_s: float = 600.0, stream=None):
+        super().__init__(metric, first_s, most_s)
+        self.stream, self.live = stream, None
+
+    def on_step_end(self, iteration, trials, **info):
+        from rich.console import Console
+        from rich.live import Live
+        from rich.text import Text
+
+        text = Text(self.render(trials, status_counts(trials), time.monotonic() - self.started))
+        if self.live is None:
+            self.live = Live(text, console=Console(file=self.stream or sys.stdout), auto_refresh=False)
+            self.live.start(refresh=True)
+        elif text != self.live.renderable:  # redrawn when it reads otherwise: at most about once a second
+            self.live.update(text, refresh=True)
+
+    def on_experiment_end(self, trials, **info):
+        self.on_step_end(0, trials)
+        self.close()
+
+    def close(self) -> None:
+        if self.live is not None:
+            self.live.stop()
+            self.live = None
+
+
+def progress_display(metric: str, stream=None) -> ProgressLines:
+    """A live status where the launch prints to a terminal, else lines."""
+    stream = stream or sys.stdout
+    return ProgressLive(metric, stream=stream) if stream.isatty() else ProgressLines(metric)
+
+
+def clock(seconds: float) -> str:
+    minutes, seconds = divmod(int(seconds), 60)
+    return f"{minutes:2d}:{seconds:02d}"
+
+
+def eta_s(elapsed_s: float, finished: int, total: int) -> float | None:
+    """Time left if the trials still to finish take as long, on average, as those finished
+    so far (the launch's concurrency included); None before the first one finishes."""
+    if finished == 0 or total <= finished:
+        return None
+    return elapsed_s / finished * (total - finished)
 
 
 def status_counts(trials) -> tuple:

@@ -19,7 +19,7 @@ from study import optuna_storage
 from study import storage
 from study import tracking
 from study.autoscaler import check_feasible
-from study.progress import ProgressLines
+from study.progress import progress_display
 from study.ray_init import start_ray
 from study.space import (LaunchOptions, check_configs, dataset_options, launch_deviations, platform_keys,  # noqa: F401
                          trial_resources, trial_space)
@@ -189,6 +189,7 @@ def launch(study: StudySpec, opts: LaunchOptions, resume_path: str | None = None
                   "run_tags": {k: v for k, v in tags.items() if k not in (fills.OPTIONS_TAG, DATA_NOTES_TAG)}, "fills": fill[0] if fill else None, "cells": fill[1] if fill else None,
                   "optuna_storage": optuna_url, "fuse": fuse_of(study, opts)}
         storage.write_record(storage.join(opts.storage_path, name), record)
+    progress = None  # a resumed launch's display comes back with Tune's restored callbacks
     try:
         start_ray(opts.address)
         check_feasible(*trial_resources(study, opts))
@@ -217,9 +218,10 @@ def launch(study: StudySpec, opts: LaunchOptions, resume_path: str | None = None
                                              record["run_tags"], study.variant_keys)
             # verbose=0: Tune's status tables and per-trial result dumps give way to a few
             # lines per state change (study.progress).
+            progress = progress_display(study.metric)
             run_config = tune.RunConfig(
                 name=record["name"], storage_path=opts.storage_path, verbose=0,
-                callbacks=[logger, ProgressLines(study.metric)],
+                callbacks=[logger, progress],
                 stop=tracking.FinishedTrialStopper(record["tracking_uri"], record["experiment_id"],
                                                    record["parent_run_id"]),
                 failure_config=tune.FailureConfig(
@@ -232,7 +234,11 @@ def launch(study: StudySpec, opts: LaunchOptions, resume_path: str | None = None
                 tune_config.search_alg, tune_config.num_samples = points, len(cells)
                 tune_config.max_concurrent_trials = None
             tuner = tune.Tuner(trainable, param_space=space, tune_config=tune_config, run_config=run_config)
-        results = tuner.fit()
+        try:
+            results = tuner.fit()
+        finally:
+            if progress is not None:
+                progress.close()  # a live status ends before the report prints, however fit ended
     except BaseException:
         client.set_terminated(record["parent_run_id"], "KILLED")
         raise

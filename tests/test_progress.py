@@ -1,0 +1,67 @@
+"""The launch's progress display (study.progress) driven with stand-in trials, as Tune's
+callback API hands them: lines for a log, a live status redrawn in place on a terminal
+(a real pseudo-terminal)."""
+
+import io
+import os
+from types import SimpleNamespace
+
+from study.progress import ProgressLines, ProgressLive, eta_s, progress_display
+
+
+def trial(n, status, acc=None, reports=0):
+    result = {"training_iteration": reports, **({"val/acc_best": acc} if acc is not None else {})}
+    return SimpleNamespace(trial_id=f"ab12_{n:05d}", experiment_tag=f"{n}_seed={n}", status=status,
+                           last_result=result)
+
+
+def test_the_eta_scales_the_time_so_far_by_the_trials_left_per_trial_finished():
+    assert eta_s(100.0, finished=2, total=6) == 200.0  # 50 s a finished trial, 4 to go
+    assert eta_s(100.0, finished=0, total=6) is None and eta_s(100.0, finished=6, total=6) is None
+
+
+def test_a_state_change_prints_one_line_and_a_quiet_spell_the_running_trials_too(capsys, monkeypatch):
+    clock = iter([0.0, 10.0, 20.0, 50.0, 55.0])
+    monkeypatch.setattr("study.progress.time.monotonic", lambda: next(clock))
+    progress = ProgressLines("val/acc_best", first_s=30.0)  # started at 0 s
+    trials = [trial(0, "RUNNING", 0.41, 5), trial(1, "TERMINATED", 0.5, 9), trial(2, "PENDING")]
+    progress.on_step_end(1, trials)  # 10 s: a change
+    progress.on_step_end(2, trials)  # 20 s: nothing new, not yet 30 s
+    progress.on_step_end(3, trials)  # 50 s: 40 s quiet
+    progress.on_step_end(4, trials)  # 55 s: the wait has doubled to 60 s
+    assert capsys.readouterr().out.splitlines() == [
+        "[ 0:10] trials: 1 pending, 1 running, 1 done, 0 failed · ETA  0:20",
+        "[ 0:50] trials: 1 pending, 1 running, 1 done, 0 failed · ETA  1:40",
+        "        00000 seed=0  val/acc_best 0.410  (report 5)"]
+
+
+def test_on_a_terminal_the_status_is_redrawn_in_place():
+    leader, follower = os.openpty()
+    with os.fdopen(follower, "w") as terminal:
+        assert isinstance(progress_display("val/acc_best", stream=io.StringIO()), ProgressLines)
+        progress = progress_display("val/acc_best", stream=terminal)
+        assert isinstance(progress, ProgressLive)
+        progress.on_step_end(1, [trial(0, "RUNNING", 0.25, 1), trial(1, "PENDING")])
+        progress.on_step_end(2, [trial(0, "TERMINATED", 0.5, 4), trial(1, "RUNNING", 0.3, 1)])
+        progress.on_experiment_end([trial(0, "TERMINATED", 0.5, 4), trial(1, "TERMINATED", 0.6, 4)])
+        assert progress.live is None  # stopped: the report prints below it
+    shown = b""
+    while chunk := _read(leader):
+        shown += chunk
+    os.close(leader)
+    text = shown.decode()
+    assert "\x1b[" in text  # cursor control: the status is rewritten, not appended
+    assert "trials: 0 pending, 0 running, 2 done, 0 failed" in text
+    assert "1 pending, 1 running, 0 done" in text and "0 pending, 1 running, 1 done" in text  # each state drawn
+
+
+def _read(fd: int) -> bytes:
+    import select
+
+    ready, _, _ = select.select([fd], [], [], 0.5)
+    if not ready:
+        return b""
+    try:
+        return os.read(fd, 65536)
+    except OSError:  # the terminal's other end is closed
+        return b""
