@@ -5,6 +5,7 @@ tracking server `python -m study.tracking` starts. Both listen on loopback only.
 import glob
 import os
 import pwd
+import select
 import shutil
 import signal
 import socket
@@ -82,3 +83,25 @@ def start_tracking_server(backend: str, artifacts: Path, log: Path):
         server.wait(60)
         with pytest.raises((urllib.error.URLError, ConnectionError)):  # stopped with all its workers
             urllib.request.urlopen(f"{url}/health", timeout=2)
+
+
+class Rendezvous:
+    """A named pipe a trial's fault (`"signal": path`, study.faults) writes to when it hits:
+    `wait()` returns that line once the trial is there, with no polling. Opened for reading
+    before the launch starts, so the trial's write never blocks."""
+
+    def __init__(self, folder):
+        self.path = str(folder / "fault.fifo")
+        os.mkfifo(self.path)
+        self._fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK)
+        self._keep = os.open(self.path, os.O_WRONLY | os.O_NONBLOCK)  # no EOF before the trial writes
+
+    def wait(self, timeout_s: float) -> str:
+        ready, _, _ = select.select([self._fd], [], [], timeout_s)
+        if not ready:
+            raise TimeoutError(f"no trial reached its fault in {timeout_s:g} s")
+        return os.read(self._fd, 4096).decode().strip()
+
+    def close(self) -> None:
+        os.close(self._fd)
+        os.close(self._keep)

@@ -11,10 +11,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 from mlflow import MlflowClient
 
+from tests.servers import Rendezvous
 from tests.test_launch import REPO, _empty_store, launch
 
 ARGS = ("baseline", "--scale", "smoke", "--set", "net=simple", "--num-samples", "3", "--fuse", "3",
@@ -29,25 +29,26 @@ def children(client, record, parent=None):
 
 
 def interrupt_after_first_report(cwd) -> None:
-    """Start the launch, Ctrl-C it once a member's first report is in MLflow."""
+    """Start the launch and Ctrl-C it once seed 0 is at its third report: it hangs there
+    (a fault that signals, tests/servers.Rendezvous), so the launch cannot end first. By
+    then Tune holds the first report's checkpoint (it asks a trial for a report only once
+    the previous one's checkpoint is registered), so the resumed seed 0 restores it and
+    does not hang again."""
     import shutil
 
     shutil.copy(_empty_store(), cwd / "mlflow.db")
-    proc = subprocess.Popen([sys.executable, "-m", "study.launch", *ARGS, "--set", f"_fault={FAULT}",
+    reached = Rendezvous(cwd)
+    hang = json.dumps({"when": {"seed": 0}, "hang_at_report": 2, "signal": reached.path})
+    proc = subprocess.Popen([sys.executable, "-m", "study.launch", *ARGS, "--set", f"_fault=[{FAULT}, {hang}]",
                              "--max-concurrent", "1"], cwd=cwd, env={**os.environ, "PYTHONPATH": str(REPO)},
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    client, deadline = MlflowClient(f"sqlite:///{cwd / 'mlflow.db'}"), time.time() + 300
     try:
-        while time.time() < deadline and proc.poll() is None:
-            time.sleep(1)
-            experiment = client.get_experiment_by_name("baseline")
-            runs = client.search_runs([experiment.experiment_id], "tags.`ferlab.role` = 'trial'") if experiment else []
-            if any("val/acc" in r.data.metrics for r in runs):
-                break
+        assert reached.wait(timeout_s=300) == "hang at report 2"
         assert proc.poll() is None, "the launch ended before it could be interrupted"
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=120)
     finally:
+        reached.close()
         if proc.poll() is None:
             proc.kill()
 
