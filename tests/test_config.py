@@ -69,7 +69,7 @@ def test_the_classifier_config_nests_the_data_section():
 def test_a_trainable_with_its_own_section_names_both_sections_keys_when_a_key_is_unknown():
     from trainables.configs.classifier import parse_trial
     from trainables.configs.synthetic_ratio import RatioConfig, parse_config as parse_ratio
-    from trainables.core.config import split_from
+    from trainables.core.config import UnknownKeyError, split_from
 
     @dataclasses.dataclass(frozen=True)
     class Own:
@@ -80,7 +80,9 @@ def test_a_trainable_with_its_own_section_names_both_sections_keys_when_a_key_is
     with pytest.raises(ConfigError, match=r"'gamma' = 'x' has the wrong type"):
         split_from(Own, {"gamma": "x"}, lambda keys: keys, "own")
     with pytest.raises(ConfigError, match=r"^boom \(own keys: \['gamma'\]\)$"):
-        split_from(Own, {}, lambda keys: (_ for _ in ()).throw(ConfigError("boom")), "own")
+        split_from(Own, {}, lambda keys: (_ for _ in ()).throw(UnknownKeyError("boom")), "own")
+    with pytest.raises(ConfigError, match=r"^wrong type$"):  # only an unknown key could be the other section's
+        split_from(Own, {}, lambda keys: (_ for _ in ()).throw(ConfigError("wrong type")), "own")
     with pytest.raises(ConfigError, match=r"unknown config key\(s\) \['no_such_key'\].*\(cross-dataset keys: "
                                           r"\['cross_dataset', "):
         parse_trial({"net": "simple", "no_such_key": 1})

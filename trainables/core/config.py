@@ -15,6 +15,10 @@ class ConfigError(ValueError):
     """A trial config with an unknown key or a value outside what the trainable accepts."""
 
 
+class UnknownKeyError(ConfigError):
+    """A trial config key no section of the trainable declares."""
+
+
 def _accepts(value, hint) -> bool:
     origin = typing.get_origin(hint)
     if origin in (typing.Union, types.UnionType):
@@ -45,7 +49,7 @@ def from_dict(cls, config: dict, choices: dict[str, tuple] | None = None):
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(config) - set(fields))
     if unknown:
-        raise ConfigError(f"unknown config key(s) {unknown} for {cls.__name__}; allowed keys: {sorted(fields)}")
+        raise UnknownKeyError(f"unknown config key(s) {unknown} for {cls.__name__}; allowed keys: {sorted(fields)}")
     hints = typing.get_type_hints(cls)
     return cls(**{key: _checked(key, value, hints[key], choices) for key, value in config.items()})
 
@@ -53,14 +57,14 @@ def from_dict(cls, config: dict, choices: dict[str, tuple] | None = None):
 def split_from(cls, config: dict, parse_rest, what: str, choices: dict[str, tuple] | None = None):
     """(`cls` built from the keys of `config` that are its fields, `parse_rest` of the other
     keys): one trial config feeding a trainable's own section and a shared one (the
-    classifier's). An error in the rest also lists `cls`'s keys, as `what` keys, since a
-    mistyped key of either lands there."""
+    classifier's). An unknown key in the rest also lists `cls`'s keys, as `what` keys, since
+    a mistyped key of either lands there."""
     keys = {f.name for f in dataclasses.fields(cls)}
     own = from_dict(cls, {k: v for k, v in config.items() if k in keys}, choices)
     try:
         rest = parse_rest({k: v for k, v in config.items() if k not in keys})
-    except ConfigError as err:
-        raise ConfigError(f"{err} ({what} keys: {sorted(keys)})") from None
+    except UnknownKeyError as err:
+        raise UnknownKeyError(f"{err} ({what} keys: {sorted(keys)})") from None
     return own, rest
 
 
@@ -129,7 +133,7 @@ def from_flat(cls, config: dict, choices: dict[str, tuple] | None = None):
     slots = _slots(cls)
     unknown = sorted(set(config) - set(slots))
     if unknown:
-        raise ConfigError(f"unknown config key(s) {unknown} for {cls.__name__}; allowed keys: {sorted(slots)}")
+        raise UnknownKeyError(f"unknown config key(s) {unknown} for {cls.__name__}; allowed keys: {sorted(slots)}")
     values = {}
     for key, value in config.items():
         for path, hint, index in slots[key]:
