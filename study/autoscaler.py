@@ -41,7 +41,8 @@ def check_feasible(cpus: float, gpus: float) -> None:
         raise StudyError(f"{needs}, but no node of this Ray cluster has that (nodes: {have}), and Ray "
                          f"{ray.__version__}'s autoscaler state could not be read: {err}. If the cluster's "
                          "autoscaler can add such a node, start the trials with a Ray this code knows (see "
-                         "pyproject.toml); else lower --cpus-per-trial / --gpus-per-trial, or add such a node.") from None
+                         "pyproject.toml); else lower --cpus-per-trial / --gpus-per-trial, or add such a node."
+                         ) from None
     if running:
         print(f"note: {needs} and no node up has that (nodes: {have}); the trials wait for the cluster's "
               "autoscaler to add one (`ray status` lists demands it cannot meet)")

@@ -21,8 +21,8 @@ from study import tracking
 from study.autoscaler import check_feasible
 from study.progress import progress_display
 from study.ray_init import start_ray
-from study.space import (LaunchOptions, check_configs, dataset_options, launch_deviations, platform_keys,  # noqa: F401
-                         trial_resources, trial_space)
+from study.space import (LaunchOptions, check_configs, dataset_options,  # noqa: F401 (LaunchOptions re-exported)
+                         launch_deviations, platform_keys, trial_resources, trial_space)
 from study.spec import StudyError, StudySpec
 from study.trial import run_trial
 from trainables.data import load_dataset
