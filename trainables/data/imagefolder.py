@@ -57,8 +57,6 @@ def load(
         if select_regex is not None:
             raise DataError("select_regex applies to flat folders: pass label_regex too")
         return load_folder("imagefolder", data_root, cache_dir, subject_regex, class_map, LAYOUT, conv)
-    if not isinstance(strict, bool):
-        raise DataError(f"strict must be True or False, got {strict!r}")
     return load_flat("imagefolder", data_root, cache_dir, FlatLayout(
         label_regex, class_map, subject_regex, select_regex, FLAT_LAYOUT), conv, strict)
 
@@ -99,6 +97,8 @@ def load_flat(name, data_root, cache_dir, layout: FlatLayout, conv: Conversion, 
     names do not match, or whose code names no class, are left out and named in the
     notes; `strict` makes either an error. Files the layout's `select_regex` filters out
     (another view or angle) are left out quietly."""
+    if not isinstance(strict, bool):
+        raise DataError(f"{name}: strict must be True or False, got {strict!r}")
     root = _root(name, data_root, layout.describe)
     label = _compile("label_regex", layout.label_regex, "the label code")
     subject = _compile("subject_regex", layout.subject_regex, "the subject id")

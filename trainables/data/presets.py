@@ -42,7 +42,7 @@ RAFD_DESCRIBE = ("RaFD: <root>/Rafd<angle>_<subject>_<ethnicity>_<sex>_<emotion>
 
 
 def load_jaffe(data_root, *, cache_dir=None, **options) -> FaceData:
-    return load_flat("jaffe", data_root, cache_dir, JAFFE, _conversion("jaffe", options), _strict("jaffe", options))
+    return load_flat("jaffe", data_root, cache_dir, JAFFE, _conversion("jaffe", options), options.get("strict", False))
 
 
 def load_kdef(data_root, *, cache_dir=None, views=("S",), **options) -> FaceData:
@@ -55,7 +55,7 @@ def load_kdef(data_root, *, cache_dir=None, views=("S",), **options) -> FaceData
         select_regex=rf"(?i)^[AB][FM]\d{{2}}[A-Z]{{2}}({'|'.join(views)})\.jpe?g$",
         describe=KDEF_DESCRIBE,
     )
-    return load_flat("kdef", data_root, cache_dir, layout, _conversion("kdef", options), _strict("kdef", options))
+    return load_flat("kdef", data_root, cache_dir, layout, _conversion("kdef", options), options.get("strict", False))
 
 
 def load_rafd(data_root, *, cache_dir=None, angles=("090",), gazes=RAFD_GAZES, **options) -> FaceData:
@@ -71,7 +71,7 @@ def load_rafd(data_root, *, cache_dir=None, angles=("090",), gazes=RAFD_GAZES, *
         select_regex=rf"(?i)^Rafd({'|'.join(angles)})_.*_({'|'.join(gazes)})\.jpe?g$",
         describe=RAFD_DESCRIBE,
     )
-    return load_flat("rafd", data_root, cache_dir, layout, _conversion("rafd", options), _strict("rafd", options))
+    return load_flat("rafd", data_root, cache_dir, layout, _conversion("rafd", options), options.get("strict", False))
 
 
 def _conversion(name: str, options: dict) -> Conversion:
@@ -83,13 +83,6 @@ def _conversion(name: str, options: dict) -> Conversion:
                         f"strict{extra}")
     return Conversion(options.get("size", PRESET_SIZE), options.get("face_crop", True),
                       options.get("crop_margin", DEFAULT_MARGIN), options.get("no_face", "centre"))
-
-
-def _strict(name: str, options: dict) -> bool:
-    strict = options.get("strict", False)
-    if not isinstance(strict, bool):
-        raise DataError(f"{name}: strict must be True or False, got {strict!r}")
-    return strict
 
 
 def _choice(name: str, option: str, value, known: tuple[str, ...]) -> tuple[str, ...]:
