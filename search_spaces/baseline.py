@@ -8,8 +8,10 @@ Scales (a step budget, validated in report rounds, "epochs"): `smoke` trains all
 1/4 width for 210 optimizer steps in 15 rounds on 1,200 synthfaces images; `cpu` trains only
 the simple classifier, at 3/8 of its width (1.2 M parameters), for 8,000 steps in 20 rounds —
 what a 2-core laptop does in under an hour on FER2013 (52 min, docs/results.md) — with the
-nets' own dropout and a plain prediction, as every scale; `paper` trains all three at full
-width for 20,000 steps in 60 rounds over 5 seeds.
+nets' own dropout and a plain prediction, as every scale; on a small dataset the 8,000 steps
+are capped at 400 passes over the fold's real training images (`max_passes`: JAFFE's ~170
+training images get ~1,060 steps, where 8,000 would be ~3,000 passes); `paper` trains all
+three at full width for 20,000 steps in 60 rounds over 5 seeds.
 
 Train on one dataset, test on another (Zhu et al.'s Table 2, "FER+JAFFE", "FER+SFEW"):
 with `--cross-dataset NAME --cross-root DIR` every trial also tests on that dataset's
@@ -40,8 +42,8 @@ STUDY = StudySpec(
         "smoke": Scale(config={"epochs": 15, "steps": 210, "width": 0.25, "cross_steps": 60},
                        synthfaces={"n_images": 1200},
                        grid={"seed": [0]}, folds=1, n_folds=5),
-        "cpu": Scale(config={"epochs": 20, "steps": 8000, "width": 0.375, "cross_steps": 1000}, grid={"net": ["simple"], "seed": [0]},
-                     folds=5, cpus=2),
+        "cpu": Scale(config={"epochs": 20, "steps": 8000, "max_passes": 400, "width": 0.375, "cross_steps": 1000},
+                     grid={"net": ["simple"], "seed": [0]}, folds=5, cpus=2),
         "paper": Scale(config={"epochs": 60, "steps": 20000, "width": 1.0, "cross_steps": 10000}, folds=10, cpus=4, gpus=1,
                        deviations={"batch_size": _ONE_RECIPE, "schedule": _ONE_RECIPE, "beta1": _ONE_RECIPE,
                                    "class_fraction": (

@@ -96,9 +96,26 @@ def dry_run(study: StudySpec, args: Namespace) -> str:
                  "Deviations from the paper's recipe: none (this scale only shrinks sizes).")
     lines += [f"  {key}: {why}" for key, why in found["deviations"].items()]
     lines += [f"Cross-dataset arm {arm}" for arm in found.get("cross_arms", [])]
+    lines += budget_lines(found["cells"])
     for n, cell in enumerate(found["cells"]):
         lines.append(f"cell {n}: " + json.dumps(cell["config"], sort_keys=True, default=str))
     return "\n".join(lines)
+
+
+def budget_lines(cells: list[dict]) -> list[str]:
+    """The classifier's optimizer-step budget, where every cell has the same one."""
+    budgets = {(c["config"].get("steps"), c["config"].get("epochs"), c["config"].get("max_passes")) for c in cells}
+    if len(budgets) != 1:
+        return []
+    [(steps, epochs, passes)] = budgets
+    if not isinstance(steps, int):
+        return []
+    line = f"Budget: {steps} optimizer steps per trial, validated in {epochs} report rounds"
+    if passes is not None:
+        line += (f"; capped at {passes:g} passes over the trial's real training images (a small dataset trains "
+                 "for passes, not for the scale's steps; every arm of a fold has the same real images, so the same "
+                 "budget)")
+    return [line]
 
 
 def _split_line(args: Namespace) -> str:

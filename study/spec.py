@@ -27,13 +27,13 @@ REFERENCE_SCALE = "paper"
 SIZE_KEYS = frozenset({
     "width", "gan_width", "judge_width", "r_width", "source_width", "stargan_width", "dcgan_width", "hidden",
     "epochs", "gan_epochs", "judge_epochs", "identity_epochs", "dcgan_epochs", "pretrain_epochs", "finetune_epochs",
-    "steps", "gan_steps", "cross_steps", "finetune_steps", "pretrain_iters", "joint_iters", "source_iters",
-    "stargan_iters", "report_every",
+    "steps", "max_passes", "gan_steps", "cross_steps", "finetune_steps", "pretrain_iters", "joint_iters",
+    "source_iters", "stargan_iters", "report_every",
     "class_fraction", "dcgan_max_images", "svm_max_train", "eval_samples", "svm_trials", "inner_folds",
     "synthfaces.n_images", "synthfaces.n_subjects",
 })
 # size keys whose unset value means "no cap" (all the data), so any number shrinks them
-CAP_KEYS = frozenset({"class_fraction", "dcgan_max_images", "svm_max_train", "eval_samples"})
+CAP_KEYS = frozenset({"class_fraction", "dcgan_max_images", "svm_max_train", "eval_samples", "max_passes"})
 
 
 @dataclass(frozen=True)

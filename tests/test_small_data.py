@@ -44,8 +44,13 @@ def test_baseline_cpu_scale_on_a_jaffe_folder_keeps_its_budget_and_tests_on_unse
                      "--json", cwd=tmp_path, store=False)
     assert planned.returncode == 0, planned.stderr[-3000:]
     cells = [cell["config"] for cell in json.loads(planned.stdout)["cells"]]
-    # the scale's step budget whatever the dataset's size: 8000 steps is ~2,800 passes over 180 images
-    assert {c["steps"] for c in cells} == {8000} and [c["fold"] for c in cells] == [0, 1, 2, 3, 4]
+    # the scale's 8,000 steps (~2,800 passes over 180 images) capped at 400 passes in each trial
+    assert {(c["steps"], c["max_passes"]) for c in cells} == {(8000, 400)}
+    assert [c["fold"] for c in cells] == [0, 1, 2, 3, 4]
+    told = launch("baseline", "--scale", "cpu", "--dataset", "jaffe", "--data-root", str(root), "--dry-run",
+                  cwd=tmp_path, store=False)
+    assert ("Budget: 8000 optimizer steps per trial, validated in 20 report rounds; capped at 400 passes over the "
+            "trial's real training images") in told.stdout
 
     # the launch itself at a few steps, two of its folds
     out = launch("baseline", "--scale", "cpu", "--dataset", "jaffe", "--data-root", str(root), "--cache-dir",

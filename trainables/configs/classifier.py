@@ -3,6 +3,7 @@ and the cross test's; and the check that fused members may train as one
 (trainables.trials.classifier_fused)."""
 
 import dataclasses
+import math
 from dataclasses import dataclass
 
 from trainables.configs.data import PROTOCOLS, CrossConfig, DataConfig
@@ -21,6 +22,7 @@ class ClassifierConfig:
     seed: int = 0  # the net's initialisation, the split's and the batches' order
     epochs: int = 30  # report rounds (validation, checkpoint); passes over the data when `steps` is None
     steps: int | None = None  # the optimizer-step budget, equal for every arm of a comparison
+    max_passes: float | None = None  # caps `steps` at this many passes over the real training images (step_budget)
     batch_size: int = 64
     lr: float = 1e-3
     optimizer: str = "adam"
@@ -41,6 +43,9 @@ class ClassifierConfig:
         if self.steps is not None and self.steps < self.epochs:
             raise ConfigError(f"steps (the optimizer-step budget) must be ≥ epochs (report rounds, each gets a "
                               f"share of the steps), got steps={self.steps}, epochs={self.epochs}")
+        if self.max_passes is not None and (self.steps is None or not self.max_passes > 0):
+            raise ConfigError(f"max_passes caps a step budget at that many passes over the real training images: it "
+                              f"needs steps and a value > 0, got max_passes={self.max_passes}, steps={self.steps}")
         if not 0 < self.width <= 4:
             raise ConfigError(f"width must be in (0, 4], got {self.width}")
         if self.dropout is not None and not 0 <= self.dropout < 0.5:
@@ -50,6 +55,18 @@ class ClassifierConfig:
         if self.optimizer == "sgd" and (self.beta1, self.beta2) != ADAM_BETAS:
             raise ConfigError(f"beta1/beta2 apply to adam and adamw; optimizer 'sgd' uses Nesterov momentum 0.9, "
                               f"so beta1={self.beta1}, beta2={self.beta2} would change nothing")
+
+
+def step_budget(cfg: ClassifierConfig, n_train_real: int) -> ClassifierConfig:
+    """`cfg` with its step budget capped at `max_passes` passes over its `n_train_real` real
+    training images (at least one step per report round), so that a scale sized for
+    FER2013's 28k images trains a 200-image set for passes, not for hours. The cap counts
+    the fold's real training images only, never synthetic or oversampled ones: the arms of
+    a comparison, which share the fold's real split, get the same budget."""
+    if cfg.max_passes is None:
+        return cfg
+    cap = max(cfg.epochs, math.ceil(cfg.max_passes * n_train_real / cfg.batch_size))
+    return dataclasses.replace(cfg, steps=min(cfg.steps, cap))
 
 
 CHOICES = {

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from trainables.configs.classifier import ClassifierConfig, ClassifierTrial, parse_trial
+from trainables.configs.classifier import ClassifierConfig, ClassifierTrial, parse_trial, step_budget
 from trainables.configs.classifier import parse_config  # noqa: F401 (re-exported)
 from trainables.core.cross_data import blind_metrics, load_cross_real
 from trainables.core.fit import (FitOptions, TensorSplit, finished_fit, fit,
@@ -76,10 +76,11 @@ def fit_options(cfg: ClassifierConfig, epochs: int | None = None, steps: int | N
 def train_classifier(config: dict, reporter: Reporter) -> dict:
     """Run one trial; returns the last epoch's metrics (with the final test metrics)."""
     trial = parse_trial(config)
-    cfg = trial.classifier
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    real = load_real_data(cfg.data, cfg.seed)
+    if trial.classifier.threads:
+        torch.set_num_threads(trial.classifier.threads)
+    real = load_real_data(trial.classifier.data, trial.classifier.seed)
+    cfg = step_budget(trial.classifier, len(real.splits.train))
+    trial = dataclasses.replace(trial, classifier=cfg)
     if trial.cross.cross_dataset is None:
         return train_on_real(cfg, real, reporter)
     return train_with_cross_test(trial, real, reporter)

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import torch
 
-from trainables.configs.classifier import parse_members
+from trainables.configs.classifier import parse_members, step_budget
+from trainables.core.config import ConfigError
 from trainables.core.fit import Selection
 from trainables.core.members import MemberGroup
 from trainables.core.real_data import device_for, load_real_data
@@ -37,11 +38,16 @@ def train_classifiers(configs: list[dict], group: MemberGroup) -> None:
         torch.set_num_threads(cfgs[0].threads)
     device = device_for(cfgs[0].device)
     members, nets = [], []
-    for cfg, reporter in zip(cfgs, group.members):
-        real = load_real_data(cfg.data, cfg.seed)
+    for k, reporter in enumerate(group.members):
+        real = load_real_data(cfgs[k].data, cfgs[k].seed)
+        cfg = cfgs[k] = step_budget(cfgs[k], len(real.splits.train))
         train, val, test = real_splits(cfg, real)
         members.append(Member(cfg, train, val, finisher(cfg, real, reporter, test, len(train.y), 0), Selection()))
         nets.append(build_net(cfg, len(real.class_names), device))
+    if len({cfg.steps for cfg in cfgs}) > 1:
+        raise ConfigError(f"fused classifier members step in lockstep, but max_passes={cfgs[0].max_passes} gives them "
+                          f"budgets of {sorted({cfg.steps for cfg in cfgs})} steps (each counts its own fold's "
+                          "training images): launch without fusing (fuse=1), or without max_passes")
     opts = [fit_options(cfg) for cfg in cfgs]
     fused = FusedClassifier(nets, opts, device)
     start = 0

@@ -41,6 +41,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from trainables.configs.classifier import step_budget
 from trainables.configs.cyclegan import CycleGANConfig, CycleGANTrial, parse_config
 from trainables.configs.cyclegan_arms import DAG_REAL, OVERSAMPLE, control_of, parse_arm  # noqa: F401 (re-exported)
 from trainables.core.caches import torch_save_atomic
@@ -82,11 +83,12 @@ def gan_options(gan: CycleGANConfig, seed: int) -> GANOptions:
 def train_cyclegan_trial(config: dict, reporter: Reporter) -> dict:
     """Run one trial; returns the last epoch's metrics (with the final test metrics)."""
     cfg = parse_config(config)
+    if cfg.classifier.threads:
+        torch.set_num_threads(cfg.classifier.threads)
+    real = load_real_data(cfg.classifier.data, cfg.classifier.seed)
+    cfg = dataclasses.replace(cfg, classifier=step_budget(cfg.classifier, len(real.splits.train)))
     gan, clf = cfg.gan, cfg.classifier
-    if clf.threads:
-        torch.set_num_threads(clf.threads)
     device = device_for(clf.device)
-    real = load_real_data(clf.data, clf.seed)
     mode, _ = parse_arm(gan.arm)
     if mode == "baseline" and gan.finetune_dataset is None:
         return train_on_real(clf, real, reporter)

@@ -33,6 +33,7 @@ import torch
 from PIL import Image
 
 from trainables.core.caches import state_hash
+from trainables.configs.classifier import step_budget
 from trainables.configs.synthetic_ratio import RatioConfig, RatioTrial, parse_config
 from trainables.core.cross_data import load_cross_dataset
 from trainables.core.fit import TensorSplit, fit, predict
@@ -210,6 +211,7 @@ def train_synthetic_ratio(config: dict, reporter: Reporter) -> dict:
         torch.set_num_threads(clf.threads)
     device = device_for(clf.device)
     real = load_training_data(clf)
+    clf = step_budget(clf, len(real.splits.train))
     blind_data = load_blind_data(cfg)
     size = net_spec(clf.net).input_size
     metrics: dict = {"data/n_blind": len(blind_data.labels)}
