@@ -100,6 +100,7 @@ def check_before_ray(study, args: argparse.Namespace, storage_root: str) -> tupl
     """Refusals that need neither Ray nor the heavy imports (torch, Ray Tune), made before
     either: they answer in about a second. For a fill, study.fill.fill_target's answer."""
     if args.resume:
+        recorded_resources(args, storage.read_record(find_resume_dir(storage_root, study.name, args.resume)))
         return None
     from study.fusing import check_fusable
 
@@ -153,6 +154,22 @@ def find_resume_dir(storage_root: str, study: str, which: str) -> str:
     if storage.read_record(location) is None:
         raise StudyError(f"{location} is not a ferlab launch directory (no {storage.RECORD} in it)")
     return location
+
+
+def recorded_resources(args: argparse.Namespace, record: dict) -> None:
+    """A resume runs its trials on the resources the launch gave them (`--cpus-per-trial`
+    also sets each trial's threads, part of its config); a flag that asks for others is
+    refused. Records written before they kept the resources leave the flags as given."""
+    for key in ("cpus_per_trial", "gpus_per_trial"):
+        if key not in record:
+            continue
+        given, recorded = getattr(args, key), record[key]
+        if given is not None and given != recorded:
+            flag = "--" + key.replace("_", "-")
+            launched = f"{flag} {recorded:g}" if recorded is not None else f"the scale's default (no {flag})"
+            raise StudyError(f"--resume continues launch {record['name']} as it was launched, with {launched}; "
+                             f"got {flag} {given:g}: resume without {flag}, or start a new launch")
+        setattr(args, key, recorded)
 
 
 def main(argv=None) -> int:

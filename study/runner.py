@@ -187,7 +187,8 @@ def launch(study: StudySpec, opts: LaunchOptions, resume_path: str | None = None
                   "data_root": str(Path(opts.data_root).resolve()) if opts.data_root else None, "tracking_uri": opts.tracking_uri, "experiment_id": experiment_id,
                   "parent_run_id": parent, "procedural": data.procedural, "overrides": opts.overrides, "official_split": data.usage is not None,
                   "run_tags": {k: v for k, v in tags.items() if k not in (fills.OPTIONS_TAG, DATA_NOTES_TAG)}, "fills": fill[0] if fill else None, "cells": fill[1] if fill else None,
-                  "optuna_storage": optuna_url, "fuse": fuse_of(study, opts)}
+                  "optuna_storage": optuna_url, "fuse": fuse_of(study, opts),
+                  "cpus_per_trial": opts.cpus_per_trial, "gpus_per_trial": opts.gpus_per_trial}
         storage.write_record(storage.join(opts.storage_path, name), record)
     progress = None  # a resumed launch's display comes back with Tune's restored callbacks
     try:

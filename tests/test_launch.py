@@ -1,5 +1,6 @@
 """`python -m study.launch` end to end on real local Ray and a real MLflow SQLite store."""
 
+import argparse
 import functools
 import json
 import os
@@ -112,7 +113,7 @@ def four_trials(tmp_path_factory):
     """classical_augmentation at smoke scale: 2 arms × 2 samples = 4 trials, 2 at a time."""
     cwd = tmp_path_factory.mktemp("launch")
     out = launch("classical_augmentation", "--scale", "smoke", "--num-samples", "2", "--max-concurrent", "2",
-                 *SHORT, cwd=cwd)
+                 "--cpus-per-trial", "1", *SHORT, cwd=cwd)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     record = json.loads(next((cwd / "ray_results").glob("*/ferlab_launch.json")).read_text())
     return cwd, out, record
@@ -164,6 +165,29 @@ def test_resume_of_finished_launch_adds_no_runs(four_trials):
     children = client.search_runs([record["experiment_id"]],
                                   filter_string=f"tags.`mlflow.parentRunId` = '{record['parent_run_id']}'")
     assert len(children) == 4 and {c.info.status for c in children} == {"FINISHED"}
+
+
+def test_a_resume_keeps_the_launchs_trial_resources_and_refuses_others(four_trials):
+    cwd, _, record = four_trials
+    assert (record["cpus_per_trial"], record["gpus_per_trial"]) == (1, None)
+    out = launch("classical_augmentation", "--resume", "--cpus-per-trial", "2", cwd=cwd)
+    assert out.returncode == 2 and out.stdout == ""
+    assert out.stderr == (f"error: --resume continues launch {record['name']} as it was launched, with "
+                          "--cpus-per-trial 1; got --cpus-per-trial 2: resume without --cpus-per-trial, or start a "
+                          "new launch\n")
+    out = launch("classical_augmentation", "--resume", "--gpus-per-trial", "0.5", cwd=cwd)
+    assert "with the scale's default (no --gpus-per-trial); got --gpus-per-trial 0.5" in out.stderr
+
+
+def test_a_resume_without_resource_flags_takes_the_recorded_ones():
+    from study.launch import recorded_resources
+
+    args = argparse.Namespace(cpus_per_trial=None, gpus_per_trial=None)
+    recorded_resources(args, {"name": "x", "cpus_per_trial": 1, "gpus_per_trial": 0.25})
+    assert (args.cpus_per_trial, args.gpus_per_trial) == (1, 0.25)
+    older = argparse.Namespace(cpus_per_trial=2, gpus_per_trial=None)
+    recorded_resources(older, {"name": "x"})  # a record from before resources were kept: the flags stand
+    assert (older.cpus_per_trial, older.gpus_per_trial) == (2, None)
 
 
 CKPLUS = Path(os.environ.get("FERLAB_DATASETS", REPO.parent / "shared" / "datasets")) / "ckplus48"
