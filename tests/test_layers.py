@@ -1,5 +1,6 @@
-"""trainables/ in layers: trials -> synthetic -> gans -> (core, configs) -> (data, nets, atomic). Read from
-the source with `ast`, so a wrong import fails here even where nothing runs it (an import inside a function)."""
+"""trainables/ in layers: trials -> synthetic -> gans -> (core, configs) -> (data, nets, atomic); the
+packages above it each import only what they may (PACKAGE_MAY_IMPORT). Read from the source with `ast`, so
+a wrong import fails here even where nothing runs it (an import inside a function)."""
 
 import ast
 from pathlib import Path
@@ -100,3 +101,32 @@ def test_no_source_function_is_named_like_a_test():
              for node in ast.walk(ast.parse(p.read_text()))
              if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test_")]
     assert not named, f"source functions named like tests: {named}"
+
+
+# The packages: analysis reads runs and exports, never the code that made them; trainables knows
+# nothing above it; bench times trainables; study (the driver) and search_spaces use the rest.
+PACKAGE_MAY_IMPORT = {
+    "trainables": set(),
+    "analysis": set(),
+    "bench": {"trainables"},
+    "study": {"trainables", "analysis", "bench", "search_spaces"},
+    "search_spaces": {"study", "trainables"},
+}
+
+
+def package_imports(path: Path) -> set[str]:
+    """The project's top-level packages `path` imports, anywhere in it."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+            [node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level else []
+        found.update(n.split(".")[0] for n in names if n.split(".")[0] in PACKAGE_MAY_IMPORT)
+    return found
+
+
+@pytest.mark.parametrize("package", sorted(PACKAGE_MAY_IMPORT))
+def test_each_package_imports_only_the_packages_it_may(package):
+    allowed = PACKAGE_MAY_IMPORT[package] | {package}
+    wrong = {str(p.relative_to(ROOT)): sorted(found - allowed) for p in sorted((ROOT / package).rglob("*.py"))
+             if (found := package_imports(p)) - allowed}
+    assert not wrong, f"{package} may import {sorted(PACKAGE_MAY_IMPORT[package]) or 'no other package'}: {wrong}"
