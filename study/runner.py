@@ -17,7 +17,8 @@ from study import fill as fills
 from study import fusing
 from study import optuna_storage
 from study import storage
-from study import tracking
+from study.tracking import store, trial_runs
+from study.tracking.stopper import FinishedTrialStopper
 from study.autoscaler import check_feasible
 from study.progress import progress_display
 from study.ray_init import start_ray
@@ -47,8 +48,8 @@ def _tune_config(study: StudySpec, opts: LaunchOptions, name: str = "optuna",
     if study.search == "optuna":
         # In a database the Optuna study outlives the launch: optuna-dashboard shows it, and
         # `optuna.load_study(study_name=<launch name>, storage=...)` reads it.
-        store = optuna_storage.rdb_storage(optuna_url) if optuna_url else None
-        kwargs["search_alg"] = StagedOptunaSearch(seed=0, study_name=name, storage=store)
+        optuna_db = optuna_storage.rdb_storage(optuna_url) if optuna_url else None
+        kwargs["search_alg"] = StagedOptunaSearch(seed=0, study_name=name, storage=optuna_db)
         kwargs["num_samples"] = opts.num_samples or 20
     if study.early_stopping:
         config = {**study.base_config, **study.scales[opts.scale].config, **opts.overrides}
@@ -161,12 +162,12 @@ def launch(study: StudySpec, opts: LaunchOptions, resume_path: str | None = None
         storage.ensure_writable(opts.storage_path)  # a bad bucket or directory fails before Ray and runs
         start_ray(opts.address)  # before the parent run: a cluster that cannot run the trials leaves no run
         check_feasible(*trial_resources(study, opts))
-        client = tracking.open_store(opts.tracking_uri)
-        experiment_id = tracking.ensure_experiment(client, study.name, opts.tracking_uri)
+        client = store.open_store(opts.tracking_uri)
+        experiment_id = store.ensure_experiment(client, study.name, opts.tracking_uri)
         name = opts.name or f"{study.name}-{opts.dataset}-{opts.scale}-{time.strftime('%Y%m%d-%H%M%S')}"
         storage.refuse_existing(storage.join(opts.storage_path, name), study.name)
         optuna_url = optuna_storage.storage_url(opts.tracking_uri, opts.optuna_storage) if study.search == "optuna" else None
-        repro, diff = tracking.reproducibility_info()
+        repro, diff = store.reproducibility_info()
         tags = {"ferlab.study": study.name, "ferlab.dataset": opts.dataset, "ferlab.scale": opts.scale,
                 "ferlab.deviations": json.dumps(launch_deviations(study, opts), sort_keys=True),
                 "ferlab.procedural": str(data.procedural).lower(), "ferlab.dataset_hash": data.content_hash, **repro,
@@ -182,7 +183,7 @@ def launch(study: StudySpec, opts: LaunchOptions, resume_path: str | None = None
         if optuna_url:
             tags.update({"ferlab.optuna_storage": optuna_storage.shown(optuna_url), "ferlab.optuna_study": name})
         params = {"scale": opts.scale, "dataset": opts.dataset, **{f"set.{k}": v for k, v in opts.overrides.items()}}
-        parent = tracking.start_parent(client, experiment_id, name, tags, params, diff)
+        parent = store.start_parent(client, experiment_id, name, tags, params, diff)
         record = {"study": study.name, "name": name, "scale": opts.scale, "dataset": opts.dataset,
                   "data_root": str(Path(opts.data_root).resolve()) if opts.data_root else None, "tracking_uri": opts.tracking_uri, "experiment_id": experiment_id,
                   "parent_run_id": parent, "procedural": data.procedural, "overrides": opts.overrides, "official_split": data.usage is not None,
@@ -215,7 +216,7 @@ def launch(study: StudySpec, opts: LaunchOptions, resume_path: str | None = None
             # that snapshots come often would repeat all launch long.
             os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
             # Every child carries what reproduces it: commit, dirty flag, versions, data hash.
-            logger = tracking.TrialRunLogger(record["tracking_uri"], record["experiment_id"], record["parent_run_id"],
+            logger = trial_runs.TrialRunLogger(record["tracking_uri"], record["experiment_id"], record["parent_run_id"],
                                              record["run_tags"], study.variant_keys)
             # verbose=0: Tune's status tables and per-trial result dumps give way to a few
             # lines per state change (study.progress).
@@ -223,7 +224,7 @@ def launch(study: StudySpec, opts: LaunchOptions, resume_path: str | None = None
             run_config = tune.RunConfig(
                 name=record["name"], storage_path=opts.storage_path, verbose=0,
                 callbacks=[logger, progress],
-                stop=tracking.FinishedTrialStopper(record["tracking_uri"], record["experiment_id"],
+                stop=FinishedTrialStopper(record["tracking_uri"], record["experiment_id"],
                                                    record["parent_run_id"]),
                 failure_config=tune.FailureConfig(
                     max_failures=study.max_failures if opts.retries is None else opts.retries),
@@ -247,7 +248,7 @@ def launch(study: StudySpec, opts: LaunchOptions, resume_path: str | None = None
     # terminated): the saved experiment state says which trials are left to resume.
     trials = tune.ExperimentAnalysis(results.experiment_path, storage_filesystem=results.filesystem).trials
     record["unfinished"] = sum(t.status not in ("TERMINATED", "ERROR") for t in trials)
-    record["failed"] = [{"trial_id": t.trial_id, "attempts": t.num_failures, "error": tracking.error_summary(t)}
+    record["failed"] = [{"trial_id": t.trial_id, "attempts": t.num_failures, "error": trial_runs.error_summary(t)}
                         for t in trials if t.status == "ERROR"]
     record["failed"] += failed_members(client, record)
     if record["unfinished"]:
@@ -263,6 +264,6 @@ def failed_members(client: MlflowClient, record: dict) -> list[dict]:
     if record.get("fuse", 1) == 1:
         return []
     runs = client.search_runs([record["experiment_id"]], f"tags.`mlflow.parentRunId` = '{record['parent_run_id']}' "
-                              f"and tags.`{tracking.MEMBER_FAILED_TAG}` = 'true'", max_results=50_000)
+                              f"and tags.`{trial_runs.MEMBER_FAILED_TAG}` = 'true'", max_results=50_000)
     return [{"trial_id": run.data.tags["ferlab.trial_id"], "attempts": 1 + int(run.data.tags.get("ferlab.retries", 0)),
              "error": run.data.tags.get("ferlab.error", "")} for run in runs]

@@ -94,7 +94,8 @@ def test_a_resumed_driver_stops_a_fused_trial_whose_members_all_ended(tmp_path):
     run has ended, FINISHED or failed alone; one member still running keeps it going."""
     import shutil
 
-    from study.tracking import MEMBER_FAILED_TAG, FinishedTrialStopper
+    from study.tracking.stopper import FinishedTrialStopper
+    from study.tracking.trial_runs import MEMBER_FAILED_TAG
 
     shutil.copy(_empty_store(), tmp_path / "mlflow.db")
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"

@@ -64,7 +64,7 @@ def test_a_launch_that_loses_the_race_to_create_the_experiment_joins_it(tmp_path
     """Two launches that start together both find no experiment; the one whose create comes
     second must take the experiment the other made, not fail. The other launch's create is
     made to land between this one's lookup and its create, in a real SQLite store."""
-    from study.tracking import KIND, KIND_TAG, ensure_experiment
+    from study.tracking.store import KIND, KIND_TAG, ensure_experiment
 
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     other = MlflowClient(uri)
@@ -83,7 +83,7 @@ def test_a_launch_that_loses_the_race_to_create_the_experiment_joins_it(tmp_path
 
 # what a launch opens first in each SQLite database it may make: the MLflow store, and an
 # Optuna-searched study's Optuna storage; and what each then holds (its list's length)
-OPENS = {"mlflow": ("from study.tracking import open_store", "open_store(sys.argv[1]).search_experiments()", "1"),
+OPENS = {"mlflow": ("from study.tracking.store import open_store", "open_store(sys.argv[1]).search_experiments()", "1"),
          "optuna": ("from study.optuna_storage import rdb_storage", "rdb_storage(sys.argv[1]).get_all_studies()", "0")}
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from study.storage import resolve_tracking_uri
-from study.tracking import artifacts_beside
+from study.tracking.store import artifacts_beside
 
 BACKEND_SCHEMES = ("sqlite", "postgresql", "mysql", "mssql")
 AUTH_SETTINGS = {  # what MLflow's basic-auth app will not start without
