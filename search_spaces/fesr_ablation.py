@@ -10,11 +10,12 @@ says only the generation strategy differs. That difference is declared in the ta
 and FESR_Real-matched (one g(x) image per input, JL-IL's labels) is the comparison where
 only the identity source differs.
 
-Scales: `smoke` (synthfaces, 2 of the 10 subject folds, 1/8-width nets, a few hundred
-iterations: a plumbing check whose numbers mean nothing; the default of
-`python -m study.launch fesr_ablation`); `cpu` (CK+48 at 48×48: every variant × the
-10 folds, 1/8-width FESGAN and 1/4-width R, two trials at a time on 2 cores); `paper` (128×128 full-width
-nets, batch 16, the paper's λ, 10 folds × 3 seeds, on a GPU).
+Scales: `smoke` (synthfaces, 1 of the 10 subject folds, a 1/8-width FESGAN and a 1/4-width
+R, 150 + 600 iterations: a plumbing check whose numbers mean nothing, sized so that no
+variant collapses to one class within ~5 minutes on 2 cores; the default of
+`python -m study.launch fesr_ablation`; `--set 'fold=[0,1]'` pairs two folds); `cpu` (CK+48 at 48×48: every
+variant × the 10 folds, 1/8-width FESGAN and 1/4-width R, two trials at a time on 2 cores); `paper` (128×128
+full-width nets, batch 16, the paper's λ, 10 folds × 3 seeds, on a GPU).
 """
 
 from study.spec import Scale, StudySpec
@@ -42,15 +43,17 @@ STUDY = StudySpec(
     name="fesr_ablation",
     description="FESR Fig. 8: BASELINE, OneSt, SL, JL-IL, JL-RDBP, JL, Real, Real-matched × subject-independent folds",
     trainable="fesr",
-    base_config={"image_size": 48, "batch_size": 16, "lr": 1e-4, "identity": "auto", "protocol": "auto"},
+    base_config={"image_size": 48, "batch_size": 16, "lr": 1e-4, "identity": "auto", "identity_width": 0.5,
+                 "protocol": "auto"},
     grid={"variant": list(FESR_VARIANTS), "seed": [0, 1, 2]},
     variant_keys=("variant",),
     scales={
-        "smoke": Scale(config={"gan_width": 0.125, "r_width": 0.125, "pretrain_iters": 150, "joint_iters": 150,
-                               "report_every": 50, "identity_epochs": 3, "lr": 3e-4,
+        "smoke": Scale(config={"gan_width": 0.125, "r_width": 0.25, "pretrain_iters": 150, "joint_iters": 600,
+                               "report_every": 200, "identity_epochs": 3, "identity_width": 0.125, "lr": 3e-4,
                                "judge_width": 0.125, "judge_epochs": 2},
-                       synthfaces={"n_images": 700, "n_subjects": 24}, grid={"seed": [0]}, folds=2, n_folds=10,
-                       deviations={"lr": lr_set_by_hand("1/8-width FESGAN and R", "150 + 150 iterations"),
+                       synthfaces={"n_images": 700, "n_subjects": 24}, grid={"seed": [0]}, folds=1, n_folds=10,
+                       deviations={"lr": lr_set_by_hand("a 1/8-width FESGAN and a 1/4-width R",
+                                                        "150 + 600 iterations"),
                                    "image_size": FESR_IMAGE_SIZE}),
         "cpu": Scale(config={"gan_width": 0.125, "r_width": 0.25, "pretrain_iters": 300, "joint_iters": 400,
                              "report_every": 100, "identity_epochs": 15, "lr": 3e-4,

@@ -25,7 +25,8 @@ REFERENCE_SCALE = "paper"
 # `gan_blocks` / `stargan_blocks` (residual blocks of the generators: fewer is a layer
 # removed, another architecture).
 SIZE_KEYS = frozenset({
-    "width", "gan_width", "judge_width", "r_width", "source_width", "stargan_width", "dcgan_width", "hidden",
+    "width", "gan_width", "judge_width", "r_width", "identity_width", "source_width", "stargan_width", "dcgan_width",
+    "hidden",
     "epochs", "gan_epochs", "judge_epochs", "identity_epochs", "dcgan_epochs", "pretrain_epochs", "finetune_epochs",
     "steps", "max_passes", "gan_steps", "cross_steps", "finetune_steps", "pretrain_iters", "joint_iters",
     "source_iters", "stargan_iters", "report_every",
