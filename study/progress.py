@@ -3,9 +3,10 @@ per-trial result dumps (the launch runs Tune with `verbose=0`).
 
 On a terminal, one live status (rich) redrawn in place: the trial counts, elapsed time,
 an ETA from the trials finished so far, and each running trial's key metric. Elsewhere (CI,
-a log file) one line when trials change state, and while trials run with no change the
-status with its running trials after 30 s, then 60 s, 120 s, … at most 10 min apart, so
-that a long launch stays short to read and a quiet one still shows it is alive.
+a log file) a line when the launch starts and each time a trial finishes or fails (a start
+alone, the next trial taking the freed slot, prints nothing), and while trials run with none
+ending the status with its running trials after 30 s, then 60 s, 120 s, … at most 10 min
+apart, so that a long launch stays short to read and a quiet one still shows it is alive.
 
     [ 1:05] trials: 1 pending, 2 running, 3 done, 0 failed · ETA 2:10
             00000 fold=0,net=simple,seed=0  val/acc_best 0.412  (report 5)
@@ -30,7 +31,7 @@ class ProgressLines(Callback):
         self.started = time.monotonic()
         self.last_printed = float("-inf")
         self.wait_s = first_s
-        self.last_counts: tuple | None = None
+        self.last_ended: tuple | None = None  # (done, failed) when a line was last printed
 
     def __getstate__(self):
         # Tune pickles its callbacks with the experiment; a restored launch starts its own clock.
@@ -42,7 +43,7 @@ class ProgressLines(Callback):
     def on_step_end(self, iteration, trials, **info):
         counts = status_counts(trials)
         now = time.monotonic()
-        if counts != self.last_counts:  # a state change: the status line alone
+        if counts[2:] != self.last_ended:  # the start, or a trial ended: the status line alone
             self.wait_s = self.first_s
             text = self.status(trials, counts, now - self.started)
         elif counts[1] > 0 and now - self.last_printed >= self.wait_s:  # quiet: the running trials too
@@ -50,12 +51,12 @@ class ProgressLines(Callback):
             text = self.render(trials, counts, now - self.started)
         else:
             return
-        self.last_counts, self.last_printed = counts, now
+        self.last_ended, self.last_printed = counts[2:], now
         print(text, flush=True)
 
     def on_experiment_end(self, trials, **info):
         counts = status_counts(trials)
-        if counts != self.last_counts:
+        if counts[2:] != self.last_ended:
             print(self.status(trials, counts, time.monotonic() - self.started), flush=True)
 
     def close(self) -> None:

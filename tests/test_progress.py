@@ -35,6 +35,21 @@ def test_a_state_change_prints_one_line_and_a_quiet_spell_the_running_trials_too
         "        00000 seed=0  val/acc_best 0.410  (report 5)"]
 
 
+def test_a_trial_starting_in_a_freed_slot_adds_no_line(capsys, monkeypatch):
+    clock = iter([0.0, 1.0, 2.0, 3.0, 4.0, 5.0])
+    monkeypatch.setattr("study.progress.time.monotonic", lambda: next(clock))
+    progress = ProgressLines("val/acc_best")
+    progress.on_step_end(1, [trial(0, "PENDING"), trial(1, "PENDING")])  # 1 s: the launch's first line
+    progress.on_step_end(2, [trial(0, "RUNNING"), trial(1, "PENDING")])  # a start: nothing
+    progress.on_step_end(3, [trial(0, "TERMINATED"), trial(1, "PENDING")])  # an end: a line
+    progress.on_step_end(4, [trial(0, "TERMINATED"), trial(1, "RUNNING")])  # the next one starts: nothing
+    progress.on_experiment_end([trial(0, "TERMINATED"), trial(1, "ERROR")])  # 5 s: it failed
+    assert capsys.readouterr().out.splitlines() == [
+        "[ 0:01] trials: 2 pending, 0 running, 0 done, 0 failed",
+        "[ 0:03] trials: 1 pending, 0 running, 1 done, 0 failed · ETA  0:03",
+        "[ 0:05] trials: 0 pending, 0 running, 1 done, 1 failed"]
+
+
 def test_on_a_terminal_the_status_is_redrawn_in_place():
     leader, follower = os.openpty()
     with os.fdopen(follower, "w") as terminal:
