@@ -4,8 +4,11 @@ Each table keeps its rows, its headline columns (overall metrics, the papers' nu
 beside them, Δ vs the control, verdict, flags) and its context line; its per-class
 columns stay in the report files (``python -m analysis.report`` and the launch's
 ``reports/<table>/`` hold every table in full). Footnotes are numbered once across all
-tables: one that two tables share is printed once, and a paper's numbers judged alike
-in one row ("not comparable, no verdict") share one footnote.
+tables: one that two tables share is printed once, a paper's numbers judged alike in one
+row ("not comparable, no verdict") share one footnote, and so do a row's Δs read alike
+(both metrics "not read as an effect" for one reason). Tables follow one another until
+about `max_lines` lines are printed; the rest are named with their files. The summary
+(verdicts, flags) always ends it.
 """
 
 from __future__ import annotations
@@ -22,6 +25,9 @@ PER_CLASS = {f"{kind} {c}" for kind in ("acc", "ovr acc") for c in CLASSES}  # c
 # cells.metric_table's note on one paper number: "<paper>, '<row>', <column> = <value> (<notes>),
 # beside <row of ours>: <verdict>."
 PAPER_NOTE = re.compile(r"^(?P<head>.+?, '[^']*'), (?P<item>.+ = .+), beside (?P<where>[^:]+): (?P<verdict>.+)$")
+# cells' note on one Δ cell: "<row> − <control>, <metric>: <value> points<: why, or the test>."
+DELTA_NOTE = re.compile(r"^(?P<row>[^,]+ − [^,]+), (?P<metric>[^:]+): (?P<value>\S+ ± \S+ \(n=\d+\)) "
+                        r"points(?P<why>: .+)$")
 
 
 def base_label(column: str) -> str:
@@ -56,20 +62,45 @@ def merge_paper_notes(notes: list[str]) -> list[str]:
             f"{item[0]}, {'; '.join(merged[item])}, beside {item[1]}: {item[2]}" for item in out]
 
 
-def console_report(reports: list[tuple[Path, list[Table]]]) -> str:
+def merge_delta_notes(notes: list[str]) -> list[str]:
+    """One footnote per Δ row and reason where its metrics' Δs are read alike (the same
+    words after the value: a failed gate, too few pairs); a note with its own test (a p
+    value) differs from its neighbour and stays apart."""
+    merged: dict[tuple, list[str]] = {}
+    out: list[str | tuple] = []
+    for note in notes:
+        found = DELTA_NOTE.match(note)
+        if found is None:
+            out.append(note)
+            continue
+        key = (found["row"], found["why"])
+        if key not in merged:
+            merged[key] = []
+            out.append(key)
+        merged[key].append(f"{found['metric']} {found['value']}")
+    return [item if isinstance(item, str) else f"{item[0]}: {', '.join(merged[item])} points{item[1]}"
+            for item in out]
+
+
+def console_report(reports: list[tuple[Path, list[Table]]], max_lines: int = 40) -> str:
     """`reports`: (the directory a study table's files went to, its tables). Returns
-    the headline tables, the footnotes once each, then the summary (flags, verdicts)."""
+    the headline tables, the footnotes once each, then the summary (flags, verdicts).
+    Once about `max_lines` lines of tables are printed, each further table is named with
+    its file instead."""
     numbers: dict[str, int] = {}
-    parts = []
+    parts, elsewhere, used = [], [], 0
     for where, tables in reports:
         for table in tables:
+            if used >= max_lines and parts:  # the first table always
+                elsewhere.append(f"- {table.title}: {where / (table.name + '.md')}")
+                continue
             shown = headline(table)
             text = to_markdown(shown)
             hidden = len(table.cells.columns) - len(shown.cells.columns)
             if hidden:
                 text += f"\n{hidden} per-class columns: {where / (table.name + '.md')}\n"
             earlier, lines = [], []
-            for note in merge_paper_notes(table.footnotes):
+            for note in merge_delta_notes(merge_paper_notes(table.footnotes)):
                 if note in numbers:
                     earlier.append(numbers[note])
                     continue
@@ -78,4 +109,7 @@ def console_report(reports: list[tuple[Path, list[Table]]]) -> str:
             if earlier:
                 lines.append("Also footnote(s) " + ", ".join(map(str, earlier)) + " above.")
             parts.append(text + ("\n" + "\n".join(lines) + "\n" if lines else ""))
+            used += parts[-1].count("\n") + 1
+    if elsewhere:
+        parts.append("More tables, in full in their files:\n\n" + "\n".join(elsewhere) + "\n")
     return "\n".join(parts) + summary([t for _, tables in reports for t in tables])

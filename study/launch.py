@@ -15,6 +15,7 @@ import argparse
 import atexit
 import importlib
 import json
+import logging
 import os
 import shutil
 import sys
@@ -200,6 +201,7 @@ def main(argv=None) -> int:
     except StudyError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    quiet_libraries()
     if args.address is None and not args.fill_missing:  # a fill may find nothing to run
         start_local_ray_while_importing()
     elif args.address:  # a cluster that wants a token it cannot have answers before the heavy imports too
@@ -264,6 +266,18 @@ def main(argv=None) -> int:
     print(console_report([(Path("reports") / name, report_to_parent(name, record["tracking_uri"], record["parent_run_id"]))
                           for name in study.tables]))
     return 1 if record["failed"] else 0
+
+
+def quiet_libraries() -> None:
+    """Leave the console to the launch's own progress lines and tables: Tune's new output
+    engine prints its experiment box and a TensorBoard hint even at `verbose=0` (the old
+    one, at 0, prints nothing), MLflow a line per schema step of a new SQLite store and a
+    progress bar per artifact the report reads, Tune a line when it saves its state.
+    Set variables are left as the user set them."""
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    for name in ("mlflow.store.db.utils", "alembic.runtime.migration", "ray.tune.tune"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def start_local_ray_while_importing() -> None:

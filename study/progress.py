@@ -5,7 +5,7 @@ On a terminal, one live status (rich) redrawn in place: the trial counts, elapse
 an ETA from the trials finished so far, and each running trial's key metric. Elsewhere (CI,
 a log file) a line when the launch starts and each time a trial finishes or fails (a start
 alone, the next trial taking the freed slot, prints nothing), and while trials run with none
-ending the status with its running trials after 30 s, then 60 s, 120 s, … at most 10 min
+ending the status with its running trials after 60 s, then 120 s, 240 s, … at most 10 min
 apart, so that a long launch stays short to read and a quiet one still shows it is alive.
 
     [ 1:05] trials: 1 pending, 2 running, 3 done, 0 failed · ETA 2:10
@@ -26,7 +26,7 @@ class ProgressLines(Callback):
     """`metric`: the study's key metric, shown for each running trial (a trial that has
     not reported it yet, e.g. a GAN stage before its classifier, shows a dash)."""
 
-    def __init__(self, metric: str, first_s: float = 30.0, most_s: float = 600.0):
+    def __init__(self, metric: str, first_s: float = 60.0, most_s: float = 600.0):
         self.metric, self.first_s, self.most_s = metric, first_s, most_s
         self.started = time.monotonic()
         self.last_printed = float("-inf")
@@ -92,7 +92,7 @@ class ProgressLive(ProgressLines):
     """The same status on a terminal, redrawn in place (rich's Live display); what else
     the launch prints (Ray's worker logs) scrolls above it."""
 
-    def __init__(self, metric: str, first_s: float = 30.0, most_s: float = 600.0, stream=None):
+    def __init__(self, metric: str, first_s: float = 60.0, most_s: float = 600.0, stream=None):
         super().__init__(metric, first_s, most_s)
         self.stream, self.live = stream, None
 

@@ -2,6 +2,7 @@
 study.runner, which imports Ray Tune, MLflow and torch, so that `study.launch` can start a
 local Ray while those imports run."""
 
+import logging
 import os
 import socket
 import sys
@@ -42,7 +43,9 @@ def start_ray(address: str | None) -> None:
         # prestarted workers (Ray's internal settings): Ray starts one per CPU when the
         # driver connects, the trials' actors start workers of their own and never use
         # them (the commit that added this setting has the A/B timings).
-        ray.init(address="local", include_dashboard=False, log_to_driver=True,
+        # Its own Ray needs no word that it started, nor that it uses a token (one of its own).
+        logging.getLogger("ray._private.authentication.authentication_token_setup").setLevel(logging.ERROR)
+        ray.init(address="local", include_dashboard=False, log_to_driver=True, logging_level=logging.WARNING,
                  _system_config={"enable_worker_prestart": False, "prestart_worker_first_driver": False})
 
 

@@ -474,6 +474,31 @@ def test_console_report_shows_headline_columns_and_each_footnote_once(store, tmp
             assert note.split(", beside ")[0].split("', ", 1)[1] in text
 
 
+def test_console_report_names_the_tables_past_its_line_budget_with_their_files(store, tmp_path):
+    from analysis.console import console_report
+    from analysis.report import summary, write_report
+
+    tables = write_report("baseline", tracking_uri=store["uri"], out_dir=tmp_path, plots=False)
+    text = console_report([(Path("reports/baseline"), tables), (Path("reports/other"), tables)], max_lines=1)
+    assert len([line for line in text.splitlines() if line.startswith("| net |")]) == 1  # the first table alone
+    assert text.count(f"- {tables[0].title}: reports/other/{tables[0].name}.md") == 1
+    assert text.endswith(summary(tables + tables))  # the verdicts and flags of every table still end it
+
+
+def test_a_rows_deltas_read_alike_share_a_footnote_and_a_tested_one_keeps_its_own():
+    from analysis.console import merge_delta_notes
+
+    gate = ": synthesis failed the gate: not read as an effect."
+    notes = [f"variant=JL − BASELINE, overall acc: -11.86 ± n/a (n=1) points{gate}",
+             "variant=JL: synthesis gate failed for angry",
+             f"variant=JL − BASELINE, macro-F1: -15.90 ± n/a (n=1) points{gate}",
+             f"variant=SL − BASELINE, overall acc: +1.69 ± 2.00 (n=5) points (resampled t-test, p = 0.2){gate}",
+             f"variant=SL − BASELINE, macro-F1: +0.24 ± 1.10 (n=5) points (resampled t-test, p = 0.7){gate}"]
+    assert merge_delta_notes(notes) == [
+        f"variant=JL − BASELINE: overall acc -11.86 ± n/a (n=1), macro-F1 -15.90 ± n/a (n=1) points{gate}",
+        "variant=JL: synthesis gate failed for angry", notes[3], notes[4]]
+
+
 # --- analysis.runs at its edges (mutation testing) -----------------------------------
 
 STORE_HINT = "pass --tracking-uri or set MLFLOW_TRACKING_URI"

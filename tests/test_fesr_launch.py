@@ -85,7 +85,7 @@ def test_report_pairs_variants_against_baseline_and_jl_beside_fig8(ablation, tmp
 
 @pytest.mark.skipif(not CKPLUS.is_dir(), reason=f"real CK+48 not found at {CKPLUS} (set FERLAB_DATASETS)")
 def test_a_ckplus_launch_whose_fesgan_draws_no_face_is_not_judged(tmp_path):
-    """Real CK+48 on the paper's protocol (10 subject folds, two of them run), FESGAN trained
+    """Real CK+48 on the paper's protocol (10 subject folds, one of them run), FESGAN trained
     for a handful of iterations: its faces fail the gate, so no synthetic-image variant's claim
     is judged, and each row says so with the binomial test behind it."""
     out = launch("fesr_ablation", "--dataset", "ckplus", "--data-root", str(CKPLUS), *SHRINK[:-2],
