@@ -13,9 +13,12 @@ only the identity source differs.
 Scales: `smoke` (synthfaces, 1 of the 10 subject folds, a 1/8-width FESGAN and a 1/4-width
 R, 150 + 600 iterations: a plumbing check whose numbers mean nothing, sized so that no
 variant collapses to one class within ~5 minutes on 2 cores; the default of
-`python -m study.launch fesr_ablation`; `--set 'fold=[0,1]'` pairs two folds); `cpu` (CK+48 at 48×48: every
-variant × the 10 folds, 1/8-width FESGAN and 1/4-width R, two trials at a time on 2 cores); `paper` (128×128
-full-width nets, batch 16, the paper's λ, 10 folds × 3 seeds, on a GPU).
+`python -m study.launch fesr_ablation`; `--set 'fold=[0,1]'` pairs two folds); `cpu` (CK+48
+at 48×48: every variant × the 10 folds, a 1/4-width FESGAN and R, 2,000 + 2,000 iterations,
+the judge 80 epochs — the smallest sizes at which, measured on fold 0, FESGAN draws faces
+the judge reads for most expressions and the judge reads real faces at 97 %; one thread a
+trial, two at a time on 2 cores; split a launch by folds with `--set 'fold=[...]'`);
+`paper` (128×128 full-width nets, batch 16, the paper's λ, 10 folds × 3 seeds, on a GPU).
 """
 
 from study.spec import Scale, StudySpec
@@ -55,15 +58,15 @@ STUDY = StudySpec(
                        deviations={"lr": lr_set_by_hand("a 1/8-width FESGAN and a 1/4-width R",
                                                         "150 + 600 iterations"),
                                    "image_size": FESR_IMAGE_SIZE}),
-        "cpu": Scale(config={"gan_width": 0.125, "r_width": 0.25, "pretrain_iters": 300, "joint_iters": 400,
-                             "report_every": 100, "identity_epochs": 15, "lr": 3e-4,
-                             "judge_width": 0.25, "judge_epochs": 10},
-                     grid={"seed": [0]}, folds=10, n_folds=10,
-                     deviations={"lr": lr_set_by_hand("a 1/8-width FESGAN and a 1/4-width R", "300 + 400 iterations"),
+        "cpu": Scale(config={"gan_width": 0.25, "r_width": 0.25, "pretrain_iters": 2000, "joint_iters": 2000,
+                             "report_every": 200, "identity_epochs": 15, "lr": 3e-4,
+                             "judge_width": 0.25, "judge_epochs": 80},
+                     grid={"seed": [0]}, folds=10, n_folds=10, cpus=1,
+                     deviations={"lr": lr_set_by_hand("a 1/4-width FESGAN and R", "2,000 + 2,000 iterations"),
                                    "image_size": FESR_IMAGE_SIZE}),
         "paper": Scale(config={"image_size": 128, "gan_width": 1.0, "r_width": 1.0, "pretrain_iters": 20000,
                                "joint_iters": 20000, "report_every": 1000, "identity_epochs": 30,
-                               "judge_width": 0.5, "judge_epochs": 20},
+                               "judge_width": 0.5, "judge_epochs": 80},
                        folds=10, n_folds=10, cpus=4, gpus=0.25),
     },
     recipes=(FESR,),
