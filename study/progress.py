@@ -24,10 +24,12 @@ STATES = (("PENDING", "pending"), ("RUNNING", "running"), ("TERMINATED", "done")
 
 class ProgressLines(Callback):
     """`metric`: the study's key metric, shown for each running trial (a trial that has
-    not reported it yet, e.g. a GAN stage before its classifier, shows a dash)."""
+    not reported it yet, e.g. a GAN stage before its classifier, shows a dash). `total`:
+    the trials the launch will run, where Tune makes them as slots free up (a concurrency
+    limit, a searcher) and so knows fewer; those not yet made count as pending."""
 
-    def __init__(self, metric: str, first_s: float = 60.0, most_s: float = 600.0):
-        self.metric, self.first_s, self.most_s = metric, first_s, most_s
+    def __init__(self, metric: str, first_s: float = 60.0, most_s: float = 600.0, total: int | None = None):
+        self.metric, self.first_s, self.most_s, self.total = metric, first_s, most_s, total
         self.started = time.monotonic()
         self.last_printed = float("-inf")
         self.wait_s = first_s
@@ -35,13 +37,13 @@ class ProgressLines(Callback):
 
     def __getstate__(self):
         # Tune pickles its callbacks with the experiment; a restored launch starts its own clock.
-        return {"metric": self.metric, "first_s": self.first_s, "most_s": self.most_s}
+        return {"metric": self.metric, "first_s": self.first_s, "most_s": self.most_s, "total": self.total}
 
     def __setstate__(self, state):
-        self.__init__(state["metric"], state["first_s"], state["most_s"])
+        self.__init__(state["metric"], state["first_s"], state["most_s"], state.get("total"))
 
     def on_step_end(self, iteration, trials, **info):
-        counts = status_counts(trials)
+        counts = status_counts(trials, self.total)
         now = time.monotonic()
         if counts[2:] != self.last_ended:  # the start, or a trial ended: the status line alone
             self.wait_s = self.first_s
@@ -55,7 +57,7 @@ class ProgressLines(Callback):
         print(text, flush=True)
 
     def on_experiment_end(self, trials, **info):
-        counts = status_counts(trials)
+        counts = status_counts(trials, self.total)
         if counts[2:] != self.last_ended:
             print(self.status(trials, counts, time.monotonic() - self.started), flush=True)
 
@@ -64,10 +66,11 @@ class ProgressLines(Callback):
 
     def status(self, trials, counts: tuple, elapsed_s: float) -> str:
         text = f"[{clock(elapsed_s)}] trials: " + ", ".join(f"{n} {word}" for n, (_, word) in zip(counts, STATES))
-        other = len(trials) - sum(counts)
+        total = max(len(trials), self.total or 0)
+        other = total - sum(counts)
         if other:
             text += f", {other} paused"
-        left = eta_s(elapsed_s, finished=counts[2] + counts[3], total=len(trials))
+        left = eta_s(elapsed_s, finished=counts[2] + counts[3], total=total)
         return text + (f" · ETA {clock(left)}" if left is not None else "")
 
     def render(self, trials, counts: tuple, elapsed_s: float) -> str:
@@ -92,8 +95,9 @@ class ProgressLive(ProgressLines):
     """The same status on a terminal, redrawn in place (rich's Live display); what else
     the launch prints (Ray's worker logs) scrolls above it."""
 
-    def __init__(self, metric: str, first_s: float = 60.0, most_s: float = 600.0, stream=None):
-        super().__init__(metric, first_s, most_s)
+    def __init__(self, metric: str, first_s: float = 60.0, most_s: float = 600.0, stream=None,
+                 total: int | None = None):
+        super().__init__(metric, first_s, most_s, total)
         self.stream, self.live = stream, None
 
     def on_step_end(self, iteration, trials, **info):
@@ -101,7 +105,7 @@ class ProgressLive(ProgressLines):
         from rich.live import Live
         from rich.text import Text
 
-        text = Text(self.render(trials, status_counts(trials), time.monotonic() - self.started))
+        text = Text(self.render(trials, status_counts(trials, self.total), time.monotonic() - self.started))
         if self.live is None:
             self.live = Live(text, console=Console(file=self.stream or sys.stdout), auto_refresh=False)
             self.live.start(refresh=True)
@@ -118,10 +122,10 @@ class ProgressLive(ProgressLines):
             self.live = None
 
 
-def progress_display(metric: str, stream=None) -> ProgressLines:
+def progress_display(metric: str, stream=None, total: int | None = None) -> ProgressLines:
     """A live status where the launch prints to a terminal, else lines."""
     stream = stream or sys.stdout
-    return ProgressLive(metric, stream=stream) if stream.isatty() else ProgressLines(metric)
+    return ProgressLive(metric, stream=stream, total=total) if stream.isatty() else ProgressLines(metric, total=total)
 
 
 def clock(seconds: float) -> str:
@@ -137,7 +141,8 @@ def eta_s(elapsed_s: float, finished: int, total: int) -> float | None:
     return elapsed_s / finished * (total - finished)
 
 
-def status_counts(trials) -> tuple:
-    """(pending, running, done, failed)."""
+def status_counts(trials, total: int | None = None) -> tuple:
+    """(pending, running, done, failed); of `total` trials, those Tune has not made yet are pending."""
     found = Counter(t.status for t in trials)
+    found["PENDING"] += max(0, (total or 0) - len(trials))
     return tuple(found[status] for status, _ in STATES)

@@ -220,7 +220,11 @@ def launch(study: StudySpec, opts: LaunchOptions, resume_path: str | None = None
                                              record["run_tags"], study.variant_keys)
             # verbose=0: Tune's status tables and per-trial result dumps give way to a few
             # lines per state change (study.progress).
-            progress = progress_display(study.metric)
+            tune_config = _tune_config(study, opts, record["name"], record.get("optuna_storage"))
+            # the trials to come: Tune makes them one by one as slots free up under a concurrency limit
+            total = (len(cells) if cells is not None else tune_config.num_samples if study.search == "optuna"
+                     else len(fills.grid_cells(space, study)[1]))
+            progress = progress_display(study.metric, total=total)
             run_config = tune.RunConfig(
                 name=record["name"], storage_path=opts.storage_path, verbose=0,
                 callbacks=[logger, progress],
@@ -231,7 +235,6 @@ def launch(study: StudySpec, opts: LaunchOptions, resume_path: str | None = None
                 checkpoint_config=tune.CheckpointConfig(num_to_keep=None if cloud else 1),
                 sync_config=tune.SyncConfig(sync_period=10, sync_artifacts=True) if cloud else None,
             )
-            tune_config = _tune_config(study, opts, record["name"], record.get("optuna_storage"))
             if cells is not None:
                 tune_config.search_alg, tune_config.num_samples = points, len(cells)
                 tune_config.max_concurrent_trials = None

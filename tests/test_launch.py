@@ -4,6 +4,7 @@ import argparse
 import functools
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -155,6 +156,15 @@ def test_launch_prints_where_and_the_table(four_trials):
     console = out.stdout + out.stderr  # what a person sees, on the built-in data wherever the suite runs
     assert len(console.splitlines()) <= 80, console
     assert "Traceback" not in console and "finished iteration" not in console
+
+
+def test_the_progress_lines_count_every_trial_of_the_launch(four_trials):
+    """Two at a time, Tune makes the third and fourth trials only as slots free up."""
+    _, out, _ = four_trials
+    lines = [line for line in out.stdout.splitlines() if "] trials: " in line]
+    counts = [[int(n) for n in re.findall(r"(\d+) (?:pending|running|done|failed)", line)] for line in lines]
+    assert counts and all(len(c) == 4 and sum(c) == 4 for c in counts), lines
+    assert counts[-1] == [0, 0, 4, 0]
 
 
 def test_resume_of_finished_launch_adds_no_runs(four_trials):

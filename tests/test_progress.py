@@ -50,6 +50,19 @@ def test_a_trial_starting_in_a_freed_slot_adds_no_line(capsys, monkeypatch):
         "[ 0:05] trials: 0 pending, 0 running, 1 done, 1 failed"]
 
 
+def test_trials_tune_has_not_made_yet_count_as_pending_and_in_the_eta(capsys, monkeypatch):
+    """Under a concurrency limit Tune makes a trial only when a slot frees: of a launch's 8,
+    it knows 2 at first."""
+    clock = iter([0.0, 10.0, 40.0])
+    monkeypatch.setattr("study.progress.time.monotonic", lambda: next(clock))
+    progress = ProgressLines("val/acc_best", total=8)
+    progress.on_step_end(1, [trial(0, "RUNNING"), trial(1, "PENDING")])
+    progress.on_step_end(2, [trial(0, "TERMINATED"), trial(1, "RUNNING")])
+    assert capsys.readouterr().out.splitlines() == [
+        "[ 0:10] trials: 7 pending, 1 running, 0 done, 0 failed",
+        "[ 0:40] trials: 6 pending, 1 running, 1 done, 0 failed · ETA  4:40"]  # 40 s a trial, 7 to go
+
+
 def test_on_a_terminal_the_status_is_redrawn_in_place():
     leader, follower = os.openpty()
     with os.fdopen(follower, "w") as terminal:
