@@ -156,7 +156,7 @@ def launch(study: StudySpec, opts: LaunchOptions, resume_path: str | None = None
         fusing.check_fusable(study, fuse_of(study, opts))
         data = load_dataset(opts.dataset, opts.data_root, cache_dir=opts.cache_dir, **dataset_options(study, opts))
         space = trial_space(study, opts, data.usage is not None)
-        check_configs(study, space)
+        check_configs(study, space, data)
         if fuse_of(study, opts) > 1:
             check_groups(study, space, launch_cells(study, opts, space, fill))
         storage.ensure_writable(opts.storage_path)  # a bad bucket or directory fails before Ray and runs

@@ -3,6 +3,7 @@ line's overrides — its cells, and the check of every cell against the trainabl
 validator. Neither Ray nor torch is imported here: the dry run and the launch's early
 refusals answer from this module in about a second; study.runner hands the space to Tune."""
 
+import dataclasses
 import itertools
 import json
 from dataclasses import dataclass, field
@@ -11,6 +12,7 @@ from pathlib import Path
 from study.domains import is_domain
 from study.faults import parse_faults
 from study.spec import StudyError, StudySpec
+from trainables.configs.data import DataConfig, resolve_protocol
 from trainables.trials.registry import UnknownTrainable, get_validator
 
 
@@ -97,15 +99,18 @@ def _resolved(key: str, value):
     return value
 
 
-def check_configs(study: StudySpec, space: dict) -> None:
+def check_configs(study: StudySpec, space: dict, data=None) -> None:
     """Validate every grid point (and one sample of each searched domain) in the driver,
-    so a bad study fails at once with the trainable's message, before any run exists."""
+    so a bad study fails at once with the trainable's message, before any run exists.
+    With the launch's `data`, also make each distinct split its trials will make of it
+    (check_split)."""
     try:
         parse = get_validator(study.trainable)
     except UnknownTrainable as err:
         raise StudyError(f"study {study.name!r}: {err}") from None
     axes = {k: v["grid_search"] for k, v in space.items() if isinstance(v, dict) and "grid_search" in v}
     fixed = {k: (v.sample() if is_domain(v) else v) for k, v in space.items() if k not in axes}
+    made: set = set()
     for values in itertools.product(*axes.values()):
         config, platform = platform_keys({**fixed, **dict(zip(axes, values))})
         unknown = sorted(set(platform) - {"_watchdog_s", "_fault"})
@@ -113,7 +118,37 @@ def check_configs(study: StudySpec, space: dict) -> None:
             raise StudyError(f"unknown platform key(s) {unknown}: keys starting with '_' are the platform's; "
                              "known: _watchdog_s (seconds), _fault (tests only)")
         parse_faults(platform.get("_fault"))
-        parse(config)
+        parsed = parse(config)
+        if data is not None:
+            check_split(data, data_section(parsed), config.get("seed", 0), made)
+
+
+def data_section(parsed) -> DataConfig | None:
+    """The DataConfig inside a trainable's parsed config, if it has one."""
+    if isinstance(parsed, DataConfig):
+        return parsed
+    for f in dataclasses.fields(parsed) if dataclasses.is_dataclass(parsed) else ():
+        found = data_section(getattr(parsed, f.name))
+        if found is not None:
+            return found
+    return None
+
+
+def check_split(data, cfg: DataConfig | None, seed: int, made: set) -> None:
+    """Make the split a trial of `cfg` makes of the launch's dataset, once per distinct
+    split (`made` holds those made): one that cannot be made (more subject folds than the
+    data has subjects) fails every trial alike, so the launch refuses it before any run
+    instead of Tune retrying it in each."""
+    from trainables.data import make_splits  # scikit-learn: the launch's path, not the dry run's
+
+    if cfg is None or cfg.dataset != data.name:
+        return
+    protocol = resolve_protocol(cfg, data)
+    key = (protocol, cfg.fold, cfg.n_folds, cfg.val_fraction, cfg.class_fraction, seed)
+    if key not in made:
+        make_splits(data, protocol, seed=seed, fold=cfg.fold, n_folds=cfg.n_folds, val_fraction=cfg.val_fraction,
+                    class_fraction=cfg.class_fraction)
+        made.add(key)
 
 
 def trial_resources(study: StudySpec, opts: LaunchOptions) -> tuple[float, float]:

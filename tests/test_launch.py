@@ -75,6 +75,17 @@ def test_unknown_dataset_leaves_no_parent_run(tmp_path):
     assert not (tmp_path / "mlflow.db").exists()
 
 
+def test_folds_the_data_cannot_make_are_refused_before_any_run(tmp_path):
+    """Every trial would fail alike (and Tune retry each): the driver makes the splits first."""
+    out = launch("baseline", "--scale", "smoke", "--set", 'dataset_options={"n_images": 60, "n_subjects": 3}',
+                 cwd=tmp_path)
+    assert out.returncode == 2 and out.stderr.splitlines()[-1] == (
+        "error: cannot make 5 subject-disjoint folds from 3 subjects")
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    assert client.search_runs([e.experiment_id for e in client.search_experiments()]) == []
+    assert not (tmp_path / "ray_results").exists()
+
+
 @pytest.mark.parametrize("args, refusal", [
     (("baseline", "--dataset", "mnist"), "unknown dataset 'mnist'; known datasets: ckplus"),
     (("cyclegan_toy", "--storage-path", "/proc/ferlab"), "--storage-path '/proc/ferlab' cannot be written"),

@@ -35,6 +35,16 @@ class DataConfig:
 PROTOCOLS = ("auto", "official", "kfold", "subject_kfold")
 
 
+def resolve_protocol(cfg: DataConfig, data) -> str:
+    """'auto' takes the official split where there is one, else subject-independent folds
+    where subjects are known, else stratified folds."""
+    if cfg.protocol != "auto":
+        return cfg.protocol
+    if data.usage is not None:
+        return "official"
+    return "subject_kfold" if data.subjects is not None else "kfold"
+
+
 def check_cross_dataset(name: str, root: str | None) -> None:
     """A registered dataset, with an existing root unless it is built in (synthfaces)."""
     if name not in list_datasets():

@@ -9,10 +9,10 @@ predicts among the shared ones only (its other outputs cannot be right there).""
 
 import numpy as np
 
-from trainables.configs.data import CrossConfig, DataConfig
+from trainables.configs.data import CrossConfig, DataConfig, resolve_protocol
 from trainables.core.fit import TensorSplit, predict
 from trainables.core.metrics import classification_metrics
-from trainables.core.real_data import RealData, resolve_protocol
+from trainables.core.real_data import RealData
 from trainables.data import EMOTIONS, DataError, FaceData, load_dataset, make_splits
 
 

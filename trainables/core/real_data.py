@@ -7,20 +7,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from trainables.configs.data import DataConfig
+from trainables.configs.data import DataConfig, resolve_protocol
 from trainables.core.fit import TensorSplit
 from trainables.data import (EMOTIONS, DataError, FaceData, Splits, drop_cross_split_duplicates,
                               drop_eval_copies_of_train, load_dataset, make_splits, resize_images)
-
-
-def resolve_protocol(cfg: DataConfig, data) -> str:
-    """'auto' takes the official split where there is one, else subject-independent folds
-    where subjects are known, else stratified folds."""
-    if cfg.protocol != "auto":
-        return cfg.protocol
-    if data.usage is not None:
-        return "official"
-    return "subject_kfold" if data.subjects is not None else "kfold"
 
 
 def tensor_split(images: np.ndarray, labels: np.ndarray, idx: np.ndarray, size: int) -> TensorSplit:

@@ -34,7 +34,8 @@ from trainables.core.caches import file_lock
 from trainables.configs.dcgan_svm import DCGANSVMConfig, parse_config
 from trainables.core.inception import InceptionFeatures
 from trainables.core.judge import JudgeOptions, real_data_judge
-from trainables.core.real_data import device_for, resolve_protocol
+from trainables.configs.data import resolve_protocol
+from trainables.core.real_data import device_for
 from trainables.core.reporting import Reporter
 from trainables.core.roc import roc_curve
 from trainables.core.svm_tuning import SVMSearch, fit_and_test, tune_svm

@@ -39,7 +39,8 @@ from trainables.core.cross_data import load_cross_dataset
 from trainables.core.fit import TensorSplit, fit, predict
 from trainables.core.judge import JudgeOptions, gate_numbers, real_data_judge
 from trainables.core.metrics import classification_metrics, classifier_agreement, confusion_matrix, frechet_distance
-from trainables.core.real_data import RealData, device_for, images_split, resolve_protocol, split_counts
+from trainables.configs.data import resolve_protocol
+from trainables.core.real_data import RealData, device_for, images_split, split_counts
 from trainables.core.reporting import Reporter
 from trainables.data import DataError, FaceData, load_dataset, make_splits, resize_images
 from trainables.data.cache import cache_root, sha256_json
