@@ -178,6 +178,37 @@ def test_the_progress_lines_count_every_trial_of_the_launch(four_trials):
     assert counts[-1] == [0, 0, 4, 0]
 
 
+def test_a_launch_on_a_terminal_draws_one_status_in_place(tmp_path):
+    """A whole launch on a real pseudo-terminal: rich's live status (the cursor hidden,
+    lines erased and redrawn), not the lines a log gets; the tables print below it."""
+    import select
+
+    shutil.copy(_empty_store(), tmp_path / "mlflow.db")
+    leader, follower = os.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "study.launch", "classical_augmentation", "--scale", "smoke",
+                             *SHORT, "--max-concurrent", "1"], cwd=tmp_path, stdin=subprocess.DEVNULL,
+                            stdout=follower, stderr=follower, env={**os.environ, "PYTHONPATH": str(REPO)})
+    os.close(follower)
+    shown = b""
+    while True:
+        ready, _, _ = select.select([leader], [], [], 1.0)
+        chunk = b""
+        if ready:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the launch has closed its end
+                pass
+        shown += chunk
+        if not chunk and proc.poll() is not None:
+            break
+    os.close(leader)
+    text = shown.decode(errors="replace")
+    assert proc.wait(timeout=60) == 0, text[-3000:]
+    assert "\x1b[?25l" in text and "\x1b[2K" in text  # rich's Live: cursor hidden, the status rewritten in place
+    final = text.rindex("trials: 0 pending, 0 running, 2 done, 0 failed")
+    assert final < text.index("### ")  # the status ends above the tables
+
+
 def test_resume_of_finished_launch_adds_no_runs(four_trials):
     cwd, _, record = four_trials
     out = launch("classical_augmentation", "--resume", cwd=cwd)
