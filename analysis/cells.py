@@ -21,69 +21,15 @@ from typing import Mapping, Sequence
 import pandas as pd
 from scipy import stats as _st
 
-from analysis import ReportError
 from analysis.references import Claim, Reference, comparable
-from analysis.runs import PARAM_PREFIX
+from analysis import ReportError
+from analysis.columns import Column
+from analysis.pairing import (BUDGET, BUDGET_LABEL, Paired, _check_budgets, budget_text, column_label,
+                              paired_values, resampling_ratio)
 from analysis.stats import CORRECTED_T, Interval, mean_ci, paired_test, rate_ci
 from analysis.tables import PROCEDURAL_WARNING, Table, compare_to_ci, fmt_ci
 from analysis.verdicts import (ClaimTest, Gate, GateResult, blocked_reason, collapsed, flag_text, judge_gates,
                                target_numbers)
-
-CLASSES = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral", "contempt")
-# Tables report the test metrics at the epoch chosen on validation, never the best test.
-AT_BEST = "_at_best_val"
-
-
-@dataclass(frozen=True)
-class Column:
-    label: str  # header of our column
-    metric: str  # run column aggregated, e.g. "test/acc_at_best_val"
-    ref_metric: str | None = None  # Reference.metric the papers' numbers are filed under
-    scale: float = 100.0  # shown as mean × scale: 100 for rates in %, 1 for raw values (FID)
-    rate: bool = True  # bounded in [0, 1] (accuracy, F1, AUC): its interval stays inside (SSIM is not)
-
-
-BUDGET = "budget/steps"
-BUDGET_LABEL = "budget (steps)"
-
-
-@dataclass(frozen=True)
-class Paired:
-    arm: str  # run column naming the ablation arm, e.g. "param.augment"
-    control: str  # the arm's control value, e.g. "none"
-    keys: tuple[str, ...] = ("parent_run_id", "seed", "fold")
-    # why arms of different step budgets may be compared (a paper's own fixed-epochs rule);
-    # None: such a pair is refused
-    unequal_budget: str | None = None
-    # the control does not depend on the row's other group values (StudySpec.shared_control):
-    # it is matched on `keys` alone
-    shared_control: bool = False
-
-
-class BudgetMismatch(ReportError):
-    """An arm and its control trained for different numbers of optimizer steps."""
-
-
-def overall_columns() -> list[Column]:
-    return [Column("overall acc", f"test/acc{AT_BEST}", "acc"),
-            Column("macro-F1", f"test/macro_f1{AT_BEST}", "macro_f1")]
-
-
-def classes_in(runs: pd.DataFrame, prefix: str = "test/acc_") -> list[str]:
-    """The classes with a ``<prefix><class>_at_best_val`` metric, in canonical order."""
-    return [c for c in CLASSES if f"{prefix}{c}{AT_BEST}" in runs.columns]
-
-
-def class_columns(runs: pd.DataFrame, one_vs_rest: bool = False) -> list[Column]:
-    """Per-class accuracy columns (or one-vs-rest accuracy) for the classes present."""
-    kind = "ovr_acc" if one_vs_rest else "acc"
-    return [Column(f"{kind.replace('_', ' ')} {c}", f"test/{kind}_{c}{AT_BEST}", f"{kind}_{c}")
-            for c in classes_in(runs, f"test/{kind}_")]
-
-
-def _label(column: str) -> str:
-    return column[len(PARAM_PREFIX):] if column.startswith(PARAM_PREFIX) else column
-
 
 def _ordered_groups(runs: pd.DataFrame, group_by: list[str], paired: Paired | None):
     groups = list(runs.groupby(group_by, sort=True, dropna=False))
@@ -105,7 +51,7 @@ def _rank(column: pd.Series):
 
 
 def _where(group_by: list[str], key: tuple) -> str:
-    return ", ".join(f"{_label(g)}={k}" for g, k in zip(group_by, key))
+    return ", ".join(f"{column_label(g)}={k}" for g, k in zip(group_by, key))
 
 
 def _effect_reading(diff: Interval, gate: GateResult | None, claimed: bool) -> str:
@@ -169,7 +115,7 @@ def metric_table(runs: pd.DataFrame, *, name: str, title: str, group_by: list[st
     context = _Context(runs, group_by, columns, paired, confidence, claims, row_gates, datasets, procedural)
     for key, sub in groups:
         key = tuple(str(k) for k in key)
-        row = {_label(g): k for g, k in zip(group_by, key)}
+        row = {column_label(g): k for g, k in zip(group_by, key)}
         base = dict(row)
         if BUDGET in runs:
             row[BUDGET_LABEL] = budget_text(sub)
@@ -213,7 +159,8 @@ def metric_table(runs: pd.DataFrame, *, name: str, title: str, group_by: list[st
     footnotes = _citations(used) + verdicts + effects
     if paired is not None:
         tests = sorted(context.tests)
-        footnotes.append(f"Δ = the row's {_label(paired.arm)} − {_label(paired.arm)} {paired.control}, in percentage "
+        arm = column_label(paired.arm)
+        footnotes.append(f"Δ = the row's {arm} − {arm} {paired.control}, in percentage "
                          f"points, mean ± 95 % CI half-width over runs paired on "
                          f"{', '.join(paired.keys)}; n = number of pairs. Test: {'; '.join(tests) or 'none'}"
                          + (" (the pairs' training sets overlap, across folds or seeds that redraw them: the "
@@ -349,89 +296,3 @@ def _comparison_gate(arm: GateResult | None, control: GateResult | None) -> Gate
     return arm if arm is not None else control
 
 
-def paired_values(both: pd.DataFrame, arm: str, control: str, metric: str, keys: list[str]) -> pd.DataFrame:
-    """The arm's and the control's runs matched on ``keys``: their difference in
-    ``metric``, and each pair's folds, split sizes and design (for the design's test)."""
-    if metric not in both:
-        return pd.DataFrame({"diff": []})
-    sides = []
-    for value in (arm, control):
-        side = both[both["_arm"] == value]
-        if side.set_index(keys).index.has_duplicates:
-            raise ValueError(f"duplicate pairing keys {keys} among the runs of {value!r}")
-        sides.append(side.set_index(keys))
-    joined = sides[0].merge(sides[1], how="inner", left_index=True, right_index=True, suffixes=("", "_control"))
-    joined = joined.dropna(subset=[metric, f"{metric}_control"])
-    out = pd.DataFrame({"diff": joined[metric].astype(float) - joined[f"{metric}_control"].astype(float)})
-    for column in (N_TRAIN_REAL, "data/n_train", "data/n_test", RESAMPLED, "param.n_folds"):
-        if column in joined:
-            values = pd.to_numeric(joined[column], errors="coerce")
-            if f"{column}_control" in joined:  # both sides share the split; the control's fills a gap
-                values = values.fillna(pd.to_numeric(joined[f"{column}_control"], errors="coerce"))
-                if column == "data/n_train":  # a GAN arm counts its synthetic images: the smaller is real
-                    values = values.combine(pd.to_numeric(joined[f"{column}_control"], errors="coerce"), min)
-            out[column] = values
-    if "fold" in joined.index.names:
-        out["fold"] = joined.index.get_level_values("fold")
-    return out
-
-
-N_TRAIN_REAL = "data/n_train_real"
-RESAMPLED = "data/resampled"
-
-
-def resampling_ratio(pairs: pd.DataFrame) -> float | None:
-    """n_test / n_train of the design when the pairs' training sets overlap, else None
-    (independent seeds on one fixed split: the plain paired t). They overlap where the
-    trials say their split is redrawn by the seed (``data/resampled``: k-fold, a class
-    fraction) or, for runs that predate that record, where the pairs span several folds.
-    n_train counts real training images (``data/n_train_real``; older runs: the smaller
-    side's ``data/n_train``); without counts, a k-fold split's 1/(k − 1)."""
-    if pairs.empty:
-        return None
-    if RESAMPLED in pairs and pairs[RESAMPLED].notna().any():
-        overlap = bool((pairs[RESAMPLED] > 0).any())
-    else:
-        overlap = "fold" in pairs and pairs["fold"].nunique() >= 2
-    if not overlap:
-        return None
-    n_train = N_TRAIN_REAL if N_TRAIN_REAL in pairs and pairs[N_TRAIN_REAL].notna().any() else "data/n_train"
-    if n_train in pairs and "data/n_test" in pairs and pairs[n_train].notna().any():
-        return float(pairs["data/n_test"].mean() / pairs[n_train].mean())
-    k = (int(pairs["param.n_folds"].dropna().iloc[0]) if "param.n_folds" in pairs and pairs["param.n_folds"].notna().any()
-         else pairs["fold"].nunique() if "fold" in pairs else 0)
-    return 1 / (k - 1) if k >= 2 else None
-
-
-def budget_text(runs: pd.DataFrame) -> str:
-    """The optimizer-step budget(s) of a group of runs, e.g. "400" or "400, 800"."""
-    found = sorted({int(v) for v in runs[BUDGET].dropna()}) if BUDGET in runs else []
-    return ", ".join(map(str, found)) or "—"
-
-
-def _check_budgets(both: pd.DataFrame, arm: str, paired: Paired, where: str, notes: list[str]) -> None:
-    """Refuse (or, where the layout declares why, footnote) an arm whose step budget is
-    not its control's: a Δ between them would mix the arm's effect with more training."""
-    if BUDGET not in both:
-        return
-    budgets = {value: sorted({int(v) for v in both.loc[both["_arm"] == value, BUDGET].dropna()})
-               for value in (arm, paired.control)}
-    if not budgets[arm] and not budgets[paired.control]:
-        return
-    has_runs = all((both["_arm"] == value).any() for value in (arm, paired.control))
-    if not has_runs:  # one side has no runs: no Δ to guard
-        return
-    if (not budgets[arm] or not budgets[paired.control]) and paired.unequal_budget is None:
-        silent = arm if not budgets[arm] else paired.control
-        raise BudgetMismatch(f"{where}: the runs of {_label(paired.arm)}={silent} logged no {BUDGET}, so the "
-                             "comparison cannot show that both sides trained for the same number of optimizer "
-                             "steps. Log the budget in every trial of the comparison.")
-    if budgets[arm] == budgets[paired.control] and len(budgets[arm]) == 1:
-        return
-    text = (f"{where} trained for {budgets[arm]} optimizer steps, its control "
-            f"{_label(paired.arm)}={paired.control} for {budgets[paired.control]}")
-    if paired.unequal_budget is None:
-        raise BudgetMismatch(f"{text}: a Δ between them would mix the arm's effect with a different training "
-                             "budget. Give every arm of the comparison the same `steps`, or declare why they "
-                             "differ (Paired.unequal_budget).")
-    notes.append(f"Unequal budgets, declared: {text}; {paired.unequal_budget}.")

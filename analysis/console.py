@@ -17,7 +17,7 @@ import dataclasses
 import re
 from pathlib import Path
 
-from analysis.cells import CLASSES
+from analysis.columns import CLASSES
 from analysis.report import summary
 from analysis.tables import Table, to_markdown
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from analysis.cells import AT_BEST, CLASSES
+from analysis.columns import AT_BEST, CLASSES
 from analysis.tables import Table
 
 _PER_CLASS = {f"test/acc_{c}{AT_BEST}": c for c in CLASSES}

@@ -27,7 +27,7 @@ from analysis.report import render_report
 from analysis.runs import (BASE_COLUMNS, _choose_parents, _experiment, _ferlab_tags, _root_of,
                            children_of, load_runs, parent_records, parents_frame,
                            resolve_tracking_uri, run_row, runs_frame)
-from analysis.cells import paired_values
+from analysis.pairing import paired_values
 from analysis.stats import Interval, mean_ci
 from analysis.tables import to_csv, to_latex, to_markdown
 
@@ -792,7 +792,7 @@ def test_load_runs_of_an_unknown_study_lists_the_store_s_experiments(edge_store)
 # --- analysis.cells at its edges (mutation testing) ---
 
 def test_overall_and_class_columns_name_their_metric_and_paper_key():
-    from analysis.cells import Column, class_columns, classes_in, overall_columns
+    from analysis.columns import Column, class_columns, classes_in, overall_columns
 
     assert overall_columns() == [Column("overall acc", "test/acc_at_best_val", "acc"),
                                  Column("macro-F1", "test/macro_f1_at_best_val", "macro_f1")]
@@ -827,7 +827,9 @@ def test_a_papers_count_is_set_against_ours_with_both_spreads_from_two_runs_on()
 
 
 def test_a_blind_column_is_judged_on_the_blind_dataset_and_budgets_read_as_steps():
-    from analysis.cells import Column, _data_judged, budget_text
+    from analysis.cells import _data_judged
+    from analysis.columns import Column
+    from analysis.pairing import budget_text
 
     blind, held_out = Column("blind acc", "blind/acc_at_best_val"), Column("acc", "test/acc_at_best_val")
     crossed = pd.DataFrame({"param.cross_dataset": ["fer2013", "fer2013", None]})
@@ -868,7 +870,7 @@ def test_a_deltas_footnote_reads_its_interval_and_a_comparison_takes_either_side
 
 
 def test_paired_values_fill_a_sides_missing_split_size_from_the_other_and_keep_the_smaller_n_train():
-    from analysis.cells import paired_values
+    from analysis.pairing import paired_values
 
     both = pd.DataFrame({"_arm": ["gan", "gan", "base", "base"], "fold": [0, 1, 0, 1],
                          "test/acc": [0.8, 0.7, 0.6, 0.65], "data/n_train": [1500, 1400, 1000, "n/a"],
@@ -881,7 +883,7 @@ def test_paired_values_fill_a_sides_missing_split_size_from_the_other_and_keep_t
 
 
 def test_the_resampling_ratio_without_counts_falls_back_to_the_folds_and_else_to_none():
-    from analysis.cells import resampling_ratio
+    from analysis.pairing import resampling_ratio
 
     one = {"diff": [0.1], "data/resampled": [1.0]}
     assert resampling_ratio(pd.DataFrame({**one, "param.n_folds": ["10"]})) == pytest.approx(1 / 9)
@@ -906,7 +908,9 @@ def _three_key_runs(acc_by_arm, *, budgets=None, extra=None, others=("a",)):
 
 
 def test_a_delta_row_reads_the_control_gate_of_its_own_other_keys_its_scale_and_confidence():
-    from analysis.cells import Column, Paired, metric_table
+    from analysis.cells import metric_table
+    from analysis.columns import Column
+    from analysis.pairing import Paired
     from analysis.ground import Ground
     from analysis.references import Claim
     from analysis.verdicts import Gate
@@ -951,7 +955,9 @@ def test_a_delta_row_reads_the_control_gate_of_its_own_other_keys_its_scale_and_
 
 
 def test_budgets_are_checked_only_where_both_sides_ran_and_a_silent_side_is_named():
-    from analysis.cells import BudgetMismatch, Column, Paired, metric_table
+    from analysis.cells import metric_table
+    from analysis.columns import Column
+    from analysis.pairing import BudgetMismatch, Paired
 
     columns = [Column("fid", "test/fid", scale=1.0, rate=False)]
     table_of = lambda runs: metric_table(runs, name="t", title="t", group_by=["param.g", "param.arm", "param.h"],

@@ -10,7 +10,9 @@ import pytest
 import torch
 from ray import tune
 
-from analysis.cells import BudgetMismatch, Column, Paired, metric_table
+from analysis.cells import metric_table
+from analysis.columns import Column
+from analysis.pairing import BudgetMismatch, Paired
 from study import launch
 from study.domains import describe, described
 from study.fill import grid_cells

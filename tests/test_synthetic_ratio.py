@@ -380,7 +380,7 @@ def test_the_k_chooser_reads_no_blind_or_test_column():
 
 
 def test_each_budget_family_gets_its_own_tables_and_only_epochs_pairs_unequal_budgets():
-    from analysis.cells import BudgetMismatch
+    from analysis.pairing import BudgetMismatch
     from analysis.layouts.synthetic_ratio import synthetic_ratio_tables
 
     runs = _ratio_runs(("epochs", "steps"))

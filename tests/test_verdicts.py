@@ -12,7 +12,9 @@ from scipy import stats as st
 
 from analysis import references
 from analysis import cells
-from analysis.cells import BudgetMismatch, Column, Paired, metric_table, paired_values
+from analysis.cells import metric_table
+from analysis.columns import Column
+from analysis.pairing import BudgetMismatch, Paired, paired_values
 from analysis.report import summary
 from analysis.stats import (CORRECTED_T, PLAIN_T, Interval, PairedTest, holm, minimal_detectable_effect, paired_test,
                             pairs_needed, power, rate_ci)

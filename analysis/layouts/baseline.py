@@ -8,7 +8,9 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis import references
-from analysis.cells import AT_BEST, BUDGET, class_columns, metric_table, overall_columns
+from analysis.cells import metric_table
+from analysis.columns import AT_BEST, class_columns, overall_columns
+from analysis.pairing import BUDGET
 from analysis.layouts.registry import register_layout
 from analysis.tables import Table
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis.cells import Paired, metric_table, overall_columns
+from analysis.cells import metric_table
+from analysis.columns import overall_columns
+from analysis.pairing import Paired
 from analysis.layouts.registry import register_layout
 from analysis.tables import Table
 

@@ -9,7 +9,9 @@ import dataclasses
 import pandas as pd
 
 from analysis import references
-from analysis.cells import Column, Paired, class_columns, metric_table, overall_columns
+from analysis.cells import metric_table
+from analysis.columns import Column, class_columns, overall_columns
+from analysis.pairing import Paired
 from analysis.layouts.registry import register_layout
 from analysis.layouts.shared import CYCLEGAN_GATES, dropped_note, require_columns
 from analysis.tables import Table

@@ -8,7 +8,9 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis import ReportError, references
-from analysis.cells import Column, Paired, metric_table
+from analysis.cells import metric_table
+from analysis.columns import Column
+from analysis.pairing import Paired
 from analysis.layouts.registry import register_layout
 from analysis.tables import Table
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis import references
-from analysis.cells import Column, Paired, metric_table
+from analysis.cells import metric_table
+from analysis.columns import Column
+from analysis.pairing import Paired
 from analysis.layouts.registry import register_layout
 from analysis.layouts.shared import FESR_DATA_NOTE, require_columns
 from analysis.tables import Table

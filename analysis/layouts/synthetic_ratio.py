@@ -16,7 +16,9 @@ import numpy as np
 import pandas as pd
 
 from analysis import ReportError, references
-from analysis.cells import AT_BEST, Column, Paired, metric_table
+from analysis.cells import metric_table
+from analysis.columns import AT_BEST, Column
+from analysis.pairing import Paired
 from analysis.layouts.registry import register_layout
 from analysis.plots import save_figure
 from analysis.stats import rate_ci
