@@ -8,7 +8,8 @@ exports (``--runs``) on one that has no MLflow store.
 Modules: ``runs`` (MLflow → DataFrame), ``export`` (a launch's runs ↔ one file under
 ``results/<study>/``, read back into the same DataFrame), ``publish`` (the page
 ``docs/results/<study>.md`` regenerated from those files), ``stats`` (Student-t intervals),
-``references`` (the papers' numbers, each with its source), ``cells`` (a table's cells
+``references`` (the papers' numbers, each with its source), ``paper_claims`` (their
+claimed effects, which ``verdicts`` judges), ``cells`` (a table's cells
 from runs: groups, intervals, the papers beside us), ``columns`` and ``pairing`` (what it
 aggregates, and how an arm meets its control), ``tables`` (the
 ``Table`` value and its Markdown/LaTeX/CSV renderers), ``layouts`` (which tables a

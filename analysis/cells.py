@@ -21,7 +21,8 @@ from typing import Mapping, Sequence
 import pandas as pd
 from scipy import stats as _st
 
-from analysis.references import Claim, Reference, comparable
+from analysis.paper_claims import Claim
+from analysis.references import Reference, comparable
 from analysis import ReportError
 from analysis.columns import Column
 from analysis.pairing import (BUDGET, BUDGET_LABEL, Paired, _check_budgets, budget_text, column_label,

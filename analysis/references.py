@@ -17,7 +17,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from analysis import ReportError
-from analysis.ground import SIMULATED, Ground
 
 
 @dataclass(frozen=True)
@@ -73,7 +72,7 @@ def _ref(paper: str, source: str, dataset: str, protocol: str, row: str, column:
 
 
 # --- Birenbaum, slide "Simple Classifier - Results" ---------------------------------
-_BIR_SLIDE = "slide 'Simple Classifier - Results'"
+BIR_SLIDE = "slide 'Simple Classifier - Results'"
 _BIR_PROTOCOL = ("VGG-like 'simple classifier' (slide 'Simple Classifier - Architecture'); "
                  "3,589 FER2013 test images (the slides do not say PublicTest or PrivateTest)")
 _BIR_COUNTS = {  # class: (total, correct baseline, correct baseline + synthetic)
@@ -90,13 +89,13 @@ def _birenbaum() -> list[Reference]:
     out = []
     for arm, overall, idx in (("baseline", 65.09, 1), ("baseline + synthetic data", 66.26, 2)):
         correct = sum(counts[idx] for counts in _BIR_COUNTS.values())
-        out.append(_ref("birenbaum", _BIR_SLIDE, "FER2013", _BIR_PROTOCOL, arm,
+        out.append(_ref("birenbaum", BIR_SLIDE, "FER2013", _BIR_PROTOCOL, arm,
                         "Accuracy of the network on the 3589 test images", "acc", overall,
                         notes=f"exact {correct}/3589, the per-class counts on the slide summed",
                         counts=(correct, 3589)))
         for cls, counts in _BIR_COUNTS.items():
             correct, total = counts[idx], counts[0]
-            out.append(_ref("birenbaum", _BIR_SLIDE, "FER2013", _BIR_PROTOCOL, arm,
+            out.append(_ref("birenbaum", BIR_SLIDE, "FER2013", _BIR_PROTOCOL, arm,
                             f"Accuracy of {cls.capitalize()}", f"acc_{cls}",
                             round(100.0 * correct / total, 2),
                             notes=f"exact {correct}/{total}; the slide rounds to "
@@ -110,7 +109,7 @@ _ZHU_CAVEAT = ("~91-95 % with a two-layer CNN on FER2013 is far above 7-way accu
                "(~65-73 %); most likely per-class one-vs-rest accuracies (papers/README.md)")
 _ZHU_PROTOCOL = ("CNN of their Table 3; FER2013 sampled to 20 % per class; tested on 7 % or "
                  "14 % of FER2013")
-_ZHU_T1 = {  # class: baseline, +disgust, +sad (7 % test) then the same on 14 % test
+ZHU_T1 = {  # class: baseline, +disgust, +sad (7 % test) then the same on 14 % test
     "angry": (93.70, 93.71, 93.05, 93.47, 93.36, 92.89),
     "disgust": (73.91, 91.30, 95.65, 79.62, 88.89, 94.44),
     "fear": (90.88, 92.18, 94.46, 90.38, 91.43, 94.58),
@@ -125,7 +124,7 @@ _ZHU_T1_ROWS = [f"{arm} ({split} test)" for split in ("7%", "14%")
 
 def _zhu() -> list[Reference]:
     out = []
-    for cls, values in _ZHU_T1.items():
+    for cls, values in ZHU_T1.items():
         metric = "ovr_acc_mean" if cls == "All" else f"ovr_acc_{cls}"
         for row, value in zip(_ZHU_T1_ROWS, values):
             out.append(_ref("zhu2017", "Table 1", "FER2013 (20 % sampled)", _ZHU_PROTOCOL, row,
@@ -194,7 +193,7 @@ def _picha() -> list[Reference]:
 
 # --- FESR: Fig. 8 (decoded in papers/README.md) and Table V -------------------------
 _FESR_PROTOCOL = "subject-independent 10-fold cross-validation"
-_FESR_FIG8 = {  # variant: CK+, Oulu-CASIA, MMI
+FESR_FIG8 = {  # variant: CK+, Oulu-CASIA, MMI
     "BASELINE": (95.63, 82.92, 79.88), "FESR_OneSt": (96.49, 83.75, 81.66),
     "FESR_SL": (96.82, 84.17, 81.66), "FESR_JL-IL": (97.48, 85.21, 82.80),
     "FESR_JL-RDBP": (98.33, 86.32, 83.21), "FESR_JL": (99.34, 88.13, 84.81),
@@ -206,7 +205,7 @@ _FESR_DATASETS = ("CK+", "Oulu-CASIA", "MMI")
 
 def _fesr() -> list[Reference]:
     out = []
-    for variant, values in _FESR_FIG8.items():
+    for variant, values in FESR_FIG8.items():
         uncertain = variant in ("FESR_OneSt", "FESR_JL-RDBP")
         note = ("bar labels decoded in papers/README.md"
                 + ("; least certain split (OneSt vs JL-RDBP)" if uncertain else "")
@@ -288,135 +287,6 @@ def one(**fields) -> Reference:
 # FESR Section IV-B: λ1..λ6 "empirically set to 1, 10, 5, 1, 1 and 0.001" (hyper-parameters,
 # not results: the loss_weights report shows them beside the best λ found).
 FESR_LAMBDAS = {"lambda1": 1.0, "lambda2": 10.0, "lambda3": 5.0, "lambda4": 1.0, "lambda5": 1.0, "lambda6": 0.001}
-
-
-# --- claimed effects, each judged by a verdict (analysis.verdicts) ----------------------
-
-@dataclass(frozen=True)
-class Claim:
-    """A paper's claim that an arm beats (or trails) its control: ``effect`` is the paper's
-    arm − control in points, its sign the claimed direction (None where the paper gives no
-    number for the control: then ``direction`` says it). ``metric`` is our run column the
-    claim is judged on; ``ground`` where the paper measured it (a launch elsewhere gets no
-    verdict); ``gan`` marks an arm whose synthetic images must pass the synthesis gate
-    before the claim is judged."""
-
-    paper: str
-    source: str
-    ground: Ground
-    arm: str
-    control: str
-    metric: str
-    effect: float | None
-    statement: str
-    gan: bool = True
-    direction: int = 0  # +1 / -1 where `effect` is None
-
-    @property
-    def sign(self) -> int:
-        return self.direction if self.effect is None else (1 if self.effect > 0 else -1)
-
-    @property
-    def dataset(self) -> str:
-        return self.ground.dataset
-
-    @property
-    def label(self) -> str:
-        return PAPERS[self.paper].label
-
-
-_FESR_GROUND = Ground("CK+", "subject-independent 10-fold cross-validation", "ckplus",
-                      (("protocol", ("auto", "subject_kfold", "None")), ("n_folds", ("10",))))
-# Zhu et al. sample 20 % of each FER2013 class for training and test on 7 % / 14 % of FER2013;
-# ours tests on the official PrivateTest split (~10 %), held out the same way.
-_ZHU_GROUND = Ground("FER2013 (20 % sampled)", "20 % of each class for training, tested on held-out FER2013 "
-                     "images", "fer2013", (("class_fraction", ("0.2",)), ("protocol", ("auto", "official", "None"))))
-_BIR_GROUND = Ground("FER2013", "the whole training set, tested on its 3,589 test images", "fer2013",
-                     (("class_fraction", ("None",)), ("protocol", ("auto", "official", "None"))))
-# Zhu et al.'s 'All' column is a mean of one-vs-rest accuracies (papers/README.md): judged on ours.
-MEAN_OVR = "test/ovr_acc_mean_at_best_val"
-
-
-def _fesr_claims() -> list[Claim]:
-    ck = {v: values[0] for v, values in _FESR_FIG8.items()}
-    pairs = [("FESR_JL", "BASELINE", "joint learning with synthetic faces beats R on real faces only"),
-             ("FESR_JL-IL", "FESR_JL", "the intra-class loss helps"),
-             ("FESR_JL-RDBP", "FESR_JL", "RDBP helps over plain back-propagation"),
-             ("FESR_SL", "FESR_JL", "joint learning beats separate learning"),
-             ("FESR_OneSt", "FESR_JL", "pre-training FESGAN first helps")]
-    claims = [Claim("fesr", "Fig. 8", _FESR_GROUND, arm, control, "test/acc_at_best_val",
-                    round(ck[arm] - ck[control], 2), statement) for arm, control, statement in pairs]
-    claims.append(Claim("fesr", "Table IV", _FESR_GROUND, "FG-IP", "FG", "synthesis/verification_rate",
-                        round(55.15 - 93.33, 2), "without the identity-preserving loss, synthesised faces "
-                        "lose their subject's identity", gan=False))
-    return claims
-
-
-def _cyclegan_claims() -> list[Claim]:
-    base = _ZHU_T1["All"][0]
-    zhu = [Claim("zhu2017", "Table 1", _ZHU_GROUND, arm, "baseline", MEAN_OVR, round(value - base, 2),
-                 f"{arm} beats baseline") for arm, value in (("+disgust", _ZHU_T1["All"][1]),
-                                                            ("+sad", _ZHU_T1["All"][2]))]
-    zhu.append(Claim("zhu2017", "Table 2", _ZHU_GROUND, "dag", "baseline", MEAN_OVR, round(94.71 - base, 2),
-                     "DAG (pre-train on generated, fine-tune on real) beats baseline"))
-    birenbaum = Claim("birenbaum", _BIR_SLIDE, _BIR_GROUND, "+disgust", "baseline", "test/acc_at_best_val",
-                      round(66.26 - 65.09, 2), "adding CycleGAN disgust faces beats the baseline")
-    # His fix for the CycleGAN's failures, judged by what the study measures: the classifier
-    # trained with the faces of each (no number for the plain loss on the slides).
-    weighted = Claim("birenbaum", "slide 'Solution – Weighted Cycle Loss'", _BIR_GROUND, WEIGHTED_RECIPE, PLAIN_CYCLE,
-                     "test/acc_at_best_val", None, "disgust faces of the weighted cycle loss (γ rising linearly to "
-                     "1) help the classifier more than those of the plain L1 cycle loss", direction=+1)
-    return zhu + [birenbaum, weighted]
-
-
-PLAIN_CYCLE = "plain L1"
-
-
-def weighted_setting(gamma_max: str, schedule: str) -> str:
-    """The cycle_gamma table's name of a weighted cycle-loss setting."""
-    return f"weighted, γ to {gamma_max} ({schedule})"
-
-
-WEIGHTED_RECIPE = weighted_setting("1.0", "linear")
-
-
-TOY_ARM, TOY_CONTROL = "+ 900 CycleGAN points", "linear SVM, real only"
-
-
-def _toy_claims() -> list[Claim]:
-    ground = Ground("toy: three 2-D Gaussians", "1000/1000/100 training points, 900 generated minority points, "
-                    "100 test points per class", SIMULATED,
-                    (("n_major", ("1000",)), ("n_minor", ("100",)), ("n_generated", ("900",))))
-    # 2-D points, no images: no judge can gate them; the SVM's accuracy is the claim itself.
-    return [Claim("zhu2017", "Section 4.1", ground, TOY_ARM, TOY_CONTROL, "test/acc", round(98.0 - 93.3, 2),
-                  "CycleGAN-generated minority points lift a linear SVM", gan=False)]
-
-
-def _picha_claims() -> list[Claim]:
-    ground = Ground("MMI (cross-database)", "trained on RaFD + Oulu-CASIA (109 / 10 / 25 subjects), tested blind "
-                    "on MMI", None)
-    return [Claim("picha2023", "Fig. 8 / Section 4.3", ground, "real+5x", "real", "blind/acc_at_best_val",
-                  round(58.3 - 45.0, 2), "real + 5x generated identities beat real only on a blind database "
-                  "(their best ratio; accuracy falls beyond it)")]
-
-
-def _alharbawee_claims() -> list[Claim]:
-    # The paper reports no raw-pixel baseline: "GAN features beat pixels" is our reading of its
-    # claim that the unsupervised features suffice for expression recognition.
-    ground = Ground("their eight dataset pairs (RaFD, enhanced CK, CelebA, RAF-DB, KDEF, SFEW)",
-                    "SVM tuned by Bayesian optimisation with 10-fold CV", None)
-    return [Claim("alharbawee", "conclusions (no pixel baseline in the paper)", ground, "dcgan", "pixels",
-                  "test/acc", None, "DCGAN discriminator features beat raw pixels under the same SVM",
-                  gan=False, direction=+1)]
-
-
-CLAIMS: tuple[Claim, ...] = tuple(_fesr_claims() + _cyclegan_claims() + _toy_claims() + _picha_claims()
-                                  + _alharbawee_claims())
-
-
-def claims(**fields) -> list[Claim]:
-    """Claims whose fields equal every given value, e.g. ``claims(paper="fesr")``."""
-    return [c for c in CLAIMS if all(getattr(c, k) == v for k, v in fields.items())]
 
 
 # Our dataset names → the papers' dataset names they are the same data as. A paper's

@@ -1,6 +1,6 @@
 """A verdict per claim, flags for runs that cannot support one, and the synthesis gate.
 
-A paper's claimed effect (``references.Claim``: FESR_JL beats BASELINE by 3.71 points on
+A paper's claimed effect (``paper_claims.Claim``: FESR_JL beats BASELINE by 3.71 points on
 CK+, …) is judged only on a launch of the paper's own dataset and protocol, and only on
 its paired Δ's interval at the claim's Holm-adjusted level, by sign and size:
 
@@ -40,7 +40,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from analysis.references import Claim
+from analysis.paper_claims import Claim
 from analysis.stats import (Interval, PairedTest, agreement_p, holm, interval_at, minimal_detectable_effect,
                             pairs_needed)
 from analysis.tables import Table, fmt_ci

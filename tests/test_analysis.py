@@ -912,7 +912,7 @@ def test_a_delta_row_reads_the_control_gate_of_its_own_other_keys_its_scale_and_
     from analysis.columns import Column
     from analysis.pairing import Paired
     from analysis.ground import Ground
-    from analysis.references import Claim
+    from analysis.paper_claims import Claim
     from analysis.verdicts import Gate
 
     judge_at_chance = {"gate/classes": 7.0, "gate/sad/agreement": 0.9, "gate/sad/n": 70.0,

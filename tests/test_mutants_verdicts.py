@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 from scipy import stats as st
 
-from analysis import references
+from analysis import paper_claims, references
 from analysis.ground import Ground
-from analysis.references import Claim
+from analysis.paper_claims import Claim
 from analysis.stats import Interval, PairedTest, minimal_detectable_effect, paired_test, pairs_needed
 from analysis.tables import Table
 from analysis.verdicts import (PROCEDURAL_CLAIMS, ClaimTest, Gate, GateResult, _claim_line, apply_verdicts,
@@ -63,11 +63,11 @@ def test_gate_numbers_missing_in_any_part_mean_none():
 
 
 def test_no_verdict_reasons_at_their_limits():
-    claim = references.claims(paper="fesr", arm="FESR_JL", control="BASELINE")[0]
+    claim = paper_claims.claims(paper="fesr", arm="FESR_JL", control="BASELINE")[0]
     ok = GateResult(True, "")
     five = paired_test([0.01, 0.02, 0.03, 0.04, 0.05])
     assert blocked_reason(claim, five, None, ok, None, None) is None  # exactly 5 pairs is enough
-    not_gan = references.claims(paper="fesr", source="Table IV")[0]
+    not_gan = paper_claims.claims(paper="fesr", source="Table IV")[0]
     assert blocked_reason(not_gan, five, None, None, None, None) is None  # no gate asked of it
     assert blocked_reason(claim, five, None, ok, "1/5 runs", None) == "not judged: FESR_JL collapsed (1/5 runs)"
 
@@ -83,7 +83,7 @@ def test_collapse_counts_at_its_limit_and_flags_above_theirs():
 
 
 def test_a_comparison_met_twice_is_judged_once_and_read_alike():
-    claim = references.claims(paper="fesr", arm="FESR_JL", control="BASELINE")[0]
+    claim = paper_claims.claims(paper="fesr", arm="FESR_JL", control="BASELINE")[0]
     test = paired_test([0.04, 0.05, 0.06, 0.05, 0.045, 0.055])
     first, again = (ClaimTest(claim, "variant=FESR_JL", 0, test, 100.0, gate=GateResult(True, ""))
                     for _ in range(2))

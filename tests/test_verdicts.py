@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from scipy import stats as st
 
-from analysis import references
+from analysis import paper_claims, references
 from analysis import cells
 from analysis.cells import metric_table
 from analysis.columns import Column
@@ -127,7 +127,7 @@ def _test(diffs, ratio=None) -> PairedTest:
 
 
 def test_no_verdict_below_five_pairs_at_zero_spread_or_on_a_collapsed_side():
-    claim = references.claims(paper="fesr", arm="FESR_JL", control="BASELINE")[0]
+    claim = paper_claims.claims(paper="fesr", arm="FESR_JL", control="BASELINE")[0]
     passed = GateResult(True, "passed")
     four = _test([0.05, 0.04, 0.06, 0.05])
     assert blocked_reason(claim, four, None, passed, None, None) == "not judged: 4 pairs (a verdict needs ≥ 5)"
@@ -152,23 +152,23 @@ def _fesr_runs(dataset="ckplus", n_folds="10", procedural=False):
 
 
 def test_a_claim_is_judged_only_on_its_own_dataset_and_protocol():
-    ground = references.claims(paper="fesr", arm="FESR_JL")[0].ground
+    ground = paper_claims.claims(paper="fesr", arm="FESR_JL")[0].ground
     assert ground.mismatch(_fesr_runs()) is None
     expected = "the paper measured CK+, subject-independent 10-fold cross-validation"
     for runs in (_fesr_runs("fer2013"), _fesr_runs("jaffe"), _fesr_runs("synthfaces", procedural=True),
                  _fesr_runs(n_folds="5"), _fesr_runs().assign(**{"param.protocol": "kfold"})):
         assert ground.mismatch(runs) == expected
     # Zhu et al.'s claims need their 20 % per-class sample; Birenbaum's the whole training set
-    zhu = references.claims(paper="zhu2017", arm="+disgust")[0].ground
-    birenbaum = references.claims(paper="birenbaum")[0].ground
+    zhu = paper_claims.claims(paper="zhu2017", arm="+disgust")[0].ground
+    birenbaum = paper_claims.claims(paper="birenbaum")[0].ground
     fer = pd.DataFrame({"dataset": "fer2013", "procedural": False, "param.class_fraction": "0.2"}, index=[0])
     assert zhu.mismatch(fer) is None and birenbaum.mismatch(fer) is not None
     whole = fer.drop(columns="param.class_fraction")
     assert zhu.mismatch(whole) is not None and birenbaum.mismatch(whole) is None
     # nothing of ours is Alharbawee's or Picha's data; the toy is simulated wherever it runs
-    assert references.claims(paper="alharbawee")[0].ground.mismatch(fer) is not None
-    assert references.claims(paper="picha2023")[0].ground.mismatch(fer).startswith("the paper measured MMI")
-    toy = references.claims(paper="zhu2017", source="Section 4.1")[0].ground
+    assert paper_claims.claims(paper="alharbawee")[0].ground.mismatch(fer) is not None
+    assert paper_claims.claims(paper="picha2023")[0].ground.mismatch(fer).startswith("the paper measured MMI")
+    toy = paper_claims.claims(paper="zhu2017", source="Section 4.1")[0].ground
     toy_runs = pd.DataFrame({"dataset": "synthfaces", "procedural": True, "param.n_major": "1000",
                              "param.n_minor": "100", "param.n_generated": "900"}, index=[0])
     assert toy.mismatch(toy_runs) is None and toy.mismatch(toy_runs.assign(**{"param.n_minor": "20"})) is not None
@@ -257,7 +257,7 @@ def _fesr_table(runs):
     table = metric_table(runs, name="t", title="t", group_by=["param.variant"],
                          columns=[Column("overall acc", "test/acc_at_best_val", "acc")],
                          paired=Paired(arm="param.variant", control="BASELINE"),
-                         claims=references.claims(paper="fesr", arm="FESR_JL", control="BASELINE"),
+                         claims=paper_claims.claims(paper="fesr", arm="FESR_JL", control="BASELINE"),
                          gates={"FESR_JL": Gate()})
     apply_verdicts([table])
     return table
@@ -321,7 +321,7 @@ def test_claims_are_one_family_across_tables_at_the_holm_level():
     sl["test/acc_at_best_val"] = sl["test/acc_at_best_val"] - np.array([0.03 + 0.004 * (i % 2) for i in range(10)])
     runs = pd.concat([runs, sl], ignore_index=True)
     columns = [Column("overall acc", "test/acc_at_best_val", "acc")]
-    fesr = references.claims(paper="fesr")
+    fesr = paper_claims.claims(paper="fesr")
     gates = {v: Gate() for v in ("FESR_JL", "FESR_SL")}
     first = metric_table(runs, name="a", title="a", group_by=["param.variant"], columns=columns,
                          paired=Paired(arm="param.variant", control="BASELINE"), claims=fesr, gates=gates)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis import references
+from analysis import paper_claims, references
 from analysis.cells import metric_table
 from analysis.columns import Column, class_columns, overall_columns
 from analysis.pairing import Paired
@@ -60,7 +60,7 @@ def cycle_gamma(runs: pd.DataFrame) -> list[Table]:
               "best-validation epoch (%), FID (raw), KID (×10³; cycle_gamma_search's metric) and cycle SSIM "
               "(×100), each setting paired with the baseline arm (same recipe and step budget, no synthetic "
               "images)",
-        group_by=axes, columns=columns, paired=paired, claims=references.claims(paper="birenbaum"),
+        group_by=axes, columns=columns, paired=paired, claims=paper_claims.claims(paper="birenbaum"),
         gates=CYCLEGAN_GATES)
     per_class = metric_table(
         runs, name="cycle_gamma_per_class",
@@ -108,7 +108,7 @@ def _weighted_vs_plain(runs: pd.DataFrame) -> list[Table]:
     l1 = gan["param.cycle_loss"].astype(str) == "l1"
     if not l1.any() or l1.all():
         return []
-    setting = [references.PLAIN_CYCLE if plain else references.weighted_setting(g, s)
+    setting = [paper_claims.PLAIN_CYCLE if plain else paper_claims.weighted_setting(g, s)
                for plain, g, s in zip(l1, gan["param.gamma_max"].astype(str), gan["param.gamma_schedule"].astype(str))]
     gan = gan.assign(**{"cycle loss": setting})
     group_by = [c for c in ("param.net", "param.adv_loss", "param.soft_labels") if c in gan and
@@ -119,5 +119,5 @@ def _weighted_vs_plain(runs: pd.DataFrame) -> list[Table]:
               "accuracy at the best-validation epoch, each weighted setting paired with the plain L1 loss (%)",
         group_by=group_by, columns=[Column("overall acc", "test/acc_at_best_val"),
                                     Column("disgust acc", "test/acc_disgust_at_best_val")],
-        paired=Paired(arm="cycle loss", control=references.PLAIN_CYCLE),
-        claims=references.claims(paper="birenbaum"), gates={s: Gate(("disgust",)) for s in set(setting)})]
+        paired=Paired(arm="cycle loss", control=paper_claims.PLAIN_CYCLE),
+        claims=paper_claims.claims(paper="birenbaum"), gates={s: Gate(("disgust",)) for s in set(setting)})]

@@ -8,7 +8,7 @@ import dataclasses
 
 import pandas as pd
 
-from analysis import references
+from analysis import paper_claims, references
 from analysis.cells import metric_table
 from analysis.columns import Column, class_columns, overall_columns
 from analysis.pairing import Paired
@@ -129,7 +129,7 @@ def _dag_tables(runs: pd.DataFrame, group_by: list[str], nets: list[str] | None)
     if not (arms == "dag").any():
         return []
     columns = [Column("overall acc", "test/acc_at_best_val"),
-               Column("mean one-vs-rest acc", references.MEAN_OVR, "ovr_acc_mean")]
+               Column("mean one-vs-rest acc", paper_claims.MEAN_OVR, "ovr_acc_mean")]
     tables = [metric_table(
         runs[arms.isin(["baseline", DAG_REAL, "dag"])], name="cyclegan_augmentation_table2",
         title="DAG (Zhu et al. Table 2, FER2013 row): pre-train on generated images, fine-tune on real; dag_real: "
@@ -149,12 +149,12 @@ def _dag_tables(runs: pd.DataFrame, group_by: list[str], nets: list[str] | None)
 
 
 def with_mean_ovr(runs: pd.DataFrame) -> pd.DataFrame:
-    """Runs with ``references.MEAN_OVR``: the mean of their per-class one-vs-rest accuracies,
+    """Runs with ``paper_claims.MEAN_OVR``: the mean of their per-class one-vs-rest accuracies,
     what Zhu et al.'s 'All' column reports (papers/README.md)."""
     ovr = [c.metric for c in class_columns(runs, one_vs_rest=True)]
     if not ovr:
         return runs
-    return runs.assign(**{references.MEAN_OVR: runs[ovr].astype(float).mean(axis=1, skipna=False)})
+    return runs.assign(**{paper_claims.MEAN_OVR: runs[ovr].astype(float).mean(axis=1, skipna=False)})
 
 
 def _source_tables(runs: pd.DataFrame) -> list[Table]:
@@ -166,10 +166,10 @@ def _source_tables(runs: pd.DataFrame) -> list[Table]:
         title="CycleGAN augmentation (Zhu et al. Table 1): one-vs-rest accuracy per class, their mean and 7-way "
               "overall accuracy at the best-validation epoch, by arm (%)",
         group_by=group_by, columns=[Column("overall acc", "test/acc_at_best_val"),
-                                    Column("mean one-vs-rest acc", references.MEAN_OVR, "ovr_acc_mean")]
+                                    Column("mean one-vs-rest acc", paper_claims.MEAN_OVR, "ovr_acc_mean")]
         + class_columns(runs, one_vs_rest=True),
         references=_zhu_rows("Table 1", {"baseline": "baseline", "+disgust": "+disgust", "+sad": "+sad"}, nets),
-        paired=paired, claims=references.claims(paper="zhu2017"), gates=CYCLEGAN_GATES)
+        paired=paired, claims=paper_claims.claims(paper="zhu2017"), gates=CYCLEGAN_GATES)
     ovr.footnotes.append("Zhu et al.'s 'All' column is, at 91-95 %, most likely a mean of one-vs-rest accuracies "
                          "(papers/README.md): it is set beside, and their claims judged on, our mean one-vs-rest "
                          "accuracy, not our 7-way accuracy.")
@@ -177,7 +177,7 @@ def _source_tables(runs: pd.DataFrame) -> list[Table]:
         runs, name="cyclegan_augmentation_7way",
         title="CycleGAN augmentation: 7-way accuracy per class (recall) at the best-validation epoch, by arm (%)",
         group_by=group_by, columns=overall_columns() + class_columns(runs), paired=paired,
-        claims=references.claims(paper="birenbaum"), gates=CYCLEGAN_GATES)
+        claims=paper_claims.claims(paper="birenbaum"), gates=CYCLEGAN_GATES)
     tables = [ovr, seven_way] + _against_oversampling(runs, group_by[:-1]) + _dag_tables(runs, group_by, nets)
     dropped = dropped_note(runs)
     for table in tables if dropped else []:

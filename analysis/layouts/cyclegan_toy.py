@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis import references
+from analysis import paper_claims, references
 from analysis.cells import metric_table
 from analysis.columns import Column
 from analysis.pairing import Paired
 from analysis.layouts.registry import register_layout
 from analysis.tables import Table
 
-TOY_REAL = references.TOY_CONTROL
+TOY_REAL = paper_claims.TOY_CONTROL
 TOY_OVERSAMPLE = "+ repeated minority points"
 TOY_COLUMNS = (Column("overall acc", "test/acc", "acc"), Column("minority acc", "test/acc_minor"))
 
@@ -35,7 +35,7 @@ def cyclegan_toy(runs: pd.DataFrame) -> list[Table]:
         long, name="cyclegan_toy",
         title="CycleGAN toy (Zhu et al. §4.1): linear SVM test accuracy on three 2-D Gaussians (%)",
         group_by=["training set"], columns=TOY_COLUMNS, references=refs,
-        paired=Paired(arm="training set", control=TOY_REAL), claims=references.claims(paper="zhu2017",
+        paired=Paired(arm="training set", control=TOY_REAL), claims=paper_claims.claims(paper="zhu2017",
                                                                                         source="Section 4.1"))
     table.footnotes.append("Data: the paper's three 2-D Gaussians (1000/1000/100 training, 100 test "
                            "points per class) drawn by the trainable from the seed; the launch's "

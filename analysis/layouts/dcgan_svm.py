@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis import ReportError, references
+from analysis import ReportError, paper_claims, references
 from analysis.cells import metric_table
 from analysis.columns import Column
 from analysis.pairing import Paired
@@ -42,7 +42,7 @@ def svm_table(runs: pd.DataFrame) -> Table:
             unequal_budget="their design: the budget is the optimizer steps of the network whose features the "
                            "SVM reads (the DCGAN's, the CNN's, none for pixels); the SVM and its search are the "
                            "same for all"),
-        claims=references.claims(paper="alharbawee"))
+        claims=paper_claims.claims(paper="alharbawee"))
     table.footnotes[:0] = [
         "features: dcgan = the DCGAN discriminator's penultimate layer (DCGAN trained on the pre-training images "
         "without labels); cnn = the baseline CNN's penultimate layer (trained with labels on the pre-training "

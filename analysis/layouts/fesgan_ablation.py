@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis import references
+from analysis import paper_claims, references
 from analysis.cells import metric_table
 from analysis.columns import Column
 from analysis.pairing import Paired
@@ -46,6 +46,6 @@ def fesgan_ablation(runs: pd.DataFrame) -> list[Table]:
             runs, name="fesgan_ablation_identity",
             title="FESGAN variants against FG (their Table IV): identity verification rate, paired over folds (%)",
             group_by=group_by, columns=[Column("identity verification rate", "synthesis/verification_rate")],
-            paired=Paired(arm="param.variant", control="FG"), claims=references.claims(paper="fesr",
+            paired=Paired(arm="param.variant", control="FG"), claims=paper_claims.claims(paper="fesr",
                                                                                        source="Table IV")))
     return tables

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis import references
+from analysis import paper_claims, references
 from analysis.cells import metric_table
 from analysis.columns import class_columns, overall_columns
 from analysis.pairing import Paired
@@ -50,7 +50,7 @@ def fesr_ablation(runs: pd.DataFrame) -> list[Table]:
               "paired with BASELINE over folds and seeds (%)",
         group_by=group_by, columns=overall_columns(),
         references=_fesr_refs(runs, group_by), paired=Paired(arm="param.variant", control="BASELINE"),
-        claims=references.claims(paper="fesr"), gates=FESR_GATES)
+        claims=paper_claims.claims(paper="fesr"), gates=FESR_GATES)
     main.footnotes.append(FESR_DATA_NOTE)
     per_class = metric_table(
         runs, name="fesr_ablation_per_class",
@@ -62,7 +62,7 @@ def fesr_ablation(runs: pd.DataFrame) -> list[Table]:
             runs, name="fesr_ablation_vs_jl",
             title="FESR ablation: every variant against the full method FESR_JL, paired over folds and seeds (%)",
             group_by=group_by, columns=overall_columns(),
-            paired=Paired(arm="param.variant", control="FESR_JL"), claims=references.claims(paper="fesr"),
+            paired=Paired(arm="param.variant", control="FESR_JL"), claims=paper_claims.claims(paper="fesr"),
             gates=FESR_GATES)
         tables.append(vs_jl)
     return tables + _generation_strategy(runs, group_by)

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis import ReportError, references
+from analysis import ReportError, paper_claims, references
 from analysis.cells import metric_table
 from analysis.columns import AT_BEST, Column
 from analysis.pairing import Paired
@@ -126,7 +126,7 @@ def ratio_table(runs: pd.DataFrame, family: str) -> Table:
                  Column("blind macro-F1", f"blind/macro_f1{AT_BEST}")],
         references={(k,): _paper_refs(k) for k in keys},
         paired=None if control is None else _paired(family, control),
-        claims=references.claims(paper="picha2023"), gates=stargan_gates(keys))
+        claims=paper_claims.claims(paper="picha2023"), gates=stargan_gates(keys))
     blind_sets = sorted(runs["param.cross_dataset"].dropna().astype(str).unique()) if "param.cross_dataset" in runs \
         else []
     table.footnotes[:0] = [
