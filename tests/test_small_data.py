@@ -118,3 +118,26 @@ def test_the_preload_reads_the_dataset_with_the_trials_options():
     assert dataset_options(baseline, opts("synthfaces")) == dict(baseline.scales["smoke"].synthfaces)
     with pytest.raises(StudyError, match="dataset_options must be a mapping of the dataset loader's options"):
         dataset_options(baseline, opts("kdef", dataset_options="views=S"))
+
+
+def test_a_preset_launched_with_other_views_is_read_with_them_by_the_launch_and_its_trials(tmp_path):
+    """KDEF's half-left view as well as the straight one: the launch's own read of the data
+    (its dataset hash, its split check) and every trial's take the same 56 images, where
+    the preset's default view alone has 28."""
+    from tests.test_data_flat import kdef_folder
+
+    root = kdef_folder(tmp_path / "kdef")
+    options = {"views": ["S", "HL"], "face_crop": False}
+    both = load_dataset("kdef", root, cache_dir=tmp_path / "c", **options)
+    straight = load_dataset("kdef", root, cache_dir=tmp_path / "c", face_crop=False)
+    assert (len(both), len(straight)) == (56, 28) and both.content_hash != straight.content_hash
+    out = launch("baseline", "--scale", "smoke", "--dataset", "kdef", "--data-root", str(root), "--cache-dir",
+                 str(tmp_path / "c"), "--set", f"dataset_options={json.dumps(options)}", "--set", "protocol=kfold",
+                 "--set", 'net=["simple"]', "--set", "epochs=2", "--set", "steps=8", cwd=tmp_path)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    record = json.loads(next((tmp_path / "ray_results").glob("*/ferlab_launch.json")).read_text())
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    assert client.get_run(record["parent_run_id"]).data.tags["ferlab.dataset_hash"] == both.content_hash
+    [run] = client.search_runs([record["experiment_id"]], f"tags.`mlflow.parentRunId` = '{record['parent_run_id']}'")
+    sizes = run.data.metrics
+    assert sizes["data/n_train_real"] + sizes["data/n_val"] + sizes["data/n_test"] == 56
