@@ -105,3 +105,35 @@ class Rendezvous:
     def close(self) -> None:
         os.close(self._fd)
         os.close(self._keep)
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below `pid` (Linux's /proc children lists), deepest last."""
+    found, todo = [], [pid]
+    while todo:
+        for task in glob.glob(f"/proc/{todo.pop()}/task/*/children"):
+            try:
+                children = [int(c) for c in Path(task).read_text().split()]
+            except OSError:  # the task ended while we read
+                continue
+            found += children
+            todo += children
+    return found
+
+
+def wait_exited(pids: list[int], timeout: float = 30.0) -> list[int]:
+    """Wait, on each process's own exit (a pidfd becomes readable when it ends), until
+    every one of `pids` has exited or `timeout` s have passed; returns those still alive."""
+    deadline = time.monotonic() + timeout
+    alive = []
+    for pid in pids:
+        try:
+            fd = os.pidfd_open(pid)
+        except ProcessLookupError:  # gone already
+            continue
+        try:
+            if not select.select([fd], [], [], max(0.0, deadline - time.monotonic()))[0]:
+                alive.append(pid)
+        finally:
+            os.close(fd)
+    return alive

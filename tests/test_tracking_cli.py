@@ -6,13 +6,12 @@ import json
 import os
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 
 import pytest
 
-from tests.servers import REPO, free_port
+from tests.servers import REPO, descendants, free_port, wait_exited
 
 AUTH_ENV = ("MLFLOW_FLASK_SERVER_SECRET_KEY", "MLFLOW_AUTH_ADMIN_PASSWORD", "MLFLOW_AUTH_CONFIG_PATH",
             "MLFLOW_TRACKING_URI")
@@ -75,6 +74,7 @@ def test_auth_server_answers_only_to_a_login(tmp_path):
     env = clean_env(MLFLOW_FLASK_SERVER_SECRET_KEY="test-secret", MLFLOW_AUTH_ADMIN_PASSWORD="correct-horse-battery")
     server = subprocess.Popen([sys.executable, "-m", "study.tracking", "--auth", "--port", str(port)], cwd=tmp_path,
                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    workers: list[int] = []
     try:
         seen = []
         for line in server.stdout:
@@ -87,10 +87,12 @@ def test_auth_server_answers_only_to_a_login(tmp_path):
         assert _search(url, None) == 401
         assert _search(url, "admin:wrong-password-here") == 401
         assert _search(url, "admin:correct-horse-battery") == 200
+        workers = descendants(server.pid)
+        assert workers  # the web server's own processes, which must end with it
     finally:
         server.terminate()
         server.wait(60)
-    time.sleep(0.5)
+    assert wait_exited(workers) == []
     with pytest.raises(urllib.error.URLError):  # gone, web workers included
         urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2)
     assert (tmp_path / "mlflow.db").exists() and (tmp_path / "basic_auth.db").exists()
