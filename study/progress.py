@@ -17,6 +17,9 @@ import time
 from collections import Counter
 
 from ray.tune import Callback
+from rich.console import Console
+from rich.live import Live
+from rich.text import Text
 
 MAX_ROWS = 8  # running trials listed per update; the rest are counted
 STATES = (("PENDING", "pending"), ("RUNNING", "running"), ("TERMINATED", "done"), ("ERROR", "failed"))
@@ -101,10 +104,6 @@ class ProgressLive(ProgressLines):
         self.stream, self.live = stream, None
 
     def on_step_end(self, iteration, trials, **info):
-        from rich.console import Console
-        from rich.live import Live
-        from rich.text import Text
-
         text = Text(self.render(trials, status_counts(trials, self.total), time.monotonic() - self.started))
         if self.live is None:
             self.live = Live(text, console=Console(file=self.stream or sys.stdout), auto_refresh=False)

@@ -49,8 +49,9 @@ def trial_space(study: StudySpec, opts: LaunchOptions, has_official_split: bool)
         config["data_root"] = str(Path(opts.data_root).resolve())
     if opts.cache_dir:
         config["cache_dir"] = str(Path(opts.cache_dir).resolve())
-    if opts.dataset == "synthfaces" and scale.synthfaces:
-        config["dataset_options"] = dict(scale.synthfaces)
+    options = dataset_options(study, opts)
+    if options:
+        config["dataset_options"] = options
     grid = {**study.grid, **scale.grid}
     if study.search == "grid" and opts.num_samples:
         # Repeating a seeded grid point would only repeat its numbers: samples are seeds.
