@@ -332,5 +332,17 @@ def exit_now(code: int) -> None:
     os._exit(code)
 
 
+def quiet_broken_pipe() -> int:
+    """The reader of stdout went away (`--dry-run | head`): no traceback for it, and
+    stdout at /dev/null for the flushes still to come; the exit status says the output
+    was cut short."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 1
+
+
 if __name__ == "__main__":
-    exit_now(main())
+    try:
+        code = main()
+    except BrokenPipeError:
+        code = quiet_broken_pipe()
+    exit_now(code)

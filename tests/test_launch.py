@@ -75,6 +75,16 @@ def test_unknown_dataset_leaves_no_parent_run(tmp_path):
     assert not (tmp_path / "mlflow.db").exists()
 
 
+def test_a_dry_run_piped_into_a_reader_that_stops_early_ends_without_a_traceback(tmp_path):
+    """`python -m study.launch fesr_ablation --dry-run | head -1`."""
+    proc = subprocess.Popen([sys.executable, "-m", "study.launch", "fesr_ablation", "--dry-run"], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(REPO)})
+    first = proc.stdout.readline()
+    proc.stdout.close()  # the reader is gone before the dry run has printed its cells
+    assert proc.wait(timeout=60) == 1 and first.startswith(b"fesr_ablation at scale smoke")
+    assert proc.stderr.read() == b""
+
+
 def test_folds_the_data_cannot_make_are_refused_before_any_run(tmp_path):
     """Every trial would fail alike (and Tune retry each): the driver makes the splits first."""
     out = launch("baseline", "--scale", "smoke", "--set", 'dataset_options={"n_images": 60, "n_subjects": 3}',
