@@ -59,6 +59,17 @@ def test_every_variant_and_fold_is_one_finished_run_with_tags_losses_and_test_me
             assert "fesgan_samples.png" in artifacts
 
 
+def test_the_console_holds_the_launchs_own_lines_only(ablation):
+    """Tune's experiment box and TensorBoard hint, MLflow's schema lines and download bars,
+    a local Ray's start notice: none reaches the console, whose progress and tables say it."""
+    _, out = ablation
+    console = out.stdout + out.stderr
+    for noise in ("Configuration for experiment", "tensorboard --logdir", "Creating initial MLflow database tables",
+                  "Downloading artifacts", "Started a local Ray instance", "Token authentication is enabled"):
+        assert noise not in console, noise
+    assert "] trials: 0 pending, 0 running, 16 done, 0 failed" in out.stdout
+
+
 def test_report_pairs_variants_against_baseline_and_jl_beside_fig8(ablation, tmp_path):
     cwd, out = ablation
     assert "FESR ablation (their Fig. 8)" in out.stdout
