@@ -31,8 +31,9 @@ from trainables.atomic import write_text
 # search_spaces/fesr_ablation.py's paper scale over its base config (tests/test_bench.py
 # checks they agree; the study module itself needs Ray, which a bare GPU machine lacks).
 PAPER_TRIAL = {"variant": "FESR_JL", "image_size": 128, "batch_size": 16, "lr": 1e-4, "identity": "auto",
-               "protocol": "auto", "gan_width": 1.0, "r_width": 1.0, "pretrain_iters": 20000, "joint_iters": 20000,
-               "report_every": 1000, "identity_epochs": 30, "judge_width": 0.5, "judge_epochs": 20, "n_folds": 10}
+               "identity_width": 0.5, "protocol": "auto", "gan_width": 1.0, "r_width": 1.0, "pretrain_iters": 20000,
+               "joint_iters": 20000, "report_every": 1000, "identity_epochs": 30, "judge_width": 0.5, "judge_epochs": 80,
+               "n_folds": 10}
 
 
 def _measure(config: dict, steps: int, fraction: float, amp: bool, channels_last: bool, device: str,

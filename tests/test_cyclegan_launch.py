@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from mlflow import MlflowClient
 
-from tests.test_launch import launch
+from tests.test_launch import launch, shown_and_written
 
 SHRINK = ["--set", "epochs=2", "--set", "steps=20", "--set", "batch_size=16", "--set", "gan_epochs=1", "--set", "judge_epochs=1", "--set", "pretrain_epochs=1",
           "--set", 'dataset_options={"n_images": 700}']
@@ -76,13 +76,14 @@ def test_every_arm_takes_the_same_optimizer_steps_and_dag_splits_them(augmentati
 
 def test_report_has_zhu_tables_beside_ours_and_a_manifold_plot(augmentation):
     cwd, out = augmentation
-    assert "Zhu et al. Table 1" in out.stdout and "Zhu et al. Table 2" in out.stdout
-    assert "91.04" in out.stdout  # their baseline 'All', beside our baseline row
-    assert "Δ" in out.stdout  # arms paired with baseline
-    assert "against the cheap alternative" in out.stdout and "vs real, oversampled" in out.stdout
+    shown = shown_and_written(out, cwd)
+    assert "Zhu et al. Table 1" in shown and "Zhu et al. Table 2" in shown
+    assert "91.04" in shown  # their baseline 'All', beside our baseline row
+    assert "Δ" in shown  # arms paired with baseline
+    assert "against the cheap alternative" in shown and "vs real, oversampled" in shown
     # procedural data: no verdict on Zhu et al.'s claims, their rows say why, the summary says so once
-    assert not [line for line in out.stdout.splitlines() if line.startswith("- Zhu et al. 2017 (Table")]
-    assert "not judged: the paper measured FER2013 (20 % sampled)" in out.stdout
+    assert not [line for line in shown.splitlines() if line.startswith("- Zhu et al. 2017 (Table")]
+    assert "not judged: the paper measured FER2013 (20 % sampled)" in shown
     assert out.stdout.count("Procedural demo data (synthfaces): no paper's claim is judged") == 1
     plots = sorted(p.name for p in (cwd / "reports" / "cyclegan_augmentation").glob("*_manifold_*.png"))
     assert "cyclegan_augmentation_manifold_plus_disgust.png" in plots and len(plots) == 4
@@ -101,6 +102,7 @@ def test_cycle_gamma_grid_and_its_table(tmp_path):
     # launched on one adversarial loss (a grid axis narrowed by --set): the shared control and both cycle losses
     out = launch("cycle_gamma", "--scale", "smoke", *SHRINK, *BALANCED, "--set", 'adv_loss=["lsgan"]', cwd=tmp_path)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    shown = shown_and_written(out, tmp_path)
     client, record, runs = _children(tmp_path)
     assert settings(r.data.params for r in runs) == [
         ("+disgust", "l1", "lsgan"), ("+disgust", "weighted", "lsgan"), ("baseline", "l1", "lsgan"),
@@ -112,14 +114,14 @@ def test_cycle_gamma_grid_and_its_table(tmp_path):
         assert run.data.metrics["synth/disgust/fid_fer"] >= 0
         gamma = [m.value for m in client.get_metric_history(run.info.run_id, "gan_disgust/gamma")]
         assert gamma and 0 < gamma[-1] <= 0.5  # linear from 0 towards γ_max = 0.5
-    assert "Weighted cycle loss ablation" in out.stdout
-    assert "KID ×10³ (FER-classifier features), disgust" in out.stdout  # cycle_gamma_search's metric
+    assert "Weighted cycle loss ablation" in shown
+    assert "KID ×10³ (FER-classifier features), disgust" in shown  # cycle_gamma_search's metric
     # his disgust with synthetic data (36/55), shown but not judged: his data is FER2013, ours synthfaces
-    assert "Accuracy of Disgust = 65.45" in out.stdout and "Birenbaum (slides), FER2013: not comparable" in out.stdout
-    assert "| l1 | — | — |" in out.stdout  # γ does not apply to the plain L1 cycle loss
-    assert "'baseline', Accuracy of the network on the 3589 test images = 65.09" in out.stdout  # his baseline, beside our baseline arm
-    assert out.stdout.count("Δ overall acc vs baseline") >= 1 and "(control)" in out.stdout
-    assert "Δ overall acc vs oversample+disgust" in out.stdout  # every setting against oversampling
+    assert "Accuracy of Disgust = 65.45" in shown and "Birenbaum (slides), FER2013: not comparable" in shown
+    assert "| l1 | — | — |" in shown  # γ does not apply to the plain L1 cycle loss
+    assert "'baseline', Accuracy of the network on the 3589 test images = 65.09" in shown  # his baseline, beside our baseline arm
+    assert shown.count("Δ overall acc vs baseline") >= 1 and "(control)" in shown
+    assert "Δ overall acc vs oversample+disgust" in shown  # every setting against oversampling
 
 
 def test_cycle_gamma_search_stops_on_validation_kid(tmp_path):

@@ -45,6 +45,12 @@ def launch(*args, cwd, timeout=600, store=True, one_at_a_time=True, env=None):
                           text=True, timeout=timeout, env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})})
 
 
+def shown_and_written(out, cwd) -> str:
+    """What a launch printed and the full tables it wrote (`reports/<table>/*.md` in cwd): the
+    console names the tables past one screen, whose text is in those files."""
+    return out.stdout + "".join(p.read_text() for p in sorted(Path(cwd, "reports").rglob("*.md")))
+
+
 def test_list_names_every_study(tmp_path):
     """One line per module in search_spaces/ (found here from the files, not through the
     study registry), each with its description; every study's dry run is test_studies'."""

@@ -273,13 +273,14 @@ def test_launch_runs_every_train_set_in_both_budget_families_and_prints_their_ta
 
     from mlflow import MlflowClient
 
-    from tests.test_launch import launch
+    from tests.test_launch import launch, shown_and_written
 
     out = launch("synthetic_ratio", "--set", 'train_set=["real","synthetic","real+1x","real+2x"]',
                  "--set", "max_ratio=2", "--set", "source_iters=20", "--set", "stargan_iters=20",
                  "--set", "steps=4", "--set", "epochs=1", "--set", "judge_epochs=1",
                  "--set", 'dataset_options={"n_images": 300, "n_subjects": 12}', cwd=tmp_path)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    shown = shown_and_written(out, tmp_path)
     record = json.loads(next((tmp_path / "ray_results").glob("*/ferlab_launch.json")).read_text())
     client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
     runs = client.search_runs([record["experiment_id"]],
@@ -303,10 +304,10 @@ def test_launch_runs_every_train_set_in_both_budget_families_and_prints_their_ta
         assert run.data.metrics["budget/steps"] == (4 if budget == "steps" else math.ceil(n / 64))
     assert "synthetic_samples.png" in {a.path for a in client.list_artifacts(by_set["steps", "real+2x"].info.run_id)}
     for family in ("epochs", "steps"):
-        assert f"Synthetic ratio (their Table 2 and Fig. 8), budget family '{family}'" in out.stdout
-        assert f"Figure: synthetic_ratio_{family}.png, beside this table" in out.stdout
+        assert f"Synthetic ratio (their Table 2 and Fig. 8), budget family '{family}'" in shown
+        assert f"Figure: synthetic_ratio_{family}.png, beside this table" in shown
         assert (tmp_path / "reports" / "synthetic_ratio" / f"synthetic_ratio_{family}.png").is_file()
-    assert "Best k (chosen on validation)" in out.stdout
+    assert "Best k (chosen on validation)" in shown
     parent = runs[0].data.tags["mlflow.parentRunId"]  # the launch's regenerated tables and figures, on its parent run
     attached = {a.path for a in client.list_artifacts(parent, "report/synthetic_ratio")}
     assert {f"report/synthetic_ratio/synthetic_ratio_{f}.{ext}" for f in ("epochs", "steps")
