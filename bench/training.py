@@ -31,25 +31,26 @@ def _train_once(config: dict, cache_dir: str) -> float:
         return time.perf_counter() - start
 
 
-def _trainings_at_once(n: int, config: dict, cache_dir: str) -> float:
+def _trainings_at_once(n: int, config: dict, cache_dir: str, train=_train_once) -> float:
     """Wall seconds for n trainings in n fresh processes at once."""
     context = multiprocessing.get_context("spawn")
     start = time.perf_counter()
     with context.Pool(n) as pool:
-        pool.starmap(_train_once, [(config, cache_dir)] * n)
+        pool.starmap(train, [(config, cache_dir)] * n)
     return time.perf_counter() - start
 
 
-def bench_concurrency(quick: bool, config: dict | None = None) -> Row:
-    """Throughput of 2 one-thread trainings at once on 2 cores vs 1 alone; goal ≥ 1.8×."""
+def bench_concurrency(quick: bool, config: dict | None = None, train=_train_once) -> Row:
+    """Throughput of 2 one-thread trainings at once on 2 cores vs 1 alone; goal ≥ 1.8×.
+    `train(config, cache_dir)` is one training (a test plants one of known cost)."""
     figure, goal = "concurrency: 2 trials at once vs 1 (trainings/s)", "≥ 1.8×"
     if (os.cpu_count() or 1) < 2:
         return not_measured(figure, goal, "fewer than 2 CPUs")
     config = config or _training_config(quick)
     with tempfile.TemporaryDirectory() as cache:
-        _trainings_at_once(1, {**config, "epochs": 1}, cache)  # warm the parse cache and the file cache
-        one_s = _trainings_at_once(1, config, cache)
-        two_s = _trainings_at_once(2, config, cache)
+        _trainings_at_once(1, {**config, "epochs": 1}, cache, train)  # warm the parse cache and the file cache
+        one_s = _trainings_at_once(1, config, cache, train)
+        two_s = _trainings_at_once(2, config, cache, train)
     ratio = (2 / two_s) / (1 / one_s)
     return Row(figure=figure, ours=f"{2 / two_s * 3600:.0f} trainings/h with 2", comparison=f"{3600 / one_s:.0f} with 1",
                ratio=ratio, goal=goal, passed=ratio >= 1.8,
@@ -67,37 +68,45 @@ def overhead_met(ratio: float, mean_trial_s: float) -> bool | None:
     shorter trials give no verdict (their fixed cost weighs more)."""
     return ratio <= GOAL_OVERHEAD if mean_trial_s >= 60 else None
 
-def bench_platform_overhead(quick: bool, n_trials: int = 4, epochs: int | None = None,
-                            n_images: int = 1200) -> Row:
+def _launch_trials(cwd: str, n_trials: int, epochs: int, n_images: int) -> tuple[float, list[dict]]:
+    """`python -m study.launch` of n short baseline trials, 2 at a time, in `cwd`: its wall
+    seconds and the configs it gave its trials (read back from Tune's params.json)."""
+    store = f"sqlite:///{cwd}/mlflow.db"
+    from mlflow import MlflowClient
+
+    MlflowClient(store).search_experiments()  # a researcher's store exists already: not timed
+    command = [sys.executable, "-m", "study.launch", "baseline", "--set", "net=zhu_cnn", "--set", "width=0.25",
+               "--set", f"epochs={epochs}", "--set", "steps=null", "--set", f"seed={list(range(n_trials))}",
+               "--set", f"dataset_options={json.dumps({'n_images': n_images, 'n_subjects': 24})}",
+               "--max-concurrent", "2", "--cpus-per-trial", "1", "--tracking-uri", store]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]), "FERLAB_CACHE_DIR": cwd}
+    start = time.perf_counter()
+    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
+    launch_s = time.perf_counter() - start
+    if done.returncode != 0:
+        raise RuntimeError(f"the launch failed ({done.returncode}): {done.stderr[-2000:]}")
+    return launch_s, [{k: v for k, v in json.loads(p.read_text()).items() if not k.startswith("_")}
+                      for p in sorted(Path(cwd, "ray_results").glob("*/run_trial_*/params.json"))]
+
+
+def bench_platform_overhead(quick: bool, n_trials: int = 4, epochs: int | None = None, n_images: int = 1200,
+                            launch=_launch_trials, train=_train_once) -> Row:
     """N identical short classifier trials (zhu_cnn, one seed each) through
     `python -m study.launch`, 2 at a time, vs the very same trainings (the configs the
-    launch gave its trials, read back from Tune's params.json) in a plain 2-process pool.
-    Goal ≤ 1.05 for trials of ≥ 60 s; the per-trial fixed cost is reported."""
+    launch gave its trials) in a plain 2-process pool. Goal ≤ 1.05 for trials of ≥ 60 s;
+    the per-trial fixed cost is reported. `launch` and `train` are the two sides (a test
+    plants ones of known cost)."""
     figure = f"platform overhead: {n_trials} trials via study.launch vs a plain loop, 2 at a time"
     goal = f"≤ {GOAL_OVERHEAD}"
     epochs = epochs or 40  # trials of a minute or more, the length the goal is stated for
     with tempfile.TemporaryDirectory() as cwd:
-        store = f"sqlite:///{cwd}/mlflow.db"
-        from mlflow import MlflowClient
-
-        MlflowClient(store).search_experiments()  # a researcher's store exists already: not timed
-        command = [sys.executable, "-m", "study.launch", "baseline", "--set", "net=zhu_cnn", "--set", "width=0.25",
-                   "--set", f"epochs={epochs}", "--set", "steps=null", "--set", f"seed={list(range(n_trials))}",
-                   "--set", f"dataset_options={json.dumps({'n_images': n_images, 'n_subjects': 24})}",
-                   "--max-concurrent", "2", "--cpus-per-trial", "1", "--tracking-uri", store]
-        env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]), "FERLAB_CACHE_DIR": cwd}
-        start = time.perf_counter()
-        done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
-        launch_s = time.perf_counter() - start
-        if done.returncode != 0:
-            raise RuntimeError(f"the launch failed ({done.returncode}): {done.stderr[-2000:]}")
-        configs = [{k: v for k, v in json.loads(p.read_text()).items() if not k.startswith("_")}
-                   for p in sorted(Path(cwd, "ray_results").glob("*/run_trial_*/params.json"))]
-        assert len(configs) == n_trials, f"expected {n_trials} trial configs, found {len(configs)}"
+        launch_s, configs = launch(cwd, n_trials, epochs, n_images)
+        if len(configs) != n_trials:
+            raise RuntimeError(f"expected {n_trials} trial configs from the launch, found {len(configs)}")
         context = multiprocessing.get_context("spawn")
         start = time.perf_counter()
         with context.Pool(2) as pool:
-            trial_s = pool.starmap(_train_once, [(config, cwd) for config in configs])
+            trial_s = pool.starmap(train, [(config, cwd) for config in configs])
         loop_s = time.perf_counter() - start
     ratio = launch_s / loop_s
     per_trial = (launch_s - loop_s) * 2 / n_trials  # wall a trial adds, 2 running at once

@@ -19,8 +19,8 @@ for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 # Modules that start a Ray cluster of their own (`ray.cluster_utils.Cluster`, `ray start`)
-# run one after the other in one test process: each writes the address that
-# `--address auto` finds, and the fake autoscaler's head needs Ray's default port.
+# run one after the other in one test process: each writes the machine's "current cluster"
+# file, which a Ray driver started without an address reads.
 RAY_CLUSTER_MODULES = {"tests.test_cluster", "tests.test_autoscaling", "tests.test_token_auth"}
 
 

@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -64,19 +65,48 @@ def start_postgres():
         shutil.rmtree(root, ignore_errors=True)
 
 
+class Output:
+    """A process's output pipe, copied to `log` (or nowhere) on a thread for as long as the
+    process writes, so it never blocks on a full pipe. `wait()` returns the first line that
+    holds `marker` once it has come: waiting on the pipe itself, not polling a file."""
+
+    def __init__(self, pipe, marker: str, log: Path | None = None):
+        self.marker, self.log = marker, log
+        self._line: str | None = None
+        self._seen = threading.Event()
+        self._tail: list[str] = []
+        self._thread = threading.Thread(target=self._copy, args=(pipe,), daemon=True)
+        self._thread.start()
+
+    def _copy(self, pipe) -> None:
+        with open(self.log or os.devnull, "w") as out:
+            for line in iter(pipe.readline, b""):
+                text = line.decode(errors="replace")
+                out.write(text)
+                out.flush()
+                self._tail = (self._tail + [text])[-40:]
+                if self._line is None and self.marker in text:
+                    self._line = text.strip()
+                    self._seen.set()
+        self._seen.set()  # the process closed its output: wait() says so
+
+    def wait(self, timeout_s: float) -> str:
+        self._seen.wait(timeout_s)
+        if self._line is None:
+            ended = "closed its output" if self._seen.is_set() else f"wrote no such line in {timeout_s:g} s"
+            raise AssertionError(f"the process {ended} before {self.marker!r}:\n" + "".join(self._tail))
+        return self._line
+
+
 def start_tracking_server(backend: str, artifacts: Path, log: Path):
     """Yields the URL of `python -m study.tracking` serving `backend`."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    with open(log, "w") as out:
-        server = subprocess.Popen([sys.executable, "-m", "study.tracking", "--backend-store-uri", backend,
-                                   "--artifacts-destination", artifacts.as_uri(), "--port", str(port)],
-                                  cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
+    server = subprocess.Popen([sys.executable, "-m", "study.tracking", "--backend-store-uri", backend,
+                               "--artifacts-destination", artifacts.as_uri(), "--port", str(port)],
+                              cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 180
-        while "MLflow UI and tracking server" not in log.read_text():
-            assert server.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
-            time.sleep(0.5)
+        Output(server.stdout, "MLflow UI and tracking server", log).wait(180)
         yield url
     finally:
         server.send_signal(signal.SIGTERM)
@@ -105,6 +135,19 @@ class Rendezvous:
     def close(self) -> None:
         os.close(self._fd)
         os.close(self._keep)
+
+
+def poll_until(condition, timeout_s: float, what: str, every_s: float = 0.5):
+    """Ask `condition()` every `every_s` s until it returns something true, and return that;
+    fail after `timeout_s` s naming `what`. Only for a system that tells no hook of ours
+    when it is done: Tune uploading its state on its own schedule, Ray's autoscaler removing
+    idle nodes. Every other wait in the suite is on an event (Rendezvous, Output,
+    wait_exited), and tests/test_suite_rules.py keeps this the suite's only sleep."""
+    deadline = time.monotonic() + timeout_s
+    while not (found := condition()):
+        assert time.monotonic() < deadline, f"{what}: not within {timeout_s:g} s"
+        time.sleep(every_s)
+    return found
 
 
 def descendants(pid: int) -> list[int]:

@@ -3,9 +3,9 @@ record go to the object store, and a driver killed mid-study resumes from there.
 server is moto's, a stand-in for AWS (which cannot be reached from here), spoken to over
 real HTTP by pyarrow, the client Tune itself uses; GCS is not exercised."""
 
+import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +13,7 @@ import time
 import pytest
 from mlflow import MlflowClient
 
+from tests.servers import Output, Rendezvous, poll_until
 from tests.test_launch import REPO, launch
 
 BUCKET = "ferlab-test"
@@ -24,23 +25,14 @@ TOY = ("cyclegan_toy", "--set", "gan_steps=240", "--set", "report_every=20", "--
 @pytest.fixture
 def s3(monkeypatch):
     boto3 = pytest.importorskip("boto3")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", "0"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    running = Output(server.stderr, "Running on http://").wait(60)  # the port the server bound
+    port = int(running.rsplit(":", 1)[1])
     for name, value in {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_ACCESS_KEY_ID": "testing",
                         "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
                         "AWS_EC2_METADATA_DISABLED": "true"}.items():
         monkeypatch.setenv(name, value)  # the launches below inherit them, and Ray's workers from them
-    deadline = time.time() + 30
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            assert time.time() < deadline, "moto's S3 server did not start"
-            time.sleep(0.2)
     client = boto3.client("s3")
     client.create_bucket(Bucket=BUCKET)
     yield client
@@ -60,12 +52,7 @@ def _keys(s3) -> list[str]:
 def _runs(tmp_path):
     client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
     experiment = client.get_experiment_by_name("cyclegan_toy")
-    if experiment is None:
-        raise LookupError("no experiment yet")
-    parents = client.search_runs([experiment.experiment_id], "tags.`ferlab.role` = 'parent'")
-    if not parents:
-        raise LookupError("no parent run yet")
-    (parent,) = parents
+    (parent,) = client.search_runs([experiment.experiment_id], "tags.`ferlab.role` = 'parent'")
     runs = client.search_runs([experiment.experiment_id], f"tags.`mlflow.parentRunId` = '{parent.info.run_id}'")
     return client, parent, {int(r.data.params["seed"]): r for r in runs}
 
@@ -81,33 +68,26 @@ def _state_uploaded_at(s3, after: float) -> bool:
 
 
 def test_a_study_on_s3_survives_its_driver_killed_and_resumes_from_the_bucket(s3, tmp_path):
-    # Seed 1 hangs at its fourth report on its first attempt, so the driver can be killed
-    # while it is under way, once Tune's snapshot naming its third checkpoint is in the bucket.
-    fault = '{"when": {"seed": 1}, "hang_at_report": 3}'
+    # Seed 1 hangs at its fourth report on its first attempt (and signals), so the driver can
+    # be killed while it is under way, once Tune's snapshot naming its third checkpoint is in
+    # the bucket. Tune uploads that snapshot on its own schedule and says so to no hook of
+    # ours: the one wait here that polls (tests/servers.poll_until).
+    reached = Rendezvous(tmp_path)
+    fault = json.dumps({"when": {"seed": 1}, "hang_at_report": 3, "signal": reached.path})
     proc = subprocess.Popen([sys.executable, "-m", "study.launch", *TOY, "--max-concurrent", "1", "--set",
                              f"_fault={fault}"], cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(REPO)},
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        deadline, hung_since, ready = time.time() + 300, None, False
-        while not ready and time.time() < deadline and proc.poll() is None:
-            time.sleep(0.5)
-            # The record is written after the parent run: polling MLflow's SQLite store before
-            # the driver has made it would race it in MLflow's schema migrations.
-            if hung_since is None and any(k.endswith("/ferlab_launch.json") for k in _keys(s3)):
-                try:
-                    client, _, runs = _runs(tmp_path)
-                except LookupError:  # the launch has not got that far yet
-                    continue
-                if 1 in runs and len(client.get_metric_history(runs[1].info.run_id, "val/acc")) == 3:
-                    hung_since = time.time()
-            ready = hung_since is not None and _state_uploaded_at(s3, hung_since + 1)
-        assert ready and proc.poll() is None, "seed 1 did not hang with its state in the bucket:\n" + (
-            proc.stdout.read() if proc.poll() is not None else "")
+        assert reached.wait(300) == "hang at report 3"
+        hung_since = time.time()
+        poll_until(lambda: _state_uploaded_at(s3, hung_since + 1), 120, "Tune's state uploaded after the hang")
+        assert proc.poll() is None
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
+        reached.close()
 
     keys = _keys(s3)
     (record_key,) = [k for k in keys if k.endswith("/ferlab_launch.json")]

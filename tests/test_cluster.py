@@ -8,11 +8,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 from mlflow import MlflowClient
 
+from tests.servers import Rendezvous
 from tests.test_launch import REPO, launch
 
 # six reports per trial, a checkpoint with each
@@ -98,30 +98,26 @@ def test_a_hung_trial_is_stopped_with_a_stack_dump_and_resumes_from_its_checkpoi
 
 
 def test_a_removed_worker_nodes_trial_resumes_on_another_node(cluster, tmp_path):
-    """The node running seed 0 is removed after that trial's third report; a fresh node
-    joins; the trial resumes there from its last checkpoint and the study completes.
+    """Seed 0 stops before its fourth report (a hang that signals, tests/servers.Rendezvous),
+    its node is removed, a fresh node joins; the trial resumes there from its last
+    checkpoint and the study completes.
 
     Tune logs a report (our MLflow callback) before it asks the trial for that report's
-    checkpoint, and only asks for the next report once the checkpoint is registered. So a
-    third logged report means the second report's checkpoint is the driver's, while after
-    only two a node removed in between rightly resumes from the first."""
+    checkpoint, and only lets the trial go on to the next report once the checkpoint is
+    registered: a trial at its fourth report has the third report's checkpoint with the
+    driver. The hang happens only in an attempt started fresh, so the resumed one runs on."""
     cl, workers = cluster
+    reached = Rendezvous(tmp_path)
+    hang = json.dumps({"when": {"seed": 0}, "hang_at_report": 3, "signal": reached.path})
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen([sys.executable, "-m", "study.launch", "cyclegan_toy", "--set", "gan_steps=400",
-                             "--set", "report_every=40", "--set", "seed=[0, 1]", "--address", cl.address],
+                             "--set", "report_every=40", "--set", "seed=[0, 1]", "--set", f"_fault={hang}",
+                             "--address", cl.address],
                             cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        victim = None
-        deadline = time.time() + 300
-        while victim is None and time.time() < deadline and proc.poll() is None:
-            time.sleep(1)
-            if not (tmp_path / "mlflow.db").exists() or not list((tmp_path / "ray_results").glob("*/ferlab_launch.json")):
-                continue
-            client, record, runs = _children(tmp_path)
-            run = runs.get(0)
-            if run is not None and len(client.get_metric_history(run.info.run_id, "val/acc")) >= 3:
-                victim = next(w for w in workers if w.node_id == run.data.tags["ferlab.node_id"])
-        assert victim is not None, "seed 0 never reported three times"
+        assert reached.wait(300) == "hang at report 3"
+        _, _, runs = _children(tmp_path)
+        victim = next(w for w in workers if w.node_id == runs[0].data.tags["ferlab.node_id"])
         cl.remove_node(victim)
         workers.remove(victim)
         workers.append(cl.add_node(num_cpus=1))
@@ -129,6 +125,7 @@ def test_a_removed_worker_nodes_trial_resumes_on_another_node(cluster, tmp_path)
     finally:
         if proc.poll() is None:
             proc.kill()
+        reached.close()
     assert proc.returncode == 0, stdout[-4000:]
     client, record, runs = _children(tmp_path)
     assert sorted(runs) == [0, 1] and {r.info.status for r in runs.values()} == {"FINISHED"}
@@ -152,24 +149,25 @@ def test_trials_no_node_can_hold_fail_at_once_and_leave_no_run(cluster, tmp_path
 
 
 def test_the_driver_killed_mid_study_resumes_without_rerunning_or_duplicating(cluster, tmp_path):
+    """One trial at a time: seed 1 starts once seed 0 has finished, and stops before its
+    second report (a hang that signals). The driver is killed there, then resumed: seed 0
+    is not run again, seed 1 resumes from its first report's checkpoint (so does not hang)."""
+    reached = Rendezvous(tmp_path)
+    hang = json.dumps({"when": {"seed": 1}, "hang_at_report": 1, "signal": reached.path})
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen([sys.executable, "-m", "study.launch", *TOY, "--set", "report_every=20", "--set", "seed=[0, 1]",
-                             "--address", cluster[0].address, "--max-concurrent", "1"],
+                             "--set", f"_fault={hang}", "--address", cluster[0].address, "--max-concurrent", "1"],
                             cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        deadline = time.time() + 300
-        finished = []
-        while not finished and time.time() < deadline and proc.poll() is None:
-            time.sleep(1)
-            if list((tmp_path / "ray_results").glob("*/ferlab_launch.json")) and (tmp_path / "mlflow.db").exists():
-                _, _, runs = _children(tmp_path)
-                finished = [s for s, r in runs.items() if r.info.status == "FINISHED"]
-        assert finished and proc.poll() is None, "no trial finished while the driver ran"
+        assert reached.wait(300) == "hang at report 1"
+        _, _, runs = _children(tmp_path)
+        assert runs[0].info.status == "FINISHED" and proc.poll() is None
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
+        reached.close()
     client, record, runs = _children(tmp_path)
     done = {s: (r.info.run_id, r.info.end_time) for s, r in runs.items() if r.info.status == "FINISHED"}
     out = launch("cyclegan_toy", "--resume", "--address", cluster[0].address, cwd=tmp_path)

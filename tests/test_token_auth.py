@@ -107,6 +107,7 @@ def test_a_wrong_token_or_a_token_file_that_is_not_there_fails_with_one_line(tok
 
 
 @pytest.mark.parametrize("address, error", [
+    # port-rule: 1 is privileged, where nothing listens
     ("127.0.0.1:1", "error: nothing answers at 127.0.0.1:1 (connection refused): check the head's address and port "
                     "(`ray start --head` prints them; its default port is 6379) and that this machine can reach it"),
     ("127.0.0.1", "error: --address must be 'auto' or HOST:PORT (the head's address, e.g. 10.0.0.5:6379), got "

@@ -40,9 +40,9 @@ def test_auth_without_its_secrets_names_them(tmp_path):
 
 
 def test_a_server_uri_is_not_a_backend(tmp_path):
-    out = tracking("--backend-store-uri", "http://127.0.0.1:5000", cwd=tmp_path)
+    out = tracking("--backend-store-uri", "http://127.0.0.1:5000", cwd=tmp_path)  # port-rule: refused unopened
     assert out.returncode == 2 and "expected a database URI" in out.stderr
-    out = tracking(cwd=tmp_path, env={"MLFLOW_TRACKING_URI": "http://127.0.0.1:5000"})
+    out = tracking(cwd=tmp_path, env={"MLFLOW_TRACKING_URI": "http://127.0.0.1:5000"})  # port-rule: unopened
     assert out.returncode == 2 and "give --backend-store-uri" in out.stderr
 
 

@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections import Counter
 
 import pytest
@@ -93,18 +92,16 @@ def test_two_launches_that_open_a_new_sqlite_database_at_once_both_get_it(tmp_pa
     a database's tables and run its migrations on first open, and two processes doing so at
     once collide (a table or column 'already exists'). Both import first, then open together."""
     imports, opened, holds = OPENS[database]
-    uri, go = f"sqlite:///{tmp_path / (database + '.db')}", tmp_path / "go"
-    code = (f"import sys, time, pathlib; {imports}; go = pathlib.Path(sys.argv[2]); "
-            "pathlib.Path(sys.argv[3]).touch(); [time.sleep(0.01) for _ in iter(go.exists, True)]; "
-            f"print(len({opened}))")
-    ready = [tmp_path / f"ready{i}" for i in range(2)]
-    procs = [subprocess.Popen([sys.executable, "-c", code, uri, str(go), str(r)], cwd=REPO, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
-             for r in ready]
-    deadline = time.time() + 120
-    while not all(r.exists() for r in ready) and time.time() < deadline and all(p.poll() is None for p in procs):
-        time.sleep(0.05)  # until both are past their imports
-    go.touch()
+    uri = f"sqlite:///{tmp_path / (database + '.db')}"
+    code = (f"import sys; {imports}; print('ready', flush=True); sys.stdin.readline(); "
+            f"print(len({opened}))")  # opens once told to go, on its standard input
+    procs = [subprocess.Popen([sys.executable, "-c", code, uri], cwd=REPO, stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env={**os.environ, "PYTHONPATH": str(REPO)}) for _ in range(2)]
+    assert [p.stdout.readline() for p in procs] == ["ready\n"] * 2  # both past their imports
+    for p in procs:
+        p.stdin.write("go\n")
+        p.stdin.flush()
     outs = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], [err[-1500:] for _, err in outs]
     assert [out.split()[-1] for out, _ in outs] == [holds, holds]  # one database, both see it whole
