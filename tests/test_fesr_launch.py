@@ -3,7 +3,6 @@ smoke scale shrunk further with `--set` (a few iterations per stage)."""
 
 import json
 import os
-import re
 import subprocess
 import sys
 
