@@ -8,11 +8,17 @@ The cells come from the launch's own options, which every parent run records
 as one (analysis.runs), so the table regenerates from the union."""
 
 import json
+import logging
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from mlflow import MlflowClient
 
-from study.space import cell_key, grid_cells  # noqa: F401 (grid_cells re-exported)
+from study.space import LaunchOptions, cell_key, dataset_options, grid_cells, trial_space
 from study.spec import StudyError, StudySpec
+
+if TYPE_CHECKING:
+    from ray.tune.search import BasicVariantGenerator
 
 OPTIONS_TAG = "ferlab.launch_options"
 FILLS_TAG = "ferlab.fills"
@@ -78,3 +84,38 @@ def missing_cells(client: MlflowClient, experiment_id: str, family: list[str], s
             if run.info.status == "FINISHED" and all(k in run.data.params for k in axes):
                 done.add(tuple(run.data.params[k] for k in axes))
     return [cell for cell in cells if cell_key(cell, axes) not in done]
+
+
+def plan_fill(study: StudySpec, cli: LaunchOptions,
+              target: tuple[str, str, dict, list[str]]) -> tuple[LaunchOptions, str, list[dict]]:
+    """(the options of the launch to fill, its parent run id, its cells with no FINISHED
+    run); `target` is study.fill.fill_target's. The command line may change where and how
+    trials run, and platform `_` keys; the trials' own config stays the launch's."""
+    experiment_id, root, recorded, family = target
+    opts = replace(cli, scale=recorded["scale"], dataset=recorded["dataset"], data_root=recorded["data_root"],
+                   cache_dir=recorded["cache_dir"] or cli.cache_dir, num_samples=recorded["num_samples"],
+                   overrides={**recorded["overrides"], **cli.overrides})
+    from trainables.data import load_dataset  # here: --fill-missing's first check imports MLflow alone
+
+    data = load_dataset(opts.dataset, opts.data_root, cache_dir=opts.cache_dir, **dataset_options(study, opts))
+    space = trial_space(study, opts, data.usage is not None)
+    client = MlflowClient(cli.tracking_uri)
+    return opts, root, missing_cells(client, experiment_id, family, space, study)
+
+
+def fill_space(space: dict, cells: list[dict], max_concurrent: int | None = None) -> tuple[dict, "BasicVariantGenerator"]:
+    """The param space with its grid axes fixed, and a generator that runs exactly `cells`
+    (a fused cell's member axes are in its `_members`, not in the space)."""
+    from ray.tune.search import BasicVariantGenerator
+
+    fixed = cell_space(space, cells[0])
+    # Each point overrides the fixed values, as meant; Tune warns of every one that differs.
+    logging.getLogger("ray.tune.search.variant_generator").setLevel(logging.ERROR)
+    # the generator keeps the concurrency limit: Tune's max_concurrent_trials skips a generator
+    return fixed, BasicVariantGenerator(points_to_evaluate=[dict(c) for c in cells], max_concurrent=max_concurrent or 0)
+
+
+def cell_space(space: dict, cell: dict) -> dict:
+    """The param space with its grid axes set to `cell`'s values (axes it lacks dropped)."""
+    axes = [k for k, v in space.items() if isinstance(v, dict) and "grid_search" in v]
+    return {**{k: v for k, v in space.items() if k not in axes or k in cell}, **cell}

@@ -1,7 +1,6 @@
 """Turns a StudySpec, a scale and a dataset into a Ray Tune run with its MLflow parent."""
 
 import json
-import logging
 import os
 import time
 from dataclasses import replace
@@ -9,14 +8,12 @@ from pathlib import Path
 
 from mlflow import MlflowClient
 from ray import tune
-from ray.tune.schedulers import ASHAScheduler
-from ray.tune.search import BasicVariantGenerator
-from ray.tune.search.optuna import OptunaSearch
 
 from study import fill as fills
 from study import fusing
 from study import optuna_storage
 from study import storage
+from study import tune_run
 from study.tracking import store, trial_runs
 from study.tracking.stopper import FinishedTrialStopper
 from study.autoscaler import check_feasible
@@ -25,87 +22,8 @@ from study.ray_init import start_ray
 from study.space import (LaunchOptions, check_configs, dataset_options,  # noqa: F401 (LaunchOptions re-exported)
                          launch_deviations, platform_keys, trial_resources, trial_space)
 from study.spec import StudyError, StudySpec
-from study.trial import run_trial
 from trainables.data import load_dataset
 from trainables.trials.registry import UnknownTrainable, get_fused_validator
-
-
-def _tune_config(study: StudySpec, opts: LaunchOptions, name: str = "optuna",
-                 optuna_url: str | None = None) -> tune.TuneConfig:
-    # The metric goes to Tune only where a searcher or scheduler acts on it: Tune then
-    # demands it in every report, and a multi-stage trial (GAN, then classifier) has no
-    # validation accuracy to report while its GAN trains.
-    # reuse_actors: a trial after the first on a slot runs in the actor its predecessor
-    # left, instead of paying a new worker process and its imports (torch, sklearn).
-    # Trials share nothing else: each gets its own config, work
-    # directory, watchdog and seeds (study.trial.run_trial).
-    kwargs = {"max_concurrent_trials": opts.max_concurrent, "reuse_actors": True}
-    if study.search == "optuna" or study.early_stopping:
-        kwargs.update(metric=study.metric, mode=study.mode)
-        # A trial's first stage (a GAN alone) may have no such metric to report yet: ASHA
-        # and StagedOptunaSearch skip those reports, and Tune must not reject them.
-        os.environ["TUNE_DISABLE_STRICT_METRIC_CHECKING"] = "1"
-    if study.search == "optuna":
-        # In a database the Optuna study outlives the launch: optuna-dashboard shows it, and
-        # `optuna.load_study(study_name=<launch name>, storage=...)` reads it.
-        optuna_db = optuna_storage.rdb_storage(optuna_url) if optuna_url else None
-        kwargs["search_alg"] = StagedOptunaSearch(seed=0, study_name=name, storage=optuna_db)
-        kwargs["num_samples"] = opts.num_samples or 20
-    if study.early_stopping:
-        config = {**study.base_config, **study.scales[opts.scale].config, **opts.overrides}
-        if study.reports_per_trial is not None:
-            reports = study.reports_per_trial(config)
-        else:
-            reports = sum(int(config.get(key, 30)) for key in study.budget_keys)
-        kwargs["scheduler"] = ASHAScheduler(time_attr="training_iteration", max_t=reports,
-                                            grace_period=max(1, reports // 4))
-    return tune.TuneConfig(**kwargs)
-
-
-class StagedOptunaSearch(OptunaSearch):
-    """Optuna's searcher, fed only the reports that carry the metric: the intermediate
-    values of a multi-stage trial start with the stage that measures it."""
-
-    def on_trial_result(self, trial_id: str, result: dict):
-        if self.metric in result:
-            super().on_trial_result(trial_id, result)
-
-
-def _trainable(study: StudySpec, opts: LaunchOptions):
-    cpus, gpus = trial_resources(study, opts)
-    fn = tune.with_parameters(run_trial, trainable_name=study.trainable)
-    return tune.with_resources(fn, {"cpu": cpus, "gpu": gpus})
-
-
-def plan_fill(study: StudySpec, cli: LaunchOptions,
-              target: tuple[str, str, dict, list[str]]) -> tuple[LaunchOptions, str, list[dict]]:
-    """(the options of the launch to fill, its parent run id, its cells with no FINISHED
-    run); `target` is study.fill.fill_target's. The command line may change where and how
-    trials run, and platform `_` keys; the trials' own config stays the launch's."""
-    experiment_id, root, recorded, family = target
-    opts = replace(cli, scale=recorded["scale"], dataset=recorded["dataset"], data_root=recorded["data_root"],
-                   cache_dir=recorded["cache_dir"] or cli.cache_dir, num_samples=recorded["num_samples"],
-                   overrides={**recorded["overrides"], **cli.overrides})
-    data = load_dataset(opts.dataset, opts.data_root, cache_dir=opts.cache_dir, **dataset_options(study, opts))
-    space = trial_space(study, opts, data.usage is not None)
-    client = MlflowClient(cli.tracking_uri)
-    return opts, root, fills.missing_cells(client, experiment_id, family, space, study)
-
-
-def _fill_space(space: dict, cells: list[dict], max_concurrent: int | None = None) -> tuple[dict, BasicVariantGenerator]:
-    """The param space with its grid axes fixed, and a generator that runs exactly `cells`
-    (a fused cell's member axes are in its `_members`, not in the space)."""
-    fixed = cell_space(space, cells[0])
-    # Each point overrides the fixed values, as meant; Tune warns of every one that differs.
-    logging.getLogger("ray.tune.search.variant_generator").setLevel(logging.ERROR)
-    # the generator keeps the concurrency limit: Tune's max_concurrent_trials skips a generator
-    return fixed, BasicVariantGenerator(points_to_evaluate=[dict(c) for c in cells], max_concurrent=max_concurrent or 0)
-
-
-def cell_space(space: dict, cell: dict) -> dict:
-    """The param space with its grid axes set to `cell`'s values (axes it lacks dropped)."""
-    axes = [k for k, v in space.items() if isinstance(v, dict) and "grid_search" in v]
-    return {**{k: v for k, v in space.items() if k not in axes or k in cell}, **cell}
 
 
 def fuse_of(study: StudySpec, opts: LaunchOptions) -> int:
@@ -129,7 +47,7 @@ def check_groups(study: StudySpec, space: dict, cells: list[dict]) -> None:
     except UnknownTrainable as err:
         raise StudyError(f"study {study.name!r}: {err}; launch it with --fuse 1") from None
     for cell in cells:
-        parse([platform_keys(member)[0] for member in fusing.member_configs(cell_space(space, cell))])
+        parse([platform_keys(member)[0] for member in fusing.member_configs(fills.cell_space(space, cell))])
 
 
 def study_cells(study: StudySpec, space: dict) -> list[dict] | None:
@@ -195,13 +113,13 @@ def launch(study: StudySpec, opts: LaunchOptions, resume_path: str | None = None
     try:
         start_ray(opts.address)
         check_feasible(*trial_resources(study, opts))
-        trainable = _trainable(study, opts)
+        trainable = tune_run.tune_trainable(study, opts)
         space = trial_space(study, opts, record["official_split"])
         # the recorded fuse and fill: a resume must hand Tune the space it started from
         opts = replace(opts, fuse=record.get("fuse", 1))
         cells = launch_cells(study, opts, space, fill or ((record["fills"], record["cells"]) if record.get("cells") else None))
         if cells is not None:
-            space, points = _fill_space(space, cells, opts.max_concurrent)
+            space, points = fills.fill_space(space, cells, opts.max_concurrent)
         if resume_path is not None:
             # The restored RunConfig brings back its TrialRunLogger, pointed at the same parent run.
             tuner = tune.Tuner.restore(str(resume_path), trainable=trainable, resume_errored=True, param_space=space)
@@ -220,7 +138,7 @@ def launch(study: StudySpec, opts: LaunchOptions, resume_path: str | None = None
                                              record["run_tags"], study.variant_keys)
             # verbose=0: Tune's status tables and per-trial result dumps give way to a few
             # lines per state change (study.progress).
-            tune_config = _tune_config(study, opts, record["name"], record.get("optuna_storage"))
+            tune_config = tune_run.tune_config(study, opts, record["name"], record.get("optuna_storage"))
             # the trials to come: Tune makes them one by one as slots free up under a concurrency limit
             total = (len(cells) if cells is not None else tune_config.num_samples if study.search == "optuna"
                      else len(fills.grid_cells(space, study)[1]))

@@ -248,7 +248,7 @@ def test_a_resume_keeps_the_launchs_trial_resources_and_refuses_others(four_tria
 
 
 def test_a_resume_without_resource_flags_takes_the_recorded_ones():
-    from study.launch import recorded_resources
+    from study.preflight import recorded_resources
 
     args = argparse.Namespace(cpus_per_trial=None, gpus_per_trial=None)
     recorded_resources(args, {"name": "x", "cpus_per_trial": 1, "gpus_per_trial": 0.25})

@@ -8,7 +8,8 @@ import ray
 from mlflow import MlflowClient
 from ray import tune
 
-from study.runner import LaunchOptions, _tune_config, check_configs, launch, trial_space
+from study.runner import LaunchOptions, check_configs, launch, trial_space
+from study.tune_run import tune_config
 from study.spec import Scale, StudySpec, StudyError, load_study
 from trainables.core.config import ConfigError
 
@@ -67,9 +68,9 @@ def test_the_studys_asha_stops_a_worse_trial_at_its_first_rung(study, monkeypatc
     calls, no Ray cluster): a trial worse than the one before it at the first rung is
     stopped there, before its last report; the better one runs to the end. Worse is lower
     accuracy, higher KID: a wrong mode keeps the worse trial and stops the better one."""
-    monkeypatch.setenv("TUNE_DISABLE_STRICT_METRIC_CHECKING", "0")  # _tune_config sets it; restored after
+    monkeypatch.setenv("TUNE_DISABLE_STRICT_METRIC_CHECKING", "0")  # tune_config sets it; restored after
     opts = LaunchOptions(scale="smoke", dataset="synthfaces", data_root=None, storage_path="", tracking_uri="")
-    config = _tune_config(study, opts)
+    config = tune_config(study, opts)
     asha = config.scheduler
     asha.set_search_properties(config.metric, config.mode)
     better, worse = (0.6, 0.2) if study.mode == "max" else (0.01, 0.5)

@@ -10,7 +10,8 @@ import pytest
 
 from analysis.layouts import get_layout, list_layouts
 from study import launch
-from study.runner import LaunchOptions, _tune_config
+from study.runner import LaunchOptions
+from study.tune_run import tune_config
 from study.spec import SCALES, list_studies, load_study, undeclared_deviations
 # The trainable registry, name -> (training function, config validator): the one import to
 # repoint when the registry moves.
@@ -83,17 +84,17 @@ def test_search_and_selection_metric_is_a_validation_key(name, monkeypatch):
     """Epochs and hyper-parameters are chosen on validation only: the study's metric, and
     what Tune's searcher and scheduler are handed, is a `val/` key, minimised when it is
     a distance or a loss."""
-    monkeypatch.setenv("TUNE_DISABLE_STRICT_METRIC_CHECKING", "0")  # _tune_config sets it; restored after
+    monkeypatch.setenv("TUNE_DISABLE_STRICT_METRIC_CHECKING", "0")  # tune_config sets it; restored after
     study = load_study(name)
     assert study.metric.startswith("val/"), study.metric
     lower_is_better = any(word in study.metric for word in ("kid", "fid", "loss"))
     assert study.mode == ("min" if lower_is_better else "max")
     opts = LaunchOptions(scale="smoke", dataset="synthfaces", data_root=None, storage_path="", tracking_uri="")
-    tune_config = _tune_config(study, opts)
+    config = tune_config(study, opts)
     acting = study.search == "optuna" or study.early_stopping
-    assert (tune_config.metric, tune_config.mode) == ((study.metric, study.mode) if acting else (None, None))
+    assert (config.metric, config.mode) == ((study.metric, study.mode) if acting else (None, None))
     # ASHA and the searcher take TuneConfig's metric when the Tuner starts, unless given their own
-    assert (tune_config.scheduler is not None) == study.early_stopping
-    assert (tune_config.search_alg is not None) == (study.search == "optuna")
-    own = [getattr(tune_config.scheduler, "_metric", None), getattr(tune_config.search_alg, "metric", None)]
+    assert (config.scheduler is not None) == study.early_stopping
+    assert (config.search_alg is not None) == (study.search == "optuna")
+    own = [getattr(config.scheduler, "_metric", None), getattr(config.search_alg, "metric", None)]
     assert all(m in (None, study.metric) for m in own), own
