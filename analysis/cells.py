@@ -15,7 +15,6 @@ where the layout declares why (``Paired.unequal_budget``): otherwise the table r
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
 import pandas as pd
@@ -25,12 +24,12 @@ from analysis.paper_claims import Claim
 from analysis.references import Reference, comparable
 from analysis import ReportError
 from analysis.columns import Column
-from analysis.pairing import (BUDGET, BUDGET_LABEL, Paired, _check_budgets, budget_text, column_label,
-                              paired_values, resampling_ratio)
-from analysis.stats import CORRECTED_T, Interval, mean_ci, paired_test, rate_ci
+from analysis.paired_cells import TableContext, add_paired
+from analysis.pairing import BUDGET, BUDGET_LABEL, Paired, budget_text, column_label, row_label
+from analysis.stats import CORRECTED_T, Interval, mean_ci, rate_ci
 from analysis.tables import PROCEDURAL_WARNING, Table, compare_to_ci, fmt_ci
-from analysis.verdicts import (ClaimTest, Gate, GateResult, blocked_reason, collapsed, flag_text, judge_gates,
-                               target_numbers)
+from analysis.gates import Gate, judge_row_gates
+from analysis.verdicts import flag_text
 
 def _ordered_groups(runs: pd.DataFrame, group_by: list[str], paired: Paired | None):
     groups = list(runs.groupby(group_by, sort=True, dropna=False))
@@ -49,24 +48,6 @@ def _rank(column: pd.Series):
         order = {c: n for n, c in enumerate(column.cat.categories)}
         return lambda k: (order.get(k, len(order)), str(k))
     return lambda k: (0, str(k))
-
-
-def _where(group_by: list[str], key: tuple) -> str:
-    return ", ".join(f"{column_label(g)}={k}" for g, k in zip(group_by, key))
-
-
-def _effect_reading(diff: Interval, gate: GateResult | None, claimed: bool) -> str:
-    """What a descriptive Δ's footnote says of it; never an effect where the synthesis
-    failed its gate, and a claim's comparison defers to its verdict."""
-    if gate is not None and gate.passed is False:
-        return "synthesis failed the gate: not read as an effect"
-    if claimed:
-        return "a paper's claim: its verdict is in the verdicts below"
-    if diff.n < 2:
-        return f"n={diff.n} pairs: no CI"
-    if not diff.excludes_zero():
-        return "95 % CI includes 0: no effect shown"
-    return "95 % CI excludes 0 (descriptive: unadjusted for the table's other comparisons)"
 
 
 def _ours(values, col: Column, confidence: float) -> Interval:
@@ -111,9 +92,9 @@ def metric_table(runs: pd.DataFrame, *, name: str, title: str, group_by: list[st
     procedural = bool(runs["procedural"].fillna(False).astype(bool).any())
     datasets = sorted(runs["dataset"].dropna().astype(str).unique()) if "dataset" in runs else []
     groups = _ordered_groups(runs, group_by, paired)
-    row_gates = _row_gates(groups, group_by, paired, gates or {})
+    row_gates = judge_row_gates(groups, group_by, paired, gates or {})
     rows, stats, used, verdicts, effects, flags = [], [], [], [], [], []
-    context = _Context(runs, group_by, columns, paired, confidence, claims, row_gates, datasets, procedural)
+    context = TableContext(runs, group_by, columns, paired, confidence, claims, row_gates, datasets, procedural)
     for key, sub in groups:
         key = tuple(str(k) for k in key)
         row = {column_label(g): k for g, k in zip(group_by, key)}
@@ -123,9 +104,9 @@ def metric_table(runs: pd.DataFrame, *, name: str, title: str, group_by: list[st
         flagged = flag_text(sub)
         row["flags"] = flagged
         if flagged:
-            flags.append(f"{_where(group_by, key)}: {flagged}")
+            flags.append(f"{row_label(group_by, key)}: {flagged}")
         if key in row_gates:
-            effects.append(f"{_where(group_by, key)}: {row_gates[key].text}.")
+            effects.append(f"{row_label(group_by, key)}: {row_gates[key].text}.")
         for col in columns:
             ours = _ours(sub[col.metric] if col.metric in sub else [], col, confidence)
             row[col.label] = fmt_ci(ours, scale=col.scale)
@@ -147,12 +128,12 @@ def metric_table(runs: pd.DataFrame, *, name: str, title: str, group_by: list[st
                           f"their data ({r.dataset}) is not ours ({ours_data or ', '.join(datasets) or 'unknown'}"
                           f"{', procedural' if procedural else ''}): not comparable, no verdict")
                 verdicts.append(f"{r.label}, '{r.row}', {r.column} = {r.value:.2f}{note}, "
-                                f"beside {_where(group_by, key)}: {judged}.")
+                                f"beside {row_label(group_by, key)}: {judged}.")
                 stats.append({**base, "column": col.label, "metric": col.metric,
                               "kind": "paper", "mean": r.value / 100.0, "paper": r.label,
                               "source": r.source})
         if paired is not None:
-            _add_paired(context, row, base, key, stats, effects, len(rows))
+            add_paired(context, row, base, key, stats, effects, len(rows))
         rows.append(row)
     cells = pd.DataFrame(rows).fillna("")
     if not flags:
@@ -179,38 +160,6 @@ def metric_table(runs: pd.DataFrame, *, name: str, title: str, group_by: list[st
         stats_frame["n"] = stats_frame["n"].astype("Int64")
     return Table(name=name, title=title, context="", cells=cells, footnotes=footnotes,
                  stats=stats_frame, verdicts=[], flags=flags, claim_tests=context.claim_tests)
-
-
-@dataclass
-class _Context:
-    """What every row's paired cells need from their table."""
-
-    runs: pd.DataFrame
-    group_by: list[str]
-    columns: Sequence[Column]
-    paired: Paired | None
-    confidence: float
-    claims: Sequence[Claim]
-    row_gates: dict[tuple, GateResult]
-    datasets: list[str]
-    procedural: bool
-    tests: set = field(default_factory=set)
-    claim_tests: list[ClaimTest] = field(default_factory=list)
-
-
-def _row_gates(groups, group_by: list[str], paired: Paired | None, gates: Mapping[str, Gate]
-               ) -> dict[tuple, GateResult]:
-    """The synthesis gate of every row whose arm value has one, Holm across them."""
-    if not gates:
-        return {}
-    at = group_by.index(paired.arm) if paired is not None and paired.arm in group_by else None
-    numbers = {}
-    for key, sub in groups:
-        key = tuple(str(k) for k in key)
-        arm = key[at] if at is not None else (sub[paired.arm].astype(str).iloc[0] if paired else None)
-        if arm in gates:
-            numbers[key] = target_numbers(sub, gates[arm])
-    return judge_gates(numbers)
 
 
 def compare_to_paper(ref: Reference, ours: Interval, scale: float = 100.0) -> str:
@@ -241,59 +190,3 @@ def _data_judged(sub: pd.DataFrame, col: Column, datasets: list[str]) -> str | N
     else:
         found = datasets
     return found[0] if len(found) == 1 else None
-
-
-def _add_paired(ctx: _Context, row, base, key, stats, effects, row_at: int) -> None:
-    """Fill the Δ cells of one row: this arm minus the control with the same other keys;
-    each claim the comparison meets is kept for the launch's verdicts."""
-    paired, group_by, runs = ctx.paired, ctx.group_by, ctx.runs
-    arm_at = group_by.index(paired.arm)
-    if key[arm_at] == paired.control:
-        for col in ctx.columns:
-            row[f"Δ {col.label} vs {paired.control}"] = "(control)"
-        return
-    others = [(g, k) for j, (g, k) in enumerate(zip(group_by, key)) if j != arm_at]
-    mask = pd.Series(True, index=runs.index)
-    for g, k in others:
-        mask &= runs[g].astype(str) == k
-    if paired.shared_control:
-        mask = (mask & (runs[paired.arm].astype(str) == key[arm_at])) | (runs[paired.arm].astype(str) == paired.control)
-    both = runs[mask].assign(_arm=runs[paired.arm].astype(str))
-    where = _where(group_by, key)
-    _check_budgets(both, key[arm_at], paired, where, effects)
-    control_key = key[:arm_at] + (paired.control,) + key[arm_at + 1:]
-    gate = _comparison_gate(ctx.row_gates.get(key), ctx.row_gates.get(control_key))
-    sides = {value: both[both["_arm"] == value] for value in (key[arm_at], paired.control)}
-    for col in ctx.columns:
-        pairs = paired_values(both, key[arm_at], paired.control, col.metric, list(paired.keys))
-        test = paired_test(pairs["diff"], resampling_ratio(pairs), ctx.confidence)
-        label = f"Δ {col.label} vs {paired.control}"
-        failed = gate is not None and gate.passed is False
-        row[label] = fmt_ci(test.diff, scale=col.scale, signed=True) + (" (gate failed)" if failed else "")
-        stats.append({**base, "column": label, "metric": col.metric, "kind": "paired_diff",
-                      **test.diff._asdict(), "low": test.diff.low, "high": test.diff.high, "p": test.p,
-                      "test": test.test})
-        if math.isnan(test.diff.mean):
-            continue
-        ctx.tests.add(test.test)
-        met = [c for c in ctx.claims if (c.arm, c.control, c.metric) == (key[arm_at], paired.control, col.metric)]
-        for claim in met:
-            blocked = blocked_reason(claim, test, claim.ground.mismatch(both), gate,
-                                     collapsed(sides[claim.arm]), collapsed(sides[claim.control]))
-            ctx.claim_tests.append(ClaimTest(claim, where, row_at, test, col.scale, blocked, gate,
-                                             data=", ".join(ctx.datasets) or "unknown data",
-                                             procedural=ctx.procedural))
-        p_text = "" if math.isnan(test.p) else f" ({test.test}, p = {test.p:.3g})"
-        effects.append(f"{where} − {paired.control}, {col.label}: {fmt_ci(test.diff, scale=col.scale, signed=True)} "
-                       f"points{p_text}: {_effect_reading(test.diff, gate, bool(met))}.")
-
-
-def _comparison_gate(arm: GateResult | None, control: GateResult | None) -> GateResult | None:
-    """The gate of a comparison: failed when either side's synthesis failed its gate (a GAN
-    arm against another), else the arm's own result."""
-    failed = [g for g in (arm, control) if g is not None and g.passed is False]
-    if failed:
-        return GateResult(False, "; ".join(g.text for g in failed))
-    return arm if arm is not None else control
-
-

@@ -122,3 +122,7 @@ def _check_budgets(both: pd.DataFrame, arm: str, paired: Paired, where: str, not
                              "budget. Give every arm of the comparison the same `steps`, or declare why they "
                              "differ (Paired.unequal_budget).")
     notes.append(f"Unequal budgets, declared: {text}; {paired.unequal_budget}.")
+
+
+def row_label(group_by: list[str], key: tuple) -> str:
+    return ", ".join(f"{column_label(g)}={k}" for g, k in zip(group_by, key))

@@ -1,4 +1,5 @@
-"""A verdict per claim, flags for runs that cannot support one, and the synthesis gate.
+"""A verdict per claim, and flags for runs that cannot support one (the synthesis gate a
+GAN arm must pass first is analysis.gates).
 
 A paper's claimed effect (``paper_claims.Claim``: FESR_JL beats BASELINE by 3.71 points on
 CK+, …) is judged only on a launch of the paper's own dataset and protocol, and only on
@@ -20,12 +21,6 @@ No verdict (``not judged: …``) where the runs are not the paper's data and pro
 a GAN arm's synthesis fails its gate or logged no gate numbers, where either side
 collapsed, or below 5 pairs or at zero spread.
 
-The gate: per row and per target class, the judge's agreement with the intended class
-must beat chance (1/K of the judge's classes) by a one-sided binomial test, Holm-adjusted
-across the table's gated rows and targets, **and** reach half-way from chance to the
-judge's recall on real images of that class; a judge no better than chance on real images
-fails every row ("the judge cannot read this data").
-
 Flags: a run is ``collapsed`` when ≥ 90 % of its test predictions fall in one class, and
 ``still improving`` when its chosen epoch (or iteration) lies in the last 10 % of its
 budget (``selection/at_fraction`` > 0.9): a longer run might have chosen later.
@@ -37,118 +32,20 @@ import math
 from dataclasses import dataclass, field
 from typing import Sequence
 
-import numpy as np
 import pandas as pd
 
+from analysis.gates import ALPHA, GateResult
 from analysis.paper_claims import Claim
-from analysis.stats import (Interval, PairedTest, agreement_p, holm, interval_at, minimal_detectable_effect,
+from analysis.stats import (Interval, PairedTest, holm, interval_at, minimal_detectable_effect,
                             pairs_needed)
 from analysis.tables import Table, fmt_ci
 
-ALPHA = 0.05
 MIN_PAIRS = 5
 COLLAPSE_SHARE = 0.9  # share of test predictions in the most-predicted class
 STILL_IMPROVING = 0.9  # chosen epoch / budget above this
 TOP_SHARE = "test/top_pred_share_at_best_val"
 AT_FRACTION = "selection/at_fraction"
 NOT_JUDGED = "not judged"
-
-
-# --- the synthesis gate ----------------------------------------------------------------
-
-GATE_PREFIX = "gate/"
-GATE_CLASSES = "gate/classes"
-
-
-@dataclass(frozen=True)
-class Gate:
-    """Which target classes of an arm's synthetic images must pass the gate: the names
-    under ``gate/<target>/...`` (trainables.core.judge.gate_numbers), or None for every
-    target the runs logged (an arm that draws every class)."""
-
-    targets: tuple[str, ...] | None = None
-
-
-@dataclass(frozen=True)
-class TargetGate:
-    """One target's pooled gate numbers over a row's runs."""
-
-    target: str
-    agreeing: int
-    judged: int
-    real_recall: float
-    chance: float
-    p: float
-
-    @property
-    def agreement(self) -> float:
-        return self.agreeing / self.judged
-
-    @property
-    def halfway(self) -> float:
-        return self.chance + 0.5 * (self.real_recall - self.chance)
-
-
-def target_numbers(runs: pd.DataFrame, gate: Gate) -> list[TargetGate] | None:
-    """Each target's numbers pooled over ``runs`` (images judged and agreeing summed, the
-    judge's real recall averaged); None when a target has no numbers at all."""
-    logged = sorted({c.split("/")[1] for c in runs.columns
-                     if c.startswith(GATE_PREFIX) and c.endswith("/agreement")})
-    targets = list(gate.targets) if gate.targets is not None else logged
-    if not targets or GATE_CLASSES not in runs or runs[GATE_CLASSES].isna().all():
-        return None
-    chance = 1.0 / float(runs[GATE_CLASSES].max())
-    found = []
-    for t in targets:
-        share, n = runs.get(f"gate/{t}/agreement"), runs.get(f"gate/{t}/n")
-        if share is None or n is None:
-            return None
-        ok = share.notna() & n.notna()
-        if not ok.any():
-            return None
-        judged = int(n[ok].sum())
-        agreeing = int(np.round((share[ok] * n[ok]).to_numpy(dtype=float)).sum())
-        recall = runs.get(f"gate/{t}/real_recall")
-        real = float(recall.mean()) if recall is not None and recall.notna().any() else math.nan
-        found.append(TargetGate(t, agreeing, judged, real, chance, agreement_p(agreeing, judged, chance)))
-    return found
-
-
-@dataclass(frozen=True)
-class GateResult:
-    passed: bool | None  # None: no numbers
-    text: str
-
-
-NO_GATE_NUMBERS = GateResult(None, "no synthesis-quality numbers")
-
-
-def judge_gates(rows: dict[object, list[TargetGate] | None]) -> dict[object, GateResult]:
-    """Each gated row's result: its targets' binomial p-values Holm-adjusted together with
-    every other gated row's of the table, each target held to chance and to half-way."""
-    flat = [(key, t) for key, targets in rows.items() for t in (targets or [])]
-    adjusted = dict(zip([(key, t.target) for key, t in flat], holm([t.p for _, t in flat])))
-    out = {}
-    for key, targets in rows.items():
-        if not targets:
-            out[key] = NO_GATE_NUMBERS
-            continue
-        failed, parts = [], []
-        for t in targets:
-            p_holm = adjusted[(key, t.target)]
-            readable = t.real_recall > t.chance
-            ok = readable and p_holm < ALPHA and t.agreement >= t.halfway
-            text = (f"{t.target}: judged as intended {100 * t.agreement:.1f} % of {t.judged} "
-                    f"(chance {100 * t.chance:.1f} %, half-way {100 * t.halfway:.1f} %, the judge's recall on "
-                    f"real images {100 * t.real_recall:.1f} %; binomial p = {t.p:.3g}, Holm {p_holm:.3g})")
-            if not readable:
-                text += ": the judge cannot read this data"
-            parts.append(text)
-            if not ok:
-                failed.append(t.target)
-        verdict = f"failed for {', '.join(failed)}" if failed else "passed"
-        out[key] = GateResult(not failed, f"synthesis gate {verdict}: " + "; ".join(parts))
-    return out
 
 
 # --- flags -------------------------------------------------------------------------------

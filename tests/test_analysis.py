@@ -854,19 +854,19 @@ def test_row_order_follows_a_categorical_columns_order_then_text():
 
 
 def test_a_deltas_footnote_reads_its_interval_and_a_comparison_takes_either_sides_failed_gate():
-    from analysis.cells import _comparison_gate, _effect_reading
-    from analysis.verdicts import GateResult
+    from analysis.gates import GateResult, comparison_gate
+    from analysis.paired_cells import effect_reading
 
-    assert _effect_reading(Interval(0.05, 0.01, 2), None, False) == (
+    assert effect_reading(Interval(0.05, 0.01, 2), None, False) == (
         "95 % CI excludes 0 (descriptive: unadjusted for the table's other comparisons)")
-    assert _effect_reading(Interval(0.05, 0.1, 2), None, False) == "95 % CI includes 0: no effect shown"
-    assert _effect_reading(Interval(0.05, math.nan, 1), None, False) == "n=1 pairs: no CI"
+    assert effect_reading(Interval(0.05, 0.1, 2), None, False) == "95 % CI includes 0: no effect shown"
+    assert effect_reading(Interval(0.05, math.nan, 1), None, False) == "n=1 pairs: no CI"
     passed, failed, other = GateResult(True, "ok"), GateResult(False, "arm fails"), GateResult(False, "control fails")
-    assert _comparison_gate(failed, other) == GateResult(False, "arm fails; control fails")
-    assert _comparison_gate(passed, other) == GateResult(False, "control fails")
-    assert _comparison_gate(passed, GateResult(True, "c")) is passed
-    assert _comparison_gate(None, passed) is passed
-    assert _comparison_gate(None, None) is None
+    assert comparison_gate(failed, other) == GateResult(False, "arm fails; control fails")
+    assert comparison_gate(passed, other) == GateResult(False, "control fails")
+    assert comparison_gate(passed, GateResult(True, "c")) is passed
+    assert comparison_gate(None, passed) is passed
+    assert comparison_gate(None, None) is None
 
 
 def test_paired_values_fill_a_sides_missing_split_size_from_the_other_and_keep_the_smaller_n_train():
@@ -913,7 +913,7 @@ def test_a_delta_row_reads_the_control_gate_of_its_own_other_keys_its_scale_and_
     from analysis.pairing import Paired
     from analysis.ground import Ground
     from analysis.paper_claims import Claim
-    from analysis.verdicts import Gate
+    from analysis.gates import Gate
 
     judge_at_chance = {"gate/classes": 7.0, "gate/sad/agreement": 0.9, "gate/sad/n": 70.0,
                        "gate/sad/real_recall": 1 / 7}

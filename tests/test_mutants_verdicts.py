@@ -16,9 +16,9 @@ from analysis.ground import Ground
 from analysis.paper_claims import Claim
 from analysis.stats import Interval, PairedTest, minimal_detectable_effect, paired_test, pairs_needed
 from analysis.tables import Table
-from analysis.verdicts import (PROCEDURAL_CLAIMS, ClaimTest, Gate, GateResult, _claim_line, apply_verdicts,
-                               blocked_reason, collapsed, flag_text, judge_claims, judge_gates, target_numbers,
-                               verdict)
+from analysis.gates import Gate, GateResult, judge_gates, target_numbers
+from analysis.verdicts import (PROCEDURAL_CLAIMS, ClaimTest, _claim_line, apply_verdicts, blocked_reason, collapsed,
+                               flag_text, judge_claims, verdict)
 
 
 def interval(low, high, n=10):

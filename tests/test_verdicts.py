@@ -11,14 +11,15 @@ import pytest
 from scipy import stats as st
 
 from analysis import paper_claims, references
-from analysis import cells
+from analysis import pairing
 from analysis.cells import metric_table
 from analysis.columns import Column
 from analysis.pairing import BudgetMismatch, Paired, paired_values
 from analysis.report import summary
 from analysis.stats import (CORRECTED_T, PLAIN_T, Interval, PairedTest, holm, minimal_detectable_effect, paired_test,
                             pairs_needed, power, rate_ci)
-from analysis.verdicts import Gate, GateResult, apply_verdicts, blocked_reason, judge_gates, target_numbers, verdict
+from analysis.gates import Gate, GateResult, judge_gates, target_numbers
+from analysis.verdicts import apply_verdicts, blocked_reason, verdict
 
 # --- statistics against worked examples ---------------------------------------------------
 
@@ -82,15 +83,15 @@ def test_the_ratio_is_test_over_real_training_images_where_training_sets_overlap
     # a +all arm trains on 900 real and 900 synthetic images: n_train counts 1,800; the ratio is 100/900
     overlapping = _pairs(data__n_train=[1800.0] * 3, data__n_train_real=[900.0] * 3, data__n_test=[100.0] * 3,
                          data__resampled=[1.0] * 3, fold=[0, 0, 0])
-    assert cells.resampling_ratio(overlapping) == pytest.approx(1 / 9)  # one fold index, seeds redraw the folds
+    assert pairing.resampling_ratio(overlapping) == pytest.approx(1 / 9)  # one fold index, seeds redraw the folds
     fixed = overlapping.assign(**{"data/resampled": [0.0] * 3}, fold=[0, 1, 2])
-    assert cells.resampling_ratio(fixed) is None  # independent seeds on one fixed split: the plain t
+    assert pairing.resampling_ratio(fixed) is None  # independent seeds on one fixed split: the plain t
     # no counts logged: a k-fold split's n_test/n_train = 1/(k − 1), k from the launch's n_folds
-    assert cells.resampling_ratio(_pairs(data__resampled=[1.0] * 3, **{"param.n_folds": ["10"] * 3}, fold=[0] * 3)) \
+    assert pairing.resampling_ratio(_pairs(data__resampled=[1.0] * 3, **{"param.n_folds": ["10"] * 3}, fold=[0] * 3)) \
         == pytest.approx(1 / 9)
     # runs from before the record: several folds mean overlap; k = the folds seen
-    assert cells.resampling_ratio(_pairs(fold=[0, 1, 2])) == pytest.approx(1 / 2)
-    assert cells.resampling_ratio(_pairs(fold=[0, 0, 0])) is None
+    assert pairing.resampling_ratio(_pairs(fold=[0, 1, 2])) == pytest.approx(1 / 2)
+    assert pairing.resampling_ratio(_pairs(fold=[0, 0, 0])) is None
 
 
 def test_older_runs_pair_on_the_smaller_n_train_the_real_one():
@@ -98,7 +99,7 @@ def test_older_runs_pair_on_the_smaller_n_train_the_real_one():
                          "parent_run_id": "p", "acc": [0.6, 0.62, 0.58, 0.6],
                          "data/n_train": [1800.0, 1800.0, 900.0, 900.0], "data/n_test": [100.0] * 4})
     pairs = paired_values(both, "+all", "baseline", "acc", ["parent_run_id", "seed", "fold"])
-    assert cells.resampling_ratio(pairs) == pytest.approx(100 / 900)
+    assert pairing.resampling_ratio(pairs) == pytest.approx(100 / 900)
 
 
 # --- verdicts by sign and size ----------------------------------------------------------------

@@ -15,7 +15,7 @@ from analysis.pairing import Paired
 from analysis.layouts.registry import register_layout
 from analysis.layouts.shared import CYCLEGAN_GATES, dropped_note, require_columns
 from analysis.tables import Table
-from analysis.verdicts import Gate
+from analysis.gates import Gate
 
 
 def _zhu_rows(source: str, rows: dict[str, str], nets: list[str] | None) -> dict[tuple, list]:

@@ -13,7 +13,7 @@ from analysis.pairing import Paired
 from analysis.layouts.registry import register_layout
 from analysis.layouts.shared import FESR_DATA_NOTE, require_columns
 from analysis.tables import Table
-from analysis.verdicts import Gate
+from analysis.gates import Gate
 
 
 def _fesr_refs(runs: pd.DataFrame, group_by: list[str], database: str = "CK+") -> dict[tuple, list]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis import ReportError
-from analysis.verdicts import Gate
+from analysis.gates import Gate
 
 
 def require_columns(runs: pd.DataFrame, columns: list[str], study: str) -> None:

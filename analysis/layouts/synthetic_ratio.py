@@ -23,7 +23,7 @@ from analysis.layouts.registry import register_layout
 from analysis.plots import save_figure
 from analysis.stats import rate_ci
 from analysis.tables import Table, fmt_ci
-from analysis.verdicts import Gate
+from analysis.gates import Gate
 
 TRAIN_SET = "param.train_set"
 FAMILY = "param.budget"
