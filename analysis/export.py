@@ -30,7 +30,7 @@ file lists what was copied and what the cap left out.
 
 Metric values NaN and ±inf are written as JSON's common extension (``NaN``,
 ``Infinity``), which Python reads back. An existing output is kept unless ``--force``;
-the file appears whole or not at all (written beside it, then renamed). Errors that the
+the file and the grids' folder each appear whole or not at all (the `atomic` package). Errors that the
 user can fix exit with status 2 and one line.
 """
 
@@ -51,6 +51,7 @@ from pathlib import Path
 
 import pandas as pd
 
+import atomic
 from analysis import ReportError
 from analysis.runs import (TAG_PREFIX, _choose_parents, _client, _experiment, _root_of,
                            children_of, parent_records, parents_frame, run_row, runs_frame)
@@ -90,21 +91,19 @@ def export_launch(study: str, tracking_uri: str | None = None, parent: str = "la
     if not force and (out.exists() or samples_dir.exists()):
         raise ReportError(f"{out if out.exists() else samples_dir} exists; pass --force to overwrite it")
     out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
-    try:
-        listing = (_sample_grids(client, trials, staging / "samples", samples_cap_kb * 1024)
-                   if samples else {"files": [], "skipped": ["not asked for (--no-samples)"]})
-        document = {"format": FORMAT, "version": VERSION, "study": study,
-                    "exported_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "parent": parent,
-                    "launches": launches, "samples": {"dir": samples_dir.name, **listing}}
-        (staging / "export").write_bytes(_gzip(json.dumps(document, separators=(",", ":")).encode()))
-        if samples_dir.exists():
+    if samples:  # the grids first: the export names them
+        with atomic.atomic_folder(samples_dir) as grids:
+            listing = _sample_grids(client, trials, grids, samples_cap_kb * 1024)
+        if not listing["files"]:
+            samples_dir.rmdir()
+    else:
+        listing = {"files": [], "skipped": ["not asked for (--no-samples)"]}
+        if samples_dir.exists():  # --force over an export that had grids
             shutil.rmtree(samples_dir)
-        if listing["files"]:
-            os.replace(staging / "samples", samples_dir)
-        os.replace(staging / "export", out)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    document = {"format": FORMAT, "version": VERSION, "study": study,
+                "exported_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "parent": parent,
+                "launches": launches, "samples": {"dir": samples_dir.name, **listing}}
+    atomic.write_bytes(out, _gzip(json.dumps(document, separators=(",", ":")).encode()))
     return out
 
 

@@ -20,7 +20,7 @@ from bench.synthetic_cache import bench_synthetic_cache
 from bench.training import bench_concurrency, bench_input_pipeline, bench_platform_overhead
 from bench.trial_throughput import bench_trial_throughput
 
-from trainables.atomic import write_text
+from atomic import write_text
 
 BENCHMARKS = {  # name → a function of `quick` returning a Row or a list of Rows
     "dataset_load": bench_dataset_load,

@@ -26,7 +26,7 @@ from contextlib import nullcontext
 
 from bench.rows import Row, not_measured
 
-from trainables.atomic import write_text
+from atomic import write_text
 
 # search_spaces/fesr_ablation.py's paper scale over its base config (tests/test_bench.py
 # checks they agree; the study module itself needs Ray, which a bare GPU machine lacks).

@@ -17,7 +17,7 @@ import pyarrow.fs as pafs
 
 from study.spec import StudyError
 
-from trainables.atomic import write_bytes
+from atomic import write_bytes
 
 RECORD = "ferlab_launch.json"
 CLOUD_SCHEMES = ("s3", "gs", "gcs")

@@ -1,4 +1,4 @@
-"""trainables.atomic: a process killed between any two steps of a write leaves the previous
+"""atomic: a process killed between any two steps of a write leaves the previous
 version or the new one, whole, for the next reader. Each case writes a first version fully
 in a child process, then a second with the fault hook ending the process (`os._exit`, no
 clean-up) right after the named step; the parent then reads what is there."""
@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from trainables import atomic
+import atomic
 from trainables.data.cache import cached
 from trainables.data.core import FaceData
 
@@ -35,7 +35,7 @@ def run_killed_at(step: str, body: str, cwd: Path) -> None:
     body calls `arm()` once its first version is written."""
     script = textwrap.dedent(f"""
         import os
-        from trainables import atomic
+        import atomic
 
         def arm():
             atomic.fault_hook = lambda step: os._exit({KILLED}) if step == {step!r} else None

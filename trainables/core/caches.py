@@ -4,7 +4,7 @@ A set is named by what determines it: the generator's weights hash, the class, t
 count, the sampling seed and the name of the draw of the generator's inputs (a changed
 draw makes new names, so a set made by an older draw is never served). Any trial that needs the same set — another arm, seed of
 the classifier, or a resumed trial — loads it instead of generating it again. Writes
-go through trainables.atomic, so a killed writer leaves no half set.
+go through the `atomic` package, so a killed writer leaves no half set.
 
 Beside it, the two primitives every cache here stands on: an atomic torch.save and a
 file lock under which one trial builds what the others then load."""
@@ -19,7 +19,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from trainables.atomic import atomic_file
+from atomic import atomic_file
 from trainables.data.cache import cache_root, sha256_json
 
 

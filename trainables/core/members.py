@@ -13,7 +13,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from trainables.atomic import copy_folder, recover
+from atomic import copy_folder, recover
 
 MEMBERS_FILE = "ferlab_members.json"
 

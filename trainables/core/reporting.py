@@ -9,7 +9,7 @@ from typing import Protocol
 
 import pandas as pd
 
-from trainables.atomic import copy_folder, recover
+from atomic import copy_folder, recover
 from trainables.core.metrics import confusion_matrix
 
 # The optimizer steps the trial's compared model has taken so far (trainables.core.fit); the

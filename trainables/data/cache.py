@@ -5,7 +5,7 @@ of a second. An entry is a folder of `.npy` files whose images are memory-mapped
 copy-on-write: concurrent trials on one node share one copy of the pixels in the page
 cache instead of reading one each (bench.data's memory row), and a trial that writes to
 its images changes only its own pages. An entry is written as one folder through
-trainables.atomic, so a reader never sees a half-written entry, and a writer killed while
+the `atomic` package, so a reader never sees a half-written entry, and a writer killed while
 replacing one leaves the previous entry; one that fails to load is rebuilt.
 """
 
@@ -19,7 +19,7 @@ from typing import Callable
 
 import numpy as np
 
-from trainables.atomic import atomic_folder, recover
+from atomic import atomic_folder, recover
 from trainables.data.core import FaceData
 
 _CHUNK = 1 << 22

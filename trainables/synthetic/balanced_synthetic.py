@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from trainables.atomic import atomic_file
+from atomic import atomic_file
 from trainables.core.caches import file_lock
 from trainables.data.cache import cache_root, sha256_json
 from trainables.synthetic.identity_sources import IdentitySource, to_uint8

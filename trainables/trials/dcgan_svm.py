@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from trainables.atomic import atomic_file
+from atomic import atomic_file
 from trainables.core.caches import file_lock
 from trainables.configs.dcgan_svm import DCGANSVMConfig, parse_config
 from trainables.core.inception import InceptionFeatures
