@@ -15,7 +15,7 @@ One entry in ``launches`` per parent run chosen (a launch and its ``--fill-missi
 fills, as ``--parent`` chooses them in ``analysis.report``). A RECORD is
 ``analysis.runs.run_record``: run id, name, status, start and end time (ms epoch), tags,
 params and each metric's latest value, which is everything ``load_runs`` makes its rows
-from, so ``load_exports`` builds the same DataFrame and the same tables. The parent's
+from, so ``analysis.exported.load_exports`` builds the same DataFrame and the same tables. The parent's
 tags hold the launch's options, scale, dataset, deviations and commit (``ferlab.git_sha``,
 ``ferlab.git_dirty``); its uncommitted diff rides along as ``git_diff`` when under 200 kB.
 
@@ -53,11 +53,10 @@ import pandas as pd
 
 import atomic
 from analysis import ReportError
+from analysis.exported import FORMAT, SUFFIX, VERSION, read_export
 from analysis.runs import (TAG_PREFIX, _choose_parents, _client, _experiment, _root_of,
-                           children_of, parent_records, parents_frame, run_row, runs_frame)
+                           children_of, parent_records, parents_frame, run_row)
 
-FORMAT, VERSION = "ferlab-runs", 1
-SUFFIX = ".json.gz"
 DROPPED_TAGS = re.compile(r"^mlflow\.(user|source\..*)$")
 SAMPLE_GRID = re.compile(r"^(?:.*samples.*|fesgan_.*)\.png$")
 EPOCH = re.compile(r"_epoch\d+")  # dcgan_samples_epoch004.png: one series, keep its last
@@ -188,47 +187,6 @@ def _sample_names(client, run_id: str) -> list[str]:
     names = sorted(a.path for a in client.list_artifacts(run_id) if not a.is_dir and SAMPLE_GRID.match(a.path))
     last = {EPOCH.sub("", n): n for n in names}  # sorted: the last of each series wins
     return sorted(last.values())
-
-
-# --- reading exports back -------------------------------------------------------------
-
-def read_export(path: str | Path) -> dict:
-    """An export's document, checked to be one this version reads."""
-    path = Path(path)
-    try:
-        with gzip.open(path, "rt", encoding="utf-8") as stream:
-            document = json.load(stream)
-    except FileNotFoundError:
-        raise ReportError(f"no export file {path}") from None
-    except (OSError, json.JSONDecodeError, EOFError) as err:
-        raise ReportError(f"{path} is not a gzipped JSON export ({err})") from None
-    if not isinstance(document, dict) or document.get("format") != FORMAT:
-        raise ReportError(f"{path} is not a {FORMAT} export (python -m analysis.export writes them)")
-    if document.get("version") != VERSION:
-        raise ReportError(f"{path} is {FORMAT} version {document.get('version')}; this ferlab reads version {VERSION}")
-    return document
-
-
-def load_exports(study: str, paths: list[str | Path], statuses=("FINISHED",)) -> pd.DataFrame:
-    """The runs of one or more exports of ``study`` as ``load_runs`` makes them from the
-    store: every launch in every file, their runs side by side (a study split into
-    launches by folds or seeds). A run (or launch) found twice is refused: two exports
-    of one launch would count its runs twice."""
-    documents = [(Path(p), read_export(p)) for p in paths]
-    seen: dict[str, Path] = {}
-    launches, parents = [], []
-    for path, document in documents:
-        if document["study"] != study:
-            raise ReportError(f"{path} holds runs of study {document['study']!r}, not {study!r}")
-        for launch in document["launches"]:
-            for record in [launch["parent"], *launch["runs"]]:
-                if record["run_id"] in seen:
-                    raise ReportError(f"run {record['run_id']} is in both {seen[record['run_id']]} and {path}: "
-                                      "each launch must be exported once; pass each file once")
-                seen[record["run_id"]] = path
-            parents.append(launch["parent"])
-            launches.append((launch["parent"]["run_id"], launch["runs"]))
-    return runs_frame(launches, _root_of(parents_frame(parents)), statuses)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 from analysis import ReportError
-from analysis.export import SUFFIX, load_exports, read_export
+from analysis.exported import SUFFIX, load_exports, read_export
 from analysis.layouts import build_tables
 from analysis.report import full_markdown
 

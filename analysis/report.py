@@ -27,7 +27,7 @@ from pathlib import Path
 
 from analysis import ReportError
 from analysis.layouts import LAYOUTS, build_tables, get_layout, list_layouts
-from analysis.export import load_exports
+from analysis.exported import load_exports
 from analysis.plots import per_class_chart
 from analysis.runs import load_runs
 from analysis.tables import Table, to_markdown, write_table

@@ -19,7 +19,7 @@ parent(s) into a DataFrame with these columns:
   Per-epoch histories are not loaded: tables use the final summary metrics.
 
 Both sources of runs make the frame the same way: ``load_runs`` reads an MLflow store,
-``analysis.export.load_exports`` reads exported files; each turns a run into a plain
+``analysis.exported.load_exports`` reads exported files; each turns a run into a plain
 record (``run_record``: id, name, status, start time, tags, params, metrics) and hands
 the records to ``runs_frame``, which alone turns records into rows.
 """

@@ -26,7 +26,8 @@ import pandas as pd
 import pytest
 
 from analysis import ReportError
-from analysis.export import export_launch, load_exports, main as export_main, read_export
+from analysis.export import export_launch, main as export_main
+from analysis.exported import load_exports, read_export
 from analysis.layouts import build_tables
 from analysis.publish import BEGIN, END, main as publish_main, page, publish
 from analysis.report import full_markdown
