@@ -205,3 +205,29 @@ def test_fused_classifiers_need_one_recipe_and_a_step_budget():
         FusedClassifier(nets, [_classifier_opts(0), _classifier_opts(1, batch_size=4)], CPU)
     with pytest.raises(ValueError, match="need a step budget"):
         FusedClassifier(nets, [_classifier_opts(0, steps=None), _classifier_opts(1, steps=None)], CPU)
+
+
+def test_each_stack_draws_its_dropout_masks_from_its_own_generators():
+    """Generators given to one stack are that stack's: another stack's members (here 3,
+    where 2 generators were given) draw from torch's global generator meanwhile, and the
+    first stack's masks repeat with its generators seeded the same."""
+    from torch import nn
+    from torch.func import vmap
+
+    from trainables.nets.stack import NetStack, member_generators
+
+    torch.manual_seed(0)
+    a, b = (NetStack([nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5)) for _ in range(k)]) for k in (2, 3))
+
+    def forward(stack, x):
+        return vmap(lambda state, xi: stack.member(state)(xi), randomness="different")(stack.state(), x)
+
+    def seeded():
+        return [torch.Generator().manual_seed(i) for i in range(2)]
+
+    with member_generators([a], seeded()):
+        first = forward(a, torch.ones(2, 5, 4))
+        assert forward(b, torch.ones(3, 5, 4)).shape == (3, 5, 4)
+    with member_generators([a], seeded()):
+        assert torch.equal(forward(a, torch.ones(2, 5, 4)), first)
+    assert not torch.equal(first[0], first[1])  # each member its own masks

@@ -57,7 +57,7 @@ class FusedClassifier:
             y = torch.stack([b[1] for b in batches]).to(self.device)
             for group in self.optimizer.param_groups:
                 group["lr"] = opts.lr * lr_factor(opts.schedule, plans[0].first + i, plans[0].total)
-            with member_generators(generators, self.stack.layout):
+            with member_generators([self.stack], generators, self.stack.layout):
                 losses, logits = vmap(member, randomness="error")(self.stack.state(), x, y)
             self.optimizer.zero_grad(set_to_none=True)
             losses.sum().backward()

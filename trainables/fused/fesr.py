@@ -88,7 +88,7 @@ class FusedFESRTrainer(FESRTrainer):
         def member(states, *args):
             return step(GANBundle({name: stacks[name].member(s) for name, s in states.items()}, {}), *args)
 
-        with member_generators(self._generators):
+        with member_generators(stacks.values(), self._generators):
             in_dims = (0, *(None if arg is None else 0 for arg in tensors))
             return vmap(member, in_dims, randomness="error")({name: s.state() for name, s in stacks.items()}, *tensors)
 

@@ -9,42 +9,53 @@ optimiser (Adam) over the stacked tensors is K separate optimisers.
 
 Randomness is each member's own. `nn.Dropout` draws from torch's global generator, which
 a vmapped forward cannot split by member; a stack replaces it by `MemberDropout`, which
-inside `member_generators(gens)` draws member i's mask from `gens[i]` exactly as
+inside `member_generators(stacks, gens)` draws member i's mask from `gens[i]` exactly as
 `F.dropout` draws on the CPU — so a fused member repeats its unfused trial's masks when
 `gens[i]` is seeded as that trial seeds the global generator. Without generators (the GPU
 path, where graph capture wants one stream) the K masks come from the global generator:
-the same distribution, not the unfused trial's masks."""
+the same distribution, not the unfused trial's masks. Which generators a stack draws from is
+that stack's own (its `MaskDraw`), so two stacks in one process never share them."""
 
 import copy
 from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Iterable
 
 import torch
 from torch import nn
 from torch.func import functional_call, stack_module_state
 
-_generators: list[torch.Generator] | None = None
-# The memory layout of the unfused nets' feature maps: a CPU mask is drawn in memory order,
-# so a member repeats its unfused masks only when drawn in its unfused layout (NetStack).
-_layout = torch.contiguous_format
+@dataclass
+class MaskDraw:
+    """Where a stack's dropout masks come from: member i's from `generators[i]`, drawn in
+    `layout` (torch.channels_last where the unfused nets run channels-last), or, without
+    generators, torch's global generator."""
+
+    generators: list[torch.Generator] | None = None
+    layout: torch.memory_format = torch.contiguous_format
 
 
 @contextmanager
-def member_generators(generators: list[torch.Generator] | None, layout=torch.contiguous_format):
-    """Member i's dropout masks come from `generators[i]` inside the block, each drawn in
-    `layout` (torch.channels_last where the unfused nets run channels-last)."""
-    global _generators, _layout
-    previous, _generators, _layout = (_generators, _layout), generators, layout
+def member_generators(stacks: Iterable["NetStack"], generators: list[torch.Generator] | None,
+                      layout=torch.contiguous_format):
+    """Inside the block, member i of each of `stacks` draws its dropout masks from
+    `generators[i]`, in `layout`."""
+    draws = [stack.draw for stack in stacks]
+    previous = [(d.generators, d.layout) for d in draws]
+    for draw in draws:
+        draw.generators, draw.layout = generators, layout
     try:
         yield
     finally:
-        _generators, _layout = previous
+        for draw, (generators_before, layout_before) in zip(draws, previous):
+            draw.generators, draw.layout = generators_before, layout_before
 
 
 class _Dropout(torch.autograd.Function):
     """x ⊙ mask / (1 − p), the mask Bernoulli(1 − p); under vmap one mask per member."""
 
     @staticmethod
-    def forward(x, p):
+    def forward(x, p, draw):
         mask = torch.empty_like(x).bernoulli_(1 - p).div_(1 - p)
         return x * mask, mask
 
@@ -56,31 +67,31 @@ class _Dropout(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad, _):
         mask, = ctx.saved_tensors
-        return grad * mask, None
+        return grad * mask, None, None
 
     @staticmethod
-    def vmap(info, in_dims, x, p):
+    def vmap(info, in_dims, x, p, draw):
         x = x.movedim(in_dims[0], 0)
-        if _generators is None:
+        if draw.generators is None:
             masks = torch.empty_like(x).bernoulli_(1 - p).div_(1 - p)
         else:
-            if len(_generators) != info.batch_size:
-                raise ValueError(f"{len(_generators)} member generators for a stack of {info.batch_size}")
-            layout = _layout if x.dim() == 5 else torch.preserve_format
+            if len(draw.generators) != info.batch_size:
+                raise ValueError(f"{len(draw.generators)} member generators for a stack of {info.batch_size}")
+            layout = draw.layout if x.dim() == 5 else torch.preserve_format
             masks = torch.stack([torch.empty_like(x[i], memory_format=layout).bernoulli_(1 - p, generator=g).div_(1 - p)
-                                 for i, g in enumerate(_generators)])
+                                 for i, g in enumerate(draw.generators)])
         return (x * masks, masks), (0, 0)
 
 
 class MemberDropout(nn.Module):
-    def __init__(self, p: float):
+    def __init__(self, p: float, draw: MaskDraw):
         super().__init__()
-        self.p = p
+        self.p, self.draw = p, draw
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.p == 0:
             return x
-        return _Dropout.apply(x, self.p)[0]
+        return _Dropout.apply(x, self.p, self.draw)[0]
 
 
 class _Method(nn.Module):
@@ -102,11 +113,12 @@ class NetStack:
         if len(shapes) != 1:
             raise ValueError("a stack needs nets of one architecture; these differ in their parameters' shapes")
         self.k = len(nets)
+        self.draw = MaskDraw()
         template = copy.deepcopy(nets[0])
         for name, module in list(template.named_modules()):
             for child_name, child in list(module.named_children()):
                 if isinstance(child, nn.Dropout):
-                    setattr(module, child_name, MemberDropout(child.p))
+                    setattr(module, child_name, MemberDropout(child.p, self.draw))
         self.caller = _Method(template).to("meta")
         params, buffers = stack_module_state(nets)
         trainable = {name: p.requires_grad for name, p in nets[0].named_parameters()}
