@@ -43,43 +43,39 @@ def headline(table: Table) -> Table:
     return dataclasses.replace(table, cells=table.cells[keep], footnotes=[])
 
 
-def merge_paper_notes(notes: list[str]) -> list[str]:
-    """One footnote per paper, row of ours and verdict, listing that paper's numbers,
-    where several of its numbers got the same verdict beside the same row."""
+def _merge(notes: list[str], pattern, key_of, item_of, render) -> list[str]:
+    """The notes that match `pattern` and share `key_of(match)` as one note,
+    `render(key, items)`, where the first of them stood; the others as they are."""
     merged: dict[tuple, list[str]] = {}
     out: list[str | tuple] = []
     for note in notes:
-        found = PAPER_NOTE.match(note)
+        found = pattern.match(note)
         if found is None:
             out.append(note)
             continue
-        key = (found["head"], found["where"], found["verdict"])
+        key = key_of(found)
         if key not in merged:
             merged[key] = []
             out.append(key)
-        merged[key].append(found["item"])
-    return [item if isinstance(item, str) else
-            f"{item[0]}, {'; '.join(merged[item])}, beside {item[1]}: {item[2]}" for item in out]
+        merged[key].append(item_of(found))
+    return [item if isinstance(item, str) else render(item, merged[item]) for item in out]
+
+
+def merge_paper_notes(notes: list[str]) -> list[str]:
+    """One footnote per paper, row of ours and verdict, listing that paper's numbers,
+    where several of its numbers got the same verdict beside the same row."""
+    return _merge(notes, PAPER_NOTE, lambda found: (found["head"], found["where"], found["verdict"]),
+                  lambda found: found["item"],
+                  lambda key, items: f"{key[0]}, {'; '.join(items)}, beside {key[1]}: {key[2]}")
 
 
 def merge_delta_notes(notes: list[str]) -> list[str]:
     """One footnote per Δ row and reason where its metrics' Δs are read alike (the same
     words after the value: a failed gate, too few pairs); a note with its own test (a p
     value) differs from its neighbour and stays apart."""
-    merged: dict[tuple, list[str]] = {}
-    out: list[str | tuple] = []
-    for note in notes:
-        found = DELTA_NOTE.match(note)
-        if found is None:
-            out.append(note)
-            continue
-        key = (found["row"], found["why"])
-        if key not in merged:
-            merged[key] = []
-            out.append(key)
-        merged[key].append(f"{found['metric']} {found['value']}")
-    return [item if isinstance(item, str) else f"{item[0]}: {', '.join(merged[item])} points{item[1]}"
-            for item in out]
+    return _merge(notes, DELTA_NOTE, lambda found: (found["row"], found["why"]),
+                  lambda found: f"{found['metric']} {found['value']}",
+                  lambda key, items: f"{key[0]}: {', '.join(items)} points{key[1]}")
 
 
 def console_report(reports: list[tuple[Path, list[Table]]], max_lines: int = 40) -> str:
