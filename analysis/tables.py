@@ -90,15 +90,27 @@ def describe_runs(runs: pd.DataFrame, excluded: int = 0) -> str:
 
 def deviations_text(runs: pd.DataFrame) -> str:
     """" Deviations from the paper's recipe: key (why); …", from the launches' record
-    (tag ferlab.deviations); nothing for runs of launches that predate it."""
+    (tag ferlab.deviations); nothing for runs of launches that predate it. Where the
+    runs' launches give a key different reasons (each its own `--set fold=…`), or only
+    some of them deviate in it, it says so and gives each."""
     if "deviations" not in runs:
         return ""
-    found: dict[str, str] = {}
-    for text in runs["deviations"].dropna().unique():
-        found.update(json.loads(text))
+    launches = [json.loads(text) for text in runs["deviations"].dropna().unique()]
+    found: dict[str, list[str]] = {}
+    for deviations in launches:
+        for key, why in deviations.items():
+            if why not in found.setdefault(key, []):
+                found[key].append(why)
     if not found:
         return " Deviations from the paper's recipe: none (the scale only shrinks sizes)."
-    return " Deviations from the paper's recipe: " + "; ".join(f"{k} ({why})" for k, why in sorted(found.items())) + "."
+
+    def reasons(key: str) -> str:
+        whys, some = found[key], sum(key in deviations for deviations in launches)
+        if len(whys) == 1 and some == len(launches):
+            return whys[0]
+        return f"in {some} of the {len(launches)} launches, by launch: " + "; ".join(whys)
+
+    return " Deviations from the paper's recipe: " + "; ".join(f"{k} ({reasons(k)})" for k in sorted(found)) + "."
 
 
 # --- renderers -----------------------------------------------------------------------

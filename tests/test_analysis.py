@@ -989,3 +989,20 @@ def test_budgets_are_checked_only_where_both_sides_ran_and_a_silent_side_is_name
                               "a Δ between them would mix the arm's effect with a different training budget. Give "
                               "every arm of the comparison the same `steps`, or declare why they differ "
                               "(Paired.unequal_budget).")
+
+
+def test_deviations_of_merged_launches_give_each_launchs_reason():
+    """Exports of one study split by folds: each launch set its own `fold`, one of them
+    also `lr`; the table's context names every reason, not the last launch's alone."""
+    import json
+
+    from analysis.tables import deviations_text
+
+    scale = {"image_size": "48 px"}
+    runs = pd.DataFrame({"deviations": [json.dumps({**scale, "fold": "set to 0"}),
+                                        json.dumps({**scale, "fold": "set to [1, 2]"}),
+                                        json.dumps({**scale, "fold": "set to [1, 2]", "lr": "3e-4"}), None]})
+    assert deviations_text(runs) == (
+        " Deviations from the paper's recipe: fold (in 3 of the 3 launches, by launch: set to 0; set to [1, 2]); "
+        "image_size (48 px); lr (in 1 of the 3 launches, by launch: 3e-4).")
+    assert deviations_text(runs.iloc[:1]) == " Deviations from the paper's recipe: fold (set to 0); image_size (48 px)."
