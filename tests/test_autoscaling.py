@@ -15,6 +15,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -63,6 +64,11 @@ def autoscaling_cluster(tmp_path_factory):
         yield address
     finally:
         _stop_processes_marked(f"{CLUSTER_MARKER}={token}")
+        # `ray start` names its head in the machine's "current cluster" file, which a driver
+        # started without an address would read: a head that is gone leaves no name there
+        current = Path(tempfile.gettempdir()) / "ray" / "ray_current_cluster"
+        if current.exists() and current.read_text().strip() == address:
+            current.unlink()
 
 
 def _stop_processes_marked(marker: str) -> None:

@@ -42,11 +42,12 @@ def _children(cwd):
 @pytest.fixture(scope="module")
 def faulty(cluster, tmp_path_factory):
     """Four seeds on two nodes: seed 1 raises at its third report on every attempt; seed 2
-    hangs at its fourth report on its first attempt, and a 30 s watchdog stops it: a limit
+    hangs at its fourth report on its first attempt, and a 60 s watchdog stops it: a limit
     well above a healthy attempt's longest silence (a retry's worker start, imports and
-    checkpoint restore on a busy 2-core machine), so only the hang trips it."""
+    checkpoint restore on a busy 2-core machine), so only the hang trips it. 30 s was
+    tripped by a healthy retry once, with the suite running beside a two-trial launch."""
     cwd = tmp_path_factory.mktemp("faulty")
-    out = launch(*TOY, "--address", cluster[0].address, "--set", "seed=[0, 1, 2, 3]", "--set", "_watchdog_s=30",
+    out = launch(*TOY, "--address", cluster[0].address, "--set", "seed=[0, 1, 2, 3]", "--set", "_watchdog_s=60",
                  "--set", '_fault=[{"when": {"seed": 1}, "raise_at_report": 2}, '
                           '{"when": {"seed": 2}, "hang_at_report": 3}]', cwd=cwd)
     return cwd, out

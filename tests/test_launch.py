@@ -1,6 +1,7 @@
 """`python -m study.launch` end to end on real local Ray and a real MLflow SQLite store."""
 
 import argparse
+import fcntl
 import functools
 import json
 import os
@@ -82,11 +83,16 @@ def test_unknown_dataset_leaves_no_parent_run(tmp_path):
 
 
 def test_a_dry_run_piped_into_a_reader_that_stops_early_ends_without_a_traceback(tmp_path):
-    """`python -m study.launch fesr_ablation --dry-run | head -1`."""
+    """`python -m study.launch fesr_ablation --dry-run | head -c 64`. The pipe holds one
+    page (4 KB) and the dry run prints about 7 KB, so it is still writing, blocked on the
+    full pipe, when the reader goes, however fast or slow the machine."""
+    read_end, write_end = os.pipe()
+    fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, 4096)
     proc = subprocess.Popen([sys.executable, "-m", "study.launch", "fesr_ablation", "--dry-run"], cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(REPO)})
-    first = proc.stdout.readline()
-    proc.stdout.close()  # the reader is gone before the dry run has printed its cells
+                            stdout=write_end, stderr=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(REPO)})
+    os.close(write_end)
+    first = os.read(read_end, 64)
+    os.close(read_end)  # the reader is gone before the dry run has printed its cells
     assert proc.wait(timeout=60) == 1 and first.startswith(b"fesr_ablation at scale smoke")
     assert proc.stderr.read() == b""
 
