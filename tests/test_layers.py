@@ -62,22 +62,8 @@ def test_no_import_cycle_between_trainables_modules():
     need an upward import, which the test above fails."""
     known = {n: p for n, p in modules().items() if (layer(n) or 0) > 0}
     graph = {name: sorted(m for m in imported(path) if m in known and m != name) for name, path in known.items()}
-    state: dict[str, str] = {}
-
-    def visit(name: str, path: list[str]) -> list[str] | None:
-        state[name] = "open"
-        for dep in graph[name]:
-            if state.get(dep) == "open":
-                return path + [name, dep]
-            if dep not in state and (cycle := visit(dep, path + [name])):
-                return cycle
-        state[name] = "done"
-        return None
-
-    for name in graph:
-        if name not in state and (cycle := visit(name, [])):
-            start = cycle.index(cycle[-1])
-            pytest.fail("import cycle: " + " -> ".join(cycle[start:]))
+    cycle = find_cycle(graph)
+    assert cycle is None, "import cycle: " + " -> ".join(cycle)
 
 
 def test_no_folder_holds_more_than_13_modules():
