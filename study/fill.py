@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from mlflow import MlflowClient
 
-from study.space import LaunchOptions, cell_key, dataset_options, grid_cells, trial_space
+from study.space import PLATFORM_KEYS, LaunchOptions, cell_key, dataset_options, grid_cells, trial_space
 from study.spec import StudyError, StudySpec
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ def fill_target(tracking_uri: str, study: StudySpec, overrides: dict, which: str
     changed = sorted(k for k in overrides if not k.startswith("_"))
     if changed:
         raise StudyError(f"--fill-missing runs the launch's own trial config; --set may change only platform keys "
-                         f"(_watchdog_s, _fault), not {changed}")
+                         f"({', '.join(PLATFORM_KEYS)}), not {changed}")
     return experiment.experiment_id, *launch_to_fill(client, experiment.experiment_id, which)
 
 

@@ -9,11 +9,16 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from study import checkpoint_pacing
 from study.domains import is_domain
 from study.faults import parse_faults
 from study.spec import StudyError, StudySpec
 from trainables.configs.data import DataConfig, resolve_protocol
 from trainables.trials.registry import UnknownTrainable, get_validator
+
+
+PLATFORM_KEYS = {"_watchdog_s": "seconds a trial may stay silent", "_fault": "tests only",
+                 "_checkpoint_s": "seconds between a trial's checkpoints, 0 for every report"}
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,7 @@ def trial_space(study: StudySpec, opts: LaunchOptions, has_official_split: bool)
     config = {**study.base_config, **scale.config, "dataset": opts.dataset, "threads": max(1, int(cpus))}
     if study.watchdog_s:
         config["_watchdog_s"] = study.watchdog_s
+    config["_checkpoint_s"] = checkpoint_pacing.EVERY_S
     if opts.data_root:
         config["data_root"] = str(Path(opts.data_root).resolve())
     if opts.cache_dir:
@@ -114,11 +120,12 @@ def check_configs(study: StudySpec, space: dict, data=None) -> None:
     made: set = set()
     for values in itertools.product(*axes.values()):
         config, platform = platform_keys({**fixed, **dict(zip(axes, values))})
-        unknown = sorted(set(platform) - {"_watchdog_s", "_fault"})
+        unknown = sorted(set(platform) - set(PLATFORM_KEYS))
         if unknown:
             raise StudyError(f"unknown platform key(s) {unknown}: keys starting with '_' are the platform's; "
-                             "known: _watchdog_s (seconds), _fault (tests only)")
+                             f"known: {', '.join(f'{k} ({v})' for k, v in PLATFORM_KEYS.items())}")
         parse_faults(platform.get("_fault"))
+        _check_checkpoint_s(platform.get("_checkpoint_s", 0))
         parsed = parse(config)
         if data is not None:
             check_split(data, data_section(parsed), config.get("seed", 0), made)
@@ -196,6 +203,12 @@ def grid_cells(space: dict, study: StudySpec | None = None) -> tuple[list[str], 
 def cell_key(cell: dict, axes: list[str]) -> tuple[str, ...]:
     """A cell as MLflow params hold it (strings)."""
     return tuple(str(cell[k]) for k in axes)
+
+
+def _check_checkpoint_s(value) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise StudyError(f"_checkpoint_s is the seconds between a trial's checkpoints (0: at every report), "
+                         f"got {value!r}")
 
 
 def platform_keys(config: dict) -> tuple[dict, dict]:

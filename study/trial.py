@@ -2,7 +2,8 @@
 function with a reporter backed by `tune.report` / `tune.get_checkpoint`.
 
 Config keys starting with `_` belong to the platform, not the training function:
-`_watchdog_s` (the study's limit on a silent trial, study.watchdog) and `_fault` (failures
+`_watchdog_s` (the study's limit on a silent trial, study.watchdog), `_checkpoint_s` (how
+often a report carries its checkpoint, study.checkpoint_pacing) and `_fault` (failures
 injected for the tests, study.faults)."""
 
 import json
@@ -17,6 +18,7 @@ import pyarrow.fs as pafs
 import ray
 from ray import tune
 
+from study.checkpoint_pacing import CheckpointPacing, kept_fingerprint
 from study.faults import Faults, parse_faults
 from study.fusing import MEMBERS_KEY, member_configs
 from study.space import platform_keys
@@ -37,7 +39,8 @@ class TuneReporter:
     Every report also says where it ran (`ferlab_node_id`, `ferlab_hostname`) and, in a
     restored attempt, from which report's checkpoint (`trial/resumed_from_report`)."""
 
-    def __init__(self, fault: Faults | None = None, watchdog: Watchdog | None = None):
+    def __init__(self, fault: Faults | None = None, watchdog: Watchdog | None = None, checkpoint_s: float = 0):
+        self.pacing = CheckpointPacing(checkpoint_s)
         self.workdir = Path(tempfile.mkdtemp(prefix="ferlab-trial-"))
         self.kept_dir = self.workdir / "kept"
         self.kept_dir.mkdir()
@@ -51,15 +54,18 @@ class TuneReporter:
                 if progress.exists():
                     self.reports = self.resumed_from = json.loads(progress.read_text())["reports"]
 
-    def report(self, metrics, checkpoint_dir=None):
+    def report(self, metrics, checkpoint_dir=None, must_checkpoint: bool = False):
+        """`checkpoint_dir` goes to Tune when the pacing says one is due (or `must_checkpoint`)."""
         if self.fault is not None:
             self.fault.before_report(self.reports, resumed=self.resumed_from is not None)
         self.reports += 1
         metrics = {**metrics, **self.where}
         if self.resumed_from is not None:
             metrics["trial/resumed_from_report"] = self.resumed_from
-        kept = list(self.kept_dir.iterdir())
-        if checkpoint_dir is None and kept:
+        kept = kept_fingerprint(self.kept_dir)
+        if not self.pacing.due(kept, must_checkpoint):
+            checkpoint_dir = None
+        elif checkpoint_dir is None and kept:
             checkpoint_dir = tempfile.mkdtemp(prefix="ferlab-ckpt-", dir=self.workdir)
         if checkpoint_dir is None:
             tune.report(metrics)
@@ -68,6 +74,7 @@ class TuneReporter:
                 shutil.copytree(self.kept_dir, Path(checkpoint_dir) / "artifacts", dirs_exist_ok=True)
             (Path(checkpoint_dir) / PROGRESS).write_text(json.dumps({"reports": self.reports}))
             tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(checkpoint_dir))
+            self.pacing.sent(kept)
         if self.watchdog is not None:
             self.watchdog.pet()
 
@@ -128,8 +135,10 @@ class TuneGroup(MemberGroup):
         Faults(self.faults[index]).before_report(self.reporter.reports, resumed=self.reporter.resumed_from is not None)
 
     def emit(self, staged, failures, checkpoint_dir):
+        # a round with a failure is checkpointed: a resumed group must know not to rerun the member
         self.reporter.report({"ferlab_members": {str(i): m for i, m in staged.items()},
-                              "ferlab_failed": {str(i): e for i, e in failures.items()}}, checkpoint_dir)
+                              "ferlab_failed": {str(i): e for i, e in failures.items()}}, checkpoint_dir,
+                             must_checkpoint=bool(failures))
 
     def restore(self):
         return self.restored
@@ -146,7 +155,8 @@ def run_trial(config: dict, trainable_name: str) -> None:
     if platform.get("_watchdog_s"):
         watchdog = Watchdog(platform["_watchdog_s"], trial_storage_dir()).start()
     hits = [f for f in faults if f.hits(config)]
-    reporter = TuneReporter(Faults(hits) if hits and members is None else None, watchdog)
+    reporter = TuneReporter(Faults(hits) if hits and members is None else None, watchdog,
+                            checkpoint_s=platform.get("_checkpoint_s", 0))
     try:
         if members is None:
             train, _ = get_trainable(trainable_name)

@@ -19,7 +19,7 @@ from tests.test_launch import REPO, launch
 BUCKET = "ferlab-test"
 STORAGE = f"s3://{BUCKET}/results"
 TOY = ("cyclegan_toy", "--set", "gan_steps=240", "--set", "report_every=20", "--set", "seed=[0, 1]",
-       "--storage-path", STORAGE)
+       "--storage-path", STORAGE, "--set", "_checkpoint_s=0")  # a checkpoint per report: resumed from report 3
 
 
 @pytest.fixture

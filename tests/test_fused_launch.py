@@ -18,7 +18,8 @@ from tests.servers import Rendezvous
 from tests.test_launch import REPO, _empty_store, launch
 
 ARGS = ("baseline", "--scale", "smoke", "--set", "net=simple", "--num-samples", "3", "--fuse", "3",
-        "--set", "epochs=5", "--set", "steps=25", "--set", "batch_size=16", "--set", 'dataset_options={"n_images": 400}', "--retries", "0")
+        "--set", "epochs=5", "--set", "steps=25", "--set", "batch_size=16", "--set", 'dataset_options={"n_images": 400}', "--retries", "0",
+        "--set", "_checkpoint_s=0")  # a checkpoint per round: the tests resume from given rounds
 FAULT = '{"when": {"seed": 1}, "raise_at_report": 2}'  # seed 1's third report
 
 
