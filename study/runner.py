@@ -120,6 +120,9 @@ def launch(study: StudySpec, opts: LaunchOptions, resume_path: str | None = None
         cells = launch_cells(study, opts, space, fill or ((record["fills"], record["cells"]) if record.get("cells") else None))
         if cells is not None:
             space, points = fills.fill_space(space, cells, opts.max_concurrent)
+        # Tune's own per-trial logs (progress.csv, result.json, TensorBoard files) repeat what
+        # MLflow records, at a write per report per trial: off unless the environment sets them.
+        os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
         if resume_path is not None:
             # The restored RunConfig brings back its TrialRunLogger, pointed at the same parent run.
             tuner = tune.Tuner.restore(str(resume_path), trainable=trainable, resume_errored=True, param_space=space)

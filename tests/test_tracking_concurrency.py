@@ -31,7 +31,8 @@ def tune_points(trial_dir) -> Counter:
 
 
 def test_two_launches_of_four_trials_into_one_sqlite_store_lose_nothing(tmp_path):
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    # Tune's own result.json, off in a launch by default, is the witness here
+    env = {**os.environ, "PYTHONPATH": str(REPO), "TUNE_DISABLE_AUTO_CALLBACK_LOGGERS": "0"}
     launches = [subprocess.Popen([sys.executable, "-m", "study.launch", *TOY, "--name", f"load{i}"], cwd=tmp_path,
                                  env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
                 for i in range(2)]
