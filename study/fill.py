@@ -97,7 +97,8 @@ def plan_fill(study: StudySpec, cli: LaunchOptions,
                    overrides={**recorded["overrides"], **cli.overrides})
     from trainables.data import load_dataset  # here: --fill-missing's first check imports MLflow alone
 
-    data = load_dataset(opts.dataset, opts.data_root, cache_dir=opts.cache_dir, **dataset_options(study, opts))
+    data = load_dataset(opts.dataset, opts.data_root, cache_dir=opts.cache_dir, images=False,
+                        **dataset_options(study, opts))
     space = trial_space(study, opts, data.usage is not None)
     client = MlflowClient(cli.tracking_uri)
     return opts, root, missing_cells(client, experiment_id, family, space, study)

@@ -72,7 +72,9 @@ def launch(study: StudySpec, opts: LaunchOptions, resume_path: str | None = None
         # Loading first: bad data fails before any run exists, and the parse cache is warm
         # before trials start.
         fusing.check_fusable(study, fuse_of(study, opts))
-        data = load_dataset(opts.dataset, opts.data_root, cache_dir=opts.cache_dir, **dataset_options(study, opts))
+        # the driver trains nothing: labels, subjects, usage and the hash are all it reads
+        data = load_dataset(opts.dataset, opts.data_root, cache_dir=opts.cache_dir, images=False,
+                            **dataset_options(study, opts))
         space = trial_space(study, opts, data.usage is not None)
         check_configs(study, space, data)
         if fuse_of(study, opts) > 1:

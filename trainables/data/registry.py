@@ -45,12 +45,19 @@ def list_datasets() -> list[str]:
     return sorted(DATASETS)
 
 
+# Loaders that give a dataset's labels, subjects and hash for less than its images cost
+# (images of the right shape, not the data's): a launch's driver needs no faces.
+WITHOUT_IMAGES: dict[str, Callable[..., FaceData]] = {"synthfaces": synthfaces.load_labels}
+
+
 def load_dataset(
     name: str, data_root: str | Path | None = None, *,
-    cache_dir: str | Path | None = None, **options,
+    cache_dir: str | Path | None = None, images: bool = True, **options,
 ) -> FaceData:
     """Load dataset `name` from `data_root` (ignored by synthfaces). Parsed arrays are
-    cached under `cache_dir` (else $FERLAB_CACHE_DIR, else ~/.cache/ferlab)."""
+    cached under `cache_dir` (else $FERLAB_CACHE_DIR, else ~/.cache/ferlab). With
+    `images=False` the images may be stand-ins where the loader has a cheaper way."""
     if name not in DATASETS:
         raise DataError(f"unknown dataset {name!r}; known datasets: {', '.join(list_datasets())}")
-    return DATASETS[name](data_root, cache_dir=cache_dir, **options)
+    loader = DATASETS[name] if images else WITHOUT_IMAGES.get(name, DATASETS[name])
+    return loader(data_root, cache_dir=cache_dir, **options)

@@ -13,6 +13,7 @@ lowered brow, so the task is learnable but not trivially separable.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict, dataclass, fields, replace
 
 import numpy as np
@@ -87,13 +88,26 @@ def _weights(w) -> tuple[float, ...]:
 
 
 def load(data_root=None, *, cache_dir=None, **options) -> FaceData:
-    """Generate the dataset. `data_root` and `cache_dir` are ignored: nothing is read,
-    and drawing 3000 faces is about as fast as reading them back from disk."""
-    opts = SynthOptions.parse(options)
+    """Generate the dataset. `data_root` and `cache_dir` are ignored: nothing is read.
+    Drawn once per process for the same options (a Tune worker runs trial after trial);
+    every caller gets arrays of its own."""
+    drawn = _drawn(SynthOptions.parse(options))
+    return replace(drawn, images=drawn.images.copy(), labels=drawn.labels.copy(), subjects=drawn.subjects.copy())
+
+
+@functools.lru_cache(maxsize=2)
+def _drawn(opts: SynthOptions) -> FaceData:
     return generate(opts)
 
 
-def generate(opts: SynthOptions) -> FaceData:
+def load_labels(data_root=None, *, cache_dir=None, **options) -> FaceData:
+    """The dataset without drawing its faces: labels, subjects and content hash as `load`
+    gives them, the images one blank face repeated. For a launch's driver, which checks
+    the splits and records the hash but trains nothing."""
+    return generate(SynthOptions.parse(options), draw=False)
+
+
+def generate(opts: SynthOptions, draw: bool = True) -> FaceData:
     root = np.random.SeedSequence([opts.seed, VERSION])
     rng_subject, rng_image = (np.random.default_rng(s) for s in root.spawn(2))
     identity = sample_identities(rng_subject, opts.n_subjects)
@@ -106,7 +120,8 @@ def generate(opts: SynthOptions) -> FaceData:
     params["au"] = sample_action_units(rng_image, labels, params.pop("au_bias"))
     params.update(sample_conditions(rng_image, n))
 
-    images = render(params, opts.image_size, rng_image)
+    size = opts.image_size
+    images = render(params, size, rng_image) if draw else np.broadcast_to(np.zeros((), np.uint8), (n, size, size))
     width = max(3, len(str(opts.n_subjects - 1)))
     subjects = np.array([f"synth_{s:0{width}d}" for s in subject])
     content_hash = sha256_json({"generator": "synthfaces", "version": VERSION, **asdict(opts)})
