@@ -17,7 +17,8 @@ from bench.gpu import bench_gpu_packing
 from bench.gpu_fused import bench_gpu_throughput
 from bench.rows import Row, machine, to_markdown
 from bench.synthetic_cache import bench_synthetic_cache
-from bench.training import bench_concurrency, bench_input_pipeline, bench_platform_overhead
+from bench.overhead import bench_platform_overhead
+from bench.training import bench_concurrency, bench_input_pipeline
 from bench.trial_throughput import bench_trial_throughput
 
 from atomic import write_text

@@ -1,14 +1,10 @@
-"""Training benchmarks: two trainings at once vs one, trials through study.launch vs a
-plain loop (the platform's overhead), and the input pipeline's feed vs training speed."""
+"""Training benchmarks: two trainings at once vs one, and the input pipeline's feed vs
+training speed (the platform's overhead: bench.overhead)."""
 
-import json
 import multiprocessing
 import os
-import subprocess
-import sys
 import tempfile
 import time
-from pathlib import Path
 
 from bench.rows import Row, not_measured
 
@@ -19,7 +15,7 @@ def _training_config(quick: bool) -> dict:
             "augment": "classical", "threads": 1}
 
 
-def _train_once(config: dict, cache_dir: str) -> float:
+def train_once(config: dict, cache_dir: str) -> float:
     """One classifier training in this process, on one thread (a trial's CPU share of 1)."""
     os.environ["FERLAB_CACHE_DIR"] = cache_dir
     from trainables.trials.classifier import train_classifier
@@ -31,7 +27,7 @@ def _train_once(config: dict, cache_dir: str) -> float:
         return time.perf_counter() - start
 
 
-def _trainings_at_once(n: int, config: dict, cache_dir: str, train=_train_once) -> float:
+def _trainings_at_once(n: int, config: dict, cache_dir: str, train=train_once) -> float:
     """Wall seconds for n trainings in n fresh processes at once."""
     context = multiprocessing.get_context("spawn")
     start = time.perf_counter()
@@ -40,7 +36,7 @@ def _trainings_at_once(n: int, config: dict, cache_dir: str, train=_train_once) 
     return time.perf_counter() - start
 
 
-def bench_concurrency(quick: bool, config: dict | None = None, train=_train_once) -> Row:
+def bench_concurrency(quick: bool, config: dict | None = None, train=train_once) -> Row:
     """Throughput of 2 one-thread trainings at once on 2 cores vs 1 alone; goal ≥ 1.8×.
     `train(config, cache_dir)` is one training (a test plants one of known cost)."""
     figure, goal = "concurrency: 2 trials at once vs 1 (trainings/s)", "≥ 1.8×"
@@ -56,66 +52,6 @@ def bench_concurrency(quick: bool, config: dict | None = None, train=_train_once
                ratio=ratio, goal=goal, passed=ratio >= 1.8,
                note="classifier trainings in fresh processes, torch on 1 thread each, process start included",
                measured={"one_alone_s": one_s, "two_at_once_s": two_s})
-
-
-# --- platform overhead --------------------------------------------------------------------
-
-GOAL_OVERHEAD = 1.05  # ferlab-12
-
-
-def overhead_met(ratio: float, mean_trial_s: float) -> bool | None:
-    """The launch-over-loop ratio against its goal, which is stated for trials of ≥ 60 s:
-    shorter trials give no verdict (their fixed cost weighs more)."""
-    return ratio <= GOAL_OVERHEAD if mean_trial_s >= 60 else None
-
-def _launch_trials(cwd: str, n_trials: int, epochs: int, n_images: int) -> tuple[float, list[dict]]:
-    """`python -m study.launch` of n short baseline trials, 2 at a time, in `cwd`: its wall
-    seconds and the configs it gave its trials (read back from Tune's params.json)."""
-    store = f"sqlite:///{cwd}/mlflow.db"
-    from mlflow import MlflowClient
-
-    MlflowClient(store).search_experiments()  # a researcher's store exists already: not timed
-    command = [sys.executable, "-m", "study.launch", "baseline", "--set", "net=zhu_cnn", "--set", "width=0.25",
-               "--set", f"epochs={epochs}", "--set", "steps=null", "--set", f"seed={list(range(n_trials))}",
-               "--set", f"dataset_options={json.dumps({'n_images': n_images, 'n_subjects': 24})}",
-               "--max-concurrent", "2", "--cpus-per-trial", "1", "--tracking-uri", store]
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]), "FERLAB_CACHE_DIR": cwd}
-    start = time.perf_counter()
-    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
-    launch_s = time.perf_counter() - start
-    if done.returncode != 0:
-        raise RuntimeError(f"the launch failed ({done.returncode}): {done.stderr[-2000:]}")
-    return launch_s, [{k: v for k, v in json.loads(p.read_text()).items() if not k.startswith("_")}
-                      for p in sorted(Path(cwd, "ray_results").glob("*/run_trial_*/params.json"))]
-
-
-def bench_platform_overhead(quick: bool, n_trials: int = 4, epochs: int | None = None, n_images: int = 1200,
-                            launch=_launch_trials, train=_train_once) -> Row:
-    """N identical short classifier trials (zhu_cnn, one seed each) through
-    `python -m study.launch`, 2 at a time, vs the very same trainings (the configs the
-    launch gave its trials) in a plain 2-process pool. Goal ≤ 1.05 for trials of ≥ 60 s;
-    the per-trial fixed cost is reported. `launch` and `train` are the two sides (a test
-    plants ones of known cost)."""
-    figure = f"platform overhead: {n_trials} trials via study.launch vs a plain loop, 2 at a time"
-    goal = f"≤ {GOAL_OVERHEAD}"
-    epochs = epochs or 40  # trials of a minute or more, the length the goal is stated for
-    with tempfile.TemporaryDirectory() as cwd:
-        launch_s, configs = launch(cwd, n_trials, epochs, n_images)
-        if len(configs) != n_trials:
-            raise RuntimeError(f"expected {n_trials} trial configs from the launch, found {len(configs)}")
-        context = multiprocessing.get_context("spawn")
-        start = time.perf_counter()
-        with context.Pool(2) as pool:
-            trial_s = pool.starmap(train, [(config, cwd) for config in configs])
-        loop_s = time.perf_counter() - start
-    ratio = launch_s / loop_s
-    per_trial = (launch_s - loop_s) * 2 / n_trials  # wall a trial adds, 2 running at once
-    mean_trial = sum(trial_s) / len(trial_s)
-    return Row(figure=figure, ours=f"{launch_s:.1f} s launch", comparison=f"{loop_s:.1f} s loop", ratio=ratio,
-               goal=goal, passed=overhead_met(ratio, mean_trial),
-               note=(f"trials of {mean_trial:.0f} s; fixed cost {per_trial:.1f} s a trial (Ray, MLflow, checkpoints, "
-                     "the report)" + ("" if mean_trial >= 60 else "; the goal is for trials of ≥ 60 s")),
-               measured={"launch_s": launch_s, "loop_s": loop_s, "trial_s": trial_s, "fixed_cost_per_trial_s": per_trial})
 
 
 # --- input pipeline -------------------------------------------------------------------

@@ -23,16 +23,20 @@ def one_at_a_time_training(config: dict, cache_dir: str) -> float:
         return sleeping_training(config, cache_dir)
 
 
-class LaunchWithFixedCost:
-    """A stand-in for `study.launch` whose trials each take `fixed_s` longer than the same
-    training run in a loop, 2 at a time as the bench's launch runs them."""
+class LaunchWithFixedCosts:
+    """A stand-in for `study.launch` of trials that "train" `epoch_s` an epoch (the loop's
+    training), 2 at a time, plus planted fixed costs: `per_launch_s` once, `per_trial_s`
+    in each trial and `per_report_s` at each of its epochs."""
 
-    def __init__(self, trial_s: float, fixed_s: float):
-        self.trial_s, self.fixed_s = trial_s, fixed_s
+    def __init__(self, epoch_s: float, per_launch_s: float, per_trial_s: float, per_report_s: float):
+        self.epoch_s, self.per_launch_s, self.per_trial_s, self.per_report_s = (epoch_s, per_launch_s, per_trial_s,
+                                                                                per_report_s)
 
     def __call__(self, cwd: str, n_trials: int, epochs: int, n_images: int) -> tuple[float, list[dict]]:
-        configs = [{"planted_s": self.trial_s, "seed": seed} for seed in range(n_trials)]
+        configs = [{"planted_s": epochs * self.epoch_s, "seed": seed} for seed in range(n_trials)]
+        launched = epochs * (self.epoch_s + self.per_report_s) + self.per_trial_s
         start = time.perf_counter()
+        time.sleep(self.per_launch_s)  # sleep-rule: the planted cost itself, no wait for an event
         with multiprocessing.get_context("spawn").Pool(2) as pool:
-            pool.starmap(sleeping_training, [({"planted_s": self.trial_s + self.fixed_s}, cwd)] * n_trials)
+            pool.starmap(sleeping_training, [({"planted_s": launched}, cwd)] * n_trials)
         return time.perf_counter() - start, configs
