@@ -11,7 +11,9 @@ trainables.nets.kernels: today's default), and `fused×2` (two trials of one rec
 stacked model on the thread, with the switch on; per trial). The rows compare the fastest
 of the others with `plain`; the FESR efficiency row divides a stage-2 iteration's counted
 FLOPs (torch's FLOP counter) by its seconds on the fastest path, as a share of the same
-thread's large-matrix-product rate measured in the same run."""
+thread's large-matrix-product rate measured in the same run: a measurement with no goal
+(ferlab-18 dropped ferlab-12's 40 %: convolutions are 43 % of an iteration, so even
+infinitely fast ones would leave the share near 26 %)."""
 
 import copy
 import dataclasses
@@ -25,7 +27,7 @@ FESR_CPU = {"variant": "FESR_JL", "image_size": 48, "batch_size": 16, "lr": 3e-4
             "protocol": "auto", "gan_width": 0.125, "r_width": 0.25, "pretrain_iters": 300, "joint_iters": 400,
             "report_every": 100, "identity_epochs": 1, "judge_width": 0.25, "judge_epochs": 10, "n_folds": 10}
 CLASSIFIER_STEPS = 8000
-GOAL_RATIO, GOAL_SHARE = 1.5, 0.40
+GOAL_RATIO = 1.5
 
 
 def _per_call(fn, n: int, first: int = 0) -> float:
@@ -170,8 +172,9 @@ def rows_of(fesr: dict, classifier: dict) -> list[Row]:
     share = achieved / ceiling
     rows.append(Row(figure="trial_throughput: FESR_JL stage-2 iteration, achieved GFLOP/s vs large matrix product",
                     ours=f"{achieved:.1f} GFLOP/s ({fastest})", comparison=f"{ceiling:.1f} GFLOP/s", ratio=share,
-                    goal=f"≥ {GOAL_SHARE:.0%}", passed=share >= GOAL_SHARE,
-                    note=f"{fesr['stage2_flops'] / 1e9:.2f} GFLOP an iteration a trial",
+                    goal="—", passed=None,
+                    note=(f"{fesr['stage2_flops'] / 1e9:.2f} GFLOP an iteration a trial; no goal: convolutions of "
+                          "4-48 channels at 48 px are bound by per-op overhead, not by the FLOP rate (ferlab-18)"),
                     measured={"stage2_flops": fesr["stage2_flops"], "matmul_gflops": ceiling}))
     steps_h = {name: 3600 / (CLASSIFIER_STEPS * r["step_s"]) for name, r in classifier.items()}
     best_c = max((n for n in steps_h if n != "plain"), key=steps_h.get)
