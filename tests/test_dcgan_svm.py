@@ -84,6 +84,31 @@ def test_the_dcgan_is_given_images_only(tmp_path, monkeypatch):
     assert not set(pre.idx) & set(test.idx)  # the pre-training side never holds a test image
 
 
+def test_a_capped_dcgan_learns_from_a_sample_and_the_baseline_cnn_from_the_whole_side(tmp_path, monkeypatch):
+    """`dcgan_max_images` shrinks the DCGAN's images only: the baseline CNN (the `cnn`
+    features and the FID's instrument) trains and validates on every pre-training image."""
+    given, judged = [], []
+    original = DCGANTrainer.__init__
+
+    def spy(self, opts, images, device):
+        given.append(len(images))
+        original(self, opts, images, device)
+
+    def judge_spy(images, labels, train_idx, val_idx, *args, **kwargs):
+        judged.append(np.concatenate([train_idx, val_idx]))
+        return real_judge(images, labels, train_idx, val_idx, *args, **kwargs)
+
+    real_judge = dcgan_svm.real_data_judge
+    monkeypatch.setattr(DCGANTrainer, "__init__", spy)
+    monkeypatch.setattr(dcgan_svm, "real_data_judge", judge_spy)
+    cfg = {**TINY, "cache_dir": str(tmp_path), "dcgan_max_images": 50}
+    found = dcgan_svm.train_dcgan_svm(cfg, InProcessReporter(tmp_path / "trial"))
+    pre, _, _ = dcgan_svm.experiment_sides(dcgan_svm.parse_config(cfg))
+    assert given == [50] and found["data/n_pretrain"] == 50
+    (seen,) = judged
+    assert sorted(seen) == sorted(pre.idx) and found["data/n_cnn_pretrain"] == len(pre.idx) > 50
+
+
 @pytest.mark.parametrize("override, beta1", [({}, 0.9), ({"dcgan_beta1": 0.5}, 0.5)])
 def test_the_study_s_dcgan_uses_the_papers_adam_beta1(override, beta1):
     """Alharbawee & Pugeault: "a momentum coefficient term, denoted by β_1, was chosen to be

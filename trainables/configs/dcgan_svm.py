@@ -47,7 +47,7 @@ class DCGANSVMConfig:
     # the DCGAN's pre-training; its seed (`dcgan_seed`) is one per study, not per trial seed
     # (the seeds vary the SVM's folds and search)
     dcgan: PretrainOptions = section(PretrainOptions, flat={f: f"dcgan_{f}" for f in DCGAN_KEYS})
-    dcgan_max_images: int | None = None  # a seeded sample of the pre-training images (CPU scales)
+    dcgan_max_images: int | None = None  # the DCGAN's: a seeded sample of the pre-training images (CPU scales)
     svm_trials: int = 30
     inner_folds: int = 10
     kernel: str = "rbf"

@@ -106,11 +106,18 @@ def experiment_sides(cfg: DCGANSVMConfig) -> tuple[Side, Side, Side]:
     pre_idx = _training_images(pre_data)
     if pre_data.content_hash == test.data.content_hash:
         pre_idx = np.setdiff1d(pre_idx, test.idx)  # never the test images, labelled or not
-    if cfg.dcgan_max_images and len(pre_idx) > cfg.dcgan_max_images:
-        pre_idx = np.sort(np.random.default_rng(cfg.dcgan.seed).permutation(pre_idx)[:cfg.dcgan_max_images])
     if cfg.svm_max_train and len(train.idx) > cfg.svm_max_train:
         train = Side(train.data, _stratified_sample(train.labels, train.idx, cfg.svm_max_train, cfg.seed))
     return Side(pre_data, pre_idx), train, test
+
+
+def dcgan_side(cfg: DCGANSVMConfig, pre: Side) -> Side:
+    """The DCGAN's images: the pre-training side, or a seeded sample of `dcgan_max_images`
+    of it (CPU scales). The baseline CNN learns from the whole side either way: it needs
+    the steps, and its labels are not the DCGAN's to see."""
+    if not cfg.dcgan_max_images or len(pre.idx) <= cfg.dcgan_max_images:
+        return pre
+    return Side(pre.data, np.sort(np.random.default_rng(cfg.dcgan.seed).permutation(pre.idx)[:cfg.dcgan_max_images]))
 
 
 def _stratified_sample(labels: np.ndarray, idx: np.ndarray, n: int, seed: int) -> np.ndarray:
@@ -160,7 +167,9 @@ def train_dcgan_svm(config: dict, reporter: Reporter) -> dict:
     class_names = [EMOTIONS[c] for c in classes]
     remap = {int(c): k for k, c in enumerate(classes)}
     y_train, y_test = (np.array([remap[int(v)] for v in s.labels]) for s in (train, test))
-    metrics = {"data/n_pretrain": len(pre.idx), "data/n_svm_train": len(train.idx), "data/n_test": len(test.idx),
+    dcgan_images = dcgan_side(cfg, pre)
+    metrics = {"data/n_pretrain": len(dcgan_images.idx), "data/n_cnn_pretrain": len(pre.idx),
+               "data/n_svm_train": len(train.idx), "data/n_test": len(test.idx),
                "data/n_train_real": len(train.idx), "data/resampled": 1.0,  # SVM folds redrawn by the seed
                "budget/steps": 0}
     judge = _judge(cfg, pre, device) if cfg.features in ("dcgan", "cnn") else None
@@ -169,15 +178,15 @@ def train_dcgan_svm(config: dict, reporter: Reporter) -> dict:
     if cfg.features == "dcgan":
         inception = InceptionFeatures(cfg.inception_weights, device) if cfg.inception_weights else None
         # images only, no labels
-        disc, record = pretrain_dcgan(pre.images, cfg.dcgan, judge, device, cfg.cache_dir, inception)
-        extractor = ("dcgan", sha256_json(dataclasses.asdict(cfg.dcgan)), pre.key)
+        disc, record = pretrain_dcgan(dcgan_images.images, cfg.dcgan, judge, device, cfg.cache_dir, inception)
+        extractor = ("dcgan", sha256_json(dataclasses.asdict(cfg.dcgan)), dcgan_images.key)
 
         def extract(images):
             return discriminator_features(disc, images, cfg.dcgan.size, device)
 
-        log_dcgan(reporter, record, metrics, steps_per_epoch(len(pre.idx), cfg.dcgan))
+        log_dcgan(reporter, record, metrics, steps_per_epoch(len(dcgan_images.idx), cfg.dcgan))
         metrics.update({k: v for k, v in record["history"][-1].items()})
-        metrics["budget/steps"] = cfg.dcgan.epochs * steps_per_epoch(len(pre.idx), cfg.dcgan)
+        metrics["budget/steps"] = cfg.dcgan.epochs * steps_per_epoch(len(dcgan_images.idx), cfg.dcgan)
         metrics["dcgan/from_cache"] = float(record["from_cache"])
     elif cfg.features == "cnn":
         extractor = ("cnn", pre.key, cfg.judge_net, cfg.judge_width, cfg.judge_epochs)
