@@ -22,6 +22,11 @@ WHAT_TO_SET = (f"set {TOKEN_VARIABLE} to the head's token (`ray get-auth-token` 
                "to this machine")
 
 
+# Our packages a trial imports, shipped to every node of a cluster (tests/test_shipped_packages.py
+# checks that a trial's imports need no other).
+SHIPPED_PACKAGES = ("analysis", "atomic", "search_spaces", "study", "trainables")
+
+
 def start_ray(address: str | None) -> None:
     """Local Ray, or join a cluster. On a cluster the driver's own code goes to every
     node with the job (Ray's `py_modules`), so trials run exactly the commit the parent
@@ -29,12 +34,10 @@ def start_ray(address: str | None) -> None:
     if ray.is_initialized():
         return
     if address:
-        import analysis
-        import search_spaces
-        import study
-        import trainables
+        import importlib
+
         use_token_if_cluster_wants_one(address)
-        modules = [analysis, search_spaces, study, trainables]
+        modules = [importlib.import_module(name) for name in SHIPPED_PACKAGES]
         ray.init(address=address, log_to_driver=True, runtime_env={"py_modules": modules,
                                                                   "excludes": ["__pycache__", "*.pyc"]})
     else:
