@@ -113,7 +113,7 @@ def test_a_removed_worker_nodes_trial_resumes_on_another_node(cluster, tmp_path)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen([sys.executable, "-m", "study.launch", "cyclegan_toy", "--set", "gan_steps=400",
                              "--set", "report_every=40", "--set", "seed=[0, 1]", "--set", f"_fault={hang}",
-                             "--address", cl.address],
+                             "--set", "_checkpoint_s=0", "--address", cl.address],
                             cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         assert reached.wait(300) == "hang at report 3"
