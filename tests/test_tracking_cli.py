@@ -63,7 +63,9 @@ def _search(url: str, login: str | None) -> int:
     if login:
         request.add_header("Authorization", "Basic " + base64.b64encode(login.encode()).decode())
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:
+        # The first request a login lets through is the tracking store's first answer: over
+        # 10 s once, with the suite running beside an evidence launch on 2 cores.
+        with urllib.request.urlopen(request, timeout=120) as response:
             return response.status
     except urllib.error.HTTPError as err:
         return err.code
