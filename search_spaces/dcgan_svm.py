@@ -19,8 +19,10 @@ accuracy / mean AUC, Table II / Table III) and their sample-quality table (Table
 only with local Inception weights, which cannot be downloaded here: the table says so).
 
 Scales: `smoke` (synthfaces, tiny DCGAN, a plumbing check); `cpu` (the README's command:
-DCGAN on 10,000 FER2013 images without labels, 1/4 width, 15 epochs → SVM on CK+48 with
-subject-independent 10-fold CV, one seed); `paper` (full width, 300 epochs, 3 seeds).
+DCGAN on all FER2013 training images without labels, 1/4 width, 20 epochs; the baseline
+CNN at 3/8 width, 20 epochs, as the baseline study's evidence needed to learn → SVM on
+CK+48 with subject-independent 10-fold CV, one seed); `paper` (full width, 300 epochs,
+3 seeds).
 """
 
 from study.spec import Scale, StudySpec
@@ -39,9 +41,9 @@ STUDY = StudySpec(
                                "svm_trials": 8, "inner_folds": 5, "judge_epochs": 2, "judge_width": 0.125},
                        synthfaces={"n_images": 600, "n_subjects": 24}, grid={"seed": [0]}, folds=1, n_folds=5,
                        deviations={"dcgan_batch_size": "64: ~540 training images give ~4 steps an epoch at 128"}),
-        "cpu": Scale(config={"dcgan_epochs": 15, "dcgan_width": 0.25, "dcgan_batch_size": 128,
-                             "dcgan_max_images": 10000, "eval_samples": 500, "svm_trials": 20, "inner_folds": 5,
-                             "judge_epochs": 10, "judge_width": 0.25, "svm_max_train": 5000},
+        "cpu": Scale(config={"dcgan_epochs": 20, "dcgan_width": 0.25, "dcgan_batch_size": 128,
+                             "eval_samples": 500, "svm_trials": 20, "inner_folds": 5,
+                             "judge_epochs": 20, "judge_width": 0.375, "svm_max_train": 5000},
                      grid={"seed": [0]}, folds=10, n_folds=10),
         "paper": Scale(config={"dcgan_epochs": 300, "dcgan_width": 1.0, "dcgan_batch_size": 128,
                                "svm_trials": 50, "inner_folds": 10, "judge_epochs": 20, "judge_width": 0.5},
