@@ -1,10 +1,11 @@
-"""Fused launches (a scale's `fuse`, `--fuse K`): the grid's cells that differ only in seed
-and fold go K at a time into one Tune trial, whose training function trains them as one
+"""Fused launches (a scale's `fuse`, `--fuse K`): the grid's cells that differ only in the
+trainable's member axes (seed and fold; a classifier's learning rate too:
+trainables.trials.registry) go K at a time into one Tune trial, whose training function trains them as one
 stacked model (trainables.trials.registry.FUSED) and reports each member as its own trial:
 its own MLflow child run, tags and metrics as unfused (study.tracking), its own failure.
 
 A fused trial's config is the members' shared config plus the platform key `_members`,
-the list of each member's {seed, fold}."""
+the list of each member's values of those axes ({seed, fold}, …)."""
 
 from study.spec import StudyError, StudySpec
 
@@ -24,19 +25,19 @@ def check_fusable(study: StudySpec, fuse: int) -> None:
                          "its trials are decided one at a time and cannot be grouped; launch it with --fuse 1")
 
 
-def fused_cells(cells: list[dict], fuse: int) -> list[dict]:
-    """The cells grouped: cells alike but for seed and fold, `fuse` at a time, in order;
-    each group a cell of its shared keys plus `_members`."""
+def fused_cells(cells: list[dict], fuse: int, axes: tuple[str, ...] = MEMBER_AXES) -> list[dict]:
+    """The cells grouped: cells alike but for the member `axes`, `fuse` at a time, in
+    order; each group a cell of its shared keys plus `_members`."""
     groups: dict[tuple, list[dict]] = {}
     for cell in cells:
-        shared = {k: v for k, v in cell.items() if k not in MEMBER_AXES}
+        shared = {k: v for k, v in cell.items() if k not in axes}
         groups.setdefault(tuple(sorted((k, repr(v)) for k, v in shared.items())), []).append(cell)
     out = []
     for members in groups.values():
-        shared = {k: v for k, v in members[0].items() if k not in MEMBER_AXES}
+        shared = {k: v for k, v in members[0].items() if k not in axes}
         for start in range(0, len(members), fuse):
             chunk = members[start:start + fuse]
-            out.append({**shared, MEMBERS_KEY: [{k: m[k] for k in MEMBER_AXES if k in m} for m in chunk]})
+            out.append({**shared, MEMBERS_KEY: [{k: m[k] for k in axes if k in m} for m in chunk]})
     return out
 
 

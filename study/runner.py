@@ -23,7 +23,7 @@ from study.space import (LaunchOptions, check_configs, dataset_options,  # noqa:
                          launch_deviations, platform_keys, trial_resources, trial_space)
 from study.spec import StudyError, StudySpec
 from trainables.data import load_dataset
-from trainables.trials.registry import UnknownTrainable, get_fused_validator
+from trainables.trials.registry import UnknownTrainable, get_fused_validator, member_axes
 
 
 def fuse_of(study: StudySpec, opts: LaunchOptions) -> int:
@@ -37,7 +37,8 @@ def launch_cells(study: StudySpec, opts: LaunchOptions, space: dict, fill: tuple
     fuse = fuse_of(study, opts)
     if fuse == 1:
         return cells
-    return fusing.fused_cells(cells if cells is not None else fills.grid_cells(space, study)[1], fuse)
+    return fusing.fused_cells(cells if cells is not None else fills.grid_cells(space, study)[1], fuse,
+                              member_axes(study.trainable))
 
 
 def check_groups(study: StudySpec, space: dict, cells: list[dict]) -> None:

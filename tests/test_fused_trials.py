@@ -123,9 +123,10 @@ def test_groups_that_cannot_fuse_are_refused(change, message):
         parse_members([{**TINY, **m, **change} for m in MEMBERS])
 
 
-def test_members_differing_beyond_seed_and_fold_are_refused():
-    with pytest.raises(ConfigError, match="only in seed and fold"):
-        parse_members([{**TINY, "seed": 0}, {**TINY, "seed": 1, "lr": 0.1}])
+def test_members_may_differ_in_learning_rate_and_nothing_else():
+    assert [c.lr for c in parse_members([{**TINY, "seed": 0, "lr": 0.01}, {**TINY, "seed": 1, "lr": 0.1}])] == [0.01, 0.1]
+    with pytest.raises(ConfigError, match=r"only in seed, fold and learning rate \(lr\)"):
+        parse_members([{**TINY, "seed": 0}, {**TINY, "seed": 1, "lr": 0.1, "batch_size": 4}])
 
 
 FESR_TRIAL = {"dataset_options": {"n_images": 420, "n_subjects": 24}, "n_folds": 4, "gan_width": 0.0625,

@@ -54,6 +54,20 @@ def test_cells_alike_but_for_seed_and_fold_group_in_order_and_in_chunks():
                                      for c in (cells[0], cells[2], cells[3], cells[1], cells[4], cells[5])]
 
 
+def test_the_member_axes_are_the_trainables():
+    """The classifier's members may differ in learning rate (trainables.fused.member_optim);
+    FESR's, in seed and fold only."""
+    from trainables.trials.registry import member_axes
+
+    cells = [{"arm": "a", "lr": lr, "seed": seed} for lr in (0.1, 0.2) for seed in (0, 1)]
+    assert fused_cells(cells, 4, member_axes("classifier")) == [
+        {"arm": "a", MEMBERS_KEY: [{"seed": 0, "lr": 0.1}, {"seed": 1, "lr": 0.1}, {"seed": 0, "lr": 0.2},
+                                   {"seed": 1, "lr": 0.2}]}]
+    assert fused_cells(cells, 4, member_axes("fesr")) == fused_cells(cells, 4) == [
+        {"arm": "a", "lr": 0.1, MEMBERS_KEY: [{"seed": 0}, {"seed": 1}]},
+        {"arm": "a", "lr": 0.2, MEMBERS_KEY: [{"seed": 0}, {"seed": 1}]}]
+
+
 def test_a_member_keeps_only_the_axes_its_cell_has_and_unhashable_values_group_by_value():
     cells = [{"layers": [1, 2], "seed": 0}, {"layers": [1, 2], "seed": 1}, {"layers": [3], "seed": 0}]
     assert fused_cells(cells, 3) == [{"layers": [1, 2], MEMBERS_KEY: [{"seed": 0}, {"seed": 1}]},

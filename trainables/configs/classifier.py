@@ -110,7 +110,7 @@ def parse_members(configs: list[dict]) -> list[ClassifierConfig]:
     if cfgs[0].steps is None:
         raise ConfigError("fused classifier trials need a step budget (`steps`): the members step in lockstep, and "
                           "without one each member's round has as many steps as its data has batches")
-    recipes = [dataclasses.replace(c, seed=0, data=dataclasses.replace(c.data, fold=0)) for c in cfgs]
+    recipes = [dataclasses.replace(c, seed=0, lr=0.0, data=dataclasses.replace(c.data, fold=0)) for c in cfgs]
     if any(recipe != recipes[0] for recipe in recipes):
-        raise ConfigError("fused classifier trials may differ only in seed and fold")
+        raise ConfigError("fused classifier trials may differ only in seed, fold and learning rate (lr)")
     return cfgs

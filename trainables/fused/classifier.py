@@ -1,7 +1,8 @@
-"""K classifier trials of one recipe, differing only in seed and data (seeds × folds),
-trained as one stacked net: each report round is trainables.core.fit's round for every
-member at once, the forward and loss vmapped over members and one optimizer stepping the
-stacked parameters (Adam, AdamW and SGD with momentum are element-wise: K optimizers).
+"""K classifier trials of one recipe, differing only in seed, learning rate and data (seeds ×
+folds × learning rates), trained as one net of fused layers (trainables.nets.fused_layers):
+each report round is trainables.core.fit's round for every member at once, one forward
+through the fused layers, the loss per member, and one optimizer stepping the stacked
+parameters with each member's own learning rate (trainables.fused.member_optim).
 
 Each member keeps its own batch order and augmentation (its `Round`), its own dropout
 masks (its generator, seeded as its unfused trial seeds torch's) and its batch-norm
@@ -15,9 +16,11 @@ import torch
 from torch import nn
 from torch.func import vmap
 
-from trainables.core.fit import (FitOptions, Round, TensorSplit, dropout_seed, lr_factor, make_optimizer, normalise,
+from trainables.core.fit import (SGD_MOMENTUM, FitOptions, Round, TensorSplit, dropout_seed, lr_factor, normalise,
                                  training_loss)
-from trainables.nets.stack import NetStack, load_member_optimizer_state, member_generators, member_optimizer_state
+from trainables.fused.member_optim import MemberOptimizer
+from trainables.nets.fused_layers import FusedNet, to_images
+from trainables.nets.stack import load_member_optimizer_state, member_generators, member_optimizer_state
 
 
 class FusedClassifier:
@@ -25,18 +28,20 @@ class FusedClassifier:
     `opts[i]` are member i's."""
 
     def __init__(self, nets: list[nn.Module], opts: list[FitOptions], device: torch.device):
-        recipes = {dataclasses.replace(o, seed=0) for o in opts}
+        recipes = {dataclasses.replace(o, seed=0, lr=0.0) for o in opts}
         if len(recipes) != 1:
-            raise ValueError("fused classifier trials may differ only in their seed; these differ in "
-                             + ", ".join(f.name for f in dataclasses.fields(FitOptions) if f.name != "seed"
-                                         and len({getattr(o, f.name) for o in opts}) > 1))
+            raise ValueError("fused classifier trials may differ only in their seed and learning rate; these differ "
+                             "in " + ", ".join(f.name for f in dataclasses.fields(FitOptions) if f.name not in
+                                                ("seed", "lr") and len({getattr(o, f.name) for o in opts}) > 1))
         if opts[0].steps is None:
             raise ValueError("fused classifier trials need a step budget (FitOptions.steps): without one each "
                              "member's round has as many steps as its data has batches")
         self.opts, self.device = list(opts), device
         self.template = nets[0]
-        self.stack = NetStack(nets).to(device)
-        self.optimizer = make_optimizer(self.stack.parameters(), opts[0])
+        self.stack = FusedNet(nets).to(device)
+        o = opts[0]
+        self.optimizer = MemberOptimizer(self.stack.parameters(), o.optimizer, [m.lr for m in opts], betas=o.betas,
+                                         weight_decay=o.weight_decay, momentum=SGD_MOMENTUM)
 
     def train_round(self, splits: list[TensorSplit], epoch: int) -> list[tuple[float, float]]:
         """Round `epoch` for every member on its own training split; each member's mean
@@ -47,18 +52,19 @@ class FusedClassifier:
         self.stack.train()
         loss_sum, correct, seen = torch.zeros(len(splits), dtype=torch.float64), torch.zeros(len(splits)), 0
 
-        def member(state, x, y):
-            logits = self.stack.member(state)(normalise(x))
-            return training_loss(logits, y, opts), logits
+        def member_loss(logits, y):
+            return training_loss(logits, y, opts)
 
         for i in range(plans[0].steps):
             batches = [plan.batch(split, i, o) for plan, split, o in zip(plans, splits, self.opts)]
             x = torch.stack([b[0] for b in batches]).to(self.device)
             y = torch.stack([b[1] for b in batches]).to(self.device)
+            factor = lr_factor(opts.schedule, plans[0].first + i, plans[0].total)
             for group in self.optimizer.param_groups:
-                group["lr"] = opts.lr * lr_factor(opts.schedule, plans[0].first + i, plans[0].total)
+                group["member_lr"] = [o.lr * factor for o in self.opts]
             with member_generators([self.stack], generators, self.stack.layout):
-                losses, logits = vmap(member, randomness="error")(self.stack.state(), x, y)
+                logits = self.stack(to_images(normalise(x), self.stack.layout))
+            losses = vmap(member_loss)(logits, y)
             self.optimizer.zero_grad(set_to_none=True)
             losses.sum().backward()
             self.optimizer.step()

@@ -190,11 +190,14 @@ class MemberNet:
 def member_optimizer_state(state: dict, i: int) -> dict:
     """Member i's slice of the state dict of an optimizer over a stack's parameters, in the
     layout of the same optimizer over one plain net's (Adam's and SGD's per-parameter
-    state is element-wise; the step count is the members' shared one)."""
+    state is element-wise; the step count is the members' shared one). A member optimiser's
+    groups (trainables.fused.member_optim) give member i its own learning rate."""
+    groups = [{**{k: v for k, v in group.items() if k != "member_lr"}, "lr": group["member_lr"][i]}
+              if "member_lr" in group else group for group in state["param_groups"]]
     return {"state": {index: {key: (value.clone() if key == "step" else value[i].clone())
                               for key, value in param_state.items()}
                       for index, param_state in state["state"].items()},
-            "param_groups": state["param_groups"]}
+            "param_groups": groups}
 
 
 def load_member_optimizer_state(optimizer: torch.optim.Optimizer, i: int, state: dict) -> None:

@@ -24,11 +24,15 @@ TRAINABLES: dict[str, tuple[str, ParseFn]] = {
 }
 
 # Trainables whose trials fuse (a scale's `fuse`): name -> (the K members' training
-# function, their configs' validator). trainables.core.members says how members report.
+# function, their configs' validator, the config keys in which members may differ).
+# trainables.core.members says how members report.
 FusedFn = Callable[[list[dict], object], None]
-FUSED: dict[str, tuple[str, Callable[[list[dict]], object]]] = {
-    "classifier": ("trainables.trials.classifier_fused:train_classifiers", classifier.parse_members),
-    "fesr": ("trainables.trials.fesr_fused:train_fesr_members", fesr.parse_members),
+MEMBER_AXES = ("seed", "fold")
+FUSED: dict[str, tuple[str, Callable[[list[dict]], object], tuple[str, ...]]] = {
+    # per-member learning rates: trainables.fused.member_optim
+    "classifier": ("trainables.trials.classifier_fused:train_classifiers", classifier.parse_members,
+                   (*MEMBER_AXES, "lr")),
+    "fesr": ("trainables.trials.fesr_fused:train_fesr_members", fesr.parse_members, MEMBER_AXES),
 }
 
 
@@ -70,6 +74,11 @@ def get_fused_validator(name: str) -> Callable[[list[dict]], object]:
     except KeyError:
         raise UnknownTrainable(f"trainable {name!r} has no fused trials; those that do: {', '.join(sorted(FUSED))}"
                                ) from None
+
+
+def member_axes(name: str) -> tuple[str, ...]:
+    """The config keys in which fused members of trainable `name` may differ."""
+    return FUSED[name][2] if name in FUSED else MEMBER_AXES
 
 
 def get_fused(name: str) -> tuple[FusedFn, Callable[[list[dict]], object]]:
