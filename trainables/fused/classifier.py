@@ -19,7 +19,7 @@ from torch.func import vmap
 from trainables.core.fit import (SGD_MOMENTUM, FitOptions, Round, TensorSplit, dropout_seed, lr_factor, normalise,
                                  training_loss)
 from trainables.fused.member_optim import MemberOptimizer
-from trainables.nets.fused_layers import FusedNet, to_images
+from trainables.nets.fused_layers import FusedNet, from_vectors, to_images
 from trainables.nets.stack import load_member_optimizer_state, member_generators, member_optimizer_state
 
 
@@ -63,7 +63,7 @@ class FusedClassifier:
             for group in self.optimizer.param_groups:
                 group["member_lr"] = [o.lr * factor for o in self.opts]
             with member_generators([self.stack], generators, self.stack.layout):
-                logits = self.stack(to_images(normalise(x), self.stack.layout))
+                logits = from_vectors(self.stack(to_images(normalise(x), self.stack.layout)))
             losses = vmap(member_loss)(logits, y)
             self.optimizer.zero_grad(set_to_none=True)
             losses.sum().backward()

@@ -11,6 +11,8 @@ turns the (64 + K)-vector into a map; here a linear layer makes the encoder's la
 import torch
 from torch import nn
 
+from trainables.nets.layers import MeanScore
+
 CODE_DIM = 64  # Table I: FC(64), Tanh
 
 
@@ -63,6 +65,7 @@ class Decoder(nn.Module):
         chans = _channels(width, (512, 256, 128, 64, 32))[-n:]
         self.start, self.first = size >> n, chans[0]
         self.fc = nn.Linear(CODE_DIM + n_classes, chans[0] * self.start ** 2)
+        self.to_map = nn.Unflatten(1, (chans[0], self.start, self.start))
         layers: list[nn.Module] = [nn.InstanceNorm2d(chans[0], affine=True), nn.ReLU(inplace=True)]
         for c_in, c_out in zip(chans, chans[1:]):
             layers += [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1), nn.InstanceNorm2d(c_out, affine=True),
@@ -71,8 +74,7 @@ class Decoder(nn.Module):
         self.deconv = nn.Sequential(*layers)
 
     def forward(self, code: torch.Tensor, expression: torch.Tensor) -> torch.Tensor:
-        h = self.fc(torch.cat([code, expression], dim=1))
-        return self.deconv(h.view(-1, self.first, self.start, self.start))
+        return self.deconv(self.to_map(self.fc(torch.cat([code, expression], dim=-1))))
 
 
 class ImageDiscriminator(nn.Module):
@@ -91,6 +93,7 @@ class ImageDiscriminator(nn.Module):
             layers += [nn.Conv2d(c_in, c_out, 4, 2, 1), nn.LeakyReLU(0.2, inplace=True)]
         self.shared = nn.Sequential(*layers)
         self.adv = nn.Conv2d(chans[-1], 1, 4, 2, 1)
+        self.score = MeanScore()
         top = _channels(width, (1024,))[0]
         end = size >> (n + 1)  # the class head's map: 4 at 64 and 128 px, 3 at 48
         self.cls = nn.Sequential(nn.Conv2d(chans[-1], top, 4, 2, 1), nn.LeakyReLU(0.2, inplace=True),
@@ -99,10 +102,10 @@ class ImageDiscriminator(nn.Module):
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(critic score per image, class logits)."""
         h = self.shared(x)
-        return self.adv(h).mean(dim=(1, 2, 3)), self.cls(h)
+        return self.score(self.adv(h)), self.cls(h)
 
     def critic(self, x: torch.Tensor) -> torch.Tensor:
-        return self.adv(self.shared(x)).mean(dim=(1, 2, 3))
+        return self.score(self.adv(self.shared(x)))
 
 
 class LatentDiscriminator(nn.Module):
@@ -116,7 +119,7 @@ class LatentDiscriminator(nn.Module):
                                  nn.Linear(32, 16), nn.LeakyReLU(0.2, inplace=True), nn.Linear(16, 1))
 
     def forward(self, code: torch.Tensor) -> torch.Tensor:
-        return self.net(code).squeeze(1)
+        return self.net(code).squeeze(-1)
 
 
 class ScratchTrunk(nn.Module):

@@ -2,11 +2,14 @@
 each layer of the plain net becomes one layer holding all K members' weights, so K trials
 run as one set of larger kernels without vmap.
 
-Activations keep two layouts. Images are (N, K·C, H, W), member k's channels being
-k·C … (k+1)·C − 1: a convolution is one `conv2d` with K× the groups and the bias fused,
-instance, group and batch norm over K·C channels are exactly per member, and the tensor
-stays channels-last where the plain nets run so. Vectors are (K, N, F): a linear layer is
-one `baddbmm`. `nn.Flatten` and `nn.Unflatten` move between the two. A plain net whose
+Activations keep two layouts, both with the batch first, as in the plain net, so that a
+forward that concatenates or splits batches runs fused unchanged. Images are (N, K·C, H, W),
+member k's channels being k·C … (k+1)·C − 1: a convolution is one `conv2d` with K× the
+groups and the bias fused, instance, group and batch norm over K·C channels are exactly per
+member, and the tensor stays channels-last where the plain nets run so. Vectors are
+(N, K, F): a linear layer is one `baddbmm` over the members. `nn.Flatten` and
+`nn.Unflatten` move between the two; a per-image score (trainables.nets.layers.MeanScore)
+is (N, K). A plain net whose
 forward only composes its layers (and flattens or unflattens through those modules) runs
 fused unchanged: `fuse_nets` copies the first net and swaps each leaf module for its fused
 layer, so the net's own `forward`, `features` or `train` still apply.
@@ -22,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from trainables.nets.layers import MeanScore
 from trainables.nets.stack import MaskDraw
 
 
@@ -78,9 +82,10 @@ class FusedLinear(nn.Module):
         self.bias = None if linears[0].bias is None else _parameter([m.bias for m in linears])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        by_member = x.transpose(0, 1)  # (K, N, F)
         if self.bias is None:
-            return torch.bmm(x, self.weight.transpose(1, 2))
-        return torch.baddbmm(self.bias.unsqueeze(1), x, self.weight.transpose(1, 2))
+            return torch.bmm(by_member, self.weight.transpose(1, 2)).transpose(0, 1)
+        return torch.baddbmm(self.bias.unsqueeze(1), by_member, self.weight.transpose(1, 2)).transpose(0, 1)
 
 
 class FusedBatchNorm2d(nn.Module):
@@ -175,14 +180,15 @@ class FusedDropout(nn.Module):
             masks = [torch.empty(n, kc // self.k, h, w, dtype=x.dtype, device=x.device,
                                  memory_format=self.draw.layout).bernoulli_(q, generator=g) for g in generators]
             mask = torch.cat(masks, dim=1)
-        else:  # vectors: (K, N, F)
-            mask = torch.stack([torch.empty(x.shape[1:], dtype=x.dtype, device=x.device).bernoulli_(q, generator=g)
-                                for g in generators])
+        else:  # vectors: (N, K, F)
+            n, _, f = x.shape
+            mask = torch.stack([torch.empty(n, f, dtype=x.dtype, device=x.device).bernoulli_(q, generator=g)
+                                for g in generators], dim=1)
         return x * mask.div_(q)
 
 
 class FusedFlatten(nn.Module):
-    """Images (N, K·C, H, W) to vectors (K, N, C·H·W), each in the plain flatten's order."""
+    """Images (N, K·C, H, W) to vectors (N, K, C·H·W), each in the plain flatten's order."""
 
     def __init__(self, flattens: list[nn.Flatten]):
         super().__init__()
@@ -194,11 +200,11 @@ class FusedFlatten(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() == 3:  # vectors already: the plain flatten of (N, F) changes nothing
             return x
-        return x.unflatten(1, (self.k, -1)).flatten(2).transpose(0, 1)
+        return x.unflatten(1, (self.k, -1)).flatten(2)
 
 
 class FusedUnflatten(nn.Module):
-    """Vectors (K, N, C·H·W) to images (N, K·C, H, W)."""
+    """Vectors (N, K, C·H·W) to images (N, K·C, H, W)."""
 
     def __init__(self, unflattens: list[nn.Unflatten]):
         super().__init__()
@@ -208,7 +214,18 @@ class FusedUnflatten(nn.Module):
         self.k, self.size = len(unflattens), tuple(u.unflattened_size)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x.unflatten(2, self.size).transpose(0, 1).flatten(1, 2)
+        return x.unflatten(2, self.size).flatten(1, 2)
+
+
+class FusedMeanScore(nn.Module):
+    """Each member's map averaged to one score per image: (N, K·C, H, W) → (N, K)."""
+
+    def __init__(self, scores: list[MeanScore]):
+        super().__init__()
+        self.k = len(scores)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.unflatten(1, (self.k, -1)).mean(dim=(2, 3, 4))
 
 
 # Layers that act on each channel (or element) alone: the same module serves the fused layout.
@@ -216,7 +233,8 @@ PER_CHANNEL = (nn.ReLU, nn.LeakyReLU, nn.Tanh, nn.Sigmoid, nn.Identity, nn.MaxPo
                nn.AdaptiveAvgPool2d)
 FUSED = {nn.Conv2d: FusedConv2d, nn.ConvTranspose2d: FusedConvTranspose2d, nn.Linear: FusedLinear,
          nn.BatchNorm2d: FusedBatchNorm2d, nn.InstanceNorm2d: FusedInstanceNorm2d, nn.GroupNorm: FusedGroupNorm,
-         nn.LocalResponseNorm: FusedLocalResponseNorm, nn.Flatten: FusedFlatten, nn.Unflatten: FusedUnflatten}
+         nn.LocalResponseNorm: FusedLocalResponseNorm, nn.Flatten: FusedFlatten, nn.Unflatten: FusedUnflatten,
+         MeanScore: FusedMeanScore}
 
 
 def _fused_leaf(members: list[nn.Module], draw: MaskDraw, path: str) -> nn.Module:
@@ -252,6 +270,16 @@ def fuse_nets(nets: list[nn.Module], draw: MaskDraw) -> nn.Module:
         parent, _, name = path.rpartition(".")
         setattr(fused.get_submodule(parent), name, layer)
     return fused
+
+
+def to_vectors(x: torch.Tensor) -> torch.Tensor:
+    """The members' vectors (K, N, F) in the fused layout (N, K, F)."""
+    return x.transpose(0, 1)
+
+
+def from_vectors(x: torch.Tensor) -> torch.Tensor:
+    """Fused vectors (N, K, …), or scores (N, K), as the members' (K, N, …)."""
+    return x.transpose(0, 1)
 
 
 def to_images(x: torch.Tensor, layout=torch.contiguous_format) -> torch.Tensor:
