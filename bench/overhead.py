@@ -76,11 +76,15 @@ def measure_shape(n_trials: int, epochs: int, n_images: int, launch, train) -> d
 
 
 def fit_fixed_costs(shapes: list[dict]) -> dict:
-    """Least squares of launch − loop on (1, n/2, n·r/2): seconds per launch, per trial
-    and per report."""
+    """Non-negative least squares of launch − loop on (1, n/2, n·r/2): seconds per launch,
+    per trial and per report. A cost is never negative: where noise would fit one below
+    zero (a launch cannot save time per trial), it is zero and the others take the rest,
+    rather than a negative cost flattering the predicted ratio."""
+    from scipy.optimize import nnls
+
     rows = np.array([[1.0, s["trials"] / 2, s["trials"] * s["reports"] / 2] for s in shapes])
     extra = np.array([s["launch_s"] - s["loop_s"] for s in shapes])
-    (per_launch, per_trial, per_report), *_ = np.linalg.lstsq(rows, extra, rcond=None)
+    (per_launch, per_trial, per_report), _ = nnls(rows, extra)
     return {"per_launch_s": float(per_launch), "per_trial_s": float(per_trial), "per_report_s": float(per_report)}
 
 

@@ -121,6 +121,16 @@ def test_the_fit_recovers_costs_from_exact_measurements():
     assert overhead.fit_training_time(shapes) == pytest.approx({"start_s": 1.0, "per_epoch_s": 0.5})
 
 
+def test_no_fitted_cost_is_negative():
+    """Launches that came out 0.5 s a trial faster than their loops beside a 10 s launch
+    cost: least squares would say −0.5 s a trial; the fit says 0, the launch cost absorbing
+    the rest (the mean of launch − loop, 10 − 0.5 · mean(n/2) = 9 s, for these shapes)."""
+    shapes = [{"trials": n, "reports": r, "loop_s": 10.0, "launch_s": 10.0 + 10 - 0.5 * n / 2,
+               "trial_s": [1.0 + 0.5 * r] * n} for n, r in ((2, 1), (6, 1), (2, 9), (6, 9))]
+    assert overhead.fit_fixed_costs(shapes) == pytest.approx({"per_launch_s": 9.0, "per_trial_s": 0.0,
+                                                              "per_report_s": 0.0}, abs=1e-9)
+
+
 def test_synthetic_cache_counts_generations_and_times_the_second_trial_both_ways():
     row = bench.bench_synthetic_cache(quick=True)
     m = row.measured
