@@ -19,6 +19,18 @@ SIZE, K, N_CLASSES = 48, 3, 3
 # Batched kernels add in another order than K separate ones; over a few Adam steps the
 # members' losses stay within this relative tolerance of their unfused trials'.
 RTOL, ATOL = 1e-4, 1e-5
+# FESR's members are compared in float64: in float32 the kernels' rounding flips the odd
+# ReLU or max-pool choice near a tie and Adam's normalised steps carry it a step of lr into
+# a few weights, where float64 keeps every value within these of its unfused trial's.
+RTOL_64, ATOL_64 = 1e-9, 1e-10
+
+
+@pytest.fixture
+def float64():
+    before = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(before)
 
 
 def _member_data(i: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -38,14 +50,16 @@ def _opts(seed: int, **kw) -> FESROptions:
                           "joint_iters": 3, "seed": seed, **kw})
 
 
-@pytest.mark.parametrize("variant", ["FESR_JL", "FESR_Real", "FESR_Real-matched"])
-def test_fused_members_train_as_their_unfused_trials(variant):
+@pytest.mark.parametrize("variant, identity", [("FESR_JL", "own"), ("FESR_JL", "shared"), ("FESR_Real", "own"),
+                                               ("FESR_Real-matched", "own")])
+def test_fused_members_train_as_their_unfused_trials(variant, identity, float64):
     """FESR_JL has every term (both discriminators, L_id through each member's own identity
-    net, R's dropout, the intra-class loss); FESR_Real synthesises from g(x) into all K
-    expressions, FESR_Real-matched into the next input's expression. Five iterations cross
-    from stage 1 into stage 2."""
+    net or one all members share, as a loaded file is shared, R's dropout, the intra-class
+    loss); FESR_Real synthesises from g(x) into all K expressions, FESR_Real-matched into the
+    next input's expression. Five iterations cross from stage 1 into stage 2."""
     v, seeds = VARIANTS[variant], [0, 7, 3]
-    identities = [_identity(i) for i in range(K)] if v.identity else None
+    shared = _identity(9)
+    identities = ([_identity(i) if identity == "own" else shared for i in range(K)]) if v.identity else None
     data = [_member_data(i) for i in range(K)]
     fused = FusedFESRTrainer(v, [_opts(s) for s in seeds], N_CLASSES, data, CPU, identities)
     singles = [FESRTrainer(v, _opts(s), N_CLASSES, *data[i], CPU, identities[i] if identities else None)
@@ -58,7 +72,7 @@ def test_fused_members_train_as_their_unfused_trials(variant):
             logs = single.step(t)
             assert sorted(logs) == sorted(fused_logs)
             for name, value in logs.items():
-                assert fused_logs[name][i].item() == pytest.approx(value, rel=RTOL, abs=ATOL), (t, i, name)
+                assert fused_logs[name][i].item() == pytest.approx(value, rel=RTOL_64, abs=ATOL_64), (t, i, name)
 
     probe = torch.rand(10, 1, SIZE, SIZE, generator=torch.Generator().manual_seed(9)) * 2 - 1
     for i, single in enumerate(singles):
@@ -66,25 +80,20 @@ def test_fused_members_train_as_their_unfused_trials(variant):
         assert fused.recognizer_steps == single.recognizer_steps == 3
         for net, weights in own["nets"].items():
             for key, value in weights.items():
-                if _gradient_was_zero(single, net, key):
-                    continue
-                torch.testing.assert_close(state["nets"][net][key], value, rtol=RTOL, atol=ATOL, msg=f"{net}.{key}")
+                torch.testing.assert_close(state["nets"][net][key], value, rtol=RTOL_64, atol=ATOL_64,
+                                           msg=f"{net}.{key}")
         as_single = FESRTrainer(v, _opts(seeds[i]), N_CLASSES, *data[i], CPU)
         as_single.load_state_dict(state)
         for name, (a, b) in _outputs(as_single, single, probe).items():
             # against the output's scale: an output near zero (the tanh image's) differs by the
             # same rounding as one near 1, which the element's own relative tolerance cannot allow
-            torch.testing.assert_close(a, b, rtol=0, atol=RTOL * b.abs().max().item(), msg=name)
-
-
-def _gradient_was_zero(trainer, net: str, key: str) -> bool:
-    """A bias feeding a normalisation (batch, instance or group norm) has no effect and a
-    zero gradient in exact arithmetic; Adam scales its rounding noise up to ±lr a step, so
-    the fused and unfused values of it differ by that much without any output differing."""
-    return any(_zero_in(trainer.nets[net], opt, key) for opt in trainer.optims.values())
+            torch.testing.assert_close(a, b, rtol=0, atol=RTOL_64 * b.abs().max().item(), msg=name)
 
 
 def _zero_in(net, opt, key: str) -> bool:
+    """A bias feeding a normalisation (batch, instance or group norm) has no effect and a
+    zero gradient in exact arithmetic; Adam scales its rounding noise up to ±lr a step, so
+    the fused and unfused values of it differ by that much without any output differing."""
     param = dict(net.named_parameters()).get(key)
     return (param is not None and "exp_avg_sq" in opt.state.get(param, {})
             and bool(opt.state[param]["exp_avg_sq"].max() < 1e-12))
@@ -215,27 +224,27 @@ def test_fused_classifiers_need_one_recipe_and_a_step_budget():
         FusedClassifier(nets, [_classifier_opts(0, steps=None), _classifier_opts(1, steps=None)], CPU)
 
 
-def test_each_stack_draws_its_dropout_masks_from_its_own_generators():
-    """Generators given to one stack are that stack's: another stack's members (here 3,
-    where 2 generators were given) draw from torch's global generator meanwhile, and the
-    first stack's masks repeat with its generators seeded the same."""
+def test_each_fused_net_draws_its_dropout_masks_from_its_own_generators():
+    """Generators given to one fused net are that net's: another's members (here 3, where
+    2 generators were given) draw from torch's global generator meanwhile, and the first
+    net's masks repeat with its generators seeded the same."""
     from torch import nn
-    from torch.func import vmap
 
-    from trainables.nets.stack import NetStack, member_generators
+    from trainables.nets.fused_layers import FusedNet, from_vectors
+    from trainables.nets.stack import member_generators
 
     torch.manual_seed(0)
-    a, b = (NetStack([nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5)) for _ in range(k)]) for k in (2, 3))
+    a, b = (FusedNet([nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5)) for _ in range(k)]) for k in (2, 3))
 
-    def forward(stack, x):
-        return vmap(lambda state, xi: stack.member(state)(xi), randomness="different")(stack.state(), x)
+    def forward(net, k):
+        return from_vectors(net(torch.ones(5, k, 4)))
 
     def seeded():
         return [torch.Generator().manual_seed(i) for i in range(2)]
 
     with member_generators([a], seeded()):
-        first = forward(a, torch.ones(2, 5, 4))
-        assert forward(b, torch.ones(3, 5, 4)).shape == (3, 5, 4)
+        first = forward(a, 2)
+        assert forward(b, 3).shape == (3, 5, 4)
     with member_generators([a], seeded()):
-        assert torch.equal(forward(a, torch.ones(2, 5, 4)), first)
+        assert torch.equal(forward(a, 2), first)
     assert not torch.equal(first[0], first[1])  # each member its own masks

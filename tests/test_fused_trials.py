@@ -124,7 +124,8 @@ def test_groups_that_cannot_fuse_are_refused(change, message):
 
 
 def test_members_may_differ_in_learning_rate_and_nothing_else():
-    assert [c.lr for c in parse_members([{**TINY, "seed": 0, "lr": 0.01}, {**TINY, "seed": 1, "lr": 0.1}])] == [0.01, 0.1]
+    members = parse_members([{**TINY, "seed": 0, "lr": 0.01}, {**TINY, "seed": 1, "lr": 0.1}])
+    assert [c.lr for c in members] == [0.01, 0.1]
     with pytest.raises(ConfigError, match=r"only in seed, fold and learning rate \(lr\)"):
         parse_members([{**TINY, "seed": 0}, {**TINY, "seed": 1, "lr": 0.1, "batch_size": 4}])
 

@@ -1,10 +1,12 @@
 """K FESR trials of one variant and one recipe, differing only in seed and data (seeds ×
-folds), trained as one stacked model: one iteration of Algorithm 1 for all K members is
-the unfused trainer's iteration (trainables.gans.fesr_fit) with each step function vmapped
-over the members and each optimiser stepping the stacked parameters.
+folds), trained as one model of fused layers (trainables.nets.fused_layers): one iteration
+of Algorithm 1 for all K members is the unfused trainer's iteration (trainables.gans.fesr_fit)
+with each net fused, every tensor carrying the members on the axis after the batch
+((N, K, …)), each loss computed per member (trainables.gans.losses.per_member) and each
+optimiser stepping the stacked parameters.
 
 Each member keeps its own data stream, seed, dropout masks and optimiser state. On the
-CPU a member's losses and weights are its unfused trial's up to float rounding (batched
+CPU a member's losses and weights are its unfused trial's up to float rounding (fused
 kernels sum in another order); tests/test_fused.py holds the tolerance. On a GPU the
 dropout masks come from one stream (trainables.nets.stack), and a member is the same
 training in distribution rather than bit for bit.
@@ -16,13 +18,14 @@ import dataclasses
 from typing import Callable
 
 import torch
-from torch.func import vmap
 
 from trainables.gans.contract import GANBundle, update
 from trainables.gans.fesr_fit import FESROptions, FESRTrainer, draw_batch, dropout_seed
+from trainables.gans.losses import per_member
 from trainables.configs.fesr_variants import Variant
 from trainables.fused.device_draws import DeviceDraws
-from trainables.nets.stack import NetStack, load_member_optimizer_state, member_generators, member_optimizer_state
+from trainables.nets.fused_layers import FusedNet
+from trainables.nets.stack import load_member_optimizer_state, member_generators, member_optimizer_state
 
 OPTIMISED = {"g": ("encoder", "decoder"), "d_img": ("d_img",), "d_z": ("d_z",), "r": ("recognizer",)}
 
@@ -57,7 +60,7 @@ class FusedFESRTrainer(FESRTrainer):
             raise ValueError(f"draws must be 'cpu' or 'device', got {draws!r}")
         self.member_opts, self.draws = list(opts), draws
         self.data = [(m.images, m.labels, m.by_class) for m in members]
-        stacks = {name: NetStack([m.nets[name] for m in members]).to(device) for name in members[0].nets}
+        stacks = {name: FusedNet([m.nets[name] for m in members]).to(device) for name in members[0].nets}
         optims = {name: torch.optim.Adam([p for net in nets if net in stacks for p in stacks[net].trainable_parameters()],
                                          lr=self.opts.lr, betas=(0.5, 0.999), capturable=capturable)
                   for name, nets in OPTIMISED.items() if name in members[0].optims}  # as contract.adam, stacked
@@ -71,32 +74,29 @@ class FusedFESRTrainer(FESRTrainer):
     def members(self) -> int:
         return len(self.member_opts)
 
-    # --- the unfused step's hooks, vmapped over members --------------------------------
+    # --- the unfused step's hooks, on fused nets and per-member losses --------------------
     def _draw(self, t: int):
         if self._device_draws is not None:
-            return self._device_draws()
+            return {key: value.transpose(0, 1) for key, value in self._device_draws().items()}
         batches = [draw_batch(x, y, by_class, self.opts.batch_size, o.seed, t)
                    for (x, y, by_class), o in zip(self.data, self.member_opts)]
         self._generators = [torch.Generator().manual_seed(dropout_seed(o.seed, t)) for o in self.member_opts]
-        return {key: torch.stack([b[key] for b in batches]).to(self.device) for key in batches[0]}
+        return {key: torch.stack([b[key] for b in batches], dim=1).to(self.device) for key in batches[0]}
 
     def _run(self, step: Callable, *tensors):
-        stacks = dict(self.bundle.nets)
+        nets = {name: MemberCalls(net) for name, net in self.bundle.nets.items()}
         if self.identity_stack is not None:
-            stacks["identity"] = self.identity_stack
-
-        def member(states, *args):
-            return step(GANBundle({name: stacks[name].member(s) for name, s in states.items()}, {}), *args)
-
-        with member_generators(stacks.values(), self._generators):
-            in_dims = (0, *(None if arg is None else 0 for arg in tensors))
-            return vmap(member, in_dims, randomness="error")({name: s.state() for name, s in stacks.items()}, *tensors)
+            nets["identity"] = MemberCalls(self.identity_stack)
+        with member_generators(self.bundle.nets.values(), self._generators), per_member():
+            return step(GANBundle(nets, {}), *tensors)
 
     def _update(self, optimizer: str, loss: torch.Tensor) -> None:
         update(self.optims[optimizer], loss.sum())
 
     def _identity(self, bundle):
-        return bundle.nets["identity"].features if "identity" in bundle.nets else self.identity
+        if "identity" in bundle.nets:
+            return bundle.nets["identity"].features
+        return None if self.identity is None else per_image(self.identity)
 
     def _logs(self, logs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Each loss term's values, one per member (tensors: no host sync per iteration)."""
@@ -123,7 +123,37 @@ class FusedFESRTrainer(FESRTrainer):
             self.load_member_state(i, member)
 
 
-def _identity_of(identities: list, device) -> tuple[Callable | None, NetStack | None]:
+class MemberCalls:
+    """A fused net called as the steps call a plain one, with members on the axis after
+    the batch: images (N, K, C, H, W) in and out (the fused net's (N, K·C, H, W) inside),
+    vectors (N, K, F) and scores (N, K) as they are."""
+
+    def __init__(self, net: FusedNet):
+        self.net = net
+
+    def _images_in(self, x):
+        return x.flatten(1, 2).contiguous(memory_format=self.net.layout) if x.dim() == 5 else x
+
+    def _out(self, y):
+        if isinstance(y, tuple):
+            return tuple(self._out(v) for v in y)
+        return y.unflatten(1, (self.net.k, -1)) if y.dim() == 4 else y
+
+    def __call__(self, *args):
+        return self._out(self.net(*(self._images_in(a) for a in args)))
+
+    def __getattr__(self, method: str):
+        if method.startswith("_"):
+            raise AttributeError(method)
+        return lambda *args: self._out(getattr(self.net, method)(*(self._images_in(a) for a in args)))
+
+
+def per_image(extract: Callable[[torch.Tensor], torch.Tensor]) -> Callable[[torch.Tensor], torch.Tensor]:
+    """A plain feature extractor (one that all members share) applied to every member's images."""
+    return lambda x: extract(x.flatten(0, 1)).unflatten(0, x.shape[:2])
+
+
+def _identity_of(identities: list, device) -> tuple[Callable | None, FusedNet | None]:
     """(a callable every member shares, or None; a stack of the members' identity nets, or None)."""
     if all(ident is None for ident in identities):
         return None, None
@@ -132,4 +162,4 @@ def _identity_of(identities: list, device) -> tuple[Callable | None, NetStack | 
     nets = [getattr(ident, "__self__", None) for ident in identities]
     if any(net is None or getattr(ident, "__name__", "") != "features" for net, ident in zip(nets, identities)):
         raise ValueError("fused members' identity extractors must be one shared callable or each a net's `features`")
-    return None, NetStack(nets).to(device).eval()
+    return None, FusedNet(nets).to(device).eval()

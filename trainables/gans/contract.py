@@ -4,7 +4,7 @@ pure step functions over it.
 A step computes one loss from the bundle and a batch and returns `(loss, logs)`, logs
 being detached scalar tensors named after the loss terms (`floats` turns them into
 numbers where the loop reports: a step that syncs with the host for every log cannot be
-vmapped over fused trials or captured as a CUDA graph); it never calls an optimiser.
+run for fused trials or captured as a CUDA graph); it never calls an optimiser.
 A batch holds tensors only: every random draw of a step is made by the loop, into the
 batch. The loop that
 calls it does the wiring: data, `update` (zero_grad, backward, step), schedules,

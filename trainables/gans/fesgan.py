@@ -56,7 +56,7 @@ def expression_code(labels: torch.Tensor, n_classes: int, v: torch.Tensor) -> to
 
 class Translation(NamedTuple):
     """G's outputs for one batch: g(x) (eq. 1), x̂ with expression y′ (eq. 3) and x_rec
-    with the input's own expression y (eq. 11). A tuple, so vmap maps over it."""
+    with the input's own expression y (eq. 11)."""
 
     code: torch.Tensor
     x_hat: torch.Tensor

@@ -70,14 +70,17 @@ def synthesize(bundle, variant: Variant, k: int, x: torch.Tensor, y: torch.Tenso
     its intensities v; or, for FESR_Real-matched, g(x_i) decoded into the expression of
     the batch's next input, y_{i+1} (batches are drawn independently, so it is independent
     of x_i): one per real image and the same labels as the prior's images, so only the
-    identity source differs from FESR_JL-IL."""
+    identity source differs from FESR_JL-IL. Fused members' x is (N, M, 1, S, S) for M
+    members (trainables.fused.fesr), and their labels (N·k, M) for k classes."""
     if variant.synthetic_from == "gx":
         labels = torch.arange(k, device=x.device).repeat(len(x))
+        if x.dim() == 5:
+            labels = labels[:, None].expand(-1, x.shape[1])
         code = bundle.nets["encoder"](x).repeat_interleave(k, dim=0)
         u = expression_code(labels, k, v.repeat_interleave(k, dim=0))
         return bundle.nets["decoder"](code, u), labels
     if variant.synthetic_from == "gx_matched":
-        labels = y.roll(-1)
+        labels = y.roll(-1, 0)
         return bundle.nets["decoder"](bundle.nets["encoder"](x), expression_code(labels, k, v)), labels
     return bundle.nets["decoder"](z, expression_code(y, k, v)), y
 
@@ -124,7 +127,7 @@ class FESRTrainer:
         """R's synthetic images and their labels (`synthesize` below, with this trainer's nets)."""
         return synthesize(self.bundle, self.variant, self.k, x, y, v, z)
 
-    # --- how a step function runs: on this trial's bundle (a fused trainer vmaps it) -----
+    # --- how a step function runs: on this trial's bundle (a fused trainer's: its own) ----
     def _run(self, step: Callable, *tensors):
         return step(self.bundle, *tensors)
 

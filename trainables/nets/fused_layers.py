@@ -14,10 +14,11 @@ forward only composes its layers (and flattens or unflattens through those modul
 fused unchanged: `fuse_nets` copies the first net and swaps each leaf module for its fused
 layer, so the net's own `forward`, `features` or `train` still apply.
 
-Every parameter and buffer has a leading member axis, (K, *the plain shape), as in
-trainables.nets.stack: member i's state is each tensor's [i], so checkpoints and the
-optimizer slicing there serve both. Dropout draws member i's masks from its own generator
-inside `member_generators` (trainables.nets.stack), as its unfused trial draws them."""
+Every parameter and buffer has a leading member axis, (K, *the plain shape): member i's
+state is each tensor's [i], so a member's checkpoint is a plain net's, and the optimiser
+slicing in trainables.nets.stack serves every fused net. Dropout draws member i's masks
+from its own generator inside `member_generators` (trainables.nets.stack), as its unfused
+trial draws them."""
 
 import copy
 
@@ -49,7 +50,8 @@ class FusedConv2d(nn.Module):
         c = convs[0]
         if c.padding_mode != "zeros":
             raise ValueError(f"fused convolutions pad with zeros only, not {c.padding_mode!r}")
-        self.k, self.stride, self.padding, self.dilation, self.groups = len(convs), c.stride, c.padding, c.dilation, c.groups
+        self.k, self.stride, self.padding = len(convs), c.stride, c.padding
+        self.dilation, self.groups = c.dilation, c.groups
         self.weight = _parameter([m.weight for m in convs])
         self.bias = None if c.bias is None else _parameter([m.bias for m in convs])
 
@@ -99,7 +101,8 @@ class FusedBatchNorm2d(nn.Module):
         self.weight = None if n.weight is None else _parameter([m.weight for m in norms])
         self.bias = None if n.bias is None else _parameter([m.bias for m in norms])
         for name in ("running_mean", "running_var", "num_batches_tracked"):
-            self.register_buffer(name, None if getattr(n, name) is None else _stacked([getattr(m, name) for m in norms]))
+            kept = getattr(n, name) is not None
+            self.register_buffer(name, _stacked([getattr(m, name) for m in norms]) if kept else None)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         momentum = 0.0 if self.momentum is None else self.momentum
@@ -293,8 +296,8 @@ def from_images(x: torch.Tensor, k: int) -> torch.Tensor:
 
 
 class FusedNet:
-    """K nets of one architecture as one net of fused layers, with the NetStack interface
-    the fused trainers use: members' state in and out, parameters, train/eval, `draw`."""
+    """K nets of one architecture as one net of fused layers, with what the fused trainers
+    use: members' state in and out, parameters, train/eval, `draw`, `layout`."""
 
     def __init__(self, nets: list[nn.Module]):
         self.k = len(nets)
