@@ -138,9 +138,31 @@ def test_a_member_checkpoint_resumes_as_its_unfused_trial():
         assert all(a[k][1].item() == pytest.approx(c[k], rel=RTOL, abs=ATOL) for k in c)
 
 
-def test_members_may_differ_only_in_seed():
-    with pytest.raises(ValueError, match="differ only in their seed; these differ in lr"):
-        FusedFESRTrainer(VARIANTS["FESR_JL"], [_opts(0), _opts(1, lr=3e-4)], N_CLASSES,
+def test_members_with_their_own_loss_weights_train_as_their_unfused_trials(float64):
+    """Each member weighs its own losses: λ1..λ6 differ by member (FESR_JL, every term)."""
+    v, seeds = VARIANTS["FESR_JL"], [0, 7, 3]
+    lambdas = [(1.0, 10.0, 5.0, 1.0, 1.0, 0.01), (0.1, 3.0, 0.5, 2.0, 0.5, 1.0), (2.0, 30.0, 0.0, 0.3, 3.0, 0.1)]
+    identities = [_identity(i) for i in range(K)]
+    data = [_member_data(i) for i in range(K)]
+    fused = FusedFESRTrainer(v, [_opts(s, lambdas=lam) for s, lam in zip(seeds, lambdas)], N_CLASSES, data, CPU,
+                             identities)
+    singles = [FESRTrainer(v, _opts(s, lambdas=lam), N_CLASSES, *data[i], CPU, identities[i])
+               for i, (s, lam) in enumerate(zip(seeds, lambdas))]
+    for t in range(fused.total_iters):
+        fused_logs = fused.step(t)
+        for i, single in enumerate(singles):
+            for name, value in single.step(t).items():
+                assert fused_logs[name][i].item() == pytest.approx(value, rel=RTOL_64, abs=ATOL_64), (t, i, name)
+    for i, single in enumerate(singles):
+        for net, weights in single.state_dict()["nets"].items():
+            for key, value in weights.items():
+                torch.testing.assert_close(fused.member_state(i)["nets"][net][key], value, rtol=RTOL_64,
+                                           atol=ATOL_64, msg=f"{i} {net}.{key}")
+
+
+def test_members_may_differ_only_in_seed_and_loss_weights():
+    with pytest.raises(ValueError, match="differ only in their seed and loss weights; these differ in lr"):
+        FusedFESRTrainer(VARIANTS["FESR_JL"], [_opts(0), _opts(1, lr=3e-4, lambdas=(1, 1, 1, 1, 1, 1))], N_CLASSES,
                          [_member_data(0), _member_data(1)], CPU)
     with pytest.raises(ValueError, match="2 members' options but 1 members' data"):
         FusedFESRTrainer(VARIANTS["FESR_JL"], [_opts(0), _opts(1)], N_CLASSES, [_member_data(0)], CPU)

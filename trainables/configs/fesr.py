@@ -82,8 +82,9 @@ def parse_config(config: dict) -> FESRConfig:
 def parse_members(configs: list[dict]) -> list[FESRConfig]:
     """The members' configs; refuses a group that cannot fuse."""
     cfgs = [parse_config(config) for config in configs]
-    recipes = [dataclasses.replace(c, fesr=dataclasses.replace(c.fesr, seed=0), data=dataclasses.replace(c.data, fold=0))
-               for c in cfgs]
+    recipes = [dataclasses.replace(c, fesr=dataclasses.replace(c.fesr, seed=0, lambdas=PAPER_LAMBDAS),
+                                   data=dataclasses.replace(c.data, fold=0)) for c in cfgs]
     if any(recipe != recipes[0] for recipe in recipes):
-        raise ConfigError("fused FESR trials may differ only in seed and fold")
+        raise ConfigError("fused FESR trials may differ only in seed, fold and the loss weights λ1..λ6 "
+                          f"({', '.join(LAMBDA_KEYS)})")
     return cfgs

@@ -20,7 +20,7 @@ from typing import Callable
 import torch
 
 from trainables.gans.contract import GANBundle, update
-from trainables.gans.fesr_fit import FESROptions, FESRTrainer, draw_batch, dropout_seed
+from trainables.gans.fesr_fit import PAPER_LAMBDAS, FESROptions, FESRTrainer, draw_batch, dropout_seed
 from trainables.gans.losses import per_member
 from trainables.configs.fesr_variants import Variant
 from trainables.fused.device_draws import DeviceDraws
@@ -32,8 +32,9 @@ OPTIMISED = {"g": ("encoder", "decoder"), "d_img": ("d_img",), "d_z": ("d_z",), 
 
 class FusedFESRTrainer(FESRTrainer):
     """`opts[i]` and `data[i]` = (images, labels) are member i's; the options may differ only
-    in `seed`. `identities[i]` is member i's F_id: the bound `features` of a net (stacked
-    here) or one callable all members share (e.g. a loaded file), or None for L_id off.
+    in `seed` and the loss weights `lambdas` (each loss is per member, so each member weighs
+    its own). `identities[i]` is member i's F_id: the bound `features` of a net (fused here)
+    or one callable all members share (e.g. a loaded file), or None for L_id off.
 
     `draws`: "cpu" draws each member's batch and dropout masks as its unfused trial does
     (exact); "device" draws all of them on the device from torch's default generator
@@ -44,11 +45,11 @@ class FusedFESRTrainer(FESRTrainer):
                  data: list[tuple[torch.Tensor, torch.Tensor]], device: torch.device,
                  identities: list[Callable | None] | None = None, trunk=None, draws: str = "cpu",
                  capturable: bool = False):
-        recipes = {dataclasses.replace(o, seed=0) for o in opts}
+        recipes = {dataclasses.replace(o, seed=0, lambdas=PAPER_LAMBDAS) for o in opts}
         if len(recipes) != 1:
-            raise ValueError("fused FESR trials may differ only in their seed; these differ in "
-                             + ", ".join(f.name for f in dataclasses.fields(FESROptions) if f.name != "seed"
-                                         and len({getattr(o, f.name) for o in opts}) > 1))
+            raise ValueError("fused FESR trials may differ only in their seed and loss weights; these differ in "
+                             + ", ".join(f.name for f in dataclasses.fields(FESROptions) if f.name not in
+                                         ("seed", "lambdas") and len({getattr(o, f.name) for o in opts}) > 1))
         if len(data) != len(opts):
             raise ValueError(f"{len(opts)} members' options but {len(data)} members' data")
         identities = identities or [None] * len(opts)
@@ -60,12 +61,14 @@ class FusedFESRTrainer(FESRTrainer):
             raise ValueError(f"draws must be 'cpu' or 'device', got {draws!r}")
         self.member_opts, self.draws = list(opts), draws
         self.data = [(m.images, m.labels, m.by_class) for m in members]
-        stacks = {name: FusedNet([m.nets[name] for m in members]).to(device) for name in members[0].nets}
-        optims = {name: torch.optim.Adam([p for net in nets if net in stacks for p in stacks[net].trainable_parameters()],
+        fused = {name: FusedNet([m.nets[name] for m in members]).to(device) for name in members[0].nets}
+        optims = {name: torch.optim.Adam([p for net in nets if net in fused for p in fused[net].trainable_parameters()],
                                          lr=self.opts.lr, betas=(0.5, 0.999), capturable=capturable)
                   for name, nets in OPTIMISED.items() if name in members[0].optims}  # as contract.adam, stacked
-        self.bundle = GANBundle(stacks, optims)
-        self.nets, self.optims = stacks, optims
+        self.bundle = GANBundle(fused, optims)
+        self.nets, self.optims = fused, optims
+        # λ1..λ6 as one value per member, each weighing that member's losses
+        self.member_lambdas = tuple(torch.tensor(values, device=device) for values in zip(*(o.lambdas for o in opts)))
         self.identity, self.identity_stack = _identity_of(identities, device)
         self._generators = None
         self._device_draws = DeviceDraws(self.data, self.opts.batch_size, n_classes, device) if draws == "device" else None
@@ -101,6 +104,9 @@ class FusedFESRTrainer(FESRTrainer):
     def _logs(self, logs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Each loss term's values, one per member (tensors: no host sync per iteration)."""
         return logs
+
+    def _lambdas(self) -> tuple[torch.Tensor, ...]:
+        return self.member_lambdas
 
     # --- members as trials ----------------------------------------------------------------
     def member_state(self, i: int) -> dict:

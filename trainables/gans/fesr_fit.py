@@ -140,10 +140,13 @@ class FESRTrainer:
     def _logs(self, logs: dict[str, torch.Tensor]) -> dict:
         return floats(logs)
 
+    def _lambdas(self) -> tuple:
+        return self.opts.lambdas
+
     def step(self, t: int) -> dict:
         """Iteration t of Algorithm 1: D_z's update (lines 3–6), D_img's (lines 8–9), in stage
         2 R's (lines 14–16), then G's (line 19); returns the value of every loss term computed."""
-        v, lam, k, batch = self.variant, self.opts.lambdas, self.k, self._draw(t)
+        v, lam, k, batch = self.variant, self._lambdas(), self.k, self._draw(t)
         stage2 = self.in_stage2(t)
         gan_trains = v.gan and (not stage2 or v.joint)
         logs: dict[str, torch.Tensor] = {}

@@ -29,10 +29,10 @@ TRAINABLES: dict[str, tuple[str, ParseFn]] = {
 FusedFn = Callable[[list[dict], object], None]
 MEMBER_AXES = ("seed", "fold")
 FUSED: dict[str, tuple[str, Callable[[list[dict]], object], tuple[str, ...]]] = {
-    # per-member learning rates: trainables.fused.member_optim
+    # per-member learning rates (trainables.fused.member_optim) and loss weights (trainables.fused.fesr)
     "classifier": ("trainables.trials.classifier_fused:train_classifiers", classifier.parse_members,
                    (*MEMBER_AXES, "lr")),
-    "fesr": ("trainables.trials.fesr_fused:train_fesr_members", fesr.parse_members, MEMBER_AXES),
+    "fesr": ("trainables.trials.fesr_fused:train_fesr_members", fesr.parse_members, (*MEMBER_AXES, *fesr.LAMBDA_KEYS)),
 }
 
 
