@@ -1,2 +1,3 @@
 """Fused trials: K trials of one trainable whose nets have the same shapes (seeds × folds
-of one variant) trained in one process as one stacked model (trainables.nets.stack)."""
+of one variant; a classifier's learning rates, FESR's loss weights) trained in one process
+as one model of fused layers (trainables.nets.fused_layers)."""
