@@ -16,7 +16,7 @@ def test_every_package_of_ours_a_trial_imports_is_shipped():
     code = ("import importlib, json, sys\n"
             f"for name in {TRIAL_ENTRY_POINTS!r}: importlib.import_module(name)\n"
             "from trainables.trials.registry import FUSED, TRAINABLES\n"
-            "for target, _ in [*TRAINABLES.values(), *FUSED.values()]: importlib.import_module(target.split(':')[0])\n"
+            "for target, *_ in [*TRAINABLES.values(), *FUSED.values()]: importlib.import_module(target.split(':')[0])\n"
             "print(json.dumps(sorted({m.split('.')[0] for m, mod in list(sys.modules.items())\n"
             f"                        if (getattr(mod, '__file__', None) or '').startswith({str(REPO)!r})}})))")
     found = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
