@@ -8,8 +8,7 @@ A fused trial's config is the members' shared config plus the platform key `_mem
 the list of each member's values of those axes ({seed, fold}, …)."""
 
 from study.spec import StudyError, StudySpec
-
-MEMBER_AXES = ("seed", "fold")
+from trainables.trials.registry import MEMBER_AXES
 MEMBERS_KEY = "_members"
 
 

@@ -70,6 +70,10 @@ class FusedFESRTrainer(FESRTrainer):
         # λ1..λ6 as one value per member, each weighing that member's losses
         self.member_lambdas = tuple(torch.tensor(values, device=device) for values in zip(*(o.lambdas for o in opts)))
         self.identity, self.identity_stack = _identity_of(identities, device)
+        # the nets as the step functions call them, members on the axis after the batch
+        self._calls = {name: MemberCalls(net) for name, net in fused.items()}
+        if self.identity_stack is not None:
+            self._calls["identity"] = MemberCalls(self.identity_stack)
         self._generators = None
         self._device_draws = DeviceDraws(self.data, self.opts.batch_size, n_classes, device) if draws == "device" else None
 
@@ -87,11 +91,8 @@ class FusedFESRTrainer(FESRTrainer):
         return {key: torch.stack([b[key] for b in batches], dim=1).to(self.device) for key in batches[0]}
 
     def _run(self, step: Callable, *tensors):
-        nets = {name: MemberCalls(net) for name, net in self.bundle.nets.items()}
-        if self.identity_stack is not None:
-            nets["identity"] = MemberCalls(self.identity_stack)
         with member_generators(self.bundle.nets.values(), self._generators), per_member():
-            return step(GANBundle(nets, {}), *tensors)
+            return step(GANBundle(self._calls, {}), *tensors)
 
     def _update(self, optimizer: str, loss: torch.Tensor) -> None:
         update(self.optims[optimizer], loss.sum())

@@ -33,11 +33,12 @@ class MemberOptimizer(torch.optim.Optimizer):
         if closure is not None:
             raise ValueError("member optimisers take no closure")
         for group in self.param_groups:
-            lrs = group["member_lr"]
+            first = group["params"][0]
+            lrs = torch.tensor(group["member_lr"], dtype=first.dtype, device=first.device)
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                lr = torch.tensor(lrs, dtype=p.dtype, device=p.device).view(-1, *([1] * (p.dim() - 1)))
+                lr = lrs.view(-1, *([1] * (p.dim() - 1)))
                 if self.kind == "sgd":
                     self._sgd(p, lr, group)
                 else:

@@ -33,7 +33,7 @@ from trainables.nets.stack import MaskDraw
 def _stacked(tensors: list[torch.Tensor]) -> torch.Tensor:
     """The members' tensors along a new first axis (a convolution's output follows its
     input's layout, so the weights need not be channels-last)."""
-    return torch.stack([t.detach() for t in tensors]).contiguous()
+    return torch.stack([t.detach() for t in tensors])
 
 
 def _parameter(tensors: list[torch.Tensor]) -> nn.Parameter:
@@ -44,24 +44,11 @@ def _flat(t: torch.Tensor | None) -> torch.Tensor | None:
     return None if t is None else t.flatten(0, 1)
 
 
-class FusedConv2d(nn.Module):
-    def __init__(self, convs: list[nn.Conv2d]):
-        super().__init__()
-        c = convs[0]
-        if c.padding_mode != "zeros":
-            raise ValueError(f"fused convolutions pad with zeros only, not {c.padding_mode!r}")
-        self.k, self.stride, self.padding = len(convs), c.stride, c.padding
-        self.dilation, self.groups = c.dilation, c.groups
-        self.weight = _parameter([m.weight for m in convs])
-        self.bias = None if c.bias is None else _parameter([m.bias for m in convs])
+class _FusedConv(nn.Module):
+    """What a fused convolution and a fused transposed one keep: the members' weights and
+    biases, and the plain layer's geometry (K× its groups at run time)."""
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.conv2d(x, _flat(self.weight), _flat(self.bias), self.stride, self.padding, self.dilation,
-                        self.groups * self.k)
-
-
-class FusedConvTranspose2d(nn.Module):
-    def __init__(self, convs: list[nn.ConvTranspose2d]):
+    def __init__(self, convs: list[nn.Conv2d] | list[nn.ConvTranspose2d]):
         super().__init__()
         c = convs[0]
         if c.padding_mode != "zeros":
@@ -71,6 +58,14 @@ class FusedConvTranspose2d(nn.Module):
         self.weight = _parameter([m.weight for m in convs])
         self.bias = None if c.bias is None else _parameter([m.bias for m in convs])
 
+
+class FusedConv2d(_FusedConv):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(x, _flat(self.weight), _flat(self.bias), self.stride, self.padding, self.dilation,
+                        self.groups * self.k)
+
+
+class FusedConvTranspose2d(_FusedConv):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.conv_transpose2d(x, _flat(self.weight), _flat(self.bias), self.stride, self.padding,
                                   self.output_padding, self.groups * self.k, self.dilation)
