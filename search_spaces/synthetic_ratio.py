@@ -56,7 +56,7 @@ STUDY = StudySpec(
                        deviations={"stargan_blocks": STARGAN_BLOCKS.format(n=1)}),
         "cpu": Scale(config={"width": 0.25, "epochs": 4, "steps": 250, "source_iters": 1500,
                              "source_width": 0.25, "stargan_iters": 3000, "stargan_width": 0.25, "stargan_blocks": 3,
-                             "judge_epochs": 30, "judge_width": 0.25},
+                             "judge_epochs": 30, "judge_width": 0.375},
                      grid={"seed": [0, 1, 2]}, folds=1, n_folds=6,
                      deviations={"stargan_blocks": STARGAN_BLOCKS.format(n=3)}),
         "paper": Scale(config={"width": 1.0, "epochs": 100, "steps": 1100, "source_iters": 20000, "source_width": 1.0,
