@@ -12,7 +12,7 @@ import pandas as pd
 from analysis.columns import Column
 from analysis.gates import GateResult, comparison_gate
 from analysis.paper_claims import Claim
-from analysis.pairing import Paired, _check_budgets, paired_values, resampling_ratio, row_label
+from analysis.pairing import Paired, _check_budgets, paired_values, resampling_ratio, row_label, split_across_launches
 from analysis.stats import Interval, paired_test
 from analysis.tables import fmt_ci
 from analysis.verdicts import ClaimTest, blocked_reason, collapsed
@@ -70,6 +70,10 @@ def add_paired(ctx: TableContext, row, base, key, stats, effects, row_at: int) -
     control_key = key[:arm_at] + (paired.control,) + key[arm_at + 1:]
     gate = comparison_gate(ctx.row_gates.get(key), ctx.row_gates.get(control_key))
     sides = {value: both[both["_arm"] == value] for value in (key[arm_at], paired.control)}
+    if split_across_launches(both, key[arm_at], paired.control, list(paired.keys)):
+        effects.append(f"{where} − {paired.control}: no Δ: the arm and its control ran in different launches, and "
+                       "pairs are matched within a launch (one commit, scale and cache). Launch every arm of a "
+                       "comparison together, splitting by seeds or folds instead.")
     for col in ctx.columns:
         pairs = paired_values(both, key[arm_at], paired.control, col.metric, list(paired.keys))
         test = paired_test(pairs["diff"], resampling_ratio(pairs), ctx.confidence)

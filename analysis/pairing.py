@@ -63,6 +63,22 @@ def paired_values(both: pd.DataFrame, arm: str, control: str, metric: str, keys:
     return out
 
 
+def split_across_launches(both: pd.DataFrame, arm: str, control: str, keys: list[str]) -> bool:
+    """Whether the arm and its control both have runs, none matched on ``keys``, but some
+    would be on the same keys without the parent run: they ran in different launches.
+    Pairs stay within a launch (one commit, scale and cache), so such a row has no Δ."""
+    if "parent_run_id" not in keys:
+        return False
+    mine, theirs = (both[both["_arm"] == value] for value in (arm, control))
+    if mine.empty or theirs.empty:
+        return False
+    return not _any_match(mine, theirs, keys) and _any_match(mine, theirs, [k for k in keys if k != "parent_run_id"])
+
+
+def _any_match(a: pd.DataFrame, b: pd.DataFrame, on: list[str]) -> bool:
+    return not a[on].drop_duplicates().merge(b[on].drop_duplicates(), on=on).empty
+
+
 N_TRAIN_REAL = "data/n_train_real"
 RESAMPLED = "data/resampled"
 

@@ -336,3 +336,16 @@ def test_a_shared_control_pairs_with_every_setting_on_seed():
     assert delta["weighted/+disgust"].startswith("+4.00 ±") and delta["weighted/+disgust"].endswith("(n=3)")
     half = float(delta["weighted/+disgust"].split("± ")[1].split(" ")[0])
     assert math.isclose(half, 4.303 * 2 / math.sqrt(3), abs_tol=0.01)  # t(0.975, 2) × sd / √n
+
+
+def test_an_arm_launched_apart_from_its_control_is_named_not_silently_unpaired():
+    runs = _runs([100, 100], [[0.5, 0.6, 0.55], [0.6, 0.7, 0.6]])
+    runs.loc[runs["param.arm"] == "+disgust", "parent_run_id"] = "q"  # the GAN arm's own launch
+    table = metric_table(runs, name="t", title="t", group_by=["param.arm"], columns=[Column("acc", "test/acc")],
+                         paired=Paired(arm="param.arm", control="baseline"))
+    assert table.cells.set_index("arm").loc["+disgust", "Δ acc vs baseline"].startswith("—")
+    assert any("ran in different launches" in note for note in table.footnotes)
+    together = metric_table(_runs([100, 100], [[0.5, 0.6, 0.55], [0.6, 0.7, 0.6]]), name="t", title="t",
+                            group_by=["param.arm"], columns=[Column("acc", "test/acc")],
+                            paired=Paired(arm="param.arm", control="baseline"))
+    assert not any("different launches" in note for note in together.footnotes)
