@@ -19,6 +19,7 @@ from bench.rows import Row, machine, to_markdown
 from bench.synthetic_cache import bench_synthetic_cache
 from bench.overhead import bench_platform_overhead
 from bench.training import bench_concurrency, bench_input_pipeline
+from bench.study_cost import bench_study_cost
 from bench.trial_throughput import bench_trial_throughput
 
 from atomic import write_text
@@ -29,6 +30,7 @@ BENCHMARKS = {  # name → a function of `quick` returning a Row or a list of Ro
     "concurrency": bench_concurrency,
     "platform_overhead": bench_platform_overhead,
     "trial_throughput": bench_trial_throughput,
+    "study_cost": bench_study_cost,
     "input_pipeline": bench_input_pipeline,
     "synthetic_cache": bench_synthetic_cache,
     "gpu_packing": bench_gpu_packing,

@@ -1,8 +1,9 @@
 """trial_throughput: how many cpu-scale trials an hour one CPU thread finishes, today's path
 against the new ones, measured side by side in one run (ferlab-12):
 
-- FESR_JL (`fesr_ablation --scale cpu`: 48 px, 1/8-width FESGAN, 1/4-width R, batch 16, L_id
-  through its identity net): a trial is 300 stage-1 + 400 stage-2 iterations;
+- FESR_JL (`fesr_ablation --scale cpu`, read from the study: 48 px, batch 16, L_id through
+  its identity net; since ferlab-17 a 1/4-width FESGAN and R for 2,000 stage-1 + 2,000
+  stage-2 iterations);
 - the `simple` classifier (`baseline --scale cpu`: 3/8 width, batch 64, Adam, augmentation):
   a trial is 8,000 optimizer steps.
 
@@ -23,9 +24,18 @@ import time
 
 from bench.rows import Row
 
-FESR_CPU = {"variant": "FESR_JL", "image_size": 48, "batch_size": 16, "lr": 3e-4, "identity": "auto",
-            "protocol": "auto", "gan_width": 0.125, "r_width": 0.25, "pretrain_iters": 300, "joint_iters": 400,
-            "report_every": 100, "identity_epochs": 1, "judge_width": 0.25, "judge_epochs": 10, "n_folds": 10}
+
+def fesr_cpu_config() -> dict:
+    """A FESR_JL trial's config at `fesr_ablation`'s cpu scale (the ferlab-17 evidence
+    scale), on synthfaces; its identity net trained for one epoch (set-up, not iterations)."""
+    from search_spaces.fesr_ablation import STUDY
+
+    scale = STUDY.scales["cpu"]
+    return {**STUDY.base_config, **scale.config, "variant": "FESR_JL", "n_folds": scale.n_folds,
+            "identity_epochs": 1}
+
+
+FESR_CPU = fesr_cpu_config()
 CLASSIFIER_STEPS = 8000
 GOAL_RATIO = 1.5
 

@@ -3,6 +3,7 @@ measurements it records (no speed is asserted here; the bench itself judges its 
 
 import gzip
 import json
+import math
 
 import numpy as np
 import pytest
@@ -225,14 +226,48 @@ def test_paths_take_turns_and_report_their_median_round():
 
 
 def test_trial_throughput_measures_every_path_on_a_tiny_case():
-    from bench.trial_throughput import FESR_CPU, classifier_paths, fesr_paths
+    from bench.trial_throughput import classifier_paths, fesr_paths
 
-    tiny = {**FESR_CPU, "gan_width": 0.0625, "r_width": 0.0625, "identity_width": 0.125,
-            "dataset_options": {"n_images": 120, "n_subjects": 12}}
-    fesr = fesr_paths(1, tiny)
+    fesr = fesr_paths(1, _tiny_fesr())
     # the ceiling takes its turn among the paths, so the share is of two rates measured under one load
     assert set(fesr) == {"plain", "fast", "fused×2", "matmul", "stage2_flops"} and fesr["stage2_flops"] > 1e7
     assert fesr["matmul"]["gflops"] > 1
     assert all(r["stage1_s"] > 0 and r["stage2_s"] > 0 for n, r in fesr.items() if n not in ("stage2_flops", "matmul"))
     classifier = classifier_paths(2, width=0.125)
     assert set(classifier) == {"plain", "fast", "fused×2"} and all(r["step_s"] > 0 for r in classifier.values())
+
+
+def _tiny_fesr():
+    from bench.trial_throughput import FESR_CPU
+
+    return {**FESR_CPU, "gan_width": 0.0625, "r_width": 0.0625, "identity_width": 0.125,
+            "dataset_options": {"n_images": 120, "n_subjects": 12}}
+
+
+def test_study_cost_sees_the_layers_each_stage_calls(tmp_path):
+    import torch
+
+    from bench.study_cost import alone_s, layer_calls
+    from trainables.trials.fesr import build_trainer, parse_config
+
+    trainer = build_trainer(parse_config({**_tiny_fesr(), "cache_dir": str(tmp_path)}), torch.device("cpu")).trainer
+    leaves = [m for m in trainer.nets["recognizer"].modules() if not any(True for _ in m.children())]
+    stage1 = {id(call[0]) for call in layer_calls(trainer, 0)}
+    stage2_calls = layer_calls(trainer, trainer.pretrain_iters)
+    stage2 = {id(call[0]) for call in stage2_calls}
+    # R trains in stage 2 only (Algorithm 1), on the real and the synthetic faces
+    assert not stage1 & {id(m) for m in leaves} and {id(m) for m in leaves} <= stage2
+    timed = alone_s(stage2_calls[:5], [trainer.optims["r"]], repeats=1)
+    assert timed["layers_s"] > 0 and timed["updates_s"] > 0
+
+
+def test_study_cost_weights_each_stage_by_its_iterations():
+    from bench.study_cost import iteration_row
+
+    found = {"iters": {"stage1": 100, "stage2": 300},
+             "stage1": {"iteration_s": 0.2, "layers_s": 0.1, "updates_s": 0.02, "layer_calls": 10, "optimizers": 3},
+             "stage2": {"iteration_s": 0.4, "layers_s": 0.2, "updates_s": 0.05, "layer_calls": 20, "optimizers": 4}}
+    row = iteration_row(found)
+    # by hand: 100 × 0.2 + 300 × 0.4 = 140 s a trial; 100 × 0.12 + 300 × 0.25 = 87 s alone
+    assert math.isclose(row.ratio, 140 / 87) and row.ours == "2.3 min" and row.comparison == "1.4 min alone"
+    assert row.passed is None
