@@ -271,3 +271,13 @@ def test_study_cost_weights_each_stage_by_its_iterations():
     # by hand: 100 × 0.2 + 300 × 0.4 = 140 s a trial; 100 × 0.12 + 300 × 0.25 = 87 s alone
     assert math.isclose(row.ratio, 140 / 87) and row.ours == "2.3 min" and row.comparison == "1.4 min alone"
     assert row.passed is None
+
+
+def test_the_benched_fesr_trial_is_the_studys_cpu_scale():
+    from bench.trial_throughput import FESR_CPU
+    from search_spaces.fesr_ablation import STUDY
+
+    scale = STUDY.scales["cpu"]
+    expected = {**STUDY.base_config, **scale.config, "variant": "FESR_JL", "n_folds": scale.n_folds}
+    assert {k: v for k, v in FESR_CPU.items() if k != "identity_epochs"} == \
+        {k: v for k, v in expected.items() if k != "identity_epochs"}

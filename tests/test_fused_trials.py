@@ -37,13 +37,15 @@ def unfused_history(unfused):
 def assert_same_reports(fused: list[dict], alone: list[dict]):
     """Losses within 0.2 % after 12 Adam steps (the fused kernels round differently, and
     Adam's normalised step magnifies it in near-zero gradients); accuracies, the chosen
-    round and the step count equal, but for the training accuracy: one image of a round's
-    64 may sit close enough to a tie to flip."""
+    round and the step count equal, but for the training accuracy: after 12 steps the
+    logits are still near-uniform (loss ~1.8 against ln 7 = 1.95), so images of a round's
+    64 sit near a tie, and rounding flips some. On an AVX2 EPYC two flipped in round 2
+    with the round's losses 0.05 % apart; three are allowed."""
     assert len(fused) == len(alone)
     for a, b in zip(fused, alone):
         for key in COMPARED:
             if key in b:
-                tolerance = {"rel": 2e-3} if "loss" in key else {"abs": 1.5 / 64 if key == "train/acc" else 1e-9}
+                tolerance = {"rel": 2e-3} if "loss" in key else {"abs": 3.5 / 64 if key == "train/acc" else 1e-9}
                 assert a[key] == pytest.approx(b[key], **tolerance), (key, a["epoch"])
 
 
