@@ -14,12 +14,15 @@ def quiet_libraries() -> None:
     """Leave the console to the launch's own progress lines and tables: Tune's new output
     engine prints its experiment box and a TensorBoard hint even at `verbose=0` (the old
     one, at 0, prints nothing), MLflow a line per schema step of a new SQLite store and a
-    progress bar per artifact the report reads, Tune a line when it saves its state.
+    progress bar per artifact the report reads, Tune a line when it saves its state, and
+    Tune's results a warning line per trial that its progress.csv and result.json are
+    missing: a launch turns those loggers off (MLflow holds the metrics).
     Set variables are left as the user set them."""
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     for name in ("mlflow.store.db.utils", "alembic.runtime.migration", "ray.tune.tune"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    logging.getLogger("ray.tune.analysis.experiment_analysis").setLevel(logging.ERROR)
 
 
 def start_local_ray_while_importing() -> None:
