@@ -3,12 +3,14 @@ the work it does (ferlab-18).
 
 The iteration row times a FESR_JL trial's iterations at `fesr_ablation --scale cpu` (the
 ferlab-17 evidence scale, on synthfaces here: the same shapes as CK+48's 48 px faces) on
-one thread, stage 1 and stage 2 taking turns, against the same iterations' layers and
-optimizer updates timed alone: every leaf layer the iteration calls, run again by itself
-on an input of the shape it saw (forward and backward), and every optimizer's update by
-itself. The ratio is the share of an iteration that is neither: losses, the gradient
-penalty's second backward, batch drawing, autograd's and Python's glue. It has no goal:
-it says how far today's iteration is from the sum of its parts on this core."""
+one thread, stage 1 and stage 2 taking turns, against the time the same iterations spend
+inside torch's operators (the profiler's self CPU time of every `aten::` call: kernels and
+their own dispatch). The rest, the ratio's excess over 1, is autograd's engine and Python's
+glue between the operators: what no faster kernel would remove. Timing each layer alone
+instead, by itself on an input of its shape, overstates the work (each call then pays
+autograd's start-up, which an iteration's one backward shares): it summed to more than
+the iteration. The row has no goal: it says how far an iteration is from its operators on
+this core."""
 
 import statistics
 import tempfile
@@ -18,95 +20,41 @@ from bench.rows import Row
 from bench.trial_throughput import FESR_CPU
 
 
-def _median_s(fn, n: int) -> float:
-    seen = []
-    for _ in range(n):
-        start = time.perf_counter()
-        fn()
-        seen.append(time.perf_counter() - start)
-    return statistics.median(seen)
+def op_seconds(trainer, first: int, steps: int) -> dict:
+    """Iterations `first`.. `first + steps - 1` under torch's profiler: per iteration, the
+    seconds its aten operators spend in themselves (self CPU time, so an operator that
+    calls others is not counted twice) and how many operator calls it makes."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for t in range(first, first + steps):
+            trainer.step(t)
+    ops = [event for event in prof.key_averages() if event.key.startswith("aten::")]
+    return {"ops_s": sum(event.self_cpu_time_total for event in ops) / 1e6 / steps,
+            "op_calls": sum(event.count for event in ops) // steps}
 
 
-def layer_calls(trainer, t: int) -> list[tuple]:
-    """(module, input shape, channels-last, input needs grad, grad enabled) of every
-    leaf-layer call iteration t makes, in call order (a layer called twice, e.g. a
-    discriminator on real and fake faces, twice)."""
-    import torch
-
-    calls = []
-
-    def seen(module, inputs, output):
-        x = inputs[0] if inputs else None
-        if isinstance(x, torch.Tensor) and x.is_floating_point():
-            channels_last = x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last) \
-                and not x.is_contiguous()
-            calls.append((module, tuple(x.shape), channels_last, x.requires_grad, torch.is_grad_enabled()))
-
-    nets = list(trainer.nets.values())
-    if trainer.identity is not None:  # frozen, but L_id's gradient flows back through it to G
-        nets.append(getattr(trainer.identity, "__self__", trainer.identity))
-    hooks = [m.register_forward_hook(seen) for net in nets for m in net.modules() if not any(True for _ in m.children())]
-    try:
-        trainer.step(t)
-    finally:
-        for hook in hooks:
-            hook.remove()
-    return calls
-
-
-def alone_s(calls: list[tuple], optimizers, repeats: int) -> dict:
-    """Seconds of `calls` each run alone (forward, then, where the iteration's call built a
-    graph, backward from its summed output) and of every optimizer's update alone,
-    medians of `repeats`."""
-    import torch
-
-    def one(module, shape, channels_last, needs_grad, grad_enabled):
-        x = torch.randn(shape)
-        if channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
-        x.requires_grad_(needs_grad)
-        in_place = getattr(module, "inplace", False)  # its input is its output: give it a copy
-
-        def run():
-            with torch.set_grad_enabled(grad_enabled):
-                out = module(x.clone() if in_place else x)
-            if out.requires_grad:
-                out.sum().backward()
-
-        run()  # warm-up
-        return _median_s(run, repeats)
-
-    layers = sum(one(*call) for call in calls)
-    updates = sum(_median_s(opt.step, repeats) for opt in optimizers)
-    return {"layers_s": layers, "updates_s": updates}
-
-
-def fesr_iteration_vs_alone(rounds: int, steps: int, repeats: int, config: dict | None = None) -> dict:
-    """Stage-1 and stage-2 iterations (medians over `rounds` of `steps`) beside the sums of
-    their layers and updates alone."""
+def fesr_iteration_vs_ops(rounds: int, steps: int, config: dict | None = None) -> dict:
+    """Stage-1 and stage-2 iterations (medians over `rounds` of `steps`, the stages taking
+    turns) beside their operators' own time, profiled over `steps` further iterations."""
     import torch
 
     from trainables.trials.fesr import build_trainer, parse_config
 
     with tempfile.TemporaryDirectory() as cache:
         trainer = build_trainer(parse_config({**(config or FESR_CPU), "cache_dir": cache}), torch.device("cpu")).trainer
-    stage2 = trainer.pretrain_iters
-    starts = {"stage1": 0, "stage2": stage2}
+    starts = {"stage1": 0, "stage2": trainer.pretrain_iters}
     for t in starts.values():
         trainer.step(t)  # warm-up
-    found = {name: {"iteration_s": []} for name in starts}
+    seen = {name: [] for name in starts}
     for r in range(rounds):
         for name, first in starts.items():
             start = time.perf_counter()
-            for i in range(steps):
-                trainer.step(first + 1 + r * steps + i)
-            found[name]["iteration_s"].append((time.perf_counter() - start) / steps)
-    for name, first in starts.items():
-        found[name]["iteration_s"] = statistics.median(found[name]["iteration_s"])
-        calls = layer_calls(trainer, first + 1 + rounds * steps)
-        used = [trainer.optims[k] for k in trainer.optims
-                if any(p.grad is not None for group in trainer.optims[k].param_groups for p in group["params"])]
-        found[name].update(alone_s(calls, used, repeats), layer_calls=len(calls), optimizers=len(used))
+            for t in range(first + 1 + r * steps, first + 1 + (r + 1) * steps):
+                trainer.step(t)
+            seen[name].append((time.perf_counter() - start) / steps)
+    found = {name: {"iteration_s": statistics.median(seen[name]),
+                    **op_seconds(trainer, first + 1 + rounds * steps, steps)} for name, first in starts.items()}
     found["iters"] = {"stage1": trainer.opts.pretrain_iters, "stage2": trainer.opts.joint_iters}
     return found
 
@@ -114,13 +62,12 @@ def fesr_iteration_vs_alone(rounds: int, steps: int, repeats: int, config: dict 
 def iteration_row(found: dict) -> Row:
     iters = found["iters"]
     trial = sum(iters[s] * found[s]["iteration_s"] for s in iters)
-    alone = sum(iters[s] * (found[s]["layers_s"] + found[s]["updates_s"]) for s in iters)
-    parts = "; ".join(f"{s}: {found[s]['iteration_s'] * 1e3:.1f} ms an iteration, its {found[s]['layer_calls']} layer "
-                      f"calls alone {found[s]['layers_s'] * 1e3:.1f} ms and {found[s]['optimizers']} updates alone "
-                      f"{found[s]['updates_s'] * 1e3:.1f} ms" for s in iters)
-    return Row(figure="study_cost: a FESR_JL `fesr_ablation --scale cpu` trial's iterations vs their layers and "
-                      "optimizer updates timed alone (1 thread)",
-               ours=f"{trial / 60:.1f} min", comparison=f"{alone / 60:.1f} min alone", ratio=trial / alone,
+    ops = sum(iters[s] * found[s]["ops_s"] for s in iters)
+    parts = "; ".join(f"{s}: {found[s]['iteration_s'] * 1e3:.1f} ms an iteration, {found[s]['ops_s'] * 1e3:.1f} ms "
+                      f"in its {found[s]['op_calls']:,} operator calls" for s in iters)
+    return Row(figure="study_cost: a FESR_JL `fesr_ablation --scale cpu` trial's iterations vs their operators' own "
+                      "time (1 thread)",
+               ours=f"{trial / 60:.1f} min", comparison=f"{ops / 60:.1f} min in operators", ratio=trial / ops,
                goal="—", passed=None,
                note=(f"{iters['stage1']:,} + {iters['stage2']:,} iterations; {parts}; no goal: the ceiling for this "
                      "work on this core (ferlab-18)"),
@@ -131,5 +78,4 @@ def bench_study_cost(quick: bool) -> list[Row]:
     import torch
 
     torch.set_num_threads(1)
-    return [iteration_row(fesr_iteration_vs_alone(rounds=3 if quick else 5, steps=3 if quick else 10,
-                                                  repeats=5 if quick else 15))]
+    return [iteration_row(fesr_iteration_vs_ops(rounds=3 if quick else 5, steps=3 if quick else 10))]
