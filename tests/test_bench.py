@@ -196,17 +196,17 @@ def test_gpu_throughput_row_is_the_best_fused_run_over_the_plain_trial_per_preci
 
 
 def test_trial_throughput_rows_compare_the_fastest_new_path_with_todays():
-    """Measurements made up here: trials/hour from each path's seconds a step (300 + 400
-    FESR iterations, 8,000 classifier steps), the fastest new path over `plain`, and the
+    """Measurements made up here: trials/hour from each path's seconds a step (2,000 + 2,000
+    FESR iterations at the cpu scale, 8,000 classifier steps), the fastest new path over `plain`, and the
     efficiency as counted FLOPs over seconds on the fastest path (a fused path's seconds
     are per member) against the matrix-product ceiling."""
     from bench.trial_throughput import rows_of
 
-    fesr = {"plain": {"stage1_s": 0.1, "stage2_s": 0.2}, "fast": {"stage1_s": 0.09, "stage2_s": 0.15},
+    fesr = {"plain": {"stage1_s": 0.1, "stage2_s": 0.25}, "fast": {"stage1_s": 0.09, "stage2_s": 0.15},
             "fused×2": {"stage1_s": 0.12, "stage2_s": 0.25}, "stage2_flops": 2e9, "matmul": {"gflops": 50.0}}
     classifier = {"plain": {"step_s": 0.05}, "fast": {"step_s": 0.04}, "fused×2": {"step_s": 0.06}}
     speed, share, cls = rows_of(fesr, classifier)
-    assert speed.ratio == pytest.approx((300 * 0.1 + 400 * 0.2) / (300 * 0.09 + 400 * 0.15))
+    assert speed.ratio == pytest.approx((2000 * 0.1 + 2000 * 0.25) / (2000 * 0.09 + 2000 * 0.15))
     assert speed.ours.endswith("(fast)") and speed.passed is False
     assert share.ratio == pytest.approx(2e9 / 0.15 / 1e9 / 50.0) and share.passed is None and share.goal == "—"
     assert cls.ratio == pytest.approx(0.05 / 0.04) and cls.passed is None
