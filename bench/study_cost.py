@@ -12,12 +12,10 @@ autograd's start-up, which an iteration's one backward shares): it summed to mor
 the iteration. The row has no goal: it says how far an iteration is from its operators on
 this core."""
 
-import statistics
 import tempfile
-import time
 
 from bench.rows import Row
-from bench.trial_throughput import FESR_CPU
+from bench.trial_throughput import FESR_CPU, interleaved, per_call_s
 
 
 def op_seconds(trainer, first: int, steps: int) -> dict:
@@ -46,15 +44,13 @@ def fesr_iteration_vs_ops(rounds: int, steps: int, config: dict | None = None) -
     starts = {"stage1": 0, "stage2": trainer.pretrain_iters}
     for t in starts.values():
         trainer.step(t)  # warm-up
-    seen = {name: [] for name in starts}
-    for r in range(rounds):
-        for name, first in starts.items():
-            start = time.perf_counter()
-            for t in range(first + 1 + r * steps, first + 1 + (r + 1) * steps):
-                trainer.step(t)
-            seen[name].append((time.perf_counter() - start) / steps)
-    found = {name: {"iteration_s": statistics.median(seen[name]),
-                    **op_seconds(trainer, first + 1 + rounds * steps, steps)} for name, first in starts.items()}
+
+    def stage(first):
+        return lambda r: {"iteration_s": per_call_s(trainer.step, steps, first + 1 + r * steps)}
+
+    found = interleaved({name: stage(first) for name, first in starts.items()}, rounds)
+    for name, first in starts.items():
+        found[name].update(op_seconds(trainer, first + 1 + rounds * steps, steps))
     found["iters"] = {"stage1": trainer.opts.pretrain_iters, "stage2": trainer.opts.joint_iters}
     return found
 

@@ -1,9 +1,8 @@
 """trial_throughput: how many cpu-scale trials an hour one CPU thread finishes, today's path
 against the new ones, measured side by side in one run (ferlab-12):
 
-- FESR_JL (`fesr_ablation --scale cpu`, read from the study: 48 px, batch 16, L_id through
-  its identity net; since ferlab-17 a 1/4-width FESGAN and R for 2,000 stage-1 + 2,000
-  stage-2 iterations);
+- FESR_JL (`fesr_ablation --scale cpu`, `FESR_CPU` below: 48 px, batch 16, L_id through its
+  identity net, a 1/4-width FESGAN and R for 2,000 stage-1 + 2,000 stage-2 iterations);
 - the `simple` classifier (`baseline --scale cpu`: 3/8 width, batch 64, Adam, augmentation):
   a trial is 8,000 optimizer steps.
 
@@ -36,7 +35,8 @@ CLASSIFIER_STEPS = 8000
 GOAL_RATIO = 1.5
 
 
-def _per_call(fn, n: int, first: int = 0) -> float:
+def per_call_s(fn, n: int, first: int = 0) -> float:
+    """Seconds a call of `fn(i)` takes, over i = first .. first + n - 1."""
     start = time.perf_counter()
     for i in range(first, first + n):
         fn(i)
@@ -62,7 +62,7 @@ def matmul_path(size: int = 1024, n: int = 5):
 
     a, b = torch.rand(size, size), torch.rand(size, size)
     a @ b
-    return lambda r: {"gflops": 2 * size ** 3 / _per_call(lambda _: a @ b, n) / 1e9}
+    return lambda r: {"gflops": 2 * size ** 3 / per_call_s(lambda _: a @ b, n) / 1e9}
 
 
 def step_flops(trainer, t: int) -> float:
@@ -105,8 +105,8 @@ def fesr_paths(steps: int, config: dict | None = None, rounds: int = 3) -> dict:
 
     def path(trainer, members):
         trainer.step(0), trainer.step(stage2)  # warm-up
-        return lambda r: {"stage1_s": _per_call(trainer.step, steps, 1 + r * steps) / members,
-                          "stage2_s": _per_call(trainer.step, steps, stage2 + 1 + r * steps) / members}
+        return lambda r: {"stage1_s": per_call_s(trainer.step, steps, 1 + r * steps) / members,
+                          "stage2_s": per_call_s(trainer.step, steps, stage2 + 1 + r * steps) / members}
 
     found = interleaved({"plain": path(plain, 1), "fast": path(fast, 1), "fused×2": path(fused, 2),
                          "matmul": matmul_path()}, rounds)

@@ -270,6 +270,17 @@ def test_study_cost_counts_each_operator_once():
     assert 0.6 * wall < found["ops_s"] < 1.4 * wall and found["op_calls"] >= 1
 
 
+def test_study_cost_measures_both_stages_on_a_tiny_case():
+    from bench.study_cost import fesr_iteration_vs_ops
+
+    found = fesr_iteration_vs_ops(rounds=1, steps=1, config=_tiny_fesr())
+    assert found["iters"] == {"stage1": 2000, "stage2": 2000}  # the cpu scale's, kept by the tiny case
+    for stage in ("stage1", "stage2"):
+        assert found[stage]["iteration_s"] > 0 and found[stage]["ops_s"] > 0 and found[stage]["op_calls"] > 100
+    # stage 2 adds R's update to stage 1's FESGAN updates (Algorithm 1)
+    assert found["stage2"]["op_calls"] > found["stage1"]["op_calls"]
+
+
 def test_study_cost_weights_each_stage_by_its_iterations():
     from bench.study_cost import iteration_row
 
