@@ -301,3 +301,42 @@ def test_the_benched_fesr_trial_is_the_studys_cpu_scale():
     expected = {**STUDY.base_config, **scale.config, "variant": "FESR_JL", "n_folds": scale.n_folds}
     assert {k: v for k, v in FESR_CPU.items() if k != "identity_epochs"} == \
         {k: v for k, v in expected.items() if k != "identity_epochs"}
+
+
+def _exported_launch(path, *, commit, start_ms, end_ms, fuse=1, statuses=("FINISHED",) * 3, fold=(0,)):
+    options = {"scale": "cpu", "dataset": "ckplus", "data_root": "/data", "overrides": {"fold": list(fold)},
+               "cache_dir": "/cache", "num_samples": None}
+    tags = {"ferlab.git_sha": commit * 40, "ferlab.git_dirty": "false", "ferlab.fuse": str(fuse),
+            "ferlab.launch_options": json.dumps(options)}
+    parent = {"run_id": f"p{commit}", "status": "FINISHED", "start_time": start_ms, "end_time": end_ms, "tags": tags}
+    runs = [{"run_id": f"{commit}{i}", "status": s, "tags": {}} for i, s in enumerate(statuses)]
+    document = {"format": "ferlab-runs", "version": 1, "study": "fesr_ablation",
+                "launches": [{"parent": parent, "runs": runs}]}
+    with gzip.open(path, "wt") as out:
+        json.dump(document, out)
+    return path
+
+
+def test_launch_row_is_the_speed_up_of_the_parent_runs_wall_times(tmp_path, capsys):
+    from bench import launch_cost
+
+    before = _exported_launch(tmp_path / "a.json.gz", commit="a", start_ms=1_000, end_ms=1_000 + 3_600_000, fuse=1)
+    after = _exported_launch(tmp_path / "b.json.gz", commit="b", start_ms=50_000, end_ms=50_000 + 2_400_000, fuse=2)
+    assert launch_cost.main([str(before), str(after)]) == 0
+    printed = capsys.readouterr().out
+    # by hand: 60 min before, 40 min after, a 1.5× speed-up
+    assert "| 40.0 min | 60.0 min | 1.50× |" in printed
+    assert "bbbbbbb, --fuse 2 vs aaaaaaa" in printed and "3 trials" in printed
+
+
+def test_launch_row_refuses_launches_that_are_not_the_same_or_did_not_finish(tmp_path):
+    from bench.launch_cost import launch_cost, launch_row
+
+    a = launch_cost(_exported_launch(tmp_path / "a.json.gz", commit="a", start_ms=0, end_ms=60_000))
+    other_fold = launch_cost(_exported_launch(tmp_path / "b.json.gz", commit="b", start_ms=0, end_ms=60_000, fold=(1,)))
+    with pytest.raises(ValueError, match="differ in launch"):
+        launch_row(a, other_fold)
+    failed = launch_cost(_exported_launch(tmp_path / "c.json.gz", commit="c", start_ms=0, end_ms=60_000,
+                                          statuses=("FINISHED", "FAILED", "FINISHED")))
+    with pytest.raises(ValueError, match="1 of its 3 trials did not finish"):
+        launch_row(a, failed)
