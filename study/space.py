@@ -185,19 +185,32 @@ def launch_deviations(study: StudySpec, opts: LaunchOptions) -> dict[str, str]:
 def grid_cells(space: dict, study: StudySpec | None = None) -> tuple[list[str], list[dict]]:
     """(the grid axes, every grid point as {axis: value}) of a Tune param space; with a
     study's `shared_control`, each of its control arms once per combination of the axes
-    that are not variant keys (seed, fold), the variant axes at their first value."""
+    that are not variant keys (seed, fold), the variant axes at their first value; with its
+    `inert_axes`, the cells that differ only in an axis their trial does not use, once."""
     axes = [k for k, v in space.items() if isinstance(v, dict) and "grid_search" in v]
     values = [space[k]["grid_search"] for k in axes]
     cells = [dict(zip(axes, point)) for point in itertools.product(*values)]
-    if study is None or study.shared_control is None:
+    if study is None or (study.shared_control is None and not study.inert_axes):
         return axes, cells
-    axis, *controls = study.shared_control
-    first = {k: space[k]["grid_search"][0] for k in study.variant_keys if k in axes and k != axis}
+    first = {k: space[k]["grid_search"][0] for k in axes}
     unique = {}
     for cell in cells:
-        cell = {**cell, **first} if cell.get(axis) in controls else cell
+        cell = _run_once_form(cell, study, first)
         unique.setdefault(cell_key(cell, axes), cell)
     return axes, list(unique.values())
+
+
+def _run_once_form(cell: dict, study: StudySpec, first: dict) -> dict:
+    """The cell as the grid runs it: a shared control's other variant axes, and the axes
+    inert where it is, at their first values."""
+    if study.shared_control is not None:
+        axis, *controls = study.shared_control
+        if cell.get(axis) in controls:
+            cell = {**cell, **{k: first[k] for k in study.variant_keys if k in first and k != axis}}
+    for axis, value, inert in study.inert_axes:
+        if cell.get(axis) == value:
+            cell = {**cell, **{k: first[k] for k in inert if k in first}}
+    return cell
 
 
 def cell_key(cell: dict, axes: list[str]) -> tuple[str, ...]:

@@ -87,6 +87,10 @@ class StudySpec:
     # fold, with those axes at their first value, and the tables pair every other arm's rows
     # with them
     shared_control: tuple[str, ...] | None = None
+    # (grid axis, value, axes): where the axis has that value, those axes do not enter the
+    # trial (cycle_gamma: γ in the plain L1 cycle loss), so their cells would train the same
+    # thing again: the grid runs them once, at those axes' first values
+    inert_axes: tuple[tuple[str, object, tuple[str, ...]], ...] = ()
     # {config key: why} for differences from the paper's protocol that every scale makes, the
     # `paper` scale included (so the scale checker, which compares scales with it, never sees
     # them); printed with each scale's own deviations
@@ -106,6 +110,11 @@ class StudySpec:
             raise ValueError(f"study {self.name!r} declares no scale(s) {missing}")
         if self.search not in ("grid", "optuna"):
             raise ValueError(f"study {self.name!r}: search must be 'grid' or 'optuna', got {self.search!r}")
+        for axis, _, inert in self.inert_axes:
+            unknown = [k for k in (axis, *inert) if k not in self.grid]
+            if unknown:
+                raise ValueError(f"study {self.name!r}: inert_axes names {unknown}, which are not grid axes "
+                                 f"({sorted(self.grid)})")
         # the paper scale against its paper's recipe reads the trainable's defaults: check_recipe
         for scale in (s for s in SCALES if s != REFERENCE_SCALE):
             problems = undeclared_deviations(self, scale)

@@ -224,6 +224,27 @@ def test_a_shared_control_runs_once_per_seed():
     assert len(gan) == 4 and len(baseline) == 1 and len(oversample) == 1 and len(cells) == 6
 
 
+def test_the_l1_cycle_loss_runs_once_whatever_gamma():
+    study = load_study("cycle_gamma")
+    opts = LaunchOptions(scale="cpu", dataset="synthfaces", data_root=None, storage_path="", tracking_uri="")
+    cells = grid_cells(trial_space(study, opts, False), study)[1]
+    settings = sorted((c["arm"], c["cycle_loss"], c["gamma_max"]) for c in cells)
+    # cpu: γ_max ∈ {0, 0.5, 1}, linear; γ does not enter l1, so one l1 cell (at the first γ),
+    # three weighted ones and the two controls, where the full product has 3 × 2 × 3 = 18
+    assert settings == [("+disgust", "l1", 0.0), ("+disgust", "weighted", 0.0), ("+disgust", "weighted", 0.5),
+                        ("+disgust", "weighted", 1.0), ("baseline", "l1", 0.0), ("oversample+disgust", "l1", 0.0)]
+
+
+def test_an_inert_axis_must_be_a_grid_axis():
+    from study.spec import StudySpec
+
+    study = load_study("cycle_gamma")
+    with pytest.raises(ValueError, match=r"inert_axes names \['gamma'\]"):
+        StudySpec(name="x", description="", trainable=study.trainable, base_config=study.base_config,
+                  grid=study.grid, variant_keys=study.variant_keys, scales=study.scales,
+                  inert_axes=(("cycle_loss", "l1", ("gamma",)),))
+
+
 def test_cycle_gamma_dry_run_lists_the_oversampling_arm(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert launch.main(["cycle_gamma", "--scale", "smoke", "--dry-run", "--json"]) == 0
