@@ -18,7 +18,8 @@ against oversampling. Validation and test leave out the images with an exact cop
 training split, which the oversampling arm has memorised (declared, with FER2013's counts).
 
 Scales: `smoke` (synthfaces, tiny nets: l1 and weighted γ=0.5 linear × lsgan and
-wgan-gp); `cpu` (FER2013: l1 and weighted γ ∈ {0, 0.5, 1} linear × lsgan, soft labels, 1 seed);
+wgan-gp); `cpu` (FER2013: l1 and weighted γ ∈ {0, 0.5, 1} linear × lsgan, soft labels, 1 seed;
+the judge cyclegan_augmentation's cpu scale uses, 3/8 wide, 20 epochs);
 `paper` (the whole grid × 3 seeds).
 """
 
@@ -46,7 +47,7 @@ SCALES = {
                        "score its validation KID. Disgust is then no minority class, so the smoke rows check the "
                        "pipeline, not augmentation of a rare class")}),
     "cpu": Scale(config={"epochs": 10, "steps": 900, "width": 0.375, "gan_epochs": 3, "gan_width": 0.25,
-                         "gan_blocks": 3, "judge_width": 0.25, "judge_epochs": 8, "class_fraction": 0.2},
+                         "gan_blocks": 3, "judge_width": 0.375, "judge_epochs": 20, "class_fraction": 0.2},
                  grid={"gamma_max": [0.0, 0.5, 1.0], "gamma_schedule": ["linear"], "adv_loss": ["lsgan"],
                        "soft_labels": [True], "seed": [0]}, folds=1, n_folds=5,
                  deviations={"gan_blocks": GAN_BLOCKS_3}),
