@@ -7,12 +7,27 @@ machine. It needs the launches run first, so it is not part of `python -m bench`
     python -m bench.launch_cost BEFORE.json.gz AFTER.json.gz"""
 
 import argparse
+import gzip
 import json
 from pathlib import Path
 
-from analysis import ReportError
-from analysis.exported import read_export
 from bench.rows import Row, to_markdown
+
+EXPORT_FORMAT = "ferlab-runs"  # what analysis.export writes (bench may not import analysis)
+
+
+def read_export(path: str | Path) -> dict:
+    """An export's document; a file that is none says so."""
+    try:
+        with gzip.open(path, "rt", encoding="utf-8") as stream:
+            document = json.load(stream)
+    except FileNotFoundError:
+        raise ValueError(f"no export file {path}") from None
+    except (OSError, json.JSONDecodeError, EOFError) as err:
+        raise ValueError(f"{path} is not a gzipped JSON export ({err})") from None
+    if not isinstance(document, dict) or document.get("format") != EXPORT_FORMAT:
+        raise ValueError(f"{path} is not a {EXPORT_FORMAT} export (python -m analysis.export writes them)")
+    return document
 
 
 def launch_cost(path: str | Path) -> dict:
@@ -66,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         row = launch_row(*(launch_cost(p) for p in args.launches))
-    except (ReportError, ValueError) as err:
+    except ValueError as err:
         parser.error(str(err))
     print(to_markdown([row]))
     return 0

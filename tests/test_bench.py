@@ -340,3 +340,15 @@ def test_launch_row_refuses_launches_that_are_not_the_same_or_did_not_finish(tmp
                                           statuses=("FINISHED", "FAILED", "FINISHED")))
     with pytest.raises(ValueError, match="1 of its 3 trials did not finish"):
         launch_row(a, failed)
+
+
+def test_launch_cost_reads_what_analysis_export_writes_and_refuses_other_files(tmp_path):
+    from analysis.exported import FORMAT
+    from bench.launch_cost import EXPORT_FORMAT, launch_cost
+
+    assert EXPORT_FORMAT == FORMAT  # bench may not import analysis, so it keeps its own name for it
+    other = tmp_path / "other.json.gz"
+    with gzip.open(other, "wt") as out:
+        json.dump({"format": "something-else"}, out)
+    with pytest.raises(ValueError, match="is not a ferlab-runs export"):
+        launch_cost(other)
