@@ -6,8 +6,8 @@ judge's features and the cycle's SSIM.
 
 γ does not enter the plain L1 cycle loss, so the `l1` points of one seed, adversarial
 loss and label setting would train the same GAN and classifier: the grid runs them once,
-at the first γ setting (`inert_axes`), and the report shows γ as "—" there. Two control arms run once per seed and fold and are
-paired with every cycle-loss setting: `arm="baseline"` (the same classifier recipe and
+at the first γ setting (`inert_axes`), and the report shows γ as "—" there. Two control
+arms run once per seed and fold and are paired with every cycle-loss setting: `arm="baseline"` (the same classifier recipe and
 step budget, no synthetic images), so Birenbaum's baseline → + synthetic (65.09 → 66.26 %)
 is tested inside the study, and `arm="oversample+disgust"` (the real disgust training
 images repeated to the count the GAN arm adds, no GAN): the GAN adds thousands of disgust
