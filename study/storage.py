@@ -21,6 +21,7 @@ from atomic import write_bytes
 
 RECORD = "ferlab_launch.json"
 CLOUD_SCHEMES = ("s3", "gs", "gcs")
+PROBE_TRIES = 5
 
 
 def is_uri(location: str) -> bool:
@@ -65,19 +66,43 @@ def exists(location: str) -> bool:
 
 def ensure_writable(root: str) -> None:
     """Fail before anything is recorded when the storage cannot take a launch's files
-    (no such bucket, no credentials, a read-only directory)."""
+    (no such bucket, no credentials, a read-only directory). A directory this makes is
+    removed again, so a launch refused later leaves nothing behind; launches starting at
+    once on one new directory may each remove it under the others, so the probe is
+    retried, and the directory is removed only while empty."""
     fs, path = _fs(root)
     probe = f"{path}/.ferlab-probe-{uuid.uuid4().hex}"
     try:
         new = fs.get_file_info(path).type == pafs.FileType.NotFound
-        fs.create_dir(path, recursive=True)
-        with fs.open_output_stream(probe) as out:
-            out.write(b"ok")
+        for attempt in range(PROBE_TRIES):
+            fs.create_dir(path, recursive=True)
+            try:
+                with fs.open_output_stream(probe) as out:
+                    out.write(b"ok")
+                break
+            except FileNotFoundError:  # another launch's probe removed the new directory
+                if attempt == PROBE_TRIES - 1:
+                    raise
         fs.delete_file(probe)
-        if new:  # a launch refused later must leave nothing behind
-            fs.delete_dir(path)
     except Exception as err:  # noqa: BLE001 — OSError, ArrowInvalid, permission errors
         raise StudyError(f"--storage-path {root!r} cannot be written to: {err}") from err
+    if new:
+        _remove_if_empty(fs, path)
+
+
+def _remove_if_empty(fs: pafs.FileSystem, path: str) -> None:
+    """Best effort: another launch may have written into it or removed it meanwhile."""
+    if isinstance(fs, pafs.LocalFileSystem):
+        try:
+            os.rmdir(path)  # refuses a directory that is not empty, atomically
+        except OSError:
+            pass
+        return
+    try:
+        if not fs.get_file_info(pafs.FileSelector(path, allow_not_found=True)):
+            fs.delete_dir(path)
+    except OSError:
+        pass
 
 
 def refuse_existing(launch_dir: str, study: str) -> None:
