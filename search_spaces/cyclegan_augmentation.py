@@ -15,11 +15,12 @@ sets are cached, so `+all` and `dag` reuse the `+disgust` and `+sad` CycleGANs o
 same seed.
 
 Scales: `smoke` (synthfaces without the 20 % sampling — 1,500 images are few enough —,
-tiny nets, 3 GAN epochs; a plumbing check whose numbers mean nothing); `cpu` (FER2013 20 %: baseline and +disgust × 3 seeds, one trial at a time on 2 cores,
-a 1/4-width GAN with 3 residual blocks for 10 epochs,
-a 3/8-width judge of 20 epochs, the same instrument as cycle_gamma's); `paper`
-(full-width Table 4/5 nets, 6 blocks, 30 GAN epochs, every arm × 5 seeds; the classifier on Zhu et al.'s
-recipe: batch 32, a constant 1e-3, Adam β1 = 0.5).
+tiny nets, 3 GAN epochs; a plumbing check whose numbers mean nothing); `cpu` (FER2013
+20 %: baseline, +disgust, +sad and their oversampling controls × 3 seeds, one trial at a
+time on 2 cores, a 1/4-width GAN with 3 residual blocks for 10 epochs, a 3/8-width judge
+of 20 epochs, the same instrument as cycle_gamma's); `paper` (full-width Table 4/5 nets,
+6 blocks, 30 GAN epochs, every arm × 5 seeds; the classifier on Zhu et al.'s recipe:
+batch 32, a constant 1e-3, Adam β1 = 0.5).
 """
 
 from study.spec import Scale, StudySpec
@@ -70,7 +71,8 @@ STUDY = StudySpec(
                                            "recipe the tests were written with")}),
         "cpu": Scale(config={"epochs": 15, "steps": 1400, "width": 0.5, "gan_epochs": 10, "gan_width": 0.25, "gan_blocks": 3,
                              "judge_width": 0.375, "judge_epochs": 20},
-                     grid={"arm": ["baseline", "oversample+disgust", "+disgust"], "seed": [0, 1, 2]}, folds=3, n_folds=5,
+                     grid={"arm": ["baseline", "oversample+disgust", "+disgust", "oversample+sad", "+sad"], "seed": [0, 1, 2]},
+                     folds=3, n_folds=5,
                      cpus=2,
                      deviations={"gan_blocks": GAN_BLOCKS_3,
                                  **_kept_recipe("the cpu scale keeps the recipe its FER2013 run in docs/results.md was "
