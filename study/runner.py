@@ -55,7 +55,7 @@ def study_cells(study: StudySpec, space: dict) -> list[dict] | None:
     """The grid points to run where they are not the whole product of the axes (a shared
     control arm runs once per seed and fold, an inert axis once), else None: Tune's grid
     runs them all."""
-    if study.search != "grid" or (study.shared_control is None and not study.inert_axes):
+    if study.search != "grid" or not study.runs_some_cells_once:
         return None
     return fills.grid_cells(space, study)[1]
 

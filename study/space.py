@@ -190,7 +190,7 @@ def grid_cells(space: dict, study: StudySpec | None = None) -> tuple[list[str], 
     axes = [k for k, v in space.items() if isinstance(v, dict) and "grid_search" in v]
     values = [space[k]["grid_search"] for k in axes]
     cells = [dict(zip(axes, point)) for point in itertools.product(*values)]
-    if study is None or (study.shared_control is None and not study.inert_axes):
+    if study is None or not study.runs_some_cells_once:
         return axes, cells
     first = {k: space[k]["grid_search"][0] for k in axes}
     unique = {}

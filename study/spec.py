@@ -104,6 +104,12 @@ class StudySpec:
     # scale equals each, or declares each difference in its deviations
     recipes: tuple[Recipe, ...] = ()
 
+    @property
+    def runs_some_cells_once(self) -> bool:
+        """A shared control or an inert axis: the grid runs fewer cells than the product
+        of its axes (study.space.grid_cells says which)."""
+        return self.shared_control is not None or bool(self.inert_axes)
+
     def __post_init__(self):
         missing = [s for s in SCALES if s not in self.scales]
         if missing:
