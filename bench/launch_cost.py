@@ -31,8 +31,9 @@ def read_export(path: str | Path) -> dict:
 
 
 def launch_cost(path: str | Path) -> dict:
-    """One exported launch: its wall time (the parent run's start to end), its trials, how
-    many members a trial fused, the commit it ran and the options it was launched with."""
+    """One exported launch: its wall time (the parent run's start to end), its trials (runs)
+    and the Tune trials they ran in (fewer where members fused), the fusing asked for, the
+    commit it ran and the options it was launched with."""
     document = read_export(path)
     if len(document["launches"]) != 1:
         raise ValueError(f"{path} holds {len(document['launches'])} launches; the launch row compares one with one")
@@ -41,9 +42,14 @@ def launch_cost(path: str | Path) -> dict:
     if parent["status"] != "FINISHED" or not parent.get("end_time"):
         raise ValueError(f"{path}: its launch did not finish (parent run {parent['status']}), so it has no wall time")
     options = json.loads(tags.get("ferlab.launch_options", "{}"))
+    # a fused Tune trial tags each member's run with its id; --fuse K fuses only members of one
+    # recipe (seeds, folds), so a launch of one seed and fold fuses nothing whatever K says
+    fused_ids = [r["tags"].get("ferlab.fused_trial_id") for r in launch["runs"]]
+    tune_trials = len(set(fused_ids)) if all(fused_ids) else len(fused_ids)
     return {"path": str(path), "study": document["study"], "commit": tags.get("ferlab.git_sha", "")[:7],
             "dirty": tags.get("ferlab.git_dirty") == "true", "fuse": int(tags.get("ferlab.fuse", "1")),
-            "trials": len(launch["runs"]), "finished": sum(r["status"] == "FINISHED" for r in launch["runs"]),
+            "trials": len(launch["runs"]), "tune_trials": tune_trials,
+            "finished": sum(r["status"] == "FINISHED" for r in launch["runs"]),
             "wall_s": (parent["end_time"] - parent["start_time"]) / 1000,
             "launch": {k: options.get(k) for k in ("scale", "dataset", "overrides", "num_samples")}}
 
@@ -61,7 +67,11 @@ def launch_row(before: dict, after: dict) -> Row:
                              "trials did not finish")
 
     def how(found):
-        fused = f", --fuse {found['fuse']}" if found["fuse"] > 1 else ""
+        fused = ""
+        if found["fuse"] > 1:
+            members = found["trials"] / found["tune_trials"]
+            fused = f", --fuse {found['fuse']} " + ("(nothing fused: one member a trial)" if members == 1
+                                                    else f"({members:.3g} members a trial)")
         return f"{found['commit']}{' + changes' if found['dirty'] else ''}{fused}"
 
     return Row(figure=(f"study_cost: a whole `{before['study']}` launch ({before['launch']['dataset']}, scale "

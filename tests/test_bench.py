@@ -303,13 +303,14 @@ def test_the_benched_fesr_trial_is_the_studys_cpu_scale():
         {k: v for k, v in expected.items() if k != "identity_epochs"}
 
 
-def _exported_launch(path, *, commit, start_ms, end_ms, fuse=1, statuses=("FINISHED",) * 3, fold=(0,)):
+def _exported_launch(path, *, commit, start_ms, end_ms, fuse=1, statuses=("FINISHED",) * 3, fold=(0,), fused_ids=None):
     options = {"scale": "cpu", "dataset": "ckplus", "data_root": "/data", "overrides": {"fold": list(fold)},
                "cache_dir": "/cache", "num_samples": None}
     tags = {"ferlab.git_sha": commit * 40, "ferlab.git_dirty": "false", "ferlab.fuse": str(fuse),
             "ferlab.launch_options": json.dumps(options)}
     parent = {"run_id": f"p{commit}", "status": "FINISHED", "start_time": start_ms, "end_time": end_ms, "tags": tags}
-    runs = [{"run_id": f"{commit}{i}", "status": s, "tags": {}} for i, s in enumerate(statuses)]
+    runs = [{"run_id": f"{commit}{i}", "status": s,
+             "tags": {"ferlab.fused_trial_id": fused_ids[i]} if fused_ids else {}} for i, s in enumerate(statuses)]
     document = {"format": "ferlab-runs", "version": 1, "study": "fesr_ablation",
                 "launches": [{"parent": parent, "runs": runs}]}
     with gzip.open(path, "wt") as out:
@@ -321,12 +322,24 @@ def test_launch_row_is_the_speed_up_of_the_parent_runs_wall_times(tmp_path, caps
     from bench import launch_cost
 
     before = _exported_launch(tmp_path / "a.json.gz", commit="a", start_ms=1_000, end_ms=1_000 + 3_600_000, fuse=1)
-    after = _exported_launch(tmp_path / "b.json.gz", commit="b", start_ms=50_000, end_ms=50_000 + 2_400_000, fuse=2)
+    after = _exported_launch(tmp_path / "b.json.gz", commit="b", start_ms=50_000, end_ms=50_000 + 2_400_000, fuse=2,
+                             fused_ids=["t0", "t0", "t1"])
     assert launch_cost.main([str(before), str(after)]) == 0
     printed = capsys.readouterr().out
-    # by hand: 60 min before, 40 min after, a 1.5× speed-up
+    # by hand: 60 min before, 40 min after, a 1.5× speed-up; 3 runs in 2 Tune trials
     assert "| 40.0 min | 60.0 min | 1.50× |" in printed
-    assert "bbbbbbb, --fuse 2 vs aaaaaaa" in printed and "3 trials" in printed
+    assert "bbbbbbb, --fuse 2 (1.5 members a trial) vs aaaaaaa" in printed and "3 trials" in printed
+
+
+def test_launch_row_says_when_fuse_fused_nothing(tmp_path, capsys):
+    from bench import launch_cost
+
+    before = _exported_launch(tmp_path / "a.json.gz", commit="a", start_ms=0, end_ms=60_000)
+    # one member of each recipe: every run is its own Tune trial, as in a one-seed, one-fold launch
+    after = _exported_launch(tmp_path / "b.json.gz", commit="b", start_ms=0, end_ms=60_000, fuse=2,
+                             fused_ids=["t0", "t1", "t2"])
+    assert launch_cost.main([str(before), str(after)]) == 0
+    assert "bbbbbbb, --fuse 2 (nothing fused: one member a trial) vs aaaaaaa" in capsys.readouterr().out
 
 
 def test_launch_row_refuses_launches_that_are_not_the_same_or_did_not_finish(tmp_path):
