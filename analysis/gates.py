@@ -2,10 +2,17 @@
 read by a judge trained on real images, before any claim about that arm is judged.
 
 Per row and per target class, the judge's agreement with the intended class
-must beat chance (1/K of the judge's classes) by a one-sided binomial test, Holm-adjusted
-across the table's gated rows and targets, **and** reach half-way from chance to the
-judge's recall on real images of that class; a judge no better than chance on real images
-fails every row ("the judge cannot read this data").
+must beat a floor by a one-sided binomial test, Holm-adjusted across the table's gated
+rows and targets, **and** reach half-way from the floor to the judge's recall on real
+images of that class; a judge whose real recall is not above the floor fails every row
+("the judge cannot read this data").
+
+The floor is chance (1/K of the judge's classes), or, where the runs log it
+(`gate/<target>/artifact_rate`), the share of images that carry the GAN's artifacts but
+not the target that the judge calls the target, if higher. A CycleGAN logs it from its
+cycle's reconstructions F(G(x)) of the reference faces, which pass through the same nets
+and are meant to show the reference class: a judge that reads blur and noise as one class
+(FER2013's judge calls blurred faces sad) would otherwise pass any GAN aimed at it.
 """
 
 from __future__ import annotations
@@ -43,20 +50,36 @@ class TargetGate:
     judged: int
     real_recall: float
     chance: float
-    p: float
+    p: float  # against the floor
+    artifact_rate: float = math.nan  # nan: not logged
 
     @property
     def agreement(self) -> float:
         return self.agreeing / self.judged
 
     @property
+    def floor(self) -> float:
+        return floor_of(self.chance, self.artifact_rate)
+
+    @property
     def halfway(self) -> float:
-        return self.chance + 0.5 * (self.real_recall - self.chance)
+        return self.floor + 0.5 * (self.real_recall - self.floor)
+
+
+def floor_of(chance: float, artifact_rate: float) -> float:
+    """Chance, or the judge's rate on the GAN's artifacts without the target where higher."""
+    return chance if math.isnan(artifact_rate) else max(chance, artifact_rate)
+
+
+def _mean(runs: pd.DataFrame, column: str) -> float:
+    values = runs.get(column)
+    return float(values.mean()) if values is not None and values.notna().any() else math.nan
 
 
 def target_numbers(runs: pd.DataFrame, gate: Gate) -> list[TargetGate] | None:
     """Each target's numbers pooled over ``runs`` (images judged and agreeing summed, the
-    judge's real recall averaged); None when a target has no numbers at all."""
+    judge's real recall and the artifact rate averaged); None when a target has no numbers
+    at all."""
     logged = sorted({c.split("/")[1] for c in runs.columns
                      if c.startswith(GATE_PREFIX) and c.endswith("/agreement")})
     targets = list(gate.targets) if gate.targets is not None else logged
@@ -73,9 +96,9 @@ def target_numbers(runs: pd.DataFrame, gate: Gate) -> list[TargetGate] | None:
             return None
         judged = int(n[ok].sum())
         agreeing = int(np.round((share[ok] * n[ok]).to_numpy(dtype=float)).sum())
-        recall = runs.get(f"gate/{t}/real_recall")
-        real = float(recall.mean()) if recall is not None and recall.notna().any() else math.nan
-        found.append(TargetGate(t, agreeing, judged, real, chance, agreement_p(agreeing, judged, chance)))
+        real, artifacts = _mean(runs, f"gate/{t}/real_recall"), _mean(runs, f"gate/{t}/artifact_rate")
+        p = agreement_p(agreeing, judged, floor_of(chance, artifacts))
+        found.append(TargetGate(t, agreeing, judged, real, chance, p, artifacts))
     return found
 
 
@@ -90,7 +113,7 @@ NO_GATE_NUMBERS = GateResult(None, "no synthesis-quality numbers")
 
 def judge_gates(rows: dict[object, list[TargetGate] | None]) -> dict[object, GateResult]:
     """Each gated row's result: its targets' binomial p-values Holm-adjusted together with
-    every other gated row's of the table, each target held to chance and to half-way."""
+    every other gated row's of the table, each target held to its floor and to half-way."""
     flat = [(key, t) for key, targets in rows.items() for t in (targets or [])]
     adjusted = dict(zip([(key, t.target) for key, t in flat], holm([t.p for _, t in flat])))
     out = {}
@@ -101,13 +124,18 @@ def judge_gates(rows: dict[object, list[TargetGate] | None]) -> dict[object, Gat
         failed, parts = [], []
         for t in targets:
             p_holm = adjusted[(key, t.target)]
-            readable = t.real_recall > t.chance
+            readable = t.real_recall > t.floor
             ok = readable and p_holm < ALPHA and t.agreement >= t.halfway
+            artifacts = ("" if math.isnan(t.artifact_rate) else
+                         f", the GAN's artifacts without the target (its cycle's reconstructions) read as "
+                         f"{t.target} {100 * t.artifact_rate:.1f} %")
             text = (f"{t.target}: judged as intended {100 * t.agreement:.1f} % of {t.judged} "
-                    f"(chance {100 * t.chance:.1f} %, half-way {100 * t.halfway:.1f} %, the judge's recall on "
-                    f"real images {100 * t.real_recall:.1f} %; binomial p = {t.p:.3g}, Holm {p_holm:.3g})")
+                    f"(chance {100 * t.chance:.1f} %{artifacts}, half-way {100 * t.halfway:.1f} %, the judge's "
+                    f"recall on real images {100 * t.real_recall:.1f} %; binomial p = {t.p:.3g}, Holm {p_holm:.3g})")
             if not readable:
-                text += ": the judge cannot read this data"
+                text += (": the judge cannot read this data" if t.real_recall <= t.chance else
+                         f": the judge reads the GAN's artifacts as {t.target} at least as often as real {t.target} "
+                         "faces, so it cannot tell the expression from them")
             parts.append(text)
             if not ok:
                 failed.append(t.target)

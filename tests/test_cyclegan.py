@@ -15,7 +15,7 @@ from trainables.core.real_data import load_real_data
 from trainables.core.reporting import InProcessReporter, StageReporter
 from trainables.data import EMOTIONS
 from trainables.gans.cyclegan_fit import GANOptions, create_nets, train_cyclegan
-from trainables.synthetic.cyclegan_synthesis import reference_draw
+from trainables.synthetic.cyclegan_synthesis import quality_metrics, reference_draw
 from trainables.trials.cyclegan import gan_options, parse_arm, parse_config, train_cyclegan_trial
 
 TINY = {"arm": "+disgust", "dataset_options": {"n_images": 420, "n_subjects": 24}, "net": "zhu_cnn", "width": 0.25,
@@ -377,3 +377,41 @@ def test_finetune_on_ckplus_gets_a_head_for_its_classes(tmp_path, monkeypatch):
     assert "source/test/acc_neutral" in final  # synthfaces' classes
     predictions = pd.read_csv(reporter.artifacts["predictions.csv"])
     assert set(predictions["label"]) <= set(CK_COUNTS) and "prob_contempt" in predictions
+
+
+class _Constant(torch.nn.Module):
+    """A 'generator' that draws one flat grey level whatever its input, in [-1, 1]."""
+
+    def __init__(self, level: float):
+        super().__init__()
+        self.level = level
+
+    def forward(self, x):
+        return torch.full_like(x, self.level)
+
+
+def _brightness_judge():
+    """A judge that calls a bright face class 0 and a dark one class 1 (of 7)."""
+    from trainables.core.judge import Judge
+
+    net = torch.nn.Module()
+    # two features, the mean brightness of each half of the face (FID needs more than one)
+    net.features = torch.nn.Sequential(torch.nn.AdaptiveAvgPool2d((1, 2)), torch.nn.Flatten())
+    head = torch.nn.Linear(2, 7)
+    with torch.no_grad():
+        head.weight.zero_()
+        head.bias.zero_()
+        head.weight[0], head.weight[1] = 5.0, -5.0
+    net.classifier = torch.nn.Sequential(torch.nn.Identity(), head)
+    return Judge(net, 48, torch.device("cpu"), val_acc=0.5)
+
+
+def test_the_gates_artifact_rate_is_the_judge_on_the_cycles_reconstructions():
+    judge = _brightness_judge()
+    reference = np.random.default_rng(0).integers(0, 256, (8, 48, 48), dtype=np.uint8)
+    # G draws white faces (class 0), F, the cycle back, black ones (class 1): the reconstructions
+    # F(G(x)) are all black
+    for target, artifacts, agreement in ((1, 1.0, 0.0), (0, 0.0, 1.0)):
+        found = quality_metrics(judge, _Constant(1.0), _Constant(-1.0), reference, reference, target,
+                                torch.device("cpu"))
+        assert (found["artifact_rate"], found["agreement"]) == (artifacts, agreement)

@@ -112,6 +112,7 @@ def test_cycle_gamma_grid_and_its_table(tmp_path):
     assert all("synth/disgust/fid_fer" not in r.data.metrics for r in controls)
     for run in (r for r in runs if r not in controls):
         assert run.data.metrics["synth/disgust/fid_fer"] >= 0
+        assert 0 <= run.data.metrics["gate/disgust/artifact_rate"] <= 1  # the gate's floor (analysis.gates)
         gamma = [m.value for m in client.get_metric_history(run.info.run_id, "gan_disgust/gamma")]
         assert gamma and 0 < gamma[-1] <= 0.5  # linear from 0 towards γ_max = 0.5
     assert "Weighted cycle loss ablation" in shown

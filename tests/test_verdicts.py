@@ -226,6 +226,29 @@ def test_the_gate_is_per_row_and_per_target_with_halfway_and_holm():
     assert not any(r.passed for r in many.values())
 
 
+def test_the_gans_artifacts_read_as_the_target_raise_the_gates_floor():
+    # Zhu et al.'s neutral → sad CycleGAN on FER2013 (seed 0, cpu scale): 87.7 % of 512 read as
+    # sad, real recall of sad 41.0 %, and the cycle's reconstructions (meant to be neutral) read as
+    # sad 83.0 %: the judge reads the GAN's blur as sad. Against chance alone it passed.
+    sad = {"gate/classes": 7.0, "gate/sad/agreement": 449 / 512, "gate/sad/n": 512.0, "gate/sad/real_recall": 0.41}
+    assert judge_gates({"r": target_numbers(pd.DataFrame([sad]), Gate())})["r"].passed is True
+    blurred = target_numbers(pd.DataFrame([sad | {"gate/sad/artifact_rate": 0.83}]), Gate())
+    assert blurred[0].floor == 0.83 and blurred[0].p == pytest.approx(st.binom.sf(448, 512, 0.83))
+    result = judge_gates({"r": blurred})["r"]
+    assert result.passed is False and "cannot tell the expression from them" in result.text
+    assert "read as sad 83.0 %" in result.text
+    # a floor below the recall: half-way from the floor (0.3 + 0.5 × (0.8 − 0.3) = 0.55), not from chance
+    # (0.4714): 0.5 of 700 passes against chance, fails against the artifacts
+    moderate = _gate_columns(0.5, n=700, targets=("x",))
+    assert judge_gates({"r": target_numbers(pd.DataFrame([moderate]), Gate())})["r"].passed is True
+    higher = target_numbers(pd.DataFrame([moderate | {"gate/x/artifact_rate": 0.3}]), Gate())
+    result = judge_gates({"r": higher})["r"]
+    assert result.passed is False and "half-way 55.0 %" in result.text
+    # an artifact rate below chance leaves chance the floor
+    low = target_numbers(pd.DataFrame([moderate | {"gate/x/artifact_rate": 0.02}]), Gate())
+    assert low[0].floor == pytest.approx(1 / 7) and judge_gates({"r": low})["r"].passed is True
+
+
 def test_no_gate_numbers_means_no_verdict():
     assert target_numbers(pd.DataFrame({"synth/agreement": [0.8]}), Gate()) is None
     assert judge_gates({"r": None})["r"].passed is None

@@ -54,6 +54,8 @@ def cycle_gamma(runs: pd.DataFrame) -> list[Table]:
                Column(f"KID ×10³ (FER-classifier features), {target}", f"synth/{target}/kid_fer", scale=1000.0),
                Column("cycle SSIM", f"synth/{target}/ssim_cycle", rate=False),
                Column(f"judged {target}", f"synth/{target}/agreement")]
+    if f"synth/{target}/artifact_rate" in runs.columns:  # the gate's floor (analysis.gates)
+        columns.append(Column(f"reconstructions F(G(neutral)) judged {target}", f"synth/{target}/artifact_rate"))
     ablation = metric_table(
         runs, name="cycle_gamma_ablation",
         title="Weighted cycle loss ablation (neutral → disgust): downstream test accuracy at the "

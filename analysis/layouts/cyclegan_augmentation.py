@@ -43,6 +43,8 @@ def _synthetic_columns(runs: pd.DataFrame) -> list[Column]:
         cols += [Column(f"{t}: FID (FER-classifier features)", f"synth/{t}/fid_fer", scale=1.0),
                  Column(f"{t}: judged {t}", f"synth/{t}/agreement"),
                  Column(f"{t}: real neutral judged {t}", f"synth/{t}/real_confusion")]
+        if f"synth/{t}/artifact_rate" in runs.columns:  # the gate's floor (analysis.gates)
+            cols.append(Column(f"{t}: reconstructions F(G(neutral)) judged {t}", f"synth/{t}/artifact_rate"))
     return cols
 
 

@@ -65,8 +65,11 @@ def quality_metrics(judge: Judge, generator, cycle_back, ref_val: np.ndarray, ta
                     target_index: int, device, inception=None) -> dict:
     """Quality of G(reference) against the real target class, all on validation images:
     FID/KID on the judge's features, the judge's agreement with the intended class
-    beside its rate of calling real reference images that class, and the cycle's
-    SSIM/PSNR (reference vs F(G(reference)))."""
+    beside its rate of calling real reference images that class and its rate of calling
+    the cycle's reconstructions F(G(reference)) that class (`artifact_rate`: faces that
+    went through both nets, with their artifacts, and are meant to show the reference
+    class; the synthesis gate's floor, analysis.gates), and the cycle's SSIM/PSNR
+    (reference vs F(G(reference)))."""
     fake = translate(generator, ref_val, device)
     fake_feats, real_feats = judge.features(fake), judge.features(target_val)
     rec = translate(cycle_back, fake, device)
@@ -81,6 +84,7 @@ def quality_metrics(judge: Judge, generator, cycle_back, ref_val: np.ndarray, ta
         "kid_fer": kernel_inception_distance(fake_feats, real_feats, subset_size=min(100, len(fake), len(target_val))),
         "agreement": classifier_agreement(fake_probs, target_index),
         "real_confusion": classifier_agreement(judge.probs(ref_val), target_index),
+        "artifact_rate": classifier_agreement(judge.probs(rec), target_index),
         "real_target_agreement": classifier_agreement(judge.probs(target_val), target_index),
         "ssim_cycle": ssim, "psnr_cycle": psnr, "n_judged": float(len(fake)),
         "judge_classes": float(fake_probs.shape[1]),
@@ -108,7 +112,7 @@ def synthetic_class(generator, cycle_back, real: RealData, reference: str, targe
         metrics.update({f"synth/{target}/{k}": v for k, v in found.items()})
         # the synthesis gate's numbers (analysis.verdicts): the judge's K, and for this target
         metrics.update({"gate/classes": found["judge_classes"], f"gate/{target}/agreement": found["agreement"],
-                        f"gate/{target}/n": found["n_judged"],
+                        f"gate/{target}/n": found["n_judged"], f"gate/{target}/artifact_rate": found["artifact_rate"],
                         f"gate/{target}/real_recall": found["real_target_agreement"]})
     metrics[f"synth/{target}/n"] = count
     metrics[f"synth/{target}/from_cache"] = float(hit)
