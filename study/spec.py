@@ -105,9 +105,7 @@ class StudySpec:
     recipes: tuple[Recipe, ...] = ()
 
     @property
-    def runs_some_cells_once(self) -> bool:
-        """A shared control or an inert axis: the grid runs fewer cells than the product
-        of its axes (study.space.grid_cells says which)."""
+    def runs_some_cells_once(self) -> bool:  # fewer cells than the axes' product (space.grid_cells)
         return self.shared_control is not None or bool(self.inert_axes)
 
     def __post_init__(self):

@@ -75,12 +75,12 @@ def ensure_writable(root: str) -> None:
     try:
         new = fs.get_file_info(path).type == pafs.FileType.NotFound
         for attempt in range(PROBE_TRIES):
-            fs.create_dir(path, recursive=True)
             try:
+                fs.create_dir(path, recursive=True)
                 with fs.open_output_stream(probe) as out:
                     out.write(b"ok")
                 break
-            except FileNotFoundError:  # another launch's probe removed the new directory
+            except (FileNotFoundError, FileExistsError):  # another launch made or removed it meanwhile
                 if attempt == PROBE_TRIES - 1:
                     raise
         fs.delete_file(probe)
