@@ -29,10 +29,14 @@ class ProgressLines(Callback):
     """`metric`: the study's key metric, shown for each running trial (a trial that has
     not reported it yet, e.g. a GAN stage before its classifier, shows a dash). `total`:
     the trials the launch will run, where Tune makes them as slots free up (a concurrency
-    limit, a searcher) and so knows fewer; those not yet made count as pending."""
+    limit, a searcher) and so knows fewer; those not yet made count as pending. `label_keys`:
+    the config keys that name a trial Tune made from a list of cells, which has no grid tag
+    (`cell_label_keys`)."""
 
-    def __init__(self, metric: str, first_s: float = 60.0, most_s: float = 600.0, total: int | None = None):
+    def __init__(self, metric: str, first_s: float = 60.0, most_s: float = 600.0, total: int | None = None,
+                 label_keys: tuple[str, ...] = ()):
         self.metric, self.first_s, self.most_s, self.total = metric, first_s, most_s, total
+        self.label_keys = tuple(label_keys)
         self.started = time.monotonic()
         self.last_printed = float("-inf")
         self.wait_s = first_s
@@ -40,10 +44,12 @@ class ProgressLines(Callback):
 
     def __getstate__(self):
         # Tune pickles its callbacks with the experiment; a restored launch starts its own clock.
-        return {"metric": self.metric, "first_s": self.first_s, "most_s": self.most_s, "total": self.total}
+        return {"metric": self.metric, "first_s": self.first_s, "most_s": self.most_s, "total": self.total,
+                "label_keys": self.label_keys}
 
     def __setstate__(self, state):
-        self.__init__(state["metric"], state["first_s"], state["most_s"], state.get("total"))
+        self.__init__(state["metric"], state["first_s"], state["most_s"], state.get("total"),
+                      state.get("label_keys", ()))
 
     def on_step_end(self, iteration, trials, **info):
         counts = status_counts(trials, self.total)
@@ -90,7 +96,8 @@ class ProgressLines(Callback):
             else [result.get(self.metric)]
         shown = " ".join(f"{v:.3f}" if isinstance(v, (int, float)) else "—" for v in values)
         reports = result.get("training_iteration", 0)
-        tag = trial.experiment_tag.partition("_")[2] or trial.trial_id
+        label = ",".join(f"{k}={trial.config[k]}" for k in self.label_keys if k in trial.config)
+        tag = trial.experiment_tag.partition("_")[2] or label or trial.trial_id
         return f"{trial.trial_id.rsplit('_', 1)[-1]} {tag}  {self.metric} {shown}  (report {reports})"
 
 
@@ -99,8 +106,8 @@ class ProgressLive(ProgressLines):
     the launch prints (Ray's worker logs) scrolls above it."""
 
     def __init__(self, metric: str, first_s: float = 60.0, most_s: float = 600.0, stream=None,
-                 total: int | None = None):
-        super().__init__(metric, first_s, most_s, total)
+                 total: int | None = None, label_keys: tuple[str, ...] = ()):
+        super().__init__(metric, first_s, most_s, total, label_keys)
         self.stream, self.live = stream, None
 
     def on_step_end(self, iteration, trials, **info):
@@ -121,10 +128,22 @@ class ProgressLive(ProgressLines):
             self.live = None
 
 
-def progress_display(metric: str, stream=None, total: int | None = None) -> ProgressLines:
+def progress_display(metric: str, stream=None, total: int | None = None,
+                     label_keys: tuple[str, ...] = ()) -> ProgressLines:
     """A live status where the launch prints to a terminal, else lines."""
     stream = stream or sys.stdout
-    return ProgressLive(metric, stream=stream, total=total) if stream.isatty() else ProgressLines(metric, total=total)
+    if stream.isatty():
+        return ProgressLive(metric, stream=stream, total=total, label_keys=label_keys)
+    return ProgressLines(metric, total=total, label_keys=label_keys)
+
+
+def cell_label_keys(cells: list[dict] | None) -> tuple[str, ...]:
+    """The keys whose values tell a launch's cells apart, in the order the cells name them
+    (a fused cell's `_members` left out: its members share a label)."""
+    if not cells:
+        return ()
+    keys = dict.fromkeys(k for cell in cells for k in cell if not k.startswith("_"))
+    return tuple(k for k in keys if len({repr(cell.get(k)) for cell in cells}) > 1)
 
 
 def clock(seconds: float) -> str:

@@ -17,7 +17,7 @@ from study import tune_run
 from study.tracking import store, trial_runs
 from study.tracking.stopper import FinishedTrialStopper
 from study.autoscaler import check_feasible
-from study.progress import progress_display
+from study.progress import cell_label_keys, progress_display
 from study.ray_init import start_ray
 from study.space import (LaunchOptions, check_configs, dataset_options,  # noqa: F401 (LaunchOptions re-exported)
                          launch_deviations, platform_keys, trial_resources, trial_space)
@@ -149,7 +149,7 @@ def launch(study: StudySpec, opts: LaunchOptions, resume_path: str | None = None
             # the trials to come: Tune makes them one by one as slots free up under a concurrency limit
             total = (len(cells) if cells is not None else tune_config.num_samples if study.search == "optuna"
                      else len(fills.grid_cells(space, study)[1]))
-            progress = progress_display(study.metric, total=total)
+            progress = progress_display(study.metric, total=total, label_keys=cell_label_keys(cells))
             run_config = tune.RunConfig(
                 name=record["name"], storage_path=opts.storage_path, verbose=0,
                 callbacks=[logger, progress],

@@ -6,7 +6,9 @@ import io
 import os
 from types import SimpleNamespace
 
-from study.progress import ProgressLines, ProgressLive, eta_s, progress_display
+import pickle
+
+from study.progress import ProgressLines, ProgressLive, cell_label_keys, eta_s, progress_display
 
 
 def trial(n, status, acc=None, reports=0):
@@ -61,6 +63,22 @@ def test_trials_tune_has_not_made_yet_count_as_pending_and_in_the_eta(capsys, mo
     assert capsys.readouterr().out.splitlines() == [
         "[ 0:10] trials: 7 pending, 1 running, 0 done, 0 failed",
         "[ 0:40] trials: 6 pending, 1 running, 1 done, 0 failed · ETA  4:40"]  # 40 s a trial, 7 to go
+
+
+def test_a_trial_made_from_a_list_of_cells_is_named_by_what_tells_the_cells_apart():
+    """A shared control or a fill hands Tune its cells as points to evaluate: Tune's tag is
+    then the trial's number alone, and the line names it by the keys that differ."""
+    cells = [{"arm": "baseline", "cycle_loss": "l1", "seed": 0},
+             {"arm": "+disgust", "cycle_loss": "weighted", "gamma_max": 0.5, "seed": 0, "_members": [{"fold": 0}]},
+             {"arm": "+disgust", "cycle_loss": "l1", "seed": 0, "_members": [{"fold": 1}]}]
+    assert cell_label_keys(cells) == ("arm", "cycle_loss", "gamma_max") and cell_label_keys(None) == ()
+    progress = pickle.loads(pickle.dumps(ProgressLines("val/acc_best", label_keys=cell_label_keys(cells))))
+    made = SimpleNamespace(trial_id="ab12_00001", experiment_tag="1", status="RUNNING", config={**cells[1], "lr": 1e-3},
+                           last_result={"training_iteration": 5, "val/acc_best": 0.41})
+    assert progress.trial_line(made) == \
+        "00001 arm=+disgust,cycle_loss=weighted,gamma_max=0.5  val/acc_best 0.410  (report 5)"
+    # a grid trial keeps Tune's own tag
+    assert progress.trial_line(SimpleNamespace(**{**vars(made), "experiment_tag": "1_seed=1"})).startswith("00001 seed=1 ")
 
 
 def test_on_a_terminal_the_status_is_redrawn_in_place():
