@@ -7,12 +7,14 @@ rows and targets, **and** reach half-way from the floor to the judge's recall on
 images of that class; a judge whose real recall is not above the floor fails every row
 ("the judge cannot read this data").
 
-The floor is chance (1/K of the judge's classes), or, where the runs log it
-(`gate/<target>/artifact_rate`), the share of images that carry the GAN's artifacts but
-not the target that the judge calls the target, if higher. A CycleGAN logs it from its
-cycle's reconstructions F(G(x)) of the reference faces, which pass through the same nets
-and are meant to show the reference class: a judge that reads blur and noise as one class
-(FER2013's judge calls blurred faces sad) would otherwise pass any GAN aimed at it.
+The floor is chance (1/K of the judge's classes), or, where the runs log it, the share of
+images that carry the GAN's artifacts but not the target that the judge calls the target,
+if higher: a judge that reads blur and noise as one class (FER2013's judge calls blurred
+faces sad) would otherwise pass any GAN aimed at it. A CycleGAN logs it from its cycle's
+reconstructions F(G(x)) of the reference faces, which pass through the same nets and are
+meant to show the reference class (`gate/<target>/artifact_rate`); a generator that draws
+every class (StarGAN, FESGAN) from its faces meant to show another class
+(`gate/<target>/off_target_rate`, trainables.core.judge.gate_numbers).
 """
 
 from __future__ import annotations
@@ -51,7 +53,8 @@ class TargetGate:
     real_recall: float
     chance: float
     p: float  # against the floor
-    artifact_rate: float = math.nan  # nan: not logged
+    artifact_rate: float = math.nan  # a CycleGAN's reconstructions read as the target; nan: not logged
+    off_target_rate: float = math.nan  # faces meant to show another class read as the target; nan: not logged
 
     @property
     def agreement(self) -> float:
@@ -59,16 +62,16 @@ class TargetGate:
 
     @property
     def floor(self) -> float:
-        return floor_of(self.chance, self.artifact_rate)
+        return floor_of(self.chance, self.artifact_rate, self.off_target_rate)
 
     @property
     def halfway(self) -> float:
         return self.floor + 0.5 * (self.real_recall - self.floor)
 
 
-def floor_of(chance: float, artifact_rate: float) -> float:
-    """Chance, or the judge's rate on the GAN's artifacts without the target where higher."""
-    return chance if math.isnan(artifact_rate) else max(chance, artifact_rate)
+def floor_of(chance: float, *artifact_rates: float) -> float:
+    """Chance, or the judge's highest rate on the GAN's artifacts without the target where higher."""
+    return max([chance, *(r for r in artifact_rates if not math.isnan(r))])
 
 
 def _mean(runs: pd.DataFrame, column: str) -> float:
@@ -96,9 +99,10 @@ def target_numbers(runs: pd.DataFrame, gate: Gate) -> list[TargetGate] | None:
             return None
         judged = int(n[ok].sum())
         agreeing = int(np.round((share[ok] * n[ok]).to_numpy(dtype=float)).sum())
-        real, artifacts = _mean(runs, f"gate/{t}/real_recall"), _mean(runs, f"gate/{t}/artifact_rate")
-        p = agreement_p(agreeing, judged, floor_of(chance, artifacts))
-        found.append(TargetGate(t, agreeing, judged, real, chance, p, artifacts))
+        real = _mean(runs, f"gate/{t}/real_recall")
+        artifacts, off_target = _mean(runs, f"gate/{t}/artifact_rate"), _mean(runs, f"gate/{t}/off_target_rate")
+        p = agreement_p(agreeing, judged, floor_of(chance, artifacts, off_target))
+        found.append(TargetGate(t, agreeing, judged, real, chance, p, artifacts, off_target))
     return found
 
 
@@ -129,6 +133,9 @@ def judge_gates(rows: dict[object, list[TargetGate] | None]) -> dict[object, Gat
             artifacts = ("" if math.isnan(t.artifact_rate) else
                          f", the GAN's artifacts without the target (its cycle's reconstructions) read as "
                          f"{t.target} {100 * t.artifact_rate:.1f} %")
+            if not math.isnan(t.off_target_rate):
+                artifacts += (f", the GAN's faces meant to show another class read as {t.target} "
+                              f"{100 * t.off_target_rate:.1f} %")
             text = (f"{t.target}: judged as intended {100 * t.agreement:.1f} % of {t.judged} "
                     f"(chance {100 * t.chance:.1f} %{artifacts}, half-way {100 * t.halfway:.1f} %, the judge's "
                     f"recall on real images {100 * t.real_recall:.1f} %; binomial p = {t.p:.3g}, Holm {p_holm:.3g})")

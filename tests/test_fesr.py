@@ -293,8 +293,11 @@ def test_synthetic_data_variant_reports_its_images_quality_and_where_r_was_chose
     assert final["gate/classes"] == K
     counts = [final[k] for k in final if k.startswith("gate/") and k.endswith("/n")]
     assert len(counts) == K and len(set(counts)) == 1
-    assert np.mean([final[k] for k in final if k.startswith("gate/") and k.endswith("/agreement")]) == \
-        pytest.approx(final["synth/agreement"])
+    agreement = np.mean([final[k] for k in final if k.startswith("gate/") and k.endswith("/agreement")])
+    assert agreement == pytest.approx(final["synth/agreement"])
+    # each face the judge calls other than meant is off target for exactly one of the K - 1 other classes
+    off_target = [final[k] for k in final if k.startswith("gate/") and k.endswith("/off_target_rate")]
+    assert len(off_target) == K and np.mean(off_target) == pytest.approx((1 - agreement) / (K - 1))
     assert "samples_synthesis.png" in reporter.artifacts
     stage2 = [h for h in reporter.history if h["stage"] == 2.0]
     val_acc = [h["val/acc"] for h in stage2]

@@ -249,6 +249,35 @@ def test_the_gans_artifacts_read_as_the_target_raise_the_gates_floor():
     assert low[0].floor == pytest.approx(1 / 7) and judge_gates({"r": low})["r"].passed is True
 
 
+def test_a_generator_of_every_class_is_held_above_what_the_judge_calls_its_other_faces():
+    """StarGAN and FESGAN draw every class: the share of faces meant to show another class
+    that the judge calls the target is their floor (gate_numbers logs it)."""
+    from trainables.core.judge import gate_numbers
+
+    # 3 classes, 4 faces meant for each; the judge calls 6 of the 8 faces meant for b or c "a"
+    intended = np.array([0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2])
+    called = np.array([0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 2])
+    logged = gate_numbers(["a", "b", "c"], called, intended, real_called=np.array([0, 1, 2, 1]),
+                          real_labels=np.array([0, 1, 2, 2]))
+    assert (logged["gate/a/agreement"], logged["gate/a/off_target_rate"]) == (1.0, 6 / 8)
+    assert (logged["gate/b/off_target_rate"], logged["gate/c/off_target_rate"]) == (0.0, 0.0)
+    assert (logged["gate/b/agreement"], logged["gate/c/real_recall"]) == (0.25, 0.5)
+    # against chance, every face of 70 read as the target passes; the same judge calling 95 % of the
+    # other classes' faces the target leaves it unable to tell the target from the GAN's faces
+    alone = _gate_columns(1.0, recall=0.9, targets=("x",))
+    assert judge_gates({"r": target_numbers(pd.DataFrame([alone]), Gate())})["r"].passed is True
+    sink = target_numbers(pd.DataFrame([alone | {"gate/x/off_target_rate": 0.95}]), Gate())
+    result = judge_gates({"r": sink})["r"]
+    assert sink[0].floor == 0.95 and result.passed is False and "cannot tell the expression" in result.text
+    assert "faces meant to show another class read as x 95.0 %" in result.text
+    # 0.5 of 700 with a real recall of 0.8: half-way from 0.3 is 0.55; the higher of two floors counts
+    moderate = _gate_columns(0.5, n=700, targets=("x",))
+    both = target_numbers(pd.DataFrame([moderate | {"gate/x/off_target_rate": 0.3, "gate/x/artifact_rate": 0.2}]),
+                          Gate())
+    assert both[0].floor == 0.3 and both[0].p == pytest.approx(st.binom.sf(349, 700, 0.3), rel=1e-9, abs=0)
+    assert judge_gates({"r": both})["r"].passed is False
+
+
 def test_no_gate_numbers_means_no_verdict():
     assert target_numbers(pd.DataFrame({"synth/agreement": [0.8]}), Gate()) is None
     assert judge_gates({"r": None})["r"].passed is None

@@ -116,13 +116,18 @@ def gate_numbers(class_names: list[str], called: np.ndarray, intended: np.ndarra
                  real_labels: np.ndarray) -> dict:
     """The synthesis gate's numbers per target class (analysis.verdicts reads them):
     `gate/<class>/agreement`, the share of the class's synthetic images the judge calls it,
-    of `gate/<class>/n` judged; `gate/<class>/real_recall`, the judge's recall on real
-    validation images of the class; `gate/classes`, the judge's K (chance = 1/K)."""
+    of `gate/<class>/n` judged; `gate/<class>/off_target_rate`, the share of the synthetic
+    images meant to show another class that the judge calls it (the gate's floor where above
+    chance: a judge that reads the generator's artifacts as one class calls that class on
+    every face it draws); `gate/<class>/real_recall`, the judge's recall on real validation
+    images of the class; `gate/classes`, the judge's K (chance = 1/K)."""
     out = {"gate/classes": float(len(class_names))}
     for c, name in enumerate(class_names):
-        mine, real = intended == c, real_labels == c
+        mine, others, real = intended == c, intended != c, real_labels == c
         if mine.any():
             out[f"gate/{name}/agreement"] = float(np.mean(called[mine] == c))
             out[f"gate/{name}/n"] = float(mine.sum())
+            if others.any():
+                out[f"gate/{name}/off_target_rate"] = float(np.mean(called[others] == c))
             out[f"gate/{name}/real_recall"] = float(np.mean(real_called[real] == c)) if real.any() else float("nan")
     return out
