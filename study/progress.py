@@ -48,8 +48,8 @@ class ProgressLines(Callback):
                 "label_keys": self.label_keys}
 
     def __setstate__(self, state):
-        self.__init__(state["metric"], state["first_s"], state["most_s"], state.get("total"),
-                      state.get("label_keys", ()))
+        self.__init__(state["metric"], state["first_s"], state["most_s"], total=state.get("total"),
+                      label_keys=state.get("label_keys", ()))
 
     def on_step_end(self, iteration, trials, **info):
         counts = status_counts(trials, self.total)

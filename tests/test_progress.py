@@ -73,6 +73,9 @@ def test_a_trial_made_from_a_list_of_cells_is_named_by_what_tells_the_cells_apar
              {"arm": "+disgust", "cycle_loss": "l1", "seed": 0, "_members": [{"fold": 1}]}]
     assert cell_label_keys(cells) == ("arm", "cycle_loss", "gamma_max") and cell_label_keys(None) == ()
     progress = pickle.loads(pickle.dumps(ProgressLines("val/acc_best", label_keys=cell_label_keys(cells))))
+    # Tune pickles the callback with the experiment; the terminal's display comes back with its total and labels
+    live = pickle.loads(pickle.dumps(ProgressLive("val/acc_best", stream=io.StringIO(), total=9, label_keys=("arm",))))
+    assert (live.total, live.label_keys) == (9, ("arm",))
     made = SimpleNamespace(trial_id="ab12_00001", experiment_tag="1", status="RUNNING", config={**cells[1], "lr": 1e-3},
                            last_result={"training_iteration": 5, "val/acc_best": 0.41})
     assert progress.trial_line(made) == \
