@@ -130,12 +130,10 @@ def judge_gates(rows: dict[object, list[TargetGate] | None]) -> dict[object, Gat
             p_holm = adjusted[(key, t.target)]
             readable = t.real_recall > t.floor
             ok = readable and p_holm < ALPHA and t.agreement >= t.halfway
-            artifacts = ("" if math.isnan(t.artifact_rate) else
-                         f", the GAN's artifacts without the target (its cycle's reconstructions) read as "
-                         f"{t.target} {100 * t.artifact_rate:.1f} %")
-            if not math.isnan(t.off_target_rate):
-                artifacts += (f", the GAN's faces meant to show another class read as {t.target} "
-                              f"{100 * t.off_target_rate:.1f} %")
+            nulls = ((t.artifact_rate, "the GAN's artifacts without the target (its cycle's reconstructions)"),
+                     (t.off_target_rate, "the GAN's faces meant to show another class"))
+            artifacts = "".join(f", {faces} read as {t.target} {100 * rate:.1f} %"
+                                for rate, faces in nulls if not math.isnan(rate))
             text = (f"{t.target}: judged as intended {100 * t.agreement:.1f} % of {t.judged} "
                     f"(chance {100 * t.chance:.1f} %{artifacts}, half-way {100 * t.halfway:.1f} %, the judge's "
                     f"recall on real images {100 * t.real_recall:.1f} %; binomial p = {t.p:.3g}, Holm {p_holm:.3g})")
