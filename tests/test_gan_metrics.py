@@ -36,6 +36,23 @@ def test_frechet_distance_of_unequal_covariances_in_closed_form():
     assert frechet_distance(a, _whitened(400, 8, 2) * scales) == pytest.approx(140.0, rel=1e-6)
 
 
+def test_frechet_distance_of_singular_covariances_in_closed_form():
+    """Fewer images than feature dimensions make every covariance singular. Σa = diag(1, 0)
+    against a full Σb = [[p, q], [q, r]]: ΣaΣb = [[p, q], [0, 0]] has eigenvalues p and 0,
+    so Tr((ΣaΣb)^½) = √p and FID = 1 + p + r − 2√p, with no warning of a singular root."""
+    import warnings
+
+    z = _whitened(50, 2, 3)
+    a = np.column_stack([z[:, 0], np.zeros(len(z))])
+    p, q, r = 2.25, 0.6, 1.0
+    b = _whitened(50, 2, 4) @ np.linalg.cholesky(np.array([[p, q], [q, r]])).T
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert frechet_distance(a, b) == pytest.approx(1 + p + r - 2 * np.sqrt(p), rel=1e-9)
+        x = _whitened(400, 8, 0)[:, :3] @ np.array([[1.0, 0, 0, 0, 0], [0, 1.0, 0, 0, 0], [0, 0, 1.0, 0, 0]])
+        assert frechet_distance(x, 2 * x) == pytest.approx(3.0, rel=1e-9)  # rank 3 of 5: 3·(1 − 2)²
+
+
 def test_kid_on_two_points_by_hand():
     """k(x, y) = (x·y/2 + 1)³ in 2-d; unbiased MMD² over the only subset of size 2:
     a = (1,0), (0,1): k(a1, a2) = 1, so the off-diagonal mean of K_aa is 1; b = (1,1), (0,0):

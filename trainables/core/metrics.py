@@ -38,16 +38,18 @@ def classification_metrics(labels: np.ndarray, preds: np.ndarray, class_names: l
 # "FID (FER-classifier features)"), since Inception weights cannot be downloaded.
 
 def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
-    """‖μa − μb‖² + Tr(Σa + Σb − 2(Σa Σb)^½) between two N×D feature sets."""
-    from scipy import linalg
+    """‖μa − μb‖² + Tr(Σa + Σb − 2(Σa Σb)^½) between two N×D feature sets.
 
+    Tr((Σa Σb)^½) is the sum of the roots of the eigenvalues of Σa Σb, which are those of
+    the symmetric Σa^½ Σb Σa^½: two symmetric eigendecompositions give it exactly even
+    where fewer images than dimensions make both covariances singular, where a general
+    matrix root (`scipy.linalg.sqrtm`) is inaccurate and says so."""
     mu_a, mu_b = features_a.mean(0), features_b.mean(0)
-    cov_a, cov_b = np.cov(features_a, rowvar=False), np.cov(features_b, rowvar=False)
-    covmean = linalg.sqrtm(cov_a @ cov_b)
-    if not np.isfinite(covmean).all():  # near-singular product: regularise, as the reference FID code does
-        eps = np.eye(len(cov_a)) * 1e-6
-        covmean = linalg.sqrtm((cov_a + eps) @ (cov_b + eps))
-    return float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a + cov_b - 2 * covmean.real))
+    cov_a, cov_b = np.atleast_2d(np.cov(features_a, rowvar=False)), np.atleast_2d(np.cov(features_b, rowvar=False))
+    values, vectors = np.linalg.eigh(cov_a)
+    root_a = (vectors * np.sqrt(values.clip(min=0))) @ vectors.T
+    trace_root = np.sqrt(np.linalg.eigvalsh(root_a @ cov_b @ root_a).clip(min=0)).sum()
+    return float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a) + np.trace(cov_b) - 2 * trace_root)
 
 
 def kernel_inception_distance(features_a: np.ndarray, features_b: np.ndarray, n_subsets: int = 10,
