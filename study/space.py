@@ -183,13 +183,15 @@ def launch_deviations(study: StudySpec, opts: LaunchOptions) -> dict[str, str]:
 
 
 def grid_cells(space: dict, study: StudySpec | None = None) -> tuple[list[str], list[dict]]:
-    """(the grid axes, every grid point as {axis: value}) of a Tune param space; with a
-    study's `shared_control`, each of its control arms once per combination of the axes
-    that are not variant keys (seed, fold), the variant axes at their first value; with its
+    """(the grid axes, every grid point as {axis: value}) of a Tune param space, in the order
+    Tune runs the grid (the axes by name, the first varying fastest); with a study's
+    `shared_control`, each of its control arms once per combination of the axes that are
+    not variant keys (seed, fold), the variant axes at their first value; with its
     `inert_axes`, the cells that differ only in an axis their trial does not use, once."""
     axes = [k for k, v in space.items() if isinstance(v, dict) and "grid_search" in v]
-    values = [space[k]["grid_search"] for k in axes]
-    cells = [dict(zip(axes, point)) for point in itertools.product(*values)]
+    slowest_first = sorted(axes, reverse=True)
+    points = (dict(zip(slowest_first, p)) for p in itertools.product(*(space[k]["grid_search"] for k in slowest_first)))
+    cells = [{k: point[k] for k in axes} for point in points]
     if study is None or not study.runs_some_cells_once:
         return axes, cells
     first = {k: space[k]["grid_search"][0] for k in axes}

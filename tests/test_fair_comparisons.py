@@ -92,6 +92,26 @@ def test_dry_run_lists_command_line_keys_as_deviations(tmp_path, monkeypatch, ca
     assert [c["config"]["net"] for c in found["cells"]] == ["zhu_cnn"] and found["cells"][0]["config"]["lr"] == 0.01
 
 
+def test_dry_run_lists_a_plain_grids_cells_in_the_order_tune_runs_them(tmp_path, monkeypatch, capsys):
+    """Tune's own variant generator is the reference (it varies the axes in the order of their
+    sorted names, the first fastest), on a grid whose axes are not declared in that order."""
+    from ray.tune.search.variant_generator import generate_variants
+
+    monkeypatch.chdir(tmp_path)
+    assert launch.main(["baseline", "--dry-run", "--json", "--set", "seed=[0,1,2]",
+                        "--set", "fold=[0,1]"]) == 0
+    cells = [c["config"] for c in json.loads(capsys.readouterr().out)["cells"]]
+    study = load_study("baseline")
+    opts = LaunchOptions(scale="smoke", dataset="synthfaces", data_root=None, storage_path="", tracking_uri="",
+                         overrides={"seed": [0, 1, 2], "fold": [0, 1]})
+    space = trial_space(study, opts, False)
+    axes = [k for k, v in space.items() if isinstance(v, dict) and "grid_search" in v]
+    tune_order = [{k: spec[k] for k in axes} for _, spec in generate_variants(space)]
+    assert axes == ["seed", "fold", "net"] and len(tune_order) == 3 * 2 * 3
+    assert tune_order[1]["fold"] != tune_order[0]["fold"]
+    assert [{k: c[k] for k in axes} for c in cells] == tune_order
+
+
 def test_an_optuna_studys_dry_run_shows_the_domains_it_declares(tmp_path, monkeypatch, capsys):
     # by hand from search_spaces/cycle_gamma.py's GRID, every axis but seed and arm as tune.choice
     monkeypatch.chdir(tmp_path)
