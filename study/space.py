@@ -107,19 +107,20 @@ def _resolved(key: str, value):
 
 
 def check_configs(study: StudySpec, space: dict, data=None) -> None:
-    """Validate every grid point (and one sample of each searched domain) in the driver,
-    so a bad study fails at once with the trainable's message, before any run exists.
+    """Validate every grid point (and one sample of each searched domain) in the driver, in
+    the order Tune runs them, so a bad study fails at once with the trainable's message about
+    the first bad trial Tune would start, before any run exists.
     With the launch's `data`, also make each distinct split its trials will make of it
     (check_split)."""
     try:
         parse = get_validator(study.trainable)
     except UnknownTrainable as err:
         raise StudyError(f"study {study.name!r}: {err}") from None
-    axes = {k: v["grid_search"] for k, v in space.items() if isinstance(v, dict) and "grid_search" in v}
+    axes, cells = grid_cells(space)
     fixed = {k: (v.sample() if is_domain(v) else v) for k, v in space.items() if k not in axes}
     made: set = set()
-    for values in itertools.product(*axes.values()):
-        config, platform = platform_keys({**fixed, **dict(zip(axes, values))})
+    for cell in cells:
+        config, platform = platform_keys({**fixed, **cell})
         unknown = sorted(set(platform) - set(PLATFORM_KEYS))
         if unknown:
             raise StudyError(f"unknown platform key(s) {unknown}: keys starting with '_' are the platform's; "

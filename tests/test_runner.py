@@ -43,6 +43,17 @@ def test_bad_grid_point_fails_in_the_driver(tmp_path):
         check_configs(unknown, trial_space(unknown, opts, has_official_split=False))
 
 
+def test_the_bad_grid_point_named_is_the_first_tune_would_run(tmp_path):
+    """Two bad axes: Tune runs the grid with its axes by name, the first varying fastest, so
+    (vgg99, width 0.25) comes before (zhu_cnn, width -1), though `width` is declared last."""
+    opts = LaunchOptions(scale="smoke", dataset="synthfaces", data_root=None, storage_path=str(tmp_path),
+                         tracking_uri="sqlite:///unused.db")
+    grid = {"net": ["zhu_cnn", "vgg99"], "width": [0.25, -1.0]}
+    bad = StudySpec(**{**SEARCH.__dict__, "search": "grid", "grid": grid})
+    with pytest.raises(ConfigError, match="'net' = 'vgg99'"):
+        check_configs(bad, trial_space(bad, opts, has_official_split=False))
+
+
 def test_optuna_search_with_asha_tracks_every_trial(tmp_path):
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     opts = LaunchOptions(scale="smoke", dataset="synthfaces", data_root=None, storage_path=str(tmp_path / "ray"),
