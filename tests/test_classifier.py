@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 import torch
 
+from tests.killed_worker import Interrupt, StopAt
 from trainables.core.config import ConfigError
 from trainables.core.metrics import classification_metrics
 from trainables.core.reporting import InProcessReporter
@@ -18,23 +19,6 @@ from trainables.trials.classifier import build_net, parse_config, train_classifi
 
 TINY = {"dataset": "synthfaces", "dataset_options": {"n_images": 360, "n_subjects": 24}, "net": "zhu_cnn",
         "width": 0.25, "epochs": 3, "batch_size": 32, "n_folds": 4, "augment": "classical", "threads": 1}
-
-
-class Interrupt(Exception):
-    pass
-
-
-class StopAfter(InProcessReporter):
-    """Dies like a killed worker right after the checkpoint of epoch `n` is kept."""
-
-    def __init__(self, workdir, n):
-        super().__init__(workdir)
-        self.n = n
-
-    def report(self, metrics, checkpoint_dir=None):
-        super().report(metrics, checkpoint_dir)
-        if metrics["epoch"] == self.n:
-            raise Interrupt
 
 
 def test_classification_metrics_by_hand():
@@ -181,7 +165,7 @@ def test_same_seed_same_metrics(tmp_path):
 def test_interrupted_trial_resumes_from_its_checkpoint(tmp_path):
     straight = train_classifier(TINY, InProcessReporter(tmp_path / "straight"))
     with pytest.raises(Interrupt):
-        train_classifier(TINY, StopAfter(tmp_path / "resumed", n=1))
+        train_classifier(TINY, StopAt(tmp_path / "resumed", n=2))  # after epoch 1's report
     resumed = InProcessReporter(tmp_path / "resumed")
     final = train_classifier(TINY, resumed)
     assert [h["epoch"] for h in resumed.history] == [2]  # epochs 0-1 came from the checkpoint

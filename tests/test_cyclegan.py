@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 import torch
 
+from tests.killed_worker import Interrupt, StopAt
 from trainables.core.caches import synthetic_path, synthetic_set
 from trainables.core.config import ConfigError
 from trainables.core.real_data import load_real_data
@@ -24,23 +25,6 @@ TINY = {"arm": "+disgust", "dataset_options": {"n_images": 420, "n_subjects": 24
 OPTS = GANOptions(epochs=3, batch_size=4, lr_g=2e-4, lr_d=1e-4, adv_loss="lsgan", cycle_loss="weighted",
                   gamma_max=0.5, gamma_schedule="linear", lambda_cyc=10.0, real_label=0.9, lr_decay=True,
                   gp_weight=10.0, width=0.125, n_blocks=1, seed=3)
-
-
-class Interrupt(Exception):
-    pass
-
-
-class StopAt(InProcessReporter):
-    """Dies like a killed worker right after the `n`-th checkpoint (counting from 1) is kept."""
-
-    def __init__(self, workdir, n):
-        super().__init__(workdir)
-        self.n = n
-
-    def report(self, metrics, checkpoint_dir=None):
-        super().report(metrics, checkpoint_dir)
-        if len(self.history) == self.n:
-            raise Interrupt
 
 
 @pytest.mark.parametrize("bad, message", [

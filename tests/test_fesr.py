@@ -195,6 +195,7 @@ def test_sl_keeps_fesgan_frozen_in_stage_two_and_jl_does_not():
 
 # --- the trainable --------------------------------------------------------------------
 
+from tests.killed_worker import Interrupt, StopAt  # noqa: E402
 from trainables.core.config import ConfigError  # noqa: E402
 from trainables.core.reporting import InProcessReporter  # noqa: E402
 from trainables.synthetic.identity import IdentityOptions, identity_extractor  # noqa: E402
@@ -204,21 +205,6 @@ from trainables.trials.fesr import parse_config, train_fesr  # noqa: E402
 TRIAL = {"dataset_options": {"n_images": 420, "n_subjects": 24}, "n_folds": 4, "gan_width": 0.0625,
          "r_width": 0.0625, "pretrain_iters": 6, "joint_iters": 6, "report_every": 3, "batch_size": 8,
          "identity_epochs": 1, "judge_width": 0.125, "judge_epochs": 1, "threads": 1}
-
-
-class Interrupt(Exception):
-    pass
-
-
-class StopAt(InProcessReporter):
-    def __init__(self, workdir, n):
-        super().__init__(workdir)
-        self.n = n
-
-    def report(self, metrics, checkpoint_dir=None):
-        super().report(metrics, checkpoint_dir)
-        if len(self.history) == self.n:
-            raise Interrupt
 
 
 @pytest.mark.parametrize("bad, message", [

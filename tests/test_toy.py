@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.killed_worker import Interrupt, StopAt
 from tests.test_launch import launch
 from trainables.core.config import ConfigError
 from trainables.core.reporting import InProcessReporter
@@ -14,16 +15,6 @@ from trainables.trials.toy import MINOR, draw_data, oversampled, parse_toy_confi
 
 SEED0 = {"seed": 0, "threads": 1, "gan_steps": 500}
 SHORT = {"seed": 1, "threads": 1, "gan_steps": 400, "report_every": 200}
-
-
-class Interrupt(Exception):
-    pass
-
-
-class StopAfterFirst(InProcessReporter):
-    def report(self, metrics, checkpoint_dir=None):
-        super().report(metrics, checkpoint_dir)
-        raise Interrupt
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +90,7 @@ def test_same_seed_same_numbers(seed0, tmp_path):
 def test_resume_after_a_kill_matches_an_uninterrupted_run(tmp_path):
     whole = train_toy(dict(SHORT), InProcessReporter(tmp_path / "whole"))
     with pytest.raises(Interrupt):
-        train_toy(dict(SHORT), StopAfterFirst(tmp_path / "killed"))
+        train_toy(dict(SHORT), StopAt(tmp_path / "killed", n=1))
     resumed = InProcessReporter(tmp_path / "killed")
     assert train_toy(dict(SHORT), resumed) == whole
     assert [m["step"] for m in resumed.history] == [400]
