@@ -20,10 +20,9 @@ import uuid
 from pathlib import Path
 
 import pytest
-from mlflow import MlflowClient
 
 from tests.servers import free_port, poll_until, wait_exited
-from tests.test_launch import launch
+from tests.test_launch import launch, launched_runs
 
 FAKE_PROVIDER = "ray.autoscaler._private.fake_multi_node.node_provider.FakeMultiNodeProvider"
 CLUSTER_MARKER = "FERLAB_FAKE_CLUSTER"
@@ -120,9 +119,7 @@ def test_the_autoscaler_adds_nodes_for_the_trials_and_removes_them_when_idle(aut
                  "--address", address, cwd=tmp_path)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     assert "the trials wait for the cluster's autoscaler" in out.stdout  # no node up fits; not refused
-    record = json.loads(next((tmp_path / "ray_results").glob("*/ferlab_launch.json")).read_text())
-    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
-    runs = client.search_runs([record["experiment_id"]], f"tags.`mlflow.parentRunId` = '{record['parent_run_id']}'")
+    client, _, runs = launched_runs(tmp_path)
     assert {r.info.status for r in runs} == {"FINISHED"} and len(runs) == 2
     assert all(r.data.tags["ferlab.node_id"] not in ("", head["id"]) for r in runs)  # on nodes it added
 

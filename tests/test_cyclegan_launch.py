@@ -5,9 +5,8 @@ import json
 
 import numpy as np
 import pytest
-from mlflow import MlflowClient
 
-from tests.test_launch import launch, shown_and_written
+from tests.test_launch import launch, launched_runs, shown_and_written
 
 SHRINK = ["--set", "epochs=2", "--set", "steps=20", "--set", "batch_size=16", "--set", "gan_epochs=1", "--set", "judge_epochs=1", "--set", "pretrain_epochs=1",
           "--set", 'dataset_options={"n_images": 700}']
@@ -15,14 +14,6 @@ SHRINK = ["--set", "epochs=2", "--set", "steps=20", "--set", "batch_size=16", "-
 
 BALANCED = ["--set", 'dataset_options={"n_images": 700, "class_weights": {"angry": 1, "disgust": 1, "fear": 1, '
             '"happy": 1, "sad": 1, "surprise": 1, "neutral": 1}}']
-
-
-def _children(cwd):
-    record = json.loads(next((cwd / "ray_results").glob("*/ferlab_launch.json")).read_text())
-    client = MlflowClient(f"sqlite:///{cwd / 'mlflow.db'}")
-    runs = client.search_runs([record["experiment_id"]],
-                              filter_string=f"tags.`mlflow.parentRunId` = '{record['parent_run_id']}'")
-    return client, record, runs
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +26,7 @@ def augmentation(tmp_path_factory):
 
 def test_every_arm_is_one_finished_run_with_its_samples(augmentation):
     cwd, out = augmentation
-    client, record, runs = _children(cwd)
+    client, record, runs = launched_runs(cwd)
     assert record["overrides"]["gan_epochs"] == 1
     assert sorted(r.data.params["arm"] for r in runs) == sorted(
         ["baseline", "oversample+disgust", "+disgust", "oversample+sad", "+sad", "oversample+all", "+all", "dag_real",
@@ -61,7 +52,7 @@ def test_every_arm_is_one_finished_run_with_its_samples(augmentation):
 
 def test_every_arm_takes_the_same_optimizer_steps_and_dag_splits_them(augmentation):
     cwd, out = augmentation
-    client, record, runs = _children(cwd)
+    client, record, runs = launched_runs(cwd)
     budget = {r.data.params["arm"]: r.data.metrics["budget/steps"] for r in runs}
     # the launch's budget: 20 steps (--set steps=20), whatever the arm's training set size
     assert set(budget.values()) == {20}, budget
@@ -103,7 +94,7 @@ def test_cycle_gamma_grid_and_its_table(tmp_path):
     out = launch("cycle_gamma", "--scale", "smoke", *SHRINK, *BALANCED, "--set", 'adv_loss=["lsgan"]', cwd=tmp_path)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     shown = shown_and_written(out, tmp_path)
-    client, record, runs = _children(tmp_path)
+    client, record, runs = launched_runs(tmp_path)
     assert settings(r.data.params for r in runs) == [
         ("+disgust", "l1", "lsgan"), ("+disgust", "weighted", "lsgan"), ("baseline", "l1", "lsgan"),
         ("oversample+disgust", "l1", "lsgan")]
@@ -131,7 +122,7 @@ def test_cycle_gamma_search_stops_on_validation_kid(tmp_path):
     out = launch("cycle_gamma_search", "--scale", "smoke", "--num-samples", "2", "--max-concurrent", "2",
                  *SHRINK, *BALANCED, "--set", "gan_epochs=2", cwd=tmp_path)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
-    client, record, runs = _children(tmp_path)
+    client, record, runs = launched_runs(tmp_path)
     assert len(runs) == 2
     for run in runs:
         kid = client.get_metric_history(run.info.run_id, "val/kid_fer")  # unbiased: may dip below 0
@@ -148,7 +139,7 @@ def test_finetuned_arms_give_zhu_table2_rows_on_ckplus(tmp_path):
                  "--set", "finetune_dataset=ckplus", "--set", f"finetune_root={CK_DIR}", "--set", "finetune_epochs=1",
                  cwd=tmp_path)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
-    client, record, runs = _children(tmp_path)
+    client, record, runs = launched_runs(tmp_path)
     assert sorted(r.data.params["arm"] for r in runs) == ["baseline", "dag"]
     for run in runs:
         metrics = run.data.metrics

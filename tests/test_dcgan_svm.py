@@ -150,20 +150,13 @@ def test_features_are_extracted_once_per_extractor_and_side(tmp_path, monkeypatc
 
 
 def test_launch_prints_the_matrix_and_quality_tables(tmp_path):
-    import json
-
-    from mlflow import MlflowClient
-
-    from tests.test_launch import launch
+    from tests.test_launch import launch, launched_runs
 
     out = launch("dcgan_svm", "--set", "dcgan_epochs=2", "--set", "dcgan_width=0.0625", "--set", "svm_trials=3",
                  "--set", "inner_folds=3", "--set", "judge_epochs=1", "--set", "eval_samples=40",
                  "--set", 'dataset_options={"n_images": 240, "n_subjects": 12}', cwd=tmp_path)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
-    record = json.loads(next((tmp_path / "ray_results").glob("*/ferlab_launch.json")).read_text())
-    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
-    runs = client.search_runs([record["experiment_id"]],
-                              filter_string=f"tags.`mlflow.parentRunId` = '{record['parent_run_id']}'")
+    client, _, runs = launched_runs(tmp_path)
     assert sorted(r.data.params["features"] for r in runs) == ["cnn", "dcgan", "pixels"]
     dcgan = next(r for r in runs if r.data.params["features"] == "dcgan")
     history = client.get_metric_history(dcgan.info.run_id, "dcgan/fid_fer")

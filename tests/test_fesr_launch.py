@@ -1,30 +1,20 @@
 """The FESR studies end to end on real local Ray and a real MLflow SQLite store, at the
 smoke scale shrunk further with `--set` (a few iterations per stage)."""
 
-import json
 import os
 import subprocess
 import sys
 
 import optuna
 import pytest
-from mlflow import MlflowClient
 
-from tests.test_launch import CKPLUS, REPO, launch
+from tests.test_launch import CKPLUS, REPO, launch, launched_runs
 from trainables.configs.fesr_variants import FESGAN_VARIANTS, FESR_VARIANTS
 
 SHRINK = ["--set", "pretrain_iters=4", "--set", "joint_iters=4", "--set", "report_every=2", "--set", "batch_size=8",
           "--set", "identity_epochs=1", "--set", "gan_width=0.0625", "--set", "r_width=0.0625",
           "--set", "judge_epochs=1", "--set", "judge_width=0.125",
           "--set", 'dataset_options={"n_images": 420, "n_subjects": 24}']
-
-
-def _children(cwd):
-    record = json.loads(next((cwd / "ray_results").glob("*/ferlab_launch.json")).read_text())
-    client = MlflowClient(f"sqlite:///{cwd / 'mlflow.db'}")
-    runs = client.search_runs([record["experiment_id"]],
-                              filter_string=f"tags.`mlflow.parentRunId` = '{record['parent_run_id']}'")
-    return client, record, runs
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +28,7 @@ def ablation(tmp_path_factory):
 
 def test_every_variant_and_fold_is_one_finished_run_with_tags_losses_and_test_metrics(ablation):
     cwd, _ = ablation
-    client, record, runs = _children(cwd)
+    client, record, runs = launched_runs(cwd)
     assert record["scale"] == "smoke" and record["dataset"] == "synthfaces"
     pairs = sorted((r.data.params["variant"], r.data.params["fold"]) for r in runs)
     assert pairs == sorted((v, f) for v in FESR_VARIANTS for f in ("0", "1"))
@@ -116,7 +106,7 @@ def test_a_ckplus_launch_whose_fesgan_draws_no_face_is_not_judged(tmp_path):
 def test_fesgan_ablation_tabulates_synthesis_metrics(tmp_path):
     out = launch("fesgan_ablation", "--scale", "smoke", *SHRINK, cwd=tmp_path)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
-    client, record, runs = _children(tmp_path)
+    client, record, runs = launched_runs(tmp_path)
     assert sorted(r.data.params["variant"] for r in runs) == sorted(FESGAN_VARIANTS)
     for run in runs:
         metrics = run.data.metrics
@@ -129,7 +119,7 @@ def test_loss_weights_search_reports_best_lambdas_and_importances(tmp_path):
     out = launch("loss_weights", "--scale", "smoke", *SHRINK, "--num-samples", "4", "--max-concurrent", "2",
                  cwd=tmp_path)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
-    client, record, runs = _children(tmp_path)
+    client, record, runs = launched_runs(tmp_path)
     assert len(runs) == 4
     lambdas = {float(r.data.params["lambda6"]) for r in runs}
     assert len(lambdas) == 4 and all(1e-4 <= v <= 1e-2 for v in lambdas)  # sampled, within a decade of 0.001

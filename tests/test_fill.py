@@ -2,7 +2,6 @@
 again, under a new parent that says which launch it completes, even with the Tune
 directory gone; the report joins both launches."""
 
-import json
 import shutil
 from types import SimpleNamespace
 
@@ -12,7 +11,7 @@ from mlflow import MlflowClient
 from analysis.runs import load_runs
 from study.fill import fill_target
 from study.spec import StudyError
-from tests.test_launch import _empty_store, launch, refused
+from tests.test_launch import _empty_store, launch, launch_record, refused
 
 TOY = ("cyclegan_toy", "--set", "gan_steps=80", "--set", "report_every=40")
 
@@ -22,7 +21,7 @@ def test_fill_missing_runs_only_the_failed_cell_without_the_tune_directory(tmp_p
     out = launch(*TOY, "--retries", "0", "--set", '_fault={"when": {"seed": 1}, "raise_at_report": 0}', cwd=tmp_path)
     assert out.returncode == 1, out.stdout[-3000:] + out.stderr[-3000:]
     assert "after 1 attempt(s): study.faults.InjectedFailure: injected failure" in out.stdout
-    record = json.loads(next((tmp_path / "ray_results").glob("*/ferlab_launch.json")).read_text())
+    record = launch_record(tmp_path)
     root = record["parent_run_id"]
     shutil.rmtree(tmp_path / "ray_results")
 

@@ -15,7 +15,7 @@ import sys
 from mlflow import MlflowClient
 
 from tests.servers import Rendezvous
-from tests.test_launch import REPO, _empty_store, launch
+from tests.test_launch import REPO, _empty_store, launch, launch_record
 
 ARGS = ("baseline", "--scale", "smoke", "--set", "net=simple", "--num-samples", "3", "--fuse", "3",
         "--set", "epochs=5", "--set", "steps=25", "--set", "batch_size=16", "--set", 'dataset_options={"n_images": 400}', "--retries", "0",
@@ -56,7 +56,7 @@ def interrupt_after_first_report(cwd) -> None:
 
 def test_fused_members_are_trials_that_fail_alone_resume_and_fill(tmp_path):
     interrupt_after_first_report(tmp_path)
-    record = json.loads(next((tmp_path / "ray_results").glob("*/ferlab_launch.json")).read_text())
+    record = launch_record(tmp_path)
     client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
     assert record["fuse"] == 3 and client.get_run(record["parent_run_id"]).info.status == "KILLED"
     assert len(list((tmp_path / "ray_results" / record["name"]).glob("run_trial_*"))) == 1  # one Tune trial

@@ -46,6 +46,24 @@ def launch(*args, cwd, timeout=600, store=True, one_at_a_time=True, env=None):
                           text=True, timeout=timeout, env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})})
 
 
+def launch_record(cwd, results="ray_results") -> dict:
+    """The record (ferlab_launch.json) of the one launch whose results are in cwd/`results`."""
+    return json.loads(next((Path(cwd) / results).glob("*/ferlab_launch.json")).read_text())
+
+
+def child_runs(client, record) -> list:
+    """The runs of a launch's trials: the children of its parent run."""
+    return client.search_runs([record["experiment_id"]],
+                              filter_string=f"tags.`mlflow.parentRunId` = '{record['parent_run_id']}'")
+
+
+def launched_runs(cwd) -> tuple:
+    """(a client of the SQLite store in cwd, the launch's record, its trial runs)."""
+    record = launch_record(cwd)
+    client = MlflowClient(f"sqlite:///{Path(cwd) / 'mlflow.db'}")
+    return client, record, child_runs(client, record)
+
+
 def shown_and_written(out, cwd) -> str:
     """What a launch printed and the full tables it wrote (`reports/<table>/*.md` in cwd): the
     console names the tables past one screen, whose text is in those files."""
@@ -149,7 +167,7 @@ def four_trials(tmp_path_factory):
     out = launch("classical_augmentation", "--scale", "smoke", "--num-samples", "2", "--max-concurrent", "2",
                  "--cpus-per-trial", "1", *SHORT, cwd=cwd)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
-    record = json.loads(next((cwd / "ray_results").glob("*/ferlab_launch.json")).read_text())
+    record = launch_record(cwd)
     return cwd, out, record
 
 
@@ -160,8 +178,7 @@ def test_one_finished_child_run_per_trial(four_trials):
     assert parent.info.status == "FINISHED"
     assert parent.data.tags["ferlab.git_sha"] and parent.data.tags["ferlab.version.torch"]
     assert parent.data.tags["ferlab.dataset_hash"]
-    children = client.search_runs([record["experiment_id"]],
-                                  filter_string=f"tags.`mlflow.parentRunId` = '{record['parent_run_id']}'")
+    children = child_runs(client, record)
     trial_dirs = [p for p in (cwd / "ray_results" / record["name"]).iterdir() if p.name.startswith("run_trial_")]
     assert len(trial_dirs) == 4
     assert len(children) == 4
@@ -236,8 +253,7 @@ def test_resume_of_finished_launch_adds_no_runs(four_trials):
     out = launch("classical_augmentation", "--resume", cwd=cwd)
     assert out.returncode == 0, out.stderr[-3000:]
     client = MlflowClient(f"sqlite:///{cwd / 'mlflow.db'}")
-    children = client.search_runs([record["experiment_id"]],
-                                  filter_string=f"tags.`mlflow.parentRunId` = '{record['parent_run_id']}'")
+    children = child_runs(client, record)
     assert len(children) == 4 and {c.info.status for c in children} == {"FINISHED"}
 
 
@@ -282,9 +298,7 @@ def test_baseline_on_real_ckplus_uses_subject_folds(tmp_path):
     assert not any(c.startswith("acc ") for c in columns)  # per-class: in the report files
     assert "per-class columns: reports/baseline/baseline.md" in out.stdout
     assert "trials: 0 pending, 0 running, 3 done, 0 failed" in out.stdout  # the progress lines' last
-    record = json.loads(next((tmp_path / "ray_results").glob("*/ferlab_launch.json")).read_text())
-    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
-    children = client.search_runs([record["experiment_id"]], f"tags.`mlflow.parentRunId` = '{record['parent_run_id']}'")
+    client, record, children = launched_runs(tmp_path)
     assert sorted(c.data.params["net"] for c in children) == ["picha_cnn", "simple", "zhu_cnn"]
     for child in children:
         assert child.data.params["fold"] == "0" and child.data.params["n_folds"] == "5"

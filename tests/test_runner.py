@@ -8,6 +8,7 @@ import ray
 from mlflow import MlflowClient
 from ray import tune
 
+from tests.test_launch import child_runs
 from study.runner import LaunchOptions, check_configs, launch, trial_space
 from study.tune_run import tune_config
 from study.spec import Scale, StudySpec, StudyError, load_study
@@ -64,8 +65,7 @@ def test_optuna_search_with_asha_tracks_every_trial(tmp_path):
         ray.shutdown()
     assert len(results) == 4 and not any(r.error for r in results)
     client = MlflowClient(uri)
-    children = client.search_runs([record["experiment_id"]],
-                                  filter_string=f"tags.`mlflow.parentRunId` = '{record['parent_run_id']}'")
+    children = child_runs(client, record)
     assert len(children) == 4 and {c.info.status for c in children} == {"FINISHED"}
     lrs = {float(c.data.params["lr"]) for c in children}
     assert len(lrs) == 4 and all(1e-4 <= lr <= 1e-2 for lr in lrs)

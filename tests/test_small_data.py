@@ -7,10 +7,9 @@ import json
 import numpy as np
 import pytest
 import pandas as pd
-from mlflow import MlflowClient
 from PIL import Image
 
-from tests.test_launch import launch
+from tests.test_launch import launch, launched_runs
 from trainables.data import EMOTIONS, load_dataset
 from trainables.data.synthfaces import SynthOptions, generate
 
@@ -58,9 +57,7 @@ def test_baseline_cpu_scale_on_a_jaffe_folder_keeps_its_budget_and_tests_on_unse
                  "--set", "fold=[0, 1]", cwd=tmp_path)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     assert "dataset jaffe, scale cpu" in out.stdout
-    record = json.loads(next((tmp_path / "ray_results").glob("*/ferlab_launch.json")).read_text())
-    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
-    runs = client.search_runs([record["experiment_id"]], f"tags.`mlflow.parentRunId` = '{record['parent_run_id']}'")
+    client, _, runs = launched_runs(tmp_path)
     assert sorted(r.data.params["fold"] for r in runs) == ["0", "1"]
     tested = []
     for run in runs:
@@ -97,10 +94,8 @@ def test_a_flat_folder_of_ones_own_launches_with_its_label_regex_and_class_map(t
     skipped = ("skipped 1 files whose names do not match label_regex '^p\\d+-([a-z]{3})-\\d+\\.png$': "
                "contact-sheet.png")
     assert out.stdout.count(f"data: {skipped}") == 1
-    record = json.loads(next((tmp_path / "ray_results").glob("*/ferlab_launch.json")).read_text())
-    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    client, record, [run] = launched_runs(tmp_path)
     assert json.loads(client.get_run(record["parent_run_id"]).data.tags["ferlab.data_notes"]) == [skipped]
-    [run] = client.search_runs([record["experiment_id"]], f"tags.`mlflow.parentRunId` = '{record['parent_run_id']}'")
     assert run.info.status == "FINISHED" and "ferlab.data_notes" not in run.data.tags
     sizes = run.data.metrics
     assert sizes["data/n_train_real"] + sizes["data/n_val"] + sizes["data/n_test"] == 100  # the stray file left out
@@ -135,9 +130,7 @@ def test_a_preset_launched_with_other_views_is_read_with_them_by_the_launch_and_
                  str(tmp_path / "c"), "--set", f"dataset_options={json.dumps(options)}", "--set", "protocol=kfold",
                  "--set", 'net=["simple"]', "--set", "epochs=2", "--set", "steps=8", cwd=tmp_path)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
-    record = json.loads(next((tmp_path / "ray_results").glob("*/ferlab_launch.json")).read_text())
-    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    client, record, [run] = launched_runs(tmp_path)
     assert client.get_run(record["parent_run_id"]).data.tags["ferlab.dataset_hash"] == both.content_hash
-    [run] = client.search_runs([record["experiment_id"]], f"tags.`mlflow.parentRunId` = '{record['parent_run_id']}'")
     sizes = run.data.metrics
     assert sizes["data/n_train_real"] + sizes["data/n_val"] + sizes["data/n_test"] == 56

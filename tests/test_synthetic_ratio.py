@@ -269,11 +269,7 @@ def test_ckplus_training_faces_and_fer2013_blind_set_are_the_six_ekman_classes()
 def test_launch_runs_every_train_set_in_both_budget_families_and_prints_their_tables(tmp_path):
     """Real local Ray and MLflow, the smoke study cut to four training sets and k ≤ 2, in
     both budget families: 'epochs' (one pass) and 'steps' (4 optimizer steps each)."""
-    import json
-
-    from mlflow import MlflowClient
-
-    from tests.test_launch import launch, shown_and_written
+    from tests.test_launch import launch, launched_runs, shown_and_written
 
     out = launch("synthetic_ratio", "--set", 'train_set=["real","synthetic","real+1x","real+2x"]',
                  "--set", "max_ratio=2", "--set", "source_iters=20", "--set", "stargan_iters=20",
@@ -281,10 +277,7 @@ def test_launch_runs_every_train_set_in_both_budget_families_and_prints_their_ta
                  "--set", 'dataset_options={"n_images": 300, "n_subjects": 12}', cwd=tmp_path)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     shown = shown_and_written(out, tmp_path)
-    record = json.loads(next((tmp_path / "ray_results").glob("*/ferlab_launch.json")).read_text())
-    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
-    runs = client.search_runs([record["experiment_id"]],
-                              filter_string=f"tags.`mlflow.parentRunId` = '{record['parent_run_id']}'")
+    client, _, runs = launched_runs(tmp_path)
     by_set = {(r.data.params["budget"], r.data.params["train_set"]): r for r in runs}
     sets = ["real", "real+1x", "real+2x", "synthetic"]
     assert sorted(by_set) == [(b, s) for b in ("epochs", "steps") for s in sets] and len(runs) == 8

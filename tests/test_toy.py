@@ -1,6 +1,5 @@
 """The CycleGAN toy (Zhu et al. §4.1): the trainable in-process, and its study end to end."""
 
-import json
 
 import numpy as np
 
@@ -8,7 +7,7 @@ import pandas as pd
 import pytest
 
 from tests.killed_worker import Interrupt, StopAt
-from tests.test_launch import launch
+from tests.test_launch import launch, launch_record
 from trainables.core.config import ConfigError
 from trainables.core.reporting import InProcessReporter
 from trainables.trials.toy import MINOR, draw_data, oversampled, parse_toy_config, train_toy
@@ -115,7 +114,7 @@ def test_smoke_study_prints_the_table_beside_the_paper(tmp_path):
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     assert "CycleGAN toy (Zhu et al. §4.1)" in out.stdout
     assert "Zhu et al. 2017: 93.30" in out.stdout and "Zhu et al. 2017: 98.00" in out.stdout
-    record = json.loads(next((tmp_path / "ray").glob("*/ferlab_launch.json")).read_text())
+    record = launch_record(tmp_path, "ray")
     assert record["parent_run_id"] in out.stdout
     stats = pd.read_csv(tmp_path / "reports" / "cyclegan_toy" / "cyclegan_toy.stats.csv")
     ours = stats[stats["kind"] == "ours"]

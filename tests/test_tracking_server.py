@@ -1,14 +1,13 @@
 """`python -m study.tracking` on a real PostgreSQL backend, a smoke study logged through
 it with 4 concurrent trials, and what the MLflow UI shows of it in headless Chromium."""
 
-import json
 import shutil
 
 import pytest
 from mlflow import MlflowClient
 
 from tests.servers import REPO, start_postgres, start_tracking_server
-from tests.test_launch import SHORT, launch
+from tests.test_launch import SHORT, child_runs, launch, launch_record
 from trainables.data import EMOTIONS
 
 VARIANTS = ("none-zhu_cnn", "classical-zhu_cnn")
@@ -32,10 +31,9 @@ def served_launch(server, tmp_path_factory):
     out = launch("classical_augmentation", "--tracking-uri", server, "--set", "seed=[0, 1]", "--max-concurrent", "4",
                  "--cpus-per-trial", "0.5", *SHORT, cwd=cwd, store=False)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
-    record = json.loads(next((cwd / "ray_results").glob("*/ferlab_launch.json")).read_text())
+    record = launch_record(cwd)
     client = MlflowClient(server)
-    children = client.search_runs([record["experiment_id"]],
-                                  filter_string=f"tags.`mlflow.parentRunId` = '{record['parent_run_id']}'")
+    children = child_runs(client, record)
     return client, record, children
 
 
