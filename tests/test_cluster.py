@@ -13,7 +13,7 @@ import pytest
 from mlflow import MlflowClient
 
 from tests.servers import Rendezvous
-from tests.test_launch import REPO, child_runs, launch
+from tests.test_launch import REPO, launch, launched_runs
 
 # six reports per trial, a checkpoint with each (not paced by time: the tests resume from given reports)
 TOY = ("cyclegan_toy", "--set", "gan_steps=240", "--set", "report_every=40", "--set", "_checkpoint_s=0")
@@ -31,10 +31,7 @@ def cluster():
 
 
 def _children(cwd):
-    records = sorted((cwd / "ray_results").glob("*/ferlab_launch.json"), key=lambda p: p.stat().st_mtime)
-    record = json.loads(records[-1].read_text())
-    client = MlflowClient(f"sqlite:///{cwd / 'mlflow.db'}")
-    runs = child_runs(client, record)
+    client, record, runs = launched_runs(cwd)
     return client, record, {int(r.data.params["seed"]): r for r in runs}
 
 

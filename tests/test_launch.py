@@ -3,7 +3,6 @@
 import argparse
 import fcntl
 import functools
-import json
 import os
 import re
 import shutil
@@ -14,6 +13,8 @@ from pathlib import Path
 
 import pytest
 from mlflow import MlflowClient
+
+from study.storage import latest_launch, read_record
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -47,8 +48,8 @@ def launch(*args, cwd, timeout=600, store=True, one_at_a_time=True, env=None):
 
 
 def launch_record(cwd, results="ray_results") -> dict:
-    """The record (ferlab_launch.json) of the one launch whose results are in cwd/`results`."""
-    return json.loads(next((Path(cwd) / results).glob("*/ferlab_launch.json")).read_text())
+    """The record of the newest launch whose results are in cwd/`results`."""
+    return read_record(latest_launch(str(Path(cwd) / results), prefix=""))
 
 
 def child_runs(client, record) -> list:
